@@ -1,0 +1,159 @@
+"""The small, fixed condition language of policy files, with three-valued logic.
+
+A condition says when a check *fails*. It evaluates to True (fail), False (pass) or
+:class:`Unknown` (an input needed is unresolved). Operators::
+
+    missing: PATH | exists: PATH
+    compare: [OPERAND, OP, OPERAND]      # OP: == != < <= > >=; quantities by value
+    one_of: [OPERAND, [values] | {param: NAME}]   # semantic equality with any value
+    matches: [OPERAND, REGEX]            # re.search on the string value
+    any: [...] | all: [...] | not: COND
+    OPERAND: PATH (first position) | {path: P, default: V} | {param: NAME} | literal
+
+The reserved parameter ``environment`` holds the environment's name.
+Anything more complex is a named check in ``auditor/checks`` rather than a bigger language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from auditor import paths
+from auditor.quantities import parse_quantity, semantic_equal
+from auditor.unknown import Unknown
+
+Tri = bool | Unknown
+OPERATORS = ("missing", "exists", "compare", "one_of", "matches", "any", "all", "not")
+COMPARATORS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+class ConditionError(ValueError):
+    """A malformed condition; ``path`` lets the policy loader report its line."""
+
+    def __init__(self, message: str, path: paths.Path) -> None:
+        super().__init__(f"{paths.format(path)}: {message}")
+        self.path = path
+
+
+def validate(cond: Any, path: paths.Path = ("condition",)) -> None:
+    """Raise ConditionError for anything evaluate() would not understand."""
+    if not isinstance(cond, Mapping) or len(cond) != 1:
+        raise ConditionError(f"expected a mapping with one operator of {OPERATORS}", path)
+    (op, arg), = cond.items()
+    here = (*path, op)
+    if op not in OPERATORS:
+        raise ConditionError(f"unknown operator {op!r} (one of {', '.join(OPERATORS)})", path)
+    if op in ("any", "all"):
+        if not isinstance(arg, list) or not arg:
+            raise ConditionError("expected a non-empty list of conditions", here)
+        for i, sub in enumerate(arg):
+            validate(sub, (*here, i))
+    elif op == "not":
+        validate(arg, here)
+    elif op in ("missing", "exists"):
+        if not isinstance(arg, str):
+            raise ConditionError("expected a path string", here)
+        try:
+            paths.parse(arg)
+        except ValueError as exc:
+            raise ConditionError(str(exc), here) from None
+    elif op == "compare":
+        if not (isinstance(arg, list) and len(arg) == 3 and arg[1] in COMPARATORS):
+            raise ConditionError(f"expected [operand, one of {COMPARATORS}, operand]", here)
+    elif not (isinstance(arg, list) and len(arg) == 2):
+        raise ConditionError("expected [operand, value]", here)
+    elif op == "matches":
+        try:
+            re.compile(str(arg[1]))
+        except re.error as exc:
+            raise ConditionError(f"bad regex: {exc}", here) from None
+    elif not isinstance(arg[1], list) and not (isinstance(arg[1], Mapping) and "param" in arg[1]):
+        raise ConditionError("expected a list of values or {param: NAME}", here)
+
+
+def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any]) -> Tri:
+    (op, arg), = cond.items()
+    if op == "any":
+        return _any([evaluate(c, item, params) for c in arg])
+    if op == "all":
+        return _all([evaluate(c, item, params) for c in arg])
+    if op == "not":
+        inner = evaluate(arg, item, params)
+        return inner if isinstance(inner, Unknown) else not inner
+    if op in ("missing", "exists"):
+        value = _lookup(item, _format_path(arg, params))
+        if isinstance(value, Unknown):
+            return value
+        absent = value is paths.MISSING or value is None
+        return absent if op == "missing" else not absent
+    left = _operand(arg[0], item, params, first=True)
+    if op == "compare":
+        return _compare(left, arg[1], _operand(arg[2], item, params))
+    if isinstance(left, Unknown):
+        return left
+    if op == "one_of":
+        listed = _operand(arg[1], item, params) if isinstance(arg[1], Mapping) else arg[1]
+        values = [_operand(v, item, params) for v in (listed if isinstance(listed, list) else [])]
+        return any(semantic_equal(left, v) for v in values if not isinstance(v, Unknown))
+    # matches
+    if left is paths.MISSING or left is None:
+        return False
+    return re.search(str(arg[1]), str(left)) is not None
+
+
+def _format_path(text: str, params: Mapping[str, Any]) -> str:
+    # Paths may name a parameter, e.g. "{log_retention_key}" (a configurable values key).
+    return text.format(**params) if "{" in text else text
+
+
+def _lookup(item: Any, text: str) -> Any:
+    cur = item
+    for key in paths.parse(text):
+        if isinstance(cur, Unknown):
+            return cur
+        cur = paths.get(cur, (key,))
+    return cur
+
+
+def _operand(spec: Any, item: Any, params: Mapping[str, Any], first: bool = False) -> Any:
+    if isinstance(spec, Mapping) and "param" in spec:
+        return params.get(spec["param"], paths.MISSING)
+    if isinstance(spec, Mapping) and "path" in spec:
+        value = _lookup(item, _format_path(spec["path"], params))
+        if (value is paths.MISSING or value is None) and "default" in spec:
+            return spec["default"]
+        return value
+    if first and isinstance(spec, str):
+        return _lookup(item, _format_path(spec, params))
+    return spec
+
+
+def _compare(left: Any, op: str, right: Any) -> Tri:
+    for side in (left, right):
+        if isinstance(side, Unknown):
+            return side
+    if op in ("==", "!="):
+        equal = semantic_equal(left, right)
+        return equal if op == "==" else not equal
+    if left is paths.MISSING or right is paths.MISSING or left is None or right is None:
+        return False  # an absent value is a `missing:` question, not an ordering one
+    lq, rq = parse_quantity(left), parse_quantity(right)
+    if lq is None or rq is None:
+        return Unknown(f"cannot compare {left!r} {op} {right!r}")
+    return {"<": lq < rq, "<=": lq <= rq, ">": lq > rq, ">=": lq >= rq}[op]
+
+
+def _any(results: list[Tri]) -> Tri:
+    if any(r is True for r in results):
+        return True
+    unknown = next((r for r in results if isinstance(r, Unknown)), None)
+    return unknown if unknown is not None else False
+
+
+def _all(results: list[Tri]) -> Tri:
+    if any(r is False for r in results):
+        return False
+    unknown = next((r for r in results if isinstance(r, Unknown)), None)
+    return unknown if unknown is not None else True

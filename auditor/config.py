@@ -1,0 +1,144 @@
+"""``auditor.yaml``: the service, its environments and where their config lives.
+
+Validated by pydantic; every error names the file, the key and its line, in one line.
+Paths in the file are relative to the file's directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.errors import ConfigError, where
+from auditor.paths import Path
+from auditor.yamlfile import YamlError, load_one
+
+DEFAULT_NAME = "auditor.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HelmConfig(_Strict):
+    chart: str = Field(description="Chart directory.")
+    release: str
+    namespace: str = "default"
+    values: list[str] = Field(default_factory=list, description="Values files; later win.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Like helm --set.")
+
+
+class TerraformConfig(_Strict):
+    dirs: list[str] = Field(default_factory=list)
+    var_files: list[str] = Field(default_factory=list, description="*.tfvars; later win.")
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class KubernetesConfig(_Strict):
+    context: str | None = None
+    kubeconfig: str | None = None
+
+
+class AwsConfig(_Strict):
+    region: str | None = None
+    profile: str | None = None
+
+
+class Environment(_Strict):
+    helm: HelmConfig | None = None
+    manifests: list[str] = Field(default_factory=list)
+    terraform: TerraformConfig | None = None
+    kubernetes: KubernetesConfig | None = None
+    aws: AwsConfig | None = None
+    endpoints: list[str] = Field(default_factory=list)
+    params: dict[str, dict[str, Any] | Any] = Field(
+        default_factory=dict,
+        description="Policy parameter overrides: {param: value} for all policies, or "
+        "{policy-id: {param: value}} for one.",
+    )
+
+
+class Config(_Strict):
+    service: str
+    environments: dict[str, Environment] = Field(min_length=1)
+    site_url: str = Field(
+        "http://127.0.0.1:8000/",
+        description="Where the runbook site is served; runbook links in reports use it.",
+    )
+    # Set by load(), not by the file.
+    base_dir: FsPath = Field(default=FsPath("."), exclude=True)
+    file: str = Field(default=DEFAULT_NAME, exclude=True)
+    lines: dict[Path, int] = Field(default_factory=dict, exclude=True)
+
+    def line_of(self, key: Path) -> int | None:
+        return self.lines.get(key)
+
+    def config_rel(self) -> str:
+        return self.rel(self.base_dir / FsPath(self.file).name)
+
+    def path(self, relative: str) -> FsPath:
+        return (self.base_dir / relative).resolve()
+
+    def rel(self, path: FsPath | str) -> str:
+        """A path for reports: relative to the config's directory when inside it."""
+        p = FsPath(path).resolve()
+        try:
+            return p.relative_to(self.base_dir.resolve()).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+
+def resolve_path(arg: str | None) -> FsPath:
+    """``--config``: a file, or a directory meaning its auditor.yaml; default ./auditor.yaml."""
+    path = FsPath(arg) if arg else FsPath(DEFAULT_NAME)
+    if path.is_dir():
+        path = path / DEFAULT_NAME
+    return path
+
+
+def load(arg: str | None) -> Config:
+    path = resolve_path(arg)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: config file not found (see `auditor scan --help`)") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read config file: {exc.strerror}") from None
+    try:
+        doc = load_one(text)
+    except YamlError as exc:
+        raise ConfigError(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{where(shown, doc.line)}: the config must be a mapping")
+    try:
+        config = Config.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, shown, doc.lines)) from None
+    config.base_dir = path.parent.resolve()
+    config.file = shown
+    config.lines = doc.lines
+    return config
+
+
+def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
+    """The first validation error as ``file:line: key: message`` (one line)."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    line = None
+    for end in range(len(loc), -1, -1):  # the key itself, else its nearest parent
+        line = lines.get(tuple(loc[:end]))
+        if line:
+            break
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{where(file, line)}: {key}: {message}{more}"
+
+
+# pydantic inserts the chosen union member's name into error locations.
+_UNION_TAGS = {"dict[str,any]", "any"}

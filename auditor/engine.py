@@ -1,0 +1,116 @@
+"""Evaluates policies against one side of one environment. Pure: no I/O.
+
+For each policy that applies to the inventory's side, either run its condition on every
+matching resource (or item, e.g. container) or call its named check, then render the
+message and remediation with the real names. A condition that hits an unresolved value
+gives ``unknown`` with the reason; a check that crashes gives ``error``, never a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from auditor import conditions, k8s, paths
+from auditor.checks import CHECKS
+from auditor.checks.base import CheckContext, Outcome
+from auditor.models import Inventory, Resource, Result
+from auditor.policies import Policy
+from auditor.unknown import Unknown
+
+_ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False,
+                            keep_trailing_newline=False)
+
+
+def evaluate(policies: Iterable[Policy], inventory: Inventory,
+             overrides: dict[str, Any]) -> list[Result]:
+    results: list[Result] = []
+    for policy in policies:
+        if inventory.side not in policy.sides:
+            continue
+        params = {**policy.params(overrides), "environment": inventory.environment}
+        try:
+            outcomes = _outcomes(policy, inventory, params)
+        except Exception as exc:  # a broken check must not hide the other policies
+            results.append(_error(policy, inventory, f"check failed: {exc!r}"))
+            continue
+        results.extend(_result(policy, inventory, params, o) for o in outcomes)
+    return results
+
+
+def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> list[Outcome]:
+    if policy.check is not None:
+        return CHECKS[policy.check](CheckContext(inventory, params))
+    assert policy.applies_to is not None and policy.condition is not None
+    out = []
+    for resource in inventory.of_kind(*policy.applies_to.kinds):
+        for path, item, label in _items(resource, policy.applies_to.each, params):
+            verdict = conditions.evaluate(policy.condition, item, params)
+            locate = paths.parse(policy.locate.format(**params)) if policy.locate else ()
+            if isinstance(verdict, Unknown):
+                out.append(Outcome(resource, "unknown", label, (*path, *locate), verdict.reason))
+            else:
+                status = "fail" if verdict else "pass"
+                out.append(Outcome(resource, status, label, (*path, *locate),
+                                   vars={"item": item}))
+    return out
+
+
+def _items(resource: Resource, each: str | None, params: dict[str, Any]
+           ) -> list[tuple[paths.Path, Any, str | None]]:
+    """(path, item, label) for what a policy looks at in one resource."""
+    if each is None:
+        return [((), resource.body, None)]
+    if each == "containers":
+        return [(p, c, str(c.get("name"))) for p, c in k8s.containers(resource)]
+    if each == "serving_container":
+        found = k8s.serving_container(resource, params.get("serving_container"))
+        return [(found[0], found[1], str(found[1].get("name")))] if found else []
+    base = paths.parse(each.removesuffix("[*]"))
+    items = paths.get(resource.body, base)
+    if not isinstance(items, list):
+        return []
+    return [((*base, i), it, str(i)) for i, it in enumerate(items)]
+
+
+def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
+            outcome: Outcome) -> Result:
+    r = outcome.resource
+    names = {**inventory.names, "name": r.name, "kind": r.kind,
+             "namespace": r.namespace or inventory.names.get("namespace", "<namespace>")}
+    ctx = {**names, **outcome.vars, "names": names, "params": params, "resource": r.body,
+           "container": outcome.item, "environment": inventory.environment}
+    if outcome.status == "unknown":
+        message = f"cannot be evaluated: {outcome.reason}"
+    else:
+        message = _render(policy.message, ctx) if outcome.status == "fail" else policy.title
+    return Result(
+        policy_id=policy.id, status=outcome.status, environment=inventory.environment,
+        side=inventory.side, kind=r.kind, name=r.name, namespace=r.namespace, source=r.source,
+        item=outcome.item, message=message,
+        location=outcome.location or r.locate(outcome.path),
+        remediation_text=_render(policy.remediation.text, ctx),
+        commands=[_render(c, ctx, collapse=False) for c in policy.remediation.commands],
+        details={k: v for k, v in outcome.vars.items() if k != "item" and _plain(v)},
+    )
+
+
+def _error(policy: Policy, inventory: Inventory, reason: str) -> Result:
+    return Result(policy_id=policy.id, status="error", environment=inventory.environment,
+                  side=inventory.side, kind="Policy", name=policy.id, source=policy.file,
+                  message=reason)
+
+
+def _render(template: str, ctx: dict[str, Any], collapse: bool = True) -> str:
+    try:
+        text = _ENV.from_string(template).render(ctx).strip()
+        return " ".join(text.split()) if collapse else text
+    except TemplateError as exc:
+        return f"{template} (template error: {exc})"
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None

@@ -1,0 +1,49 @@
+"""The error tree and the exit codes, owned in one place.
+
+Every error that stops an audit before it starts is a :class:`UsageError` subclass; Click
+prints it as one line and exits with its code. Problems found *while* auditing (a file
+that does not parse, a value that cannot be resolved) are not exceptions: they become
+``error``/``unknown`` results in the report, so one bad file never hides the others.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import click
+
+
+class ExitCode(IntEnum):
+    OK = 0  # nothing failed at or above the threshold
+    FINDINGS = 1  # failing findings at or above --fail-on
+    CANNOT_START = 2  # usage error, invalid config, invalid policy file
+    INCOMPLETE = 3  # the audit ran, some inputs or checks ended in error, nothing failed
+
+
+class AuditorError(click.ClickException):
+    """An error that stops the audit before it starts (exit 2)."""
+
+    exit_code = ExitCode.CANNOT_START
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class ConfigError(AuditorError):
+    """auditor.yaml is missing or invalid."""
+
+
+class PolicyError(AuditorError):
+    """A policy file is invalid."""
+
+
+class InputError(AuditorError):
+    """A file given on the command line cannot be used."""
+
+
+def where(file: str, line: int | None) -> str:
+    """``file:line`` (or just ``file``), the prefix of every located message."""
+    return f"{file}:{line}" if line else file

@@ -1,0 +1,61 @@
+"""Runs a policy's own pass/fail/unknown examples through the real engine.
+
+Used by ``auditor policies validate`` and by the test suite for every policy, so an
+example that no longer behaves as declared is caught before a user sees it. In example
+bodies, ``{"$unknown": "reason"}`` stands for a value that cannot be known offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import engine
+from auditor.models import Inventory, Resource
+from auditor.pipeline import PLACEHOLDERS
+from auditor.policies import Example, Policy
+from auditor.sources.manifests import to_resource
+from auditor.unknown import Unknown
+
+
+def inventory(example: Example) -> Inventory:
+    resources = []
+    for raw in example.resources:
+        raw = _unknowns(raw)
+        if "apiVersion" in raw:
+            resources.append(to_resource(raw, "example", "default", {}))
+        else:
+            resources.append(Resource(kind=str(raw.get("kind")), name=str(raw.get("name")),
+                                      body=raw.get("body") or {}, namespace=raw.get("namespace"),
+                                      source="example"))
+    return Inventory(example.environment, example.side, resources, [], dict(PLACEHOLDERS))
+
+
+def run_examples(policy: Policy) -> list[str]:
+    """Problems with the policy's examples (empty when all behave as declared)."""
+    problems = []
+    groups = (("pass", policy.examples.passing), ("fail", policy.examples.failing),
+              ("unknown", policy.examples.unknown))
+    for expected, examples in groups:
+        for example in examples:
+            if example.side not in policy.sides:
+                problems.append(f"{policy.file}: example {example.name!r}: side "
+                                f"{example.side} is not one of the policy's sides")
+                continue
+            results = engine.evaluate([policy], inventory(example), example.params)
+            statuses = {r.status for r in results}
+            # The expected status must appear, and nothing but it and passes.
+            if expected not in statuses or not statuses <= {expected, "pass"}:
+                detail = "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"
+                problems.append(f"{policy.file}: example {example.name!r} should {expected} "
+                                f"but gave [{detail}]")
+    return problems
+
+
+def _unknowns(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$unknown"}:
+            return Unknown(str(value["$unknown"]))
+        return {k: _unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknowns(v) for v in value]
+    return value

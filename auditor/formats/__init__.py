@@ -1,0 +1,16 @@
+"""Output formats: each a module with ``render(report) -> str``, in one registry."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from auditor.models import Report
+
+FORMATS = ("table", "json", "sarif", "markdown", "junit")
+
+
+def renderer(name: str) -> Callable[[Report], str]:
+    module = importlib.import_module(f"auditor.formats.{name}_format")
+    render: Callable[[Report], str] = module.render
+    return render

@@ -1,0 +1,60 @@
+"""A terminal table: one row per finding, grouped by environment, with a summary line.
+
+Plain text (no colour codes when not on a terminal is the CLI's business): columns are
+padded to fit, long messages wrap under their row.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from auditor.models import Finding, Report
+
+_WIDTH = 110
+
+
+def render(report: Report) -> str:
+    lines = [f"runbook-auditor: {report.service} "
+             f"({', '.join(report.environments) or 'no environment'})", ""]
+    if not report.findings:
+        lines.append("No findings: every applicable check passed.")
+    for env in sorted({f.environment for f in report.findings}):
+        rows = [f for f in report.findings if f.environment == env]
+        lines.append(f"== {env} ==")
+        lines.extend(_rows(rows))
+        lines.append("")
+    s = report.summary
+    lines.append("Summary: " + ", ".join(f"{n} {k}" for k, n in s.by_status.items())
+                 + " | failing by severity: "
+                 + ", ".join(f"{n} {k}" for k, n in reversed(s.by_severity.items())))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _rows(findings: list[Finding]) -> list[str]:
+    header = ("STATUS", "SEVERITY", "POLICY", "RESOURCE", "LOCATION")
+    table = [header] + [(f.status.upper(), f.severity, f.policy, _resource(f), _where(f))
+                        for f in findings]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    out = []
+    for i, row in enumerate(table):
+        out.append("  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
+        if i == 0:
+            continue
+        finding = findings[i - 1]
+        out.extend(textwrap.wrap(finding.message, _WIDTH, initial_indent="    ",
+                                 subsequent_indent="    "))
+        if finding.runbook:
+            out.append(f"    runbook: {finding.runbook_url or finding.runbook}")
+    return out
+
+
+def _resource(f: Finding) -> str:
+    r = f.resource
+    name = f"{r.namespace}/{r.name}" if r.namespace else r.name
+    return f"{r.kind}/{name}" + (f" [{f.item}]" if f.item else "")
+
+
+def _where(f: Finding) -> str:
+    if f.location is None:
+        return "-"
+    return f"{f.location.file}:{f.location.line}" if f.location.line else f.location.file

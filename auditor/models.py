@@ -1,0 +1,192 @@
+"""The resource model every source produces and the report every format reads.
+
+Inside the pipeline: plain dataclasses (:class:`Resource`, :class:`Inventory`,
+:class:`Result`). At the edge: the pydantic :class:`Report`, whose JSON Schema is published
+in ``schemas/report.schema.json`` and must stay backward compatible (add optional fields,
+never rename or remove).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.paths import Path
+
+Side = Literal["declared", "live", "drift"]
+Status = Literal["pass", "fail", "error", "unknown"]
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+STATUSES: tuple[Status, ...] = ("fail", "error", "unknown", "pass")
+REPORT_VERSION = "1"
+# Not a catalog check: the result of an input file that could not be read or parsed.
+INPUT_ERROR = "input-error"
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass
+class Resource:
+    """One object of one side, normalised: Kubernetes objects as API JSON, AWS resources
+    in a small snake_case shape keyed by what Terraform calls them."""
+
+    kind: str
+    name: str
+    body: dict[str, Any]
+    source: str
+    namespace: str | None = None
+    location: Location | None = None
+    field_locations: dict[Path, Location] = field(default_factory=dict)
+    address: str | None = None  # Terraform address or Helm template, for messages
+
+    def locate(self, path: Path) -> Location | None:
+        """Where the value at ``path`` (or its nearest located parent) was declared."""
+        for end in range(len(path), -1, -1):
+            loc = self.field_locations.get(path[:end])
+            if loc is not None:
+                return loc
+        return self.location
+
+    @property
+    def ident(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else (
+            f"{self.kind}/{self.name}"
+        )
+
+
+@dataclass
+class Inventory:
+    """Everything one side of one environment declares (or runs)."""
+
+    environment: str
+    side: Side
+    resources: list[Resource] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # fills remediation commands
+
+    def of_kind(self, *kinds: str) -> list[Resource]:
+        return [r for r in self.resources if r.kind in kinds]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An input that could not be read: it becomes an ``error`` result, the audit goes on."""
+
+    source: str
+    message: str
+    location: Location
+
+
+@dataclass
+class Result:
+    """The outcome of one policy on one resource (or item of it) on one side."""
+
+    policy_id: str
+    status: Status
+    environment: str
+    side: Side
+    kind: str
+    name: str
+    source: str
+    message: str
+    namespace: str | None = None
+    item: str | None = None  # e.g. the container a per-container check looked at
+    location: Location | None = None
+    remediation_text: str = ""
+    commands: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.policy_id, self.environment, self.kind, self.namespace,
+                           self.name, self.item)
+
+
+def fingerprint(policy: str, environment: str, kind: str, namespace: str | None, name: str,
+                item: str | None) -> str:
+    """Stable across runs, line moves and sides: the same defect on the values file and
+    on the live object shares one identity (waivers and baselines rely on it)."""
+    key = "\x1f".join([policy, environment, kind, namespace or "", name, item or ""])
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+# ---- the report: the public JSON contract -------------------------------------------------
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResourceRef(_Model):
+    kind: str
+    name: str
+    namespace: str | None = None
+    source: str = Field(description="Where the resource was read: chart, Terraform dir, API.")
+
+
+class FindingLocation(_Model):
+    file: str = Field(description="Path relative to the config file's directory.")
+    line: int | None = None
+
+
+class Remediation(_Model):
+    text: str
+    commands: list[str] = Field(default_factory=list)
+
+
+class Finding(_Model):
+    policy: str = Field(description="Catalog id, or 'input-error' for an unreadable input.")
+    title: str
+    severity: Severity
+    status: Literal["fail", "error", "unknown"]
+    environment: str
+    side: Side
+    resource: ResourceRef
+    item: str | None = Field(None, description="Part of the resource, e.g. a container.")
+    message: str
+    location: FindingLocation | None = None
+    runbook: str = Field(description="Runbook section: site path and anchor.")
+    runbook_url: str | None = None
+    remediation: Remediation
+    fingerprint: str = Field(description="policy + environment + resource identity.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class PolicyInfo(_Model):
+    id: str
+    title: str
+    severity: Severity
+    runbook: str
+    runbook_section: str
+    description: str
+
+
+class Summary(_Model):
+    by_status: dict[str, int]
+    by_severity: dict[str, int] = Field(description="Failing findings per severity.")
+    passes: dict[str, int] = Field(description="Passing results per policy.")
+
+
+class Report(_Model):
+    version: str = REPORT_VERSION
+    generated_at: datetime
+    tool: dict[str, str]
+    service: str
+    environments: list[str]
+    summary: Summary
+    findings: list[Finding]
+    policies: list[PolicyInfo] = Field(default_factory=list)

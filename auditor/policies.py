@@ -1,0 +1,182 @@
+"""Policy files: ``policies/*.yaml`` (and ``--policies DIR``), validated by pydantic.
+
+A policy is data: which runbook section it protects, which resources it applies to, the
+condition under which it fails (see :mod:`auditor.conditions`) or the named cross-resource
+check it calls, templates for its message and remediation, and pass/fail examples that the
+test suite runs. A bad file stops the audit (exit 2) with file, field and line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from auditor import conditions
+from auditor.errors import PolicyError, where
+from auditor.models import Severity
+from auditor.paths import Path
+from auditor.yamlfile import YamlError, load_one
+
+PACK_DIR = FsPath(__file__).resolve().parent.parent / "policies"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Runbook(_Strict):
+    section: str = Field(description="The runbook section's title, as on the site.")
+    anchor: str = Field(description="Site path and anchor, e.g. high-latency/#hpa-present.")
+
+
+class Parameter(_Strict):
+    default: Any
+    description: str
+
+
+class AppliesTo(_Strict):
+    kinds: list[str] = Field(min_length=1)
+    each: str | None = Field(
+        None, description="Evaluate per item: 'containers', 'serving_container' or a path."
+    )
+
+
+class Remediation(_Strict):
+    text: str
+    commands: list[str] = Field(default_factory=list)
+
+
+class Example(_Strict):
+    name: str
+    resources: list[dict[str, Any]] = Field(
+        description="Kubernetes manifests, or {kind, name, body} for other resources."
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    side: Literal["declared", "live"] = "declared"
+    environment: str = "prod"
+
+
+class Examples(_Strict):
+    passing: list[Example] = Field(alias="pass", min_length=1)
+    failing: list[Example] = Field(alias="fail", min_length=1)
+    unknown: list[Example] = Field(default_factory=list)
+
+
+class Policy(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str
+    severity: Severity
+    description: str
+    runbook: Runbook
+    sides: list[Literal["declared", "live"]] = Field(min_length=1)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    applies_to: AppliesTo | None = None
+    condition: dict[str, Any] | None = None
+    check: str | None = Field(None, description="A named check in auditor.checks.")
+    locate: str | None = Field(None, description="Path (under the item) to point findings at.")
+    message: str
+    remediation: Remediation
+    examples: Examples
+    file: str = Field("", exclude=True)
+
+    @model_validator(mode="after")
+    def _one_kind_of_logic(self) -> Policy:
+        from auditor.checks import CHECKS  # the registry; imported late to avoid a cycle
+
+        if self.check is not None:
+            if self.check not in CHECKS:
+                raise ValueError(f"unknown check {self.check!r} (known: {', '.join(CHECKS)})")
+            if self.condition is not None:
+                raise ValueError("give either 'check' or 'condition', not both")
+        else:
+            if self.condition is None or self.applies_to is None:
+                raise ValueError("a policy needs 'applies_to' and 'condition', or 'check'")
+        return self
+
+    def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Defaults, overridden by the environment's ``params`` (global or per policy)."""
+        values = {name: p.default for name, p in self.parameters.items()}
+        for name in values:
+            if name in overrides and not isinstance(overrides[name], dict):
+                values[name] = overrides[name]
+        own = overrides.get(self.id)
+        if isinstance(own, dict):
+            values.update({k: v for k, v in own.items() if k in values})
+        return values
+
+
+def load_dir(directory: FsPath) -> list[Policy]:
+    if not directory.is_dir():
+        raise PolicyError(f"{directory}: policy directory not found")
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    return [load_file(f) for f in files]
+
+
+def load_file(path: FsPath) -> Policy:
+    shown = str(path)
+    try:
+        doc = load_one(path.read_text(encoding="utf-8"))
+    except YamlError as exc:
+        raise PolicyError(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
+    except OSError as exc:
+        raise PolicyError(f"{shown}: cannot read policy file: {exc.strerror}") from None
+    if not isinstance(doc.data, dict):
+        raise PolicyError(f"{where(shown, doc.line)}: a policy file must be a mapping")
+    try:
+        policy = Policy.model_validate({**doc.data, "file": shown})
+    except ValidationError as exc:
+        raise PolicyError(_describe(exc, shown, doc.lines)) from None
+    if policy.condition is not None:
+        try:
+            conditions.validate(policy.condition)
+        except conditions.ConditionError as exc:
+            line = next((doc.lines[exc.path[:end]] for end in range(len(exc.path), 0, -1)
+                         if exc.path[:end] in doc.lines), None)
+            raise PolicyError(f"{where(shown, line)}: {exc}") from None
+    if path.stem != policy.id:
+        raise PolicyError(f"{where(shown, doc.lines.get(('id',)))}: id: {policy.id!r} must "
+                          f"match the file name {path.stem!r}")
+    return policy
+
+
+def load_all(extra_dirs: list[FsPath]) -> list[Policy]:
+    """The built-in pack plus the user's directories; an id defined twice is an error."""
+    policies: dict[str, Policy] = {}
+    for directory in [PACK_DIR, *extra_dirs]:
+        for policy in load_dir(directory):
+            if policy.id in policies:
+                raise PolicyError(f"{policy.file}: id: {policy.id!r} is already defined in "
+                                  f"{policies[policy.id].file}")
+            policies[policy.id] = policy
+    return sorted(policies.values(), key=lambda p: p.id)
+
+
+def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc) or "(policy)"
+    line = None
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line:
+            break
+    message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+    message = message.removeprefix("Value error, ")
+    return f"{where(file, line)}: {key}: {message}"
+
+
+def describe(policy: Policy) -> str:
+    """``auditor policies show``: what the check does, why, and how to fix it."""
+    lines = [f"{policy.id}  ({policy.severity}; {', '.join(policy.sides)})", policy.title, "",
+             policy.description.strip(), "",
+             f"Runbook: {policy.runbook.section}  [{policy.runbook.anchor}]"]
+    if policy.parameters:
+        lines += ["", "Parameters (override in auditor.yaml under params):"]
+        lines += [f"  {name} = {p.default!r}: {p.description}"
+                  for name, p in policy.parameters.items()]
+    logic = f"check: {policy.check}" if policy.check else f"applies to: {policy.applies_to}"
+    lines += ["", logic, "", "Remediation:", f"  {policy.remediation.text.strip()}"]
+    lines += [f"  $ {c.strip()}" for c in policy.remediation.commands]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,96 @@
+"""Results and input problems -> the :class:`auditor.models.Report`, and its verdict."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from auditor import __version__
+from auditor.config import Config
+from auditor.errors import ExitCode
+from auditor.models import (
+    INPUT_ERROR,
+    SEVERITIES,
+    STATUSES,
+    Finding,
+    FindingLocation,
+    Inventory,
+    PolicyInfo,
+    Problem,
+    Remediation,
+    Report,
+    ResourceRef,
+    Result,
+    Summary,
+    fingerprint,
+    severity_rank,
+)
+from auditor.policies import Policy
+
+
+def build(config: Config, policies: list[Policy], inventories: list[Inventory],
+          results: list[Result]) -> Report:
+    by_id = {p.id: p for p in policies}
+    findings = [_finding(config, by_id[r.policy_id], r) for r in results if r.status != "pass"]
+    findings += [_problem(config, inv, p) for inv in inventories for p in inv.problems]
+    findings.sort(key=lambda f: (f.environment, -severity_rank(f.severity), f.policy,
+                                 f.resource.kind, f.resource.name, f.item or ""))
+    status = Counter(r.status for r in results) + Counter(
+        "error" for inv in inventories for _ in inv.problems)
+    summary = Summary(
+        by_status={s: status.get(s, 0) for s in STATUSES},
+        by_severity={s: sum(1 for f in findings if f.status == "fail" and f.severity == s)
+                     for s in SEVERITIES},
+        passes=dict(sorted(Counter(r.policy_id for r in results if r.status == "pass").items())),
+    )
+    return Report(
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+        tool={"name": "runbook-auditor", "version": __version__},
+        service=config.service,
+        environments=sorted({inv.environment for inv in inventories}),
+        summary=summary, findings=findings,
+        policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,
+                             runbook=p.runbook.anchor, runbook_section=p.runbook.section,
+                             description=p.description.strip()) for p in policies],
+    )
+
+
+def _finding(config: Config, policy: Policy, r: Result) -> Finding:
+    return Finding(
+        policy=policy.id, title=policy.title, severity=policy.severity,
+        status=r.status,  # type: ignore[arg-type]
+        environment=r.environment, side=r.side,
+        resource=ResourceRef(kind=r.kind, name=r.name, namespace=r.namespace, source=r.source),
+        item=r.item, message=r.message,
+        location=FindingLocation(file=r.location.file, line=r.location.line)
+        if r.location else None,
+        runbook=policy.runbook.anchor, runbook_url=config.site_url + policy.runbook.anchor,
+        remediation=Remediation(text=r.remediation_text, commands=r.commands),
+        fingerprint=r.fingerprint, details=r.details,
+    )
+
+
+def _problem(config: Config, inv: Inventory, problem: Problem) -> Finding:
+    loc = problem.location
+    return Finding(
+        policy=INPUT_ERROR, title="Input could not be read", severity="high", status="error",
+        environment=inv.environment, side=inv.side,
+        resource=ResourceRef(kind="File", name=loc.file, source=problem.source),
+        message=f"{loc}: {problem.message}",
+        location=FindingLocation(file=loc.file, line=loc.line),
+        runbook="", remediation=Remediation(text="Fix the file; no check that needs it could "
+                                            "run on this environment's " + problem.source),
+        fingerprint=fingerprint(INPUT_ERROR, inv.environment, "File", None, loc.file, None),
+    )
+
+
+def exit_code(report: Report, fail_on: str) -> ExitCode:
+    """1 if anything failed at or above ``fail_on``; else 3 if anything errored; else 0."""
+    if fail_on != "never":
+        threshold = severity_rank(fail_on)
+        if any(f.status == "fail" and severity_rank(f.severity) >= threshold
+               for f in report.findings):
+            return ExitCode.FINDINGS
+    if any(f.status == "error" for f in report.findings):
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK

@@ -1,0 +1,176 @@
+"""Declared Kubernetes objects from a Helm chart rendered with the environment's values.
+
+Each rendered field is located at the values file and line that set it (the last file
+that sets it wins), matched by key names and value; fields no values key explains point
+at the template. The merged values are also a resource (``HelmValues``) so policies can
+check chart settings that render to nothing (log retention, pool size).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path as FsPath
+from typing import Any
+
+from auditor import paths
+from auditor.config import Config, Environment, HelmConfig
+from auditor.models import Location, Problem, Resource
+from auditor.sources import helm_render, manifests
+from auditor.sources.base import Collected
+from auditor.sources.helm_values import Values
+from auditor.yamlfile import YamlError, load_one
+
+
+def collect(config: Config, env_name: str, env: Environment) -> Collected:
+    out = Collected()
+    helm = env.helm
+    if helm is None:
+        return out
+    chart = config.path(helm.chart)
+    source = f"helm chart {helm.chart} (release {helm.release})"
+    out.names.update({"release": helm.release, "namespace": helm.namespace,
+                      "chart": "./" + helm.chart.removeprefix("./")})
+    if not (chart / "Chart.yaml").is_file():
+        out.problems.append(Problem(source, "not a Helm chart (no Chart.yaml)",
+                                    Location(config.rel(chart))))
+        return out
+    values = _values(config, chart, helm, out)
+    values.apply_set(helm.set, config.config_rel(), {
+        k: config.line_of(("environments", env_name, "helm", "set", k)) for k in helm.set})
+    if out.problems:  # rendering without a values file would audit the wrong config
+        return out
+    try:
+        rendered = helm_render.render(chart, values.data, helm.release, helm.namespace)
+    except helm_render.RenderError as exc:
+        file = config.rel(chart / exc.template) if exc.template else config.rel(chart)
+        out.problems.append(Problem(source, f"helm template failed: {exc.message}",
+                                    Location(file, exc.line)))
+        return out
+    out.resources.append(Resource(
+        kind="HelmValues", name=helm.release, namespace=helm.namespace, body=values.data,
+        source=source, location=Location(config.config_rel()), field_locations=values.where))
+    attribution = _Attribution(values)
+    for template, text in sorted(rendered.items()):
+        if not text.strip() or not template.endswith((".yaml", ".yml")):
+            continue
+        shown = config.rel(chart / template)
+        parsed = manifests.parse(text, shown, source, helm.namespace)
+        out.problems.extend(parsed.problems)
+        template_text = _read(chart / template)
+        for r in parsed.resources:
+            r.address = template
+            r.field_locations = attribution.locate(r.body, shown, template_text)
+            r.location = r.field_locations.get(())
+            out.resources.append(r)
+    first = next((r for r in out.resources if r.kind == "Deployment"), None)
+    if first:
+        out.names["deployment"] = first.name
+    return out
+
+
+def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> Values:
+    values = Values()
+    files = [chart / "values.yaml"] if (chart / "values.yaml").is_file() else []
+    files += [config.path(v) for v in helm.values]
+    for file in files:
+        shown = config.rel(file)
+        try:
+            doc = load_one(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            out.problems.append(Problem(f"values {shown}", f"cannot read values file: "
+                                        f"{exc.strerror}", Location(shown)))
+            continue
+        except YamlError as exc:
+            out.problems.append(Problem(f"values {shown}", f"invalid YAML: {exc}",
+                                        Location(shown, exc.line)))
+            continue
+        if not isinstance(doc.data, dict):
+            out.problems.append(Problem(f"values {shown}", "values must be a mapping",
+                                        Location(shown, doc.line)))
+            continue
+        values.apply(doc.data, doc.lines, shown)
+    return values
+
+
+def _read(path: FsPath) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+class _Attribution:
+    """Maps rendered fields to the values keys that produced them."""
+
+    def __init__(self, values: Values) -> None:
+        self._index: dict[str, list[paths.Path]] = {}
+        self._where = values.where
+        self._add(values.data, ())
+
+    def _add(self, node: Any, path: paths.Path) -> None:
+        if path and path in self._where:
+            self._index.setdefault(_canon(node), []).append(path)
+        if isinstance(node, dict):
+            for k, v in node.items():
+                self._add(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                self._add(v, (*path, i))
+
+    def locate(self, body: Any, shown: str, template: str) -> dict[paths.Path, Location]:
+        out: dict[paths.Path, Location] = {}
+        self._walk(body, (), shown, template.splitlines(), out)
+        return out
+
+    def _walk(self, node: Any, path: paths.Path, shown: str, lines: list[str],
+              out: dict[paths.Path, Location]) -> None:
+        found = self._match(node, path)
+        out[path] = found or _template_line(path, shown, lines)
+        if isinstance(node, dict):
+            for k, v in node.items():
+                self._walk(v, (*path, k), shown, lines, out)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                self._walk(v, (*path, i), shown, lines, out)
+
+    def _match(self, node: Any, path: paths.Path) -> Location | None:
+        if node in (None, "", {}, []) or isinstance(node, bool):
+            return None  # too common to say which key produced it
+        # Equal non-trivial structures (a sidecar rendered with toYaml) need no key match.
+        structured = isinstance(node, dict | list) and len(node) >= 2
+        best, score = None, (0, -1)
+        for vpath in self._index.get(_canon(node), []):
+            s = _score(path, vpath)
+            if (s[0] or structured) and s > score:
+                best, score = vpath, s
+        return self._where[best] if best is not None else None
+
+
+def _canon(node: Any) -> str:
+    if isinstance(node, dict | list):
+        return json.dumps(node, sort_keys=True, default=str)
+    return str(node)  # templates often quote numbers: "8000" was 8000 in the values
+
+
+def _score(rendered: paths.Path, values: paths.Path) -> tuple[int, int]:
+    """(common key suffix, keys that name each other: readinessProbe ~ probes.readiness)."""
+    ka = [k.lower() for k in rendered if isinstance(k, str)]
+    kb = [k.lower() for k in values if isinstance(k, str)]
+    n = 0
+    while n < min(len(ka), len(kb)) and ka[-1 - n] == kb[-1 - n]:
+        n += 1
+    related = sum(1 for a in ka if any(a in b or b in a for b in kb))
+    return n, related
+
+
+def _template_line(path: paths.Path, shown: str, lines: list[str]) -> Location:
+    """The template line that writes the path's deepest key, found by following its keys
+    in order (so ``containers[0].name`` is not taken for ``metadata.name``)."""
+    found, start = 1, 0
+    for key in (k for k in path if isinstance(k, str)):
+        hit = next((i for i in range(start, len(lines))
+                    if lines[i].lstrip(" -").startswith(f"{key}:")), None)
+        if hit is None:
+            break
+        found, start = hit + 1, hit + 1
+    return Location(shown, found)

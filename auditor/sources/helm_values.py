@@ -1,0 +1,75 @@
+"""Helm values: merge the chart's defaults, the values files and ``set`` the way Helm
+does, remembering for every key the file and line that set it last.
+
+That provenance is what lets a finding on a rendered field point at the values line a
+developer edits rather than at the template.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.models import Location
+from auditor.paths import Path, PathKey
+
+
+@dataclass
+class Values:
+    data: dict[str, Any] = field(default_factory=dict)
+    where: dict[Path, Location] = field(default_factory=dict)  # last setter of each key
+
+    def apply(self, data: dict[str, Any], lines: dict[Path, int], file: str) -> None:
+        self.data = merge(self.data, data)
+        for path, line in lines.items():
+            if path:
+                self.where[path] = Location(file, line)
+
+    def apply_set(self, sets: dict[str, Any], file: str, line_of: dict[str, int]) -> None:
+        for key, value in sets.items():
+            path = parse_set_key(key)
+            self.data = merge(self.data, _nest(path, value))
+            for end in range(1, len(path) + 1):
+                self.where[path[:end]] = Location(file, line_of.get(key))
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing: maps merge key by key, anything else replaces, null deletes."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+_SEGMENT = re.compile(r"((?:[^.\[\\]|\\.)+)((?:\[\d+\])*)")
+
+
+def parse_set_key(key: str) -> Path:
+    """``a.b\\.c[0].d`` -> ("a", "b.c", 0, "d"), as ``helm --set`` reads keys."""
+    out: list[PathKey] = []
+    pos = 0
+    while pos < len(key):
+        m = _SEGMENT.match(key, pos)
+        if not m:
+            raise ValueError(f"invalid --set key {key!r}")
+        out.append(re.sub(r"\\(.)", r"\1", m.group(1)))
+        out.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+        pos = m.end() + (1 if m.end() < len(key) and key[m.end()] == "." else 0)
+    return tuple(out)
+
+
+def _nest(path: Path, value: Any) -> dict[str, Any]:
+    result: Any = value
+    for key in reversed(path):
+        if isinstance(key, int):
+            result = [None] * key + [result]
+        else:
+            result = {key: result}
+    return result  # type: ignore[no-any-return]

@@ -1,0 +1,111 @@
+"""Reads a Terraform directory: blocks with their raw (unevaluated) attributes and the
+line of every attribute and nested block.
+
+python-hcl2 evaluates nothing; its ``DocumentView`` keeps line numbers on the parse tree
+(a private ``_meta`` attribute, hence the 8.1.x pin, covered by tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from auditor.paths import Path
+
+
+@dataclass
+class Block:
+    kind: str  # resource, data, variable, locals, module, output, ...
+    labels: list[str]
+    attrs: dict[str, Any]  # raw python-hcl2 values: expressions are "${...}" strings
+    file: str
+    line: int
+    lines: dict[Path, int] = field(default_factory=dict)  # attribute path -> line
+
+    @property
+    def address(self) -> str:
+        prefix = "data." if self.kind == "data" else ""
+        return prefix + ".".join(self.labels)
+
+
+@dataclass
+class ParseError:
+    file: str
+    line: int | None
+    message: str
+
+
+def options() -> Any:
+    import hcl2
+
+    return hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False,
+                                     with_comments=False)
+
+
+def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]:
+    from hcl2.query import DocumentView
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [], ParseError(shown, None, f"cannot read: {exc.strerror}")
+    try:
+        view = DocumentView.parse(text)
+        opts = options()
+        blocks = [_block(b, shown, opts) for b in view.blocks()]
+    except UnexpectedInput as exc:
+        return [], ParseError(shown, getattr(exc, "line", None),
+                              "invalid HCL: " + str(exc).strip().splitlines()[0])
+    except (LarkError, ValueError, KeyError, AttributeError) as exc:
+        return [], ParseError(shown, None, f"invalid HCL: {exc}")
+    return blocks, None
+
+
+def _block(view: Any, shown: str, opts: Any) -> Block:
+    kind = view.block_type
+    labels = list(view.name_labels)
+    data = view.to_dict(options=opts)
+    for label in labels:  # to_dict nests the body under each label
+        data = data.get(label, data) if isinstance(data, dict) else data
+    if kind == "locals" and isinstance(data, dict) and "locals" in data and not labels:
+        data = data["locals"]
+    attrs = {k: v for k, v in (data or {}).items() if k != "__is_block__"}
+    lines: dict[Path, int] = {}
+    _lines(view.body, (), lines)
+    return Block(kind, labels, _strip_markers(attrs), shown, view.raw._meta.line, lines)
+
+
+def _lines(body: Any, prefix: Path, out: dict[Path, int]) -> None:
+    for attr in body.attributes():
+        out[(*prefix, attr.name)] = attr.raw._meta.line
+    counts: dict[str, int] = {}
+    for nested in body.blocks():
+        name = nested.block_type
+        index = counts.get(name, 0)
+        counts[name] = index + 1
+        out[(*prefix, name, index)] = nested.raw._meta.line
+        out.setdefault((*prefix, name), nested.raw._meta.line)
+        _lines(nested.body, (*prefix, name, index), out)
+
+
+def _strip_markers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_markers(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [_strip_markers(v) for v in value]
+    return value
+
+
+def load_dir(directory: FsPath, rel: Any) -> tuple[list[Block], list[ParseError]]:
+    blocks: list[Block] = []
+    errors: list[ParseError] = []
+    if not directory.is_dir():
+        return [], [ParseError(rel(directory), None, "Terraform directory not found")]
+    for path in sorted(directory.glob("*.tf")):
+        found, error = load_file(path, rel(path))
+        blocks.extend(found)
+        if error:
+            errors.append(error)
+    return blocks, errors

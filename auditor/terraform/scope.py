@@ -1,0 +1,72 @@
+"""The values a Terraform directory's expressions can see: variables (defaults, then
+var files, then the config's ``vars``), locals (evaluated lazily, cycles are unknown) and
+attributes of the resources it declares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.terraform.expressions import Ref, evaluate
+from auditor.terraform.loader import Block
+from auditor.unknown import Unknown
+
+# Attributes AWS assigns at apply time: references to them identify a resource, they
+# never resolve to a value offline.
+COMPUTED = {"id", "arn", "arn_suffix", "dns_name", "zone_id", "endpoint", "address",
+            "owner_id", "hosted_zone_id", "resource_id", "status", "version_id"}
+
+
+class ModuleScope:
+    def __init__(self, blocks: list[Block], var_values: dict[str, Any]) -> None:
+        self.defaults = {b.labels[0]: b.attrs.get("default") for b in blocks
+                         if b.kind == "variable" and b.labels}
+        self.declared_vars = set(self.defaults)
+        self.var_values = var_values
+        self.locals_raw: dict[str, Any] = {}
+        for b in blocks:
+            if b.kind == "locals":
+                self.locals_raw.update(b.attrs)
+        self.resources = {b.address: b for b in blocks if b.kind in ("resource", "data")}
+        self._locals: dict[str, Any] = {}
+        self._resolving: set[str] = set()
+
+    def variable(self, name: str) -> Any:
+        if name in self.var_values:
+            return self.var_values[name]
+        if name not in self.declared_vars:
+            return Unknown(f"variable {name} is not declared")
+        default = self.defaults[name]
+        if default is None:
+            return Unknown(f"variable {name} has no default and no value in var_files or vars")
+        return self._guarded(f"var.{name}", default)
+
+    def local(self, name: str) -> Any:
+        if name not in self._locals:
+            if name not in self.locals_raw:
+                return Unknown(f"local.{name} is not declared")
+            self._locals[name] = self._guarded(f"local.{name}", self.locals_raw[name])
+        return self._locals[name]
+
+    def resource_attribute(self, address: str, attribute: str) -> Any:
+        block = self.resources.get(address)
+        first, _, rest = attribute.partition(".")
+        if block is None or first in COMPUTED or first not in block.attrs:
+            # Unknown resources still get a Ref: the reference itself identifies them.
+            return Ref(address, attribute)
+        value = self._guarded(f"{address}.{first}", block.attrs[first])
+        for key in rest.split(".") if rest else []:
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+            else:
+                return Ref(address, attribute)
+        return value
+
+    def _guarded(self, key: str, raw: Any) -> Any:
+        if key in self._resolving:
+            return Unknown(f"{key} refers to itself")
+        self._resolving.add(key)
+        try:
+            return evaluate(raw, self)
+        finally:
+            self._resolving.discard(key)

@@ -1,0 +1,18 @@
+"""A value that cannot be known offline, carrying why.
+
+Sources put it where a value cannot be resolved (a Terraform expression, a computed
+attribute); conditions propagate it, and the engine turns it into an ``unknown`` result
+with the reason, never a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Unknown:
+    reason: str
+
+    def __bool__(self) -> bool:  # an unknown is never truthy by accident
+        raise TypeError(f"truth value of an unknown value ({self.reason})")
