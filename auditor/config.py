@@ -125,7 +125,9 @@ def load(arg: str | None) -> Config:
 
 def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     """The first validation error as ``file:line: key: message`` (one line)."""
-    err = exc.errors()[0]
+    # A misspelt key also makes the real one "missing": name the typo, it is the cause.
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
     key = ".".join(str(p) for p in loc) or "(top level)"
     line = None
@@ -136,7 +138,7 @@ def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     message = err["msg"]
     if err["type"] == "extra_forbidden":
         message = "unknown key"
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where(file, line)}: {key}: {message}{more}"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.models import Resource
-from auditor.paths import MISSING, Path, get
+from auditor.paths import Path, get
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 _POD_SPEC: dict[str, Path] = {
@@ -82,7 +82,7 @@ def selects(selector: Any, labels: dict[str, Any]) -> bool:
 
 def scale_target(hpa: Resource) -> tuple[str, str] | None:
     ref = get(hpa.body, ("spec", "scaleTargetRef"))
-    if not isinstance(ref, dict) or ref is MISSING:
+    if not isinstance(ref, dict):
         return None
     return str(ref.get("kind", "")), str(ref.get("name", ""))
 

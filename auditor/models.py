@@ -28,7 +28,7 @@ INPUT_ERROR = "input-error"
 
 
 def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)  # type: ignore[arg-type]
+    return SEVERITIES.index(severity)  # type: ignore[arg-type,unused-ignore]
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,8 @@ def fingerprint(policy: str, environment: str, kind: str, namespace: str | None,
 # ---- the report: the public JSON contract -------------------------------------------------
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Every field is always written, so the published schema marks them all required.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class ResourceRef(_Model):
@@ -190,3 +191,6 @@ class Report(_Model):
     summary: Summary
     findings: list[Finding]
     policies: list[PolicyInfo] = Field(default_factory=list)
+    source_root: str = Field(
+        "", description="The config file's directory relative to the root of its git work "
+        "tree ('' at the root or outside git); finding files are relative to that directory.")

@@ -154,7 +154,9 @@ def load_all(extra_dirs: list[FsPath]) -> list[Policy]:
 
 
 def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
-    err = exc.errors()[0]
+    # A misspelt key also makes the real one "missing": name the typo, it is the cause.
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc) or "(policy)"
     line = None

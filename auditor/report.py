@@ -49,10 +49,21 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
         service=config.service,
         environments=sorted({inv.environment for inv in inventories}),
         summary=summary, findings=findings,
+        source_root=_source_root(config),
         policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,
                              runbook=p.runbook.anchor, runbook_section=p.runbook.section,
                              description=p.description.strip()) for p in policies],
     )
+
+
+def _source_root(config: Config) -> str:
+    """Where the config directory sits in its git work tree (found without running git)."""
+    base = config.base_dir.resolve()
+    for parent in (base, *base.parents):
+        if (parent / ".git").exists():
+            rel = base.relative_to(parent).as_posix()
+            return "" if rel == "." else rel
+    return ""
 
 
 def _finding(config: Config, policy: Policy, r: Result) -> Finding:

@@ -40,8 +40,13 @@ def load_all(text: str) -> list[Document]:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise YamlError(str(problem), mark.line + 1 if mark else None) from None
+        problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None and start is not mark:
+            problem += f" ({context} at line {start.line + 1})"
+        # The parser may stop one line past the end; point at a line that exists.
+        line = min(mark.line + 1, max(len(text.splitlines()), 1)) if mark else None
+        raise YamlError(problem, line) from None
     docs = []
     constructor = _Constructor()
     for node in nodes:

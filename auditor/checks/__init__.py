@@ -9,6 +9,7 @@ from auditor.checks.network import db_ingress_from_app, db_not_public, sg_no_wor
 from auditor.checks.workloads import (
     health_check_path,
     hpa_present,
+    hpa_range,
     pdb_present,
     port_consistency,
     storage_expandable,
@@ -21,6 +22,7 @@ CHECKS: dict[str, Check] = {
     "db_not_public": db_not_public,
     "health_check_path": health_check_path,
     "hpa_present": hpa_present,
+    "hpa_range": hpa_range,
     "nodegroup_capacity": nodegroup_capacity,
     "pdb_present": pdb_present,
     "port_consistency": port_consistency,

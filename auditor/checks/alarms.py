@@ -7,57 +7,132 @@ checks make sure the alarm exists (and, for latency, fires early enough).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Resource
 from auditor.quantities import parse_quantity
 from auditor.unknown import Unknown
 
+NAMESPACE = "AWS/ApplicationELB"
+
 
 def alb_alarm(ctx: CheckContext) -> list[Outcome]:
+    """Per application load balancer: pass when an alarm watches one of ``metrics`` on it
+    (and, with ``max_threshold``, fires at or below that value); fail otherwise."""
     metrics = {str(m) for m in ctx.params["metrics"]}
     ceiling = ctx.params.get("max_threshold")
-    lbs = [lb for lb in ctx.inventory.of_kind("LoadBalancer")
-           if lb.body.get("load_balancer_type", "application") == "application"]
-    alarms = [a for a in ctx.inventory.of_kind("MetricAlarm")
-              if a.body.get("namespace") == "AWS/ApplicationELB"
-              and a.body.get("metric_name") in metrics]
-    out = []
+    limit = parse_quantity(ceiling) if ceiling is not None else None
+    if ceiling is not None and limit is None:
+        raise ValueError(f"max_threshold {ceiling!r} is not a number")
+    out: list[Outcome] = []
+    lbs = []
+    for lb in ctx.inventory.of_kind("LoadBalancer"):
+        lb_type = lb.body.get("load_balancer_type", "application")
+        if isinstance(lb_type, Unknown):
+            out.append(Outcome(lb, "unknown", path=("load_balancer_type",),
+                               reason=lb_type.reason))
+        elif lb_type == "application":
+            lbs.append(lb)
+    alarms = [a for a in ctx.inventory.of_kind("MetricAlarm") if _metric(a, metrics)]
     for lb in lbs:
-        mine = [a for a in alarms if _watches(a, lb, single=len(lbs) == 1)]
+        watching = [(a, _watches(a, lb, single=len(lbs) == 1)) for a in alarms]
+        mine = [a for a, w in watching if w is True]
         if not mine:
-            out.append(Outcome(lb, "fail", vars={"problem": "no alarm on "
-                                                 + " or ".join(sorted(metrics))}))
+            doubt = next((w for _, w in watching if isinstance(w, Unknown)), None)
+            if doubt is not None:
+                out.append(Outcome(lb, "unknown", reason=doubt.reason))
+            else:
+                out.append(Outcome(lb, "fail", vars={**_names(lb), "problem":
+                                   "no CloudWatch alarm on " + " or ".join(sorted(metrics))}))
             continue
-        if ceiling is None:
-            out.append(Outcome(mine[0], "pass"))
+        if limit is None:
+            out.append(Outcome(mine[0], "pass", vars=_names(lb)))
             continue
-        limit = parse_quantity(ceiling) or Decimal(0)
-        thresholds = [a.body.get("threshold") for a in mine]
-        if any(isinstance(t, Unknown) for t in thresholds) and not any(
-                _at_most(t, limit) for t in thresholds):
-            reason = next(t for t in thresholds if isinstance(t, Unknown))
-            out.append(Outcome(mine[0], "unknown", path=("threshold",),
-                               reason=reason.reason))  # type: ignore[union-attr]
-        elif any(_at_most(t, limit) for t in thresholds):
-            out.append(Outcome(mine[0], "pass"))
-        else:
-            out.append(Outcome(mine[0], "fail", path=("threshold",), vars={
-                "problem": f"alarm {mine[0].name} fires above {thresholds[0]} s, later than "
-                           f"the runbook's {ceiling} s"}))
+        out.append(_threshold(mine, lb, limit, ceiling))
     return out
 
 
-def _at_most(threshold: object, limit: Decimal) -> bool:
-    value = parse_quantity(threshold)
-    return value is not None and value <= limit
+def _threshold(mine: list[Resource], lb: Resource, limit: Decimal, ceiling: Any) -> Outcome:
+    """Pass on the first alarm that fires at or below ``limit``; else unknown when some
+    threshold is not known, else fail on the alarm with the lowest threshold."""
+    known: list[tuple[Decimal, Resource]] = []
+    doubt: tuple[Resource, str] | None = None
+    for alarm in mine:
+        raw = alarm.body.get("threshold")
+        if isinstance(raw, Unknown):
+            doubt = doubt or (alarm, raw.reason)
+            continue
+        value = parse_quantity(raw)
+        if value is None:
+            band = alarm.body.get("threshold_metric_id") is not None
+            doubt = doubt or (alarm, f"alarm {alarm.name} " + (
+                "compares with an anomaly detection band, not a fixed threshold" if band
+                else f"has no numeric threshold ({raw!r})"))
+            continue
+        if value <= limit:
+            return Outcome(alarm, "pass", vars=_names(lb))
+        known.append((value, alarm))
+    if doubt is not None:
+        return Outcome(doubt[0], "unknown", path=("threshold",), reason=doubt[1])
+    value, alarm = min(known, key=lambda pair: pair[0])
+    return Outcome(alarm, "fail", path=("threshold",), vars={
+        **_names(lb), "threshold": f"{value:f}",
+        "problem": f"alarm {alarm.name} fires only above {value:f} s, later than the "
+                   f"runbook's {ceiling} s"})
 
 
-def _watches(alarm: Resource, lb: Resource, single: bool) -> bool:
-    """An alarm watches ``lb`` when its LoadBalancer dimension names it; with a single load
-    balancer, an alarm whose dimension cannot be resolved offline counts too."""
+def _names(lb: Resource) -> dict[str, str]:
+    """The load balancer's name for commands, when it has one of its own (a Terraform
+    resource without ``name`` is named by its address, which no CLI accepts)."""
+    return {"load_balancer": lb.name} if lb.name != lb.address else {}
+
+
+def _metric(alarm: Resource, metrics: set[str]) -> bool:
+    """Whether the alarm watches one of ``metrics`` in the ALB namespace, directly or in a
+    metric_query (metric math), and fires when the value rises."""
+    operator = alarm.body.get("comparison_operator")
+    if isinstance(operator, str) and operator.startswith("LessThan") and "Greater" not in operator:
+        return False  # fires when the value drops: not an alarm on a spike
+    if alarm.body.get("namespace") == NAMESPACE and alarm.body.get("metric_name") in metrics:
+        return True
+    queries = alarm.body.get("metric_query")
+    for query in queries if isinstance(queries, list) else []:
+        for metric in _blocks(query.get("metric") if isinstance(query, dict) else None):
+            if metric.get("namespace") == NAMESPACE and metric.get("metric_name") in metrics:
+                return True
+    return False
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    return [v for v in items if isinstance(v, dict)]
+
+
+def _dimension(alarm: Resource) -> Any:
     dims = alarm.body.get("dimensions")
-    target = dims.get("LoadBalancer") if isinstance(dims, dict) else None
+    if isinstance(dims, dict) and "LoadBalancer" in dims:
+        return dims["LoadBalancer"]
+    queries = alarm.body.get("metric_query")
+    for query in queries if isinstance(queries, list) else []:
+        for metric in _blocks(query.get("metric") if isinstance(query, dict) else None):
+            inner = metric.get("dimensions")
+            if isinstance(inner, dict) and "LoadBalancer" in inner:
+                return inner["LoadBalancer"]
+    return dims if isinstance(dims, Unknown) else None
+
+
+def _watches(alarm: Resource, lb: Resource, single: bool) -> bool | Unknown:
+    """An alarm watches ``lb`` when its LoadBalancer dimension names it: a Terraform
+    reference to it (``aws_lb.main.arn_suffix``) or its ARN suffix ``app/NAME/ID``. With a
+    single load balancer, a dimension that cannot be resolved offline counts too."""
+    target = _dimension(alarm)
     if isinstance(target, str) and target:
-        return lb.name in target or bool(lb.address and lb.address in target)
-    return single
+        if lb.address and target.startswith(f"{lb.address}."):
+            return True
+        parts = target.split("/")
+        return (len(parts) >= 2 and parts[-2] == lb.name) or target in (lb.name, lb.address)
+    if isinstance(target, Unknown):
+        return True if single else Unknown(
+            f"alarm {alarm.name} watches a load balancer not known offline: {target.reason}")
+    return single if target is None else False

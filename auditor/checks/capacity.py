@@ -14,7 +14,7 @@ from typing import Any
 
 from auditor import k8s
 from auditor.checks.base import CheckContext, Outcome
-from auditor.models import Inventory, Resource
+from auditor.models import Inventory, Location, Resource
 from auditor.paths import MISSING, get, parse
 from auditor.quantities import format_bytes, parse_quantity
 from auditor.unknown import Unknown
@@ -22,8 +22,12 @@ from auditor.unknown import Unknown
 # RDS's defaults when the parameter group does not set max_connections.
 DEFAULT_MAX_CONNECTIONS = {"postgres": "LEAST({DBInstanceClassMemory/9531392},5000)",
                            "mysql": "{DBInstanceClassMemory/12582880}"}
+# Nominal GiB of a "large" per family letter. Never below the real size (x2g.large has 32):
+# the value is only used as an upper bound, so a fail stays true and nothing passes on it.
 _GIB_PER_LARGE = {"t": 8, "m": 8, "r": 16, "x": 64, "z": 16}
 _T_SMALL = {"micro": 1, "small": 2, "medium": 4}
+# What EKS launches when a managed node group names no instance type (the API default).
+EKS_DEFAULT_INSTANCE_TYPE = "t3.medium"
 
 
 def class_memory_gib(instance_class: str) -> int | None:
@@ -52,7 +56,9 @@ def eval_formula(formula: str, memory_bytes: int) -> int | None:
         if any(p is None for p in parts) or not parts:
             return None
         values = [p for p in parts if p is not None]
-        return {"LEAST": min, "GREATEST": max, "SUM": sum}[m.group(1)](values)
+        if m.group(1) == "LEAST":
+            return min(values)
+        return max(values) if m.group(1) == "GREATEST" else sum(values)
     m = re.fullmatch(r"\{DBInstanceClassMemory/(\d+)\}", text)
     if m:
         return memory_bytes // int(m.group(1))
@@ -60,73 +66,107 @@ def eval_formula(formula: str, memory_bytes: int) -> int | None:
 
 
 def replicas_max(inv: Inventory, workload: Resource) -> int | None:
+    """The most pods a workload may run: its HPA's maxReplicas, else spec.replicas (1)."""
     hpas = k8s.hpas_for(workload, inv.of_kind("HorizontalPodAutoscaler"))
     value = get(hpas[0].body, ("spec", "maxReplicas")) if hpas else get(
         workload.body, ("spec", "replicas"))
     if value is MISSING or value is None:
         return None if hpas else 1
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def workloads(inv: Inventory, params: dict[str, Any]) -> list[Resource]:
+    """The Deployments/StatefulSets the check is about: the ``deployment`` parameter's,
+    or all of them when it is not set."""
+    wanted = params.get("deployment")
+    return [w for w in inv.of_kind("Deployment", "StatefulSet")
+            if not isinstance(wanted, str) or not wanted or w.name == wanted]
 
 
 def db_connection_capacity(ctx: CheckContext) -> list[Outcome]:
+    """Fail when HPA maxReplicas x pool size x (1 + headroom) exceeds max_connections."""
     inv, params = ctx.inventory, ctx.params
     groups = {g.name: g for g in inv.of_kind("DBParameterGroup")}
-    helm_values = inv.of_kind("HelmValues")
     key = str(params["db_pool_size_key"])
     out = []
     for db in inv.of_kind("DBInstance"):
-        demand = _demand(inv, helm_values, key, params)
+        demand = _demand(inv, key, params)
         if isinstance(demand, Unknown):
             out.append(Outcome(db, "unknown", reason=demand.reason))
             continue
         total, pool, replicas, where = demand
         limit = _max_connections(db, groups)
         if isinstance(limit, Unknown):
-            out.append(Outcome(db, "unknown", reason=limit.reason))
+            out.append(Outcome(db, "unknown", path=("parameter_group_name",),
+                               reason=limit.reason))
             continue
         value, exact, origin = limit
-        needed = int((Decimal(total) * (1 + Decimal(str(params["headroom_percent"])) / 100)
+        headroom = Decimal(str(params["headroom_percent"]))
+        needed = int((Decimal(total) * (1 + headroom / 100)
                       ).to_integral_value(rounding="ROUND_CEILING"))
-        facts = {"pool": pool, "replicas": replicas, "needed": needed, "max_connections": value,
-                 "origin": origin, "headroom": params["headroom_percent"]}
+        facts: dict[str, Any] = {"pool": pool, "replicas": replicas, "needed": needed,
+                                 "max_connections": value, "origin": origin,
+                                 "headroom": params["headroom_percent"]}
+        group = db.body.get("parameter_group_name")
+        if isinstance(group, str) and group in groups:
+            facts["parameter_group"] = group  # the command names this database's group
         if needed > value:
             out.append(Outcome(db, "fail", location=where, vars=facts))
         elif exact:
             out.append(Outcome(db, "pass", vars=facts))
         else:
-            out.append(Outcome(db, "unknown", reason=(
+            out.append(Outcome(db, "unknown", path=("parameter_group_name",), reason=(
                 f"{needed} connections needed; max_connections is {origin}, at most {value} "
                 "for this instance class (RDS reserves part of the memory): set it explicitly "
                 "in the parameter group to check")))
     return out
 
 
-def _demand(inv: Inventory, helm_values: list[Resource], key: str, params: dict[str, Any]
-            ) -> tuple[int, int, int, Any] | Unknown:
-    for values in helm_values:
+def _demand(inv: Inventory, key: str, params: dict[str, Any]
+            ) -> tuple[int, int, int, Location | None] | Unknown:
+    for values in inv.of_kind("HelmValues"):
         pool = get(values.body, parse(key))
+        if isinstance(pool, Unknown):
+            return pool
+        if isinstance(pool, str) and pool.strip().isdigit():
+            pool = int(pool.strip())
         if isinstance(pool, int) and not isinstance(pool, bool):
-            workloads = [w for w in inv.of_kind("Deployment", "StatefulSet")
-                         if w.name == params.get("deployment", w.name)]
-            counts = [replicas_max(inv, w) for w in workloads]
-            if not counts or None in counts:
+            found = workloads(inv, params)
+            counts = [replicas_max(inv, w) for w in found]
+            if not counts:
+                return Unknown("no Deployment or StatefulSet"
+                               + (f" named {params['deployment']}" if params.get("deployment")
+                                  else "") + " to multiply the pool size by")
+            if None in counts:
                 return Unknown("the maximum replica count is not known")
             replicas = sum(c for c in counts if c is not None)
             return pool * replicas, pool, replicas, values.locate(parse(key))
+        if pool is not MISSING and pool is not None:
+            return Unknown(f"values key {key} is {pool!r}, not a number of connections")
     return Unknown(f"no connection pool size at values key {key} (set the db_pool_size_key "
                    "parameter to the key your chart uses)")
 
 
 def _max_connections(db: Resource, groups: dict[str, Resource]
                      ) -> tuple[int, bool, str] | Unknown:
-    engine = str(db.body.get("engine", "postgres"))
-    family = "mysql" if "mysql" in engine or "maria" in engine else "postgres"
-    group = groups.get(str(db.body.get("parameter_group_name")))
+    """(value, exact, where it comes from): the parameter group's number, or RDS's default
+    formula evaluated for the nominal memory of the class (an upper bound, not exact)."""
+    name = db.body.get("parameter_group_name")
+    if isinstance(name, Unknown):
+        return name
+    group = groups.get(name) if isinstance(name, str) else None
+    if isinstance(name, str) and name and group is None:
+        return Unknown(f"parameter group {name} is not declared here, so its "
+                       "max_connections is not known")
     raw: Any = get(group.body, ("parameters", "max_connections")) if group else MISSING
     if isinstance(raw, Unknown):
         return raw
-    if raw is not MISSING and str(raw).strip().isdigit():
-        return int(str(raw).strip()), True, f"{raw} (parameter group {group.name})"  # type: ignore[union-attr]
+    if group is not None and raw is not MISSING and str(raw).strip().isdigit():
+        return int(str(raw).strip()), True, f"{raw} (parameter group {group.name})"
+    engine = db.body.get("engine", "postgres")
+    if isinstance(engine, Unknown):
+        return engine
+    family = "mysql" if "mysql" in str(engine) or "maria" in str(engine) else "postgres"
     formula = str(raw) if raw is not MISSING else DEFAULT_MAX_CONNECTIONS[family]
     instance_class = db.body.get("instance_class")
     if not isinstance(instance_class, str):
@@ -144,11 +184,9 @@ def nodegroup_capacity(ctx: CheckContext) -> list[Outcome]:
     """Pods are placed whole: count how many fit on one node, times max_size, and compare
     with the replicas the HPA may ask for (a total-capacity sum would miss packing)."""
     inv = ctx.inventory
-    workloads = [w for w in inv.of_kind("Deployment", "StatefulSet")
-                 if w.name == ctx.params.get("deployment", w.name)]
     out = []
     for ng in inv.of_kind("Nodegroup"):
-        for w in workloads:
+        for w in workloads(inv, ctx.params):
             verdict = _fits(inv, w, ng, ctx.params)
             if isinstance(verdict, Unknown):
                 out.append(Outcome(ng, "unknown", item=w.name, path=("scaling_config",),
@@ -160,44 +198,107 @@ def nodegroup_capacity(ctx: CheckContext) -> list[Outcome]:
     return out
 
 
+def pod_requests(w: Resource) -> tuple[Decimal, Decimal] | Unknown:
+    """(cpu cores, memory bytes) the scheduler reserves per pod: the containers' sum, or
+    the largest init container's request if that is more."""
+    base = k8s.pod_spec_path(w.kind) or ()
+    init = get(w.body, (*base, "initContainers"))
+    regular = [c for _, c in k8s.containers(w)]
+    sums = _requests(w, regular)
+    if isinstance(sums, Unknown):
+        return sums
+    inits = _requests(w, init) if isinstance(init, list) else []
+    if isinstance(inits, Unknown):
+        return inits
+    cpu = max([sum((c for c, _ in sums), Decimal(0)), *(c for c, _ in inits)])
+    mem = max([sum((m for _, m in sums), Decimal(0)), *(m for _, m in inits)])
+    return cpu, mem
+
+
+def _requests(w: Resource, containers: list[Any]) -> list[tuple[Decimal, Decimal]] | Unknown:
+    out = []
+    for c in containers:
+        requests = get(c, ("resources", "requests")) if isinstance(c, dict) else MISSING
+        if isinstance(requests, Unknown):
+            return requests
+        pair = []
+        for res in ("cpu", "memory"):
+            raw = requests.get(res) if isinstance(requests, dict) else None
+            if isinstance(raw, Unknown):
+                return raw
+            value = parse_quantity(raw)
+            if raw is not None and value is None:
+                return Unknown(f"{res} request {raw!r} of {w.name} is not a quantity")
+            pair.append(value or Decimal(0))
+        out.append((pair[0], pair[1]))
+    return out
+
+
 def _fits(inv: Inventory, w: Resource, ng: Resource, params: dict[str, Any]
           ) -> dict[str, Any] | Unknown:
     replicas = replicas_max(inv, w)
     if replicas is None:
         return Unknown(f"the maximum replica count of {w.name} is not known")
-    cpu, mem = Decimal(0), Decimal(0)
-    for _, c in k8s.containers(w):
-        requests = get(c, ("resources", "requests"))
-        requests = requests if isinstance(requests, dict) else {}
-        cpu += parse_quantity(requests.get("cpu")) or 0
-        mem += parse_quantity(requests.get("memory")) or 0
+    requests = pod_requests(w)
+    if isinstance(requests, Unknown):
+        return requests
+    cpu, mem = requests
     node = _node_capacity(ng, params)
     if isinstance(node, Unknown):
         return node
-    max_size, node_cpu, node_mem, instance_type = node
-    per_node = min(int(node_cpu // cpu) if cpu else 10**6, int(node_mem // mem) if mem else 10**6)
+    max_size, sizes = node
+    fits = {t: min(int(c // cpu) if cpu else 10**6, int(m // mem) if mem else 10**6)
+            for t, (c, m) in sizes.items()}
+    instance_type = min(fits, key=lambda t: fits[t])  # any listed type may be launched
+    per_node = fits[instance_type]
     return {"replicas": replicas, "fit": per_node * max_size, "per_node": per_node,
             "max_size": max_size, "instance_type": instance_type, "workload": w.name,
-            "pod_cpu": f"{cpu:f}".rstrip("0").rstrip("."), "pod_memory": format_bytes(mem)}
+            "pod_cpu": f"{cpu:f}".rstrip("0").rstrip(".") if cpu else "0",
+            "pod_memory": format_bytes(mem)}
 
 
 def _node_capacity(ng: Resource, params: dict[str, Any]
-                   ) -> tuple[int, Decimal, Decimal, str] | Unknown:
+                   ) -> tuple[int, dict[str, tuple[Decimal, Decimal]]] | Unknown:
+    """max_size and, per instance type, the (cpu, memory) a node offers pods."""
     scaling = ng.body.get("scaling_config")
     scaling = scaling[0] if isinstance(scaling, list) and scaling else scaling
     max_size = scaling.get("max_size") if isinstance(scaling, dict) else None
-    types = ng.body.get("instance_types")
-    if not isinstance(max_size, int):
+    if isinstance(max_size, Unknown):
+        return max_size
+    if not isinstance(max_size, int) or isinstance(max_size, bool):
         return Unknown("the node group's max_size is not known")
-    if not isinstance(types, list) or not types or not isinstance(types[0], str):
+    types = ng.body.get("instance_types")
+    if isinstance(types, Unknown):
+        return types
+    if types is None or types == []:
+        if ng.body.get("launch_template") is not None:
+            return Unknown("the instance type comes from the launch template, which is "
+                           "not read offline")
+        types = [EKS_DEFAULT_INSTANCE_TYPE]
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         return Unknown("the node group's instance types are not known")
     # Live collection adds the capacity from ec2 describe-instance-types; offline only a
     # parameter can say it (instance_types: {m6i.xlarge: {cpu: 4, memory: 16Gi}}).
-    known = ng.body.get("instance_capacity") or (params.get("instance_types") or {}).get(types[0])
-    if not isinstance(known, dict):
-        return Unknown(f"the capacity of instance type {types[0]} is not known offline "
-                       "(the live audit reads it; or set the instance_types parameter)")
-    cpu, mem = parse_quantity(known.get("cpu")), parse_quantity(known.get("memory"))
-    if cpu is None or mem is None:
-        return Unknown(f"the capacity given for {types[0]} is not a cpu/memory pair")
-    return max_size, cpu, mem, types[0]
+    collected = ng.body.get("instance_capacity")
+    sizes: dict[str, tuple[Decimal, Decimal]] = {}
+    for t in types:
+        known = _capacity_of(t, collected, params.get("instance_types"), len(types) == 1)
+        if not isinstance(known, dict):
+            return Unknown(f"the capacity of instance type {t} is not known offline "
+                           "(the live audit reads it; or set the instance_types parameter)")
+        cpu, mem = parse_quantity(known.get("cpu")), parse_quantity(known.get("memory"))
+        if cpu is None or mem is None:
+            return Unknown(f"the capacity given for {t} is not a cpu/memory pair")
+        sizes[t] = (cpu, mem)
+    return max_size, sizes
+
+
+def _capacity_of(instance_type: str, collected: Any, given: Any, single: bool) -> Any:
+    """The live collector's capacity (per type, or one {cpu, memory} for a single type),
+    else the ``instance_types`` parameter's entry."""
+    if isinstance(collected, dict):
+        if isinstance(collected.get(instance_type), dict):
+            return collected[instance_type]
+        if single and "cpu" in collected:
+            return collected
+    return given.get(instance_type) if isinstance(given, dict) else None

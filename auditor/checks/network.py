@@ -2,7 +2,9 @@
 
 Rules are in the normalised Terraform shape (``from_port``, ``to_port``, ``protocol``,
 ``cidr_blocks``, ``ipv6_cidr_blocks``, ``security_groups``: names of source groups), the
-same for declared and live security groups.
+same for declared and live security groups. Any value that is not known offline (a
+variable without a value, a ``dynamic`` block) makes the affected outcome ``unknown`` with
+the reason, never a pass.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ def covers(rule: dict[str, Any], port: int) -> bool | Unknown:
 
 
 def world_sources(rule: dict[str, Any]) -> list[str] | Unknown:
+    """The world-wide CIDRs (0.0.0.0/0, ::/0) among a rule's sources."""
     found = []
     for key in ("cidr_blocks", "ipv6_cidr_blocks"):
-        blocks = rule.get(key) or []
+        blocks = rule.get(key)
         if isinstance(blocks, Unknown):
             return blocks
-        for block in blocks:
+        for block in blocks if isinstance(blocks, list) else []:
             if isinstance(block, Unknown):
                 return block
             if block in WORLD:
@@ -48,9 +51,25 @@ def world_sources(rule: dict[str, Any]) -> list[str] | Unknown:
     return found
 
 
+def ingress_rules(sg: Resource) -> list[dict[str, Any]] | Unknown:
+    """A group's ingress rules, or Unknown when some are not known offline."""
+    rules = sg.body.get("ingress")
+    if isinstance(rules, Unknown):
+        return rules
+    dynamic = sg.body.get("dynamic")
+    if isinstance(dynamic, list) and any(isinstance(d, dict) and "ingress" in d
+                                         for d in dynamic):
+        return Unknown(f"security group {sg.name} builds ingress rules in a dynamic block, "
+                       "which is not expanded offline")
+    return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
+
+
 def db_port(db: Resource) -> int | Unknown:
+    """The database's port: declared, else the engine's default."""
     port = db.body.get("port")
-    if isinstance(port, Unknown | int):
+    if isinstance(port, Unknown):
+        return port
+    if isinstance(port, int) and not isinstance(port, bool):
         return port
     if isinstance(port, str) and port.isdigit():
         return int(port)
@@ -61,12 +80,13 @@ def db_port(db: Resource) -> int | Unknown:
 
 
 def db_security_groups(db: Resource, groups: list[Resource]) -> list[Resource] | Unknown:
+    """The database's security groups, resolved by name among ``groups``."""
     names = db.body.get("vpc_security_group_ids")
     if isinstance(names, Unknown):
         return names
     by_name = {g.name: g for g in groups}
     found = []
-    for name in names or []:
+    for name in names if isinstance(names, list) else []:
         if isinstance(name, Unknown):
             return name
         if name not in by_name:
@@ -76,62 +96,103 @@ def db_security_groups(db: Resource, groups: list[Resource]) -> list[Resource] |
 
 
 def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
+    """Pass when one of the database's groups admits its port from another security group
+    (the ``app_security_group`` parameter, when set, must be that group)."""
     groups = ctx.inventory.of_kind("SecurityGroup")
     app = ctx.params.get("app_security_group")
     out = []
     for db in ctx.inventory.of_kind("DBInstance"):
         sgs, port = db_security_groups(db, groups), db_port(db)
         if isinstance(sgs, Unknown) or isinstance(port, Unknown):
+            doubt = sgs if isinstance(sgs, Unknown) else port
             out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
-                               reason=(sgs if isinstance(sgs, Unknown) else port).reason))
+                               reason=doubt.reason if isinstance(doubt, Unknown) else ""))
             continue
-        if not sgs:
-            out.append(Outcome(db, "fail", path=("vpc_security_group_ids",),
-                               vars={"port": port, "groups": "none"}))
-            continue
+        facts = {"port": port, "groups": ", ".join(s.name for s in sgs) or "none",
+                 "group": sgs[0].name if sgs else None}
         verdict: bool | Unknown = False
         for sg in sgs:
-            for rule in sg.body.get("ingress") or []:
-                hit = covers(rule, port)
-                sources = [s for s in rule.get("security_groups") or [] if s != sg.name]
+            rules = ingress_rules(sg)
+            if isinstance(rules, Unknown):
+                verdict = rules if verdict is False else verdict
+                continue
+            for rule in rules:
+                sources = rule.get("security_groups")
+                if isinstance(sources, Unknown):
+                    verdict = sources if verdict is False else verdict
+                    continue
+                named = [s for s in sources or [] if isinstance(s, str) and s != sg.name]
                 if app:
-                    sources = [s for s in sources if s == app]
-                if hit is True and sources:
+                    named = [s for s in named if s == app]
+                hit = covers(rule, port)
+                if hit is True and named:
                     verdict = True
-                elif isinstance(hit, Unknown) and sources and verdict is False:
+                elif isinstance(hit, Unknown) and named and verdict is False:
                     verdict = hit
         if isinstance(verdict, Unknown):
-            out.append(Outcome(db, "unknown", reason=verdict.reason))
+            out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
+                               reason=verdict.reason))
         else:
             out.append(Outcome(db, "pass" if verdict else "fail",
-                               path=("vpc_security_group_ids",),
-                               vars={"port": port, "groups": ", ".join(s.name for s in sgs)}))
+                               path=("vpc_security_group_ids",), vars=facts))
     return out
 
 
 def db_not_public(ctx: CheckContext) -> list[Outcome]:
+    """A fail per rule of a database's security groups that opens its port to the world."""
     groups = ctx.inventory.of_kind("SecurityGroup")
-    out = []
+    out: list[Outcome] = []
+    seen: dict[tuple[str, str | None], Outcome] = {}
     for db in ctx.inventory.of_kind("DBInstance"):
         sgs, port = db_security_groups(db, groups), db_port(db)
         if isinstance(sgs, Unknown) or isinstance(port, Unknown):
-            out.append(Outcome(db, "unknown",
-                               reason=(sgs if isinstance(sgs, Unknown) else port).reason))
+            doubt = sgs if isinstance(sgs, Unknown) else port
+            out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
+                               reason=doubt.reason if isinstance(doubt, Unknown) else ""))
             continue
-        open_rules = _open_rules(sgs, [port], db_name=db.name)
-        out.extend(open_rules or [Outcome(db, "pass")])
+        found = _open_rules(sgs, [port], db_name=db.name)
+        for o in found:  # a group shared by two databases is reported once
+            key = (o.resource.name, o.item)
+            if key in seen:
+                seen[key].vars["db"] = f"{seen[key].vars['db']}, {db.name}"
+            else:
+                seen[key] = o
+                out.append(o)
+        if not found:
+            out.append(Outcome(db, "pass"))
     return out
 
 
 def sg_no_world_admin(ctx: CheckContext) -> list[Outcome]:
-    ports = [int(p) for p in ctx.params.get("ports", [])]
-    ports += [db_port(db) for db in ctx.inventory.of_kind("DBInstance")
-              if isinstance(db_port(db), int)]  # type: ignore[misc]
+    """A fail per ingress rule that opens an admin port (``ports``) or any declared
+    database's port to the world; every other group passes."""
+    ports = {int(p) for p in ctx.params.get("ports") or []}
     groups = ctx.inventory.of_kind("SecurityGroup")
-    out = _open_rules(groups, sorted(set(ports)))
-    failing = {o.resource.name for o in out}
-    out += [Outcome(g, "pass") for g in groups if g.name not in failing]
+    unknown_port: dict[str, str] = {}  # group name -> why a database port behind it is unknown
+    for db in ctx.inventory.of_kind("DBInstance"):
+        port = db_port(db)
+        if isinstance(port, int):
+            ports.add(port)
+            continue
+        sgs = db_security_groups(db, groups)
+        for sg in sgs if isinstance(sgs, list) else []:
+            unknown_port[sg.name] = f"the port of database {db.name} is not known: {port.reason}"
+    out = _open_rules(groups, sorted(ports))
+    decided = {o.resource.name for o in out}
+    for sg in groups:
+        if sg.name in decided:
+            continue
+        if sg.name in unknown_port and _any_world_rule(sg):
+            out.append(Outcome(sg, "unknown", path=("ingress",), reason=unknown_port[sg.name]))
+        else:
+            out.append(Outcome(sg, "pass"))
     return out
+
+
+def _any_world_rule(sg: Resource) -> bool:
+    rules = ingress_rules(sg)
+    return isinstance(rules, list) and any(
+        isinstance(w, list) and bool(w) for w in map(world_sources, rules))
 
 
 def _open_rules(groups: list[Resource], ports: list[int], db_name: str | None = None
@@ -139,24 +200,41 @@ def _open_rules(groups: list[Resource], ports: list[int], db_name: str | None = 
     """A fail (or unknown) outcome per rule that opens one of ``ports`` to the world."""
     out = []
     for sg in groups:
-        for i, rule in enumerate(sg.body.get("ingress") or []):
+        rules = ingress_rules(sg)
+        if isinstance(rules, Unknown):
+            out.append(Outcome(sg, "unknown", path=("ingress",), reason=rules.reason,
+                               vars={"db": db_name}))
+            continue
+        for i, rule in enumerate(rules):
+            hits = [(port, covers(rule, port)) for port in ports]
+            port = next((p for p, hit in hits if hit is True), None)
+            doubt = next((hit for _, hit in hits if isinstance(hit, Unknown)), None)
+            if port is None and doubt is None:
+                continue  # none of the ports: whoever the sources are, nothing to report
             world = world_sources(rule)
             if isinstance(world, Unknown):
                 out.append(Outcome(sg, "unknown", item=f"ingress[{i}]", path=("ingress", i),
                                    reason=world.reason, vars={"db": db_name}))
+            elif not world:
                 continue
-            if not world:
-                continue
-            for port in ports:
-                hit = covers(rule, port)
-                if hit is True:
-                    out.append(Outcome(sg, "fail", item=f"ingress[{i}]", path=("ingress", i),
-                                       vars={"port": port, "cidr": ", ".join(world),
-                                             "db": db_name}))
-                    break
-                if isinstance(hit, Unknown):
-                    out.append(Outcome(sg, "unknown", item=f"ingress[{i}]",
-                                       path=("ingress", i), reason=hit.reason,
-                                       vars={"db": db_name}))
-                    break
+            elif port is not None:
+                out.append(Outcome(sg, "fail", item=f"ingress[{i}]", path=("ingress", i),
+                                   vars={"port": port, "cidr": ", ".join(world),
+                                         "db": db_name, **_rule_facts(rule, world)}))
+            elif doubt is not None:
+                out.append(Outcome(sg, "unknown", item=f"ingress[{i}]", path=("ingress", i),
+                                   reason=doubt.reason, vars={"db": db_name}))
     return out
+
+
+def _rule_facts(rule: dict[str, Any], world: list[str]) -> dict[str, Any]:
+    """What a revoke command needs to name the rule exactly."""
+    protocol = str(rule.get("protocol"))
+    facts: dict[str, Any] = {"protocol": protocol, "from_port": rule.get("from_port"),
+                             "to_port": rule.get("to_port")}
+    ranges = [f"IpRanges=[{{CidrIp={c}}}]" for c in world if ":" not in c]
+    ranges += [f"Ipv6Ranges=[{{CidrIpv6={c}}}]" for c in world if ":" in c]
+    ports = "" if protocol in ("-1", "all") else (
+        f"FromPort={rule.get('from_port')},ToPort={rule.get('to_port')},")
+    facts["ip_permissions"] = f"IpProtocol={protocol},{ports}{','.join(ranges)}"
+    return facts

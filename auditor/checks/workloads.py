@@ -1,8 +1,9 @@
 """Checks that relate Kubernetes objects to each other and to the load balancer.
 
-An HPA or PDB must target the workload, a PVC's StorageClass must allow expansion, the
-Service and the ALB target group must reach a port the pods listen on, and the target
-group's health check must ask the path the readiness probe asks.
+An HPA or PDB must target the workload, an HPA must have room and a CPU target to scale
+on, a PVC's StorageClass must allow expansion, the Service and the ALB target group must
+reach a port the pods listen on, and the target group's health check must ask the path
+the readiness probe asks.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from typing import Any
 
 from auditor import k8s
 from auditor.checks.base import CheckContext, Outcome
-from auditor.models import Inventory, Resource
-from auditor.paths import MISSING, get
-from auditor.quantities import resolve_port
+from auditor.models import Inventory, Location, Resource
+from auditor.paths import MISSING, Path, get, parse
+from auditor.quantities import parse_quantity, resolve_port
 from auditor.unknown import Unknown
 
 SCALABLE = ("Deployment", "StatefulSet")
+DEFAULT_CPU_UTILIZATION = 80  # the API fills this in when an HPA names no metrics
+_DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class",
+                  "storageclass.beta.kubernetes.io/is-default-class")
 
 
 def hpa_present(ctx: CheckContext) -> list[Outcome]:
@@ -42,36 +46,192 @@ def hpa_present(ctx: CheckContext) -> list[Outcome]:
     return out
 
 
+def hpa_range(ctx: CheckContext) -> list[Outcome]:
+    """Each HPA can grow (maxReplicas > minReplicas, min defaulting to 1) and scales on CPU
+    utilization. No metrics at all means the API's default of 80 % CPU, which counts."""
+    out = []
+    for hpa in ctx.inventory.of_kind("HorizontalPodAutoscaler"):
+        low = get(hpa.body, ("spec", "minReplicas"))
+        high = get(hpa.body, ("spec", "maxReplicas"))
+        target = _cpu_target(hpa)
+        unknown = next((v for v in (low, high, target) if isinstance(v, Unknown)), None)
+        if unknown is not None:
+            out.append(Outcome(hpa, "unknown", path=("spec",), reason=unknown.reason))
+            continue
+        low = 1 if low is None or low is MISSING else low
+        lq, hq = parse_quantity(low), parse_quantity(high)
+        if high is not MISSING and high is not None and (lq is None or hq is None):
+            out.append(Outcome(hpa, "unknown", path=("spec", "maxReplicas"),
+                               reason=f"replica counts {low!r} / {high!r} are not numbers"))
+            continue
+        floor = int(lq) if lq is not None else 1
+        problems = []
+        if hq is None:
+            problems.append("no maxReplicas (the API rejects the HPA)")
+        elif hq <= floor:
+            problems.append(f"maxReplicas {high} <= minReplicas {low}, so it cannot add a "
+                            "pod under load")
+        stuck = bool(problems)
+        if target is None:
+            problems.append(f"no CPU utilization target (metrics: {_metric_names(hpa)})")
+        path: Path = ("spec", "maxReplicas") if stuck else ("spec", "metrics")
+        out.append(Outcome(hpa, "fail" if problems else "pass", path=path if problems else (),
+                           vars={"problem": "; ".join(problems), "min_replicas": floor,
+                                 "max_replicas": int(hq) if hq is not None else None,
+                                 "suggested_max": max(2 * floor, floor + 1) if stuck
+                                 else int(hq or 0),
+                                 "cpu_target": target or "none"}))
+    return out
+
+
+def _cpu_target(hpa: Resource) -> str | Unknown | None:
+    """The HPA's CPU utilization target as text, None when it has none."""
+    v1 = get(hpa.body, ("spec", "targetCPUUtilizationPercentage"))
+    if isinstance(v1, Unknown):
+        return v1
+    if str(hpa.body.get("apiVersion", "")).endswith("/v1") or v1 not in (MISSING, None):
+        return f"{v1}%" if v1 not in (MISSING, None) else (
+            f"{DEFAULT_CPU_UTILIZATION}% (API default)")
+    metrics = get(hpa.body, ("spec", "metrics"))
+    if isinstance(metrics, Unknown):
+        return metrics
+    if metrics is MISSING or metrics is None or metrics == []:
+        return f"{DEFAULT_CPU_UTILIZATION}% (API default)"
+    if not isinstance(metrics, list):
+        return None
+    for metric in metrics:
+        if not isinstance(metric, dict) or metric.get("type") not in (
+                "Resource", "ContainerResource"):
+            continue
+        source = metric.get("resource") or metric.get("containerResource") or {}
+        if isinstance(source, Unknown):
+            return source
+        if not isinstance(source, dict) or source.get("name") != "cpu":
+            continue
+        target = source.get("target")
+        if isinstance(target, dict) and target.get("type") == "Utilization":  # v2, v2beta2
+            return f"{target.get('averageUtilization', '?')}%"
+        if source.get("targetAverageUtilization") is not None:  # v2beta1
+            return f"{source['targetAverageUtilization']}%"
+    return None
+
+
+def _metric_names(hpa: Resource) -> str:
+    names = []
+    for metric in get(hpa.body, ("spec", "metrics")) or []:
+        if isinstance(metric, dict):
+            kind = str(metric.get("type", "?"))
+            source = metric.get(kind[:1].lower() + kind[1:]) or {}
+            name = source.get("name") if isinstance(source, dict) else None
+            name = name or (get(source, ("metric", "name")) if isinstance(source, dict) else None)
+            names.append(f"{kind} {name}" if isinstance(name, str) else kind)
+    return ", ".join(names) or "none"
+
+
 def pdb_present(ctx: CheckContext) -> list[Outcome]:
+    """Some PodDisruptionBudget in the workload's namespace selects its pods. The finding
+    points at the chart's toggle (parameter ``pdb_values_key``) when the values set it."""
     pdbs = ctx.inventory.of_kind("PodDisruptionBudget")
     out = []
     for workload in ctx.inventory.of_kind(*SCALABLE):
         labels = k8s.pod_labels(workload)
-        covered = any(p.namespace == workload.namespace
-                      and k8s.selects(get(p.body, ("spec", "selector")), labels) for p in pdbs)
-        out.append(Outcome(workload, "pass" if covered else "fail"))
+        mine = [p for p in pdbs if p.namespace == workload.namespace]
+        covering = next((p for p in mine if _pdb_selects(p, labels) is True), None)
+        unsure = next((p for p in mine if _pdb_selects(p, labels) is None), None)
+        selector = _selector_text(workload, labels)
+        if covering is not None:
+            out.append(Outcome(workload, "pass", vars={"pdb": covering.name,
+                                                       "selector": selector}))
+        elif unsure is not None:
+            out.append(Outcome(workload, "unknown", reason=f"the selector of "
+                               f"PodDisruptionBudget {unsure.name} is not resolved"))
+        else:
+            out.append(Outcome(workload, "fail", location=_values_location(
+                ctx.inventory, workload, ctx.params.get("pdb_values_key")),
+                vars={"selector": selector}))
     return out
 
 
+def _pdb_selects(pdb: Resource, labels: dict[str, Any]) -> bool | None:
+    """True/False, or None when the selector is unresolved. In policy/v1 an empty selector
+    selects every pod of the namespace (in v1beta1, none)."""
+    selector = get(pdb.body, ("spec", "selector"))
+    if isinstance(selector, Unknown):
+        return None
+    if selector == {}:
+        return str(pdb.body.get("apiVersion", "policy/v1")) == "policy/v1"
+    return k8s.selects(selector, labels)
+
+
+def _selector_text(workload: Resource, labels: dict[str, Any]) -> str:
+    match = get(workload.body, ("spec", "selector", "matchLabels"))
+    chosen = match if isinstance(match, dict) and match else labels
+    return ",".join(f"{k}={v}" for k, v in chosen.items())
+
+
+def _values_location(inv: Inventory, workload: Resource, key: Any) -> Location | None:
+    """Where the release's values set ``key`` (e.g. podDisruptionBudget.enabled), if they do."""
+    if not isinstance(key, str) or not key:
+        return None
+    for values in inv.of_kind("HelmValues"):
+        if values.source == workload.source:
+            found = values.field_locations.get(parse(key))
+            if found is not None:
+                return found
+    return None
+
+
 def storage_expandable(ctx: CheckContext) -> list[Outcome]:
+    """Every PVC (and StatefulSet volumeClaimTemplate) uses a StorageClass that allows
+    volume expansion; no class at all (``""``) means a static volume that cannot grow."""
     classes = {c.name: c for c in ctx.inventory.of_kind("StorageClass")}
-    default = next((c for c in classes.values() if str(get(c.body, (
-        "metadata", "annotations", "storageclass.kubernetes.io/is-default-class"))) == "true"),
-        None)
+    default = next((c for c in classes.values() if any(str(get(c.body, (
+        "metadata", "annotations", a))).lower() == "true" for a in _DEFAULT_CLASS)), None)
     out = []
-    for pvc in ctx.inventory.of_kind("PersistentVolumeClaim"):
-        name = get(pvc.body, ("spec", "storageClassName"))
+    for owner, claim, base in _claims(ctx.inventory):
+        name = get(claim, (*base, "storageClassName"))
+        where = (*base, "storageClassName")
+        if isinstance(name, Unknown):
+            out.append(Outcome(owner, "unknown", path=where, reason=name.reason))
+            continue
+        label = owner.name if owner.kind == "PersistentVolumeClaim" else (
+            f"{owner.name}/{get(claim, (*base[:-1], 'metadata', 'name'))}")
+        if name == "":
+            out.append(Outcome(owner, "fail", item=label, path=where, vars={
+                "pvc": label, "storage_class": '""', "problem": f"PVC {label} sets "
+                'storageClassName "" (a pre-provisioned volume), which cannot be expanded'}))
+            continue
         sc = classes.get(name) if isinstance(name, str) else default
         if sc is None:
             what = f"StorageClass {name}" if isinstance(name, str) else "the default StorageClass"
-            out.append(Outcome(pvc, "unknown", path=("spec", "storageClassName"),
+            out.append(Outcome(owner, "unknown", path=where,
                                reason=f"{what} is not part of this side's config"))
             continue
-        ok = get(sc.body, ("allowVolumeExpansion",)) is True
-        out.append(Outcome(sc if not ok else pvc, "pass" if ok else "fail",
-                           item=pvc.name if not ok else None,
+        allowed = get(sc.body, ("allowVolumeExpansion",))
+        if isinstance(allowed, Unknown):
+            out.append(Outcome(sc, "unknown", item=label, path=("allowVolumeExpansion",),
+                               reason=allowed.reason))
+            continue
+        ok = allowed is True or str(allowed).lower() == "true"
+        shown = "absent (false)" if allowed is MISSING or allowed is None else str(allowed)
+        out.append(Outcome(sc if not ok else owner, "pass" if ok else "fail",
+                           item=label if not ok else None,
                            path=("allowVolumeExpansion",) if not ok else (),
-                           vars={"pvc": pvc.name, "storage_class": sc.name}))
+                           vars={"pvc": label, "storage_class": sc.name,
+                                 "problem": f"StorageClass {sc.name}, used by {label}, has "
+                                            f"allowVolumeExpansion {shown}"}))
+    return out
+
+
+def _claims(inv: Inventory) -> list[tuple[Resource, dict[str, Any], Path]]:
+    """(owner, body holding the claim spec, path of that spec) for each volume claim."""
+    out: list[tuple[Resource, dict[str, Any], Path]] = [
+        (pvc, pvc.body, ("spec",)) for pvc in inv.of_kind("PersistentVolumeClaim")]
+    for sts in inv.of_kind("StatefulSet"):
+        templates = get(sts.body, ("spec", "volumeClaimTemplates"))
+        for i, t in enumerate(templates if isinstance(templates, list) else []):
+            if isinstance(t, dict):
+                out.append((sts, sts.body, ("spec", "volumeClaimTemplates", i, "spec")))
     return out
 
 
@@ -85,12 +245,23 @@ def port_consistency(ctx: CheckContext) -> list[Outcome]:
         if not selected:
             continue  # a selector-less or external Service: nothing here to compare
         named = _ports_of(selected)
-        for i, port in enumerate(get(svc.body, ("spec", "ports")) or []):
+        ports = get(svc.body, ("spec", "ports"))
+        for i, port in enumerate(ports if isinstance(ports, list) else []):
+            if not isinstance(port, dict):
+                continue
             target = port.get("targetPort", port.get("port"))
+            label, where = str(port.get("name") or i), ("spec", "ports", i, "targetPort")
+            if isinstance(target, Unknown):
+                out.append(Outcome(svc, "unknown", item=label, path=where, reason=target.reason))
+                continue
             number = resolve_port(target, named)
+            if not named and number is not None:
+                out.append(Outcome(svc, "unknown", item=label, path=where, reason=(
+                    f"targetPort {target}: the containers of "
+                    f"{', '.join(w.name for w in selected)} declare no ports to compare")))
+                continue
             ok = number is not None and number in named.values()
-            out.append(Outcome(svc, "pass" if ok else "fail", item=str(port.get("name") or i),
-                               path=("spec", "ports", i, "targetPort"),
+            out.append(Outcome(svc, "pass" if ok else "fail", item=label, path=where,
                                vars={"problem": f"Service {svc.name} targets port {target}, "
                                                 "which no container of "
                                                 f"{', '.join(w.name for w in selected)} declares "
@@ -103,15 +274,18 @@ def port_consistency(ctx: CheckContext) -> list[Outcome]:
 
 def _target_group_port(tg: Resource, serving: list[Resource]) -> Outcome:
     port, target_type = tg.body.get("port"), tg.body.get("target_type", "instance")
-    if isinstance(port, Unknown) or isinstance(target_type, Unknown):
-        return Outcome(tg, "unknown", path=("port",),
-                       reason=(port if isinstance(port, Unknown) else target_type).reason)  # type: ignore[union-attr]
+    for value in (port, target_type):
+        if isinstance(value, Unknown):
+            return Outcome(tg, "unknown", path=("port",), reason=value.reason)
     if target_type != "ip":
         return Outcome(tg, "unknown", path=("port",), reason=f"target_type {target_type}: the "
                        "port is a node port, only known live")
     if not serving:
         return Outcome(tg, "unknown", path=("port",), reason="no workload declared to compare")
     named = _ports_of(serving)
+    if not named:
+        return Outcome(tg, "unknown", path=("port",), reason="the serving containers declare "
+                       "no ports to compare")
     ok = resolve_port(port, {}) in named.values()
     return Outcome(tg, "pass" if ok else "fail", path=("port",),
                    vars={"problem": f"target group {tg.name} sends traffic to port {port}, "
@@ -124,9 +298,14 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
     out = []
     for tg in ctx.inventory.of_kind("TargetGroup"):
         hc = tg.body.get("health_check")
+        location: Path = ("health_check", 0, "path") if isinstance(hc, list) else (
+            "health_check", "path")
+        if isinstance(hc, Unknown):
+            out.append(Outcome(tg, "unknown", path=("health_check",), reason=hc.reason))
+            continue
         path = hc[0].get("path", "/") if isinstance(hc, list) and hc else (
             hc.get("path", "/") if isinstance(hc, dict) else "/")
-        location = ("health_check", 0, "path") if isinstance(hc, list) else ("health_check",)
+        path = "/" if path is None else path  # the AWS default for HTTP health checks
         if isinstance(path, Unknown):
             out.append(Outcome(tg, "unknown", path=location, reason=path.reason))
         elif not paths:
@@ -142,8 +321,11 @@ def readiness_path(workload: Resource, params: dict[str, Any]) -> str | None:
     found = k8s.serving_container(workload, params.get("serving_container"))
     if found is None:
         return None
-    path = get(found[1], ("readinessProbe", "httpGet", "path"))
-    return path if isinstance(path, str) else None
+    probe = get(found[1], ("readinessProbe", "httpGet"))
+    if not isinstance(probe, dict):
+        return None
+    path = probe.get("path")
+    return "/" if path is None or path == "" else path if isinstance(path, str) else None
 
 
 def _serving(inv: Inventory, params: dict[str, Any]) -> list[Resource]:

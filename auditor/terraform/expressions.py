@@ -14,6 +14,7 @@ exception out of :func:`evaluate`.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from auditor.unknown import Unknown  # the checks test isinstance against this v
 
 __all__ = ["MAX_DEPTH", "Ref", "Scope", "Unknown", "evaluate"]
 
-MAX_DEPTH = 64  # parse nesting and tree depth: keeps both far below Python's recursion limit
+MAX_DEPTH = 40  # parse nesting and tree depth: keeps both far below Python's recursion limit
 _T = TypeVar("_T")
 
 
@@ -167,8 +168,8 @@ def _map(v: object) -> dict[str, Any]:
 def _find(v: object, cls: type[_T]) -> _T | None:
     if isinstance(v, cls):
         return v
-    items: Iterable[object] = v.values() if isinstance(v, dict) else v if isinstance(v, list) else []
-    for item in items:
+    kids: Iterable[object] = v.values() if isinstance(v, dict) else v if isinstance(v, list) else []
+    for item in kids:
         if (found := _find(item, cls)) is not None:
             return found
     return None
@@ -193,6 +194,10 @@ def _equal(a: object, b: object) -> bool:
     return False
 
 
+_ARITH: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
 def _arith(op: str, a: object, b: object) -> int | float:
     x, y = _num(a), _num(b)
     if op in "/%" and y == 0:
@@ -200,7 +205,7 @@ def _arith(op: str, a: object, b: object) -> int | float:
     if op == "%":  # HCL's remainder takes the dividend's sign, unlike Python's
         r = abs(x) % abs(y)
         return -r if x < 0 else r
-    return {"+": x + y, "-": x - y, "*": x * y}[op] if op != "/" else x / y
+    return _ARITH[op](x, y)
 
 
 _OPS: dict[str, Callable[[object, object], object]] = {
@@ -236,6 +241,10 @@ def _binop(op: str, left: _Node, right: _Node) -> _Node:
             raise _Error(f"arithmetic error: {exc}") from None
         return _norm(r) if isinstance(r, float) else r
     return _mk(run, left, right)
+
+
+def _conditional(cond: _Node, yes: _Node, no: _Node) -> _Node:  # runs only the chosen branch
+    return _mk(lambda s: (yes if _bool(cond.run(s)) else no).run(s), cond, yes, no)
 
 
 def _unary(op: str, node: _Node) -> _Node:
@@ -300,12 +309,12 @@ def _template(parts: list[str | _Node], directive: bool) -> _Node:
                *nodes)
 
 
-def _collection(items: list[tuple[_Node | None, _Node]], is_map: bool) -> _Node:
+def _collection(keys: list[_Node], values: list[_Node], is_map: bool) -> _Node:
     def run(s: Scope) -> object:
         if not is_map:  # one unknown element leaves the rest of the list known
-            return [_guard(v, s) for _, v in items]
-        return {_str(k.run(s) if k is not None else ""): _guard(v, s) for k, v in items}
-    return _mk(run, *(n for kv in items for n in kv if n is not None))
+            return [_guard(v, s) for v in values]
+        return {_str(k.run(s)): _guard(v, s) for k, v in zip(keys, values, strict=True)}
+    return _mk(run, *keys, *values)
 
 
 # --- functions -------------------------------------------------------------------------------
@@ -428,7 +437,10 @@ def _call(name: str, args: list[_Node], expand: bool) -> _Node:
                     return v
                 reasons.append(v.reason)
             raise _Stop(Unknown(f"no try() argument could be evaluated: {'; '.join(reasons)}"))
-    elif name == "can" and len(args) == 1 and not expand:
+    elif name == "can":
+        if len(args) != 1 or expand:
+            return _unknown("can() takes exactly one argument")
+
         def run(s: Scope) -> object:
             try:
                 value = args[0].run(s)
@@ -465,7 +477,8 @@ _BINARY = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
 _KEYWORDS = {"true": True, "false": False, "null": None}
 _ROOTS = {"count": "{} is only known per instance", "each": "{} is only known per instance",
           "self": "{} is only known inside provisioners",
-          "path": "{} depends on where terraform runs", "terraform": "{} depends on the run",
+          "path": "{} depends on where terraform runs",
+          "terraform": "{} is only known when terraform runs",
           "module": "module output {} is not evaluated offline"}
 
 
@@ -513,7 +526,13 @@ class _Parser:
             self.advance()
         raise _ParseError(f"missing {close!r}")
 
+    def enter(self, by: int) -> None:  # strings nest through the lexer, so count them too
+        self.nesting += by
+        if self.nesting > MAX_DEPTH:
+            raise _ParseError("expression is nested too deeply")
+
     def template(self, quote: str | None) -> _Node:  # quote: '"' inside expressions, else None
+        self.enter(1)
         parts: list[str | _Node] = []
         buf: list[str] = []
         directive = False
@@ -548,6 +567,7 @@ class _Parser:
                 raise _ParseError("unterminated string")
             self.pos += 1
         parts.append("".join(buf))
+        self.enter(-1)
         return _template([p for p in parts if p != ""], directive)
 
     def heredoc(self, head: re.Match[str]) -> _Node:
@@ -563,18 +583,14 @@ class _Parser:
         return _Parser(body, self.nesting + 1).template(None)
 
     def expr(self) -> _Node:
-        self.nesting += 1
-        if self.nesting > MAX_DEPTH:
-            raise _ParseError("expression is nested too deeply")
+        self.enter(1)
         cond = self.binary(1)
         if self.at("?"):
             self.advance()
             yes = self.expr()
             self.expect(":")
-            no = self.expr()  # only the chosen branch is evaluated:
-            cond = _mk(lambda s: (yes if _bool(cond_.run(s)) else no).run(s),
-                       cond_ := cond, yes, no)
-        self.nesting -= 1
+            cond = _conditional(cond, yes, self.expr())
+        self.enter(-1)
         return cond
 
     def binary(self, min_prec: int) -> _Node:  # precedence climbing, left-associative
@@ -646,23 +662,27 @@ class _Parser:
             self.skip(close)
             self.advance()
             return _unknown("for expressions are not evaluated offline")
-        items: list[tuple[_Node | None, _Node]] = []
+        keys: list[_Node] = []
+        values: list[_Node] = []
         while not self.at(close):
-            key = None
-            if close == "}" and self.kind == "id":  # a bare identifier key is a literal name
-                key = _const(self.text)
-                self.advance()
-            elif close == "}":
-                key = self.expr()
             if close == "}":
-                if not (self.at("=") or self.at(":")):
-                    raise _ParseError(f"expected '=' in object, found {self.text!r}")
-                self.advance()
-            items.append((key, self.expr()))
+                keys.append(self.key())
+            values.append(self.expr())
             if not self.at(close):
                 self.expect(",")
         self.advance()
-        return _collection(items, close == "}")
+        return _collection(keys, values, close == "}")
+
+    def key(self) -> _Node:  # a bare identifier key is a literal name, as in HCL
+        if self.kind == "id":
+            key = _const(self.text)
+            self.advance()
+        else:
+            key = self.expr()
+        if not (self.at("=") or self.at(":")):
+            raise _ParseError(f"expected '=' in object, found {self.text!r}")
+        self.advance()
+        return key
 
     def call(self, name: str) -> _Node:
         self.advance()
@@ -723,8 +743,11 @@ def _is_template(text: str) -> bool:
 def _walk(value: object, scope: Scope, depth: int) -> object:
     if depth > MAX_DEPTH:
         return Unknown("value is nested too deeply")
-    if isinstance(value, str):
-        return _guard(_compile(value), scope) if _is_template(value) else value
+    if isinstance(value, str) and _is_template(value):
+        try:
+            return _guard(_compile(value), scope)
+        except RecursionError:  # backstop for callers already deep in the stack
+            return Unknown(f"expression {_clip(value)} is nested too deeply")
     if isinstance(value, list):
         return [_walk(v, scope, depth + 1) for v in value]
     if isinstance(value, dict):

@@ -37,7 +37,9 @@ class FakeScope:
 
 def load(body: str) -> dict[str, Any]:
     """The attributes of ``locals { <body> }`` as python-hcl2 returns them."""
-    return hcl2.loads(f"locals {{\n{body}\n}}\n", serialization_options=OPTIONS)["locals"][0]
+    attributes: dict[str, Any] = hcl2.loads(f"locals {{\n{body}\n}}\n",
+                                            serialization_options=OPTIONS)["locals"][0]
+    return attributes
 
 
 def ev(expression: str, scope: FakeScope | None = None) -> object:
@@ -380,3 +382,6 @@ def test_deep_nesting_is_capped() -> None:
     deep = "${" + "(" * 400 + "1" + ")" * 400 + "}"
     assert "nested too deeply" in reason(evaluate(deep, FakeScope()))
     assert evaluate("${" + "(" * 20 + "1" + ")" * 20 + "}", FakeScope()) == 1
+    strings = "${" + '"${' * 1000 + "1" + '}"' * 1000 + "}"  # nests through the lexer
+    assert "nested too deeply" in reason(evaluate(strings, FakeScope()))
+    assert evaluate("${" + '"${' * 10 + "1" + '}"' * 10 + "}", FakeScope()) == 1

@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine (Debian, Python 3.11, make):
+#   make demo   -> venv + install + scan the embedded example
+#   make test   -> venv + install + lint + type check + the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXAMPLE := examples/chess-ai
+
+.PHONY: demo test lint typecheck pytest schema bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(STAMP)
+	@echo "== auditor scan on $(EXAMPLE) (declared config: Helm chart + Terraform) =="
+	@cd $(EXAMPLE) && ../../$(BIN)/auditor scan --format table; status=$$?; \
+	  echo; echo "auditor exited $$status (0 clean, 1 failing findings at or above --fail-on high, 2 could not start, 3 incomplete)"; \
+	  [ $$status -ne 2 ]
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check auditor tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+# Regenerate the published JSON Schema of the report (a test keeps it in sync).
+schema: $(STAMP)
+	$(BIN)/python -m auditor.schema > schemas/report.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

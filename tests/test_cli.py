@@ -1,0 +1,212 @@
+"""The CLI contract: formats, --output, --fail-on and the exit codes 0/1/2/3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from auditor.schema import report_schema
+from tests.conftest import EXAMPLE, REPO, CliResult
+
+Run = Callable[..., CliResult]
+Project = Callable[[dict[str, str]], Path]
+
+CLEAN_MANIFEST = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {a: b}
+"""
+MEDIUM_ONLY = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  revisionHistoryLimit: 0
+"""
+
+
+def _config(manifests: list[str]) -> str:
+    return ("service: web\nenvironments:\n  prod:\n    manifests: ["
+            + ", ".join(manifests) + "]\n")
+
+
+def test_example_scan_json_validates_and_fails_the_gate(run_cli: Run) -> None:
+    result = run_cli("scan", "--config", str(EXAMPLE), "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    report = result.json()
+    jsonschema.validate(report, report_schema())
+    assert report["service"] == "chess-ai" and report["environments"] == ["prod"]
+    assert report["summary"]["by_status"]["fail"] > 0
+    finding = next(f for f in report["findings"] if f["policy"] == "rds-backups")
+    assert finding["side"] == "declared" and finding["environment"] == "prod"
+    assert finding["location"]["file"] == "infrastructure/terraform/aws/rds.tf"
+    assert finding["runbook"] == "emergency/data-corruption/#restore-from-backup"
+    assert "chess-ai-prod" in " ".join(finding["remediation"]["commands"])
+
+
+def test_fail_on_threshold(run_cli: Run, project: Project) -> None:
+    root = project({"auditor.yaml": _config(["dep.yaml"]), "dep.yaml": MEDIUM_ONLY})
+    report = run_cli("scan", "--config", str(root), "--format", "json").json()
+    worst = max(("low", "medium", "high", "critical").index(f["severity"])
+                for f in report["findings"] if f["status"] == "fail")
+    names = ("low", "medium", "high", "critical")
+    at = run_cli("scan", "--config", str(root), "--format", "json", "--fail-on", names[worst])
+    above = [n for n in names if names.index(n) > worst]
+    assert at.exit_code == 1
+    for threshold in above:
+        assert run_cli("scan", "--config", str(root), "--fail-on", threshold,
+                       "--format", "json").exit_code == 0
+    assert run_cli("scan", "--config", str(root), "--fail-on", "never",
+                   "--format", "json").exit_code == 0
+
+
+def test_clean_config_exits_0(run_cli: Run, project: Project) -> None:
+    root = project({"auditor.yaml": _config(["cm.yaml"]), "cm.yaml": CLEAN_MANIFEST})
+    result = run_cli("scan", "--config", str(root / "auditor.yaml"), "--format", "json")
+    assert result.exit_code == 0
+    assert result.json()["findings"] == []
+
+
+def test_unreadable_input_is_an_error_result_and_exit_3(run_cli: Run, project: Project) -> None:
+    root = project({"auditor.yaml": _config(["cm.yaml", "broken.yaml", "gone.yaml"]),
+                    "cm.yaml": CLEAN_MANIFEST, "broken.yaml": "kind: ConfigMap\nx: [1,\n"})
+    result = run_cli("scan", "--config", str(root), "--format", "json")
+    assert result.exit_code == 3
+    errors = {f["location"]["file"]: f for f in result.json()["findings"]
+              if f["status"] == "error"}
+    assert set(errors) == {"broken.yaml", "gone.yaml"}
+    assert errors["broken.yaml"]["location"]["line"] == 2
+    assert errors["broken.yaml"]["policy"] == "input-error"
+
+
+def test_failing_findings_win_over_incomplete(run_cli: Run, project: Project) -> None:
+    bad = MEDIUM_ONLY.replace("revisionHistoryLimit: 0", "replicas: 1")
+    root = project({"auditor.yaml": _config(["dep.yaml", "broken.yaml"]), "dep.yaml": bad,
+                    "broken.yaml": "a: [\n"})
+    result = run_cli("scan", "--config", str(root), "--format", "json")
+    assert result.exit_code == 1  # hpa-present (high) fails; the broken file is also listed
+    statuses = {f["status"] for f in result.json()["findings"]}
+    assert {"fail", "error"} <= statuses
+
+
+@pytest.mark.parametrize("args", [
+    ("scan", "--config", "/nonexistent/auditor.yaml"),
+    ("scan", "--config", str(EXAMPLE), "--env", "staging"),
+    ("scan", "--config", str(EXAMPLE), "--format", "yaml"),
+    ("scan", "--config", str(EXAMPLE), "--policies", "/nonexistent-dir"),
+])
+def test_cannot_start_is_exit_2_with_one_line(run_cli: Run, args: tuple[str, ...]) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_invalid_config_message(run_cli: Run, project: Project) -> None:
+    root = project({"auditor.yaml": "service: x\nenvironments:\n  prod:\n    helmm: {}\n"})
+    result = run_cli("scan", "--config", str(root))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {root / 'auditor.yaml'}:4: environments.prod.helmm: unknown key"]
+
+
+def test_output_file_and_formats(run_cli: Run, tmp_path: Path) -> None:
+    for fmt in ("table", "json", "sarif", "markdown", "junit"):
+        out = tmp_path / f"report.{fmt}"
+        result = run_cli("scan", "--config", str(EXAMPLE), "--format", fmt, "--output", str(out))
+        assert result.exit_code == 1 and result.stdout == ""
+        assert out.read_text().strip()
+    table = (tmp_path / "report.table").read_text()
+    assert "rds-backups" in table and "infrastructure/terraform/aws/rds.tf:" in table
+
+
+def test_env_selection(run_cli: Run, project: Project) -> None:
+    root = project({
+        "auditor.yaml": "service: web\nenvironments:\n  a: {manifests: [dep.yaml]}\n"
+                        "  b: {manifests: [cm.yaml]}\n",
+        "dep.yaml": MEDIUM_ONLY, "cm.yaml": CLEAN_MANIFEST})
+    both = run_cli("scan", "--config", str(root), "--format", "json").json()
+    only_b = run_cli("scan", "--config", str(root), "--env", "b", "--format", "json")
+    assert both["environments"] == ["a", "b"]
+    assert only_b.exit_code == 0 and only_b.json()["environments"] == ["b"]
+
+
+def test_user_policy_dir(run_cli: Run, project: Project) -> None:
+    policy = (REPO / "policies" / "log-retention.yaml").read_text()
+    custom = policy.replace("id: log-retention", "id: team-owner-label").replace(
+        "logging.retention", "team.owner").replace("{logging: {retention: 7d}}",
+                                                   "{team: {owner: payments}}")
+    root = project({"auditor.yaml": _config(["cm.yaml"]), "cm.yaml": CLEAN_MANIFEST,
+                    "mine/team-owner-label.yaml": custom})
+    listed = run_cli("policies", "list", "--policies", str(root / "mine"))
+    assert "team-owner-label" in listed.stdout
+    assert run_cli("policies", "validate", str(root / "mine")).exit_code == 0
+
+
+def test_bad_policy_file_is_exit_2_with_file_field_and_line(run_cli: Run, project: Project
+                                                            ) -> None:
+    policy = (REPO / "policies" / "rds-backups.yaml").read_text()
+    broken = policy.replace("id: rds-backups", "id: my-check").replace(
+        "severity: high", "severity: urgent")
+    root = project({"auditor.yaml": _config(["cm.yaml"]), "cm.yaml": CLEAN_MANIFEST,
+                    "mine/my-check.yaml": broken})
+    result = run_cli("scan", "--config", str(root), "--policies", str(root / "mine"))
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {root / 'mine' / 'my-check.yaml'}:3: severity: ")
+
+
+def test_policies_show_and_validate(run_cli: Run) -> None:
+    shown = run_cli("policies", "show", "rds-backups")
+    assert shown.exit_code == 0 and "min_days = 7" in shown.stdout
+    assert run_cli("policies", "show", "nope").exit_code == 2
+    valid = run_cli("policies", "validate")
+    assert valid.exit_code == 0, valid.stderr
+
+
+def test_subprocess_has_no_traceback_and_no_cloud_sdk_imports(tmp_path: Path) -> None:
+    """`auditor --help` and `auditor scan` must not import boto3 or kubernetes."""
+    code = (
+        "import sys\n"
+        "from auditor.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:], standalone_mode=True)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(m for m in ('boto3', 'botocore', 'kubernetes') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+    )
+    for args in (["--help"], ["scan", "--config", str(EXAMPLE), "--format", "json"]):
+        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, cwd=tmp_path, check=False)
+        assert "HEAVY=\n" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_published_schema_matches_the_model() -> None:
+    committed: dict[str, Any] = json.loads((REPO / "schemas" / "report.schema.json").read_text())
+    assert committed == report_schema(), "run `make schema` and review the change"
+    # Backward compatibility: fields that v1 consumers rely on stay required.
+    finding = committed["$defs"]["Finding"]
+    for field in ("policy", "title", "severity", "status", "environment", "side", "resource",
+                  "message", "runbook", "remediation", "fingerprint"):
+        assert field in finding["required"]
+    for field in ("version", "generated_at", "service", "summary", "findings"):
+        assert field in committed["required"]
+
+
+def test_sarif_paths_are_relative_to_the_repository_root(run_cli: Run) -> None:
+    """GitHub code scanning resolves result paths from the repository root."""
+    sarif = json.loads(run_cli("scan", "--config", str(EXAMPLE), "--format", "sarif").stdout)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for result in sarif["runs"][0]["results"] for loc in result["locations"]}
+    assert uris and all(u.startswith("examples/chess-ai/") for u in uris)
+    assert all((REPO / u).is_file() for u in uris)
