@@ -40,3 +40,7 @@ schema: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Speed and memory budgets (not part of `make test`).
+bench: $(STAMP)
+	$(BIN)/python bench/bench_scan.py

@@ -9,7 +9,7 @@ gives ``unknown`` with the reason; a check that crashes gives ``error``, never a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -53,7 +53,7 @@ def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> l
             if isinstance(verdict, Unknown):
                 out.append(Outcome(resource, "unknown", label, (*path, *locate), verdict.reason))
             else:
-                status = "fail" if verdict else "pass"
+                status: Literal["pass", "fail"] = "fail" if verdict else "pass"
                 out.append(Outcome(resource, status, label, (*path, *locate),
                                    vars={"item": item}))
     return out

@@ -157,7 +157,7 @@ class Finding(_Model):
     environment: str
     side: Side
     resource: ResourceRef
-    item: str | None = Field(None, description="Part of the resource, e.g. a container.")
+    item: str | None = Field(default=None, description="Part of the resource, e.g. a container.")
     message: str
     location: FindingLocation | None = None
     runbook: str = Field(description="Runbook section: site path and anchor.")

@@ -51,7 +51,7 @@ def parse(text: str) -> Path:
     return tuple(out)
 
 
-def format(path: Path) -> str:  # noqa: A001 - mirrors parse()
+def format(path: Path) -> str:
     parts: list[str] = []
     for key in path:
         if isinstance(key, int):

@@ -18,7 +18,8 @@ _SUFFIX = {
     "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"),
     "T": Decimal("1e12"), "P": Decimal("1e15"), "E": Decimal("1e18"),
 }  # fmt: skip
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
+_QUANTITY = re.compile(
+    r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
 
 
 def parse_quantity(value: Any) -> Decimal | None:

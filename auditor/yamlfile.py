@@ -73,10 +73,10 @@ def load_one(text: str) -> Document:
 class _Constructor(yaml.constructor.SafeConstructor):
     """Safe scalars, but timestamps stay strings, as Kubernetes and Helm read them."""
 
-
-_Constructor.add_constructor(
-    "tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str
-)
+    yaml_constructors = {  # noqa: RUF012 - PyYAML's registry is this class attribute
+        **yaml.constructor.SafeConstructor.yaml_constructors,
+        "tag:yaml.org,2002:timestamp": yaml.constructor.SafeConstructor.construct_yaml_str,
+    }
 
 
 def _build(node: yaml.Node, path: Path, lines: dict[Path, int], cons: _Constructor) -> Any:

@@ -104,9 +104,12 @@ def db_connection_capacity(ctx: CheckContext) -> list[Outcome]:
         headroom = Decimal(str(params["headroom_percent"]))
         needed = int((Decimal(total) * (1 + headroom / 100)
                       ).to_integral_value(rounding="ROUND_CEILING"))
+        # The largest pool that would fit: what `helm upgrade --set` could lower it to.
+        fitting = int(Decimal(value) / (replicas * (1 + headroom / 100))) if replicas else pool
         facts: dict[str, Any] = {"pool": pool, "replicas": replicas, "needed": needed,
-                                 "max_connections": value, "origin": origin,
-                                 "headroom": params["headroom_percent"]}
+                                 "max_connections": value, "exact": exact, "origin": origin,
+                                 "headroom": params["headroom_percent"],
+                                 "fitting_pool": max(fitting, 1)}
         group = db.body.get("parameter_group_name")
         if isinstance(group, str) and group in groups:
             facts["parameter_group"] = group  # the command names this database's group
@@ -117,8 +120,8 @@ def db_connection_capacity(ctx: CheckContext) -> list[Outcome]:
         else:
             out.append(Outcome(db, "unknown", path=("parameter_group_name",), reason=(
                 f"{needed} connections needed; max_connections is {origin}, at most {value} "
-                "for this instance class (RDS reserves part of the memory): set it explicitly "
-                "in the parameter group to check")))
+                "(RDS reserves part of the memory, so the exact value is lower): set it "
+                "explicitly in the parameter group to check")))
     return out
 
 
@@ -162,7 +165,7 @@ def _max_connections(db: Resource, groups: dict[str, Resource]
     if isinstance(raw, Unknown):
         return raw
     if group is not None and raw is not MISSING and str(raw).strip().isdigit():
-        return int(str(raw).strip()), True, f"{raw} (parameter group {group.name})"
+        return int(str(raw).strip()), True, f"set in parameter group {group.name}"
     engine = db.body.get("engine", "postgres")
     if isinstance(engine, Unknown):
         return engine
@@ -177,7 +180,7 @@ def _max_connections(db: Resource, groups: dict[str, Resource]
     if value is None:
         return Unknown(f"max_connections is the formula {formula}, not evaluated for "
                        f"{instance_class}")
-    return value, False, f"the formula {formula}"
+    return value, False, f"RDS's formula {formula} for {instance_class}"
 
 
 def nodegroup_capacity(ctx: CheckContext) -> list[Outcome]:

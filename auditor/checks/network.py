@@ -108,7 +108,8 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
                                reason=doubt.reason if isinstance(doubt, Unknown) else ""))
             continue
-        facts = {"port": port, "groups": ", ".join(s.name for s in sgs) or "none",
+        facts = {"port": port, "groups": ", ".join(s.name for s in sgs)
+                 or "none declared, so the VPC default group",
                  "group": sgs[0].name if sgs else None}
         verdict: bool | Unknown = False
         for sg in sgs:

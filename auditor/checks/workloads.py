@@ -143,8 +143,9 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(workload, "pass", vars={"pdb": covering.name,
                                                        "selector": selector}))
         elif unsure is not None:
-            out.append(Outcome(workload, "unknown", reason=f"the selector of "
-                               f"PodDisruptionBudget {unsure.name} is not resolved"))
+            out.append(Outcome(workload, "unknown", vars={"selector": selector},
+                               reason=f"the selector of PodDisruptionBudget {unsure.name} "
+                                      "is not resolved"))
         else:
             out.append(Outcome(workload, "fail", location=_values_location(
                 ctx.inventory, workload, ctx.params.get("pdb_values_key")),
@@ -213,7 +214,8 @@ def storage_expandable(ctx: CheckContext) -> list[Outcome]:
                                reason=allowed.reason))
             continue
         ok = allowed is True or str(allowed).lower() == "true"
-        shown = "absent (false)" if allowed is MISSING or allowed is None else str(allowed)
+        shown = "absent (false)" if allowed is MISSING or allowed is None else (
+            str(allowed).lower())
         out.append(Outcome(sc if not ok else owner, "pass" if ok else "fail",
                            item=label if not ok else None,
                            path=("allowVolumeExpansion",) if not ok else (),

@@ -27,7 +27,8 @@ class Values:
             if path:
                 self.where[path] = Location(file, line)
 
-    def apply_set(self, sets: dict[str, Any], file: str, line_of: dict[str, int]) -> None:
+    def apply_set(self, sets: dict[str, Any], file: str, line_of: dict[str, int | None]
+                  ) -> None:
         for key, value in sets.items():
             path = parse_set_key(key)
             self.data = merge(self.data, _nest(path, value))
@@ -68,8 +69,5 @@ def parse_set_key(key: str) -> Path:
 def _nest(path: Path, value: Any) -> dict[str, Any]:
     result: Any = value
     for key in reversed(path):
-        if isinstance(key, int):
-            result = [None] * key + [result]
-        else:
-            result = {key: result}
+        result = [None] * key + [result] if isinstance(key, int) else {key: result}
     return result  # type: ignore[no-any-return]

@@ -5,7 +5,6 @@ Also the parser Helm's rendered output goes through, so both share one resource 
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
 from typing import Any
 
 from auditor.config import Config, Environment
@@ -67,7 +66,7 @@ def parse(text: str, shown: str, source: str, namespace: str,
 
 def to_resource(obj: dict[str, Any], source: str, namespace: str,
                 lines: dict[Any, Location]) -> Resource:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
     kind = str(obj.get("kind"))
     ns = None if kind in CLUSTER_SCOPED else str(meta.get("namespace") or namespace)
     return Resource(kind=kind, name=str(meta.get("name", "")), body=obj, source=source,

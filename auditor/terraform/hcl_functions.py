@@ -17,7 +17,6 @@ from auditor.terraform.hcl_values import (
     EvalError,
     Scope,
     Stop,
-    Unknown,
     equal,
     kind,
     known,
@@ -29,6 +28,7 @@ from auditor.terraform.hcl_values import (
     to_num,
     to_str,
 )
+from auditor.unknown import Unknown
 
 
 def _format(fmt: object, *args: object) -> str:
@@ -110,9 +110,8 @@ def _element(items: object, index: object) -> object:
     return lst[i % len(lst)]
 
 
-def _toset(items: object) -> list[object]:  # Terraform iterates string sets in order
-    unique = _distinct(items)
-    return sorted(unique, key=str) if all(isinstance(x, str) for x in unique) else unique
+def _toset(items: list[object]) -> list[object]:  # Terraform iterates string sets in order
+    return sorted(items, key=str) if all(isinstance(x, str) for x in items) else items
 
 
 def _length(v: object) -> int:
@@ -132,7 +131,8 @@ FUNCTIONS: dict[str, Callable[..., object]] = {
     "tostring": lambda v: None if v is None else to_str(v),
     "tonumber": lambda v: None if v is None else to_num(v),
     "tobool": lambda v: None if v is None else to_bool(v),
-    "tolist": to_list, "length": _length, "element": _element, "toset": _toset,
+    "tolist": to_list, "length": _length, "element": _element,
+    "toset": lambda v: _toset(_distinct(v)),
     "max": lambda *ns: norm(max(to_num(n) for n in ns)),
     "min": lambda *ns: norm(min(to_num(n) for n in ns)),
     "keys": lambda m: sorted(to_map(m)),

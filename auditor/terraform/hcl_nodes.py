@@ -22,7 +22,6 @@ from auditor.terraform.hcl_values import (
     Ref,
     Scope,
     Stop,
-    Unknown,
     equal,
     kind,
     known,
@@ -32,6 +31,7 @@ from auditor.terraform.hcl_values import (
     to_num,
     to_str,
 )
+from auditor.unknown import Unknown
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def _fold_blocks(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _locations(block: Block) -> dict[Path, Location]:
-    out = {(): Location(block.file, block.line)}
+    out: dict[Path, Location] = {(): Location(block.file, block.line)}
     for path, line in block.lines.items():
         if len(path) >= 2 and path[0] in SINGLE_BLOCKS and path[1] == 0:
             path = (path[0], *path[2:])

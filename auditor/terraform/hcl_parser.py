@@ -1,0 +1,187 @@
+"""The recursive-descent parser that compiles HCL expression text into a :class:`Node`.
+
+Binary operators are parsed by precedence climbing; everything else is one method per grammar
+rule, each returning the node built by :mod:`hcl_nodes` or :mod:`hcl_functions`. Constructs
+that cannot be evaluated offline (splats, ``for`` expressions, ``count``/``each`` and other
+per-run roots) are still parsed, so the text around them is checked, and become nodes that
+yield :class:`Unknown` with the reason. :func:`parse` is the entry point: it never raises, and
+caches by text since the same strings recur across resources.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from auditor.terraform.hcl_functions import call
+from auditor.terraform.hcl_lexer import HEREDOC, Lexer
+from auditor.terraform.hcl_nodes import (
+    Node,
+    binop,
+    collection,
+    conditional,
+    const,
+    mk,
+    resource,
+    traverse,
+    unary,
+    unknown,
+)
+from auditor.terraform.hcl_values import ParseError, clip, parse_num
+
+_BINARY = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
+           "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
+_KEYWORDS = {"true": True, "false": False, "null": None}
+_ROOTS = {"count": "{} is only known per instance", "each": "{} is only known per instance",
+          "self": "{} is only known inside provisioners",
+          "path": "{} depends on where terraform runs",
+          "terraform": "{} is only known when terraform runs",
+          "module": "module output {} is not evaluated offline"}
+
+
+class Parser(Lexer):
+    def expr(self) -> Node:
+        self.enter(1)
+        cond = self.binary(1)
+        if self.at("?"):
+            self.advance()
+            yes = self.expr()
+            self.expect(":")
+            cond = conditional(cond, yes, self.expr())
+        self.enter(-1)
+        return cond
+
+    def binary(self, min_prec: int) -> Node:  # precedence climbing, left-associative
+        left = self.unary()
+        while self.kind == "op" and _BINARY.get(self.text, 0) >= min_prec:
+            op = self.text
+            self.advance()
+            left = binop(op, left, self.binary(_BINARY[op] + 1))
+        return left
+
+    def unary(self) -> Node:
+        ops = []
+        while self.kind == "op" and self.text in ("!", "-"):  # a loop: no recursion on "!!!!"
+            ops.append(self.text)
+            self.advance()
+        node = self.postfix()
+        for op in reversed(ops):
+            node = unary(op, node)
+        return node
+
+    def postfix(self) -> Node:
+        node, steps, splat = self.primary(), list[str | Node](), False
+        while True:
+            if self.at("."):
+                steps.append(self.name())
+            elif self.at("["):
+                steps.append(self.enclosed("]"))
+            elif self.at("[*]") or self.at(".*"):
+                splat = True
+                self.advance()
+            else:
+                break
+        if splat:
+            return unknown("splat expressions ([*]) are not evaluated offline")
+        return traverse(node, steps) if steps else node
+
+    def enclosed(self, close: str) -> Node:  # "(expr)" or "[expr]", from the opening bracket
+        self.advance()
+        node = self.expr()
+        self.expect(close)
+        return node
+
+    def name(self) -> str:  # ".name" (or legacy ".0")
+        self.expect(".")
+        if self.kind not in ("id", "num"):
+            raise ParseError(f"expected an attribute name, found {self.text!r}")
+        text = self.text
+        self.advance()
+        return text
+
+    def primary(self) -> Node:
+        kind, text, node = self.kind, self.text, self.node
+        if kind in ("str", "num"):
+            self.advance()
+            return node if kind == "str" else const(parse_num(text))
+        if kind == "id":
+            self.advance()
+            if self.at("("):
+                return self.call(text)
+            return const(_KEYWORDS[text]) if text in _KEYWORDS else self.reference(text)
+        if self.at("("):
+            return self.enclosed(")")
+        if self.at("[") or self.at("{"):
+            return self.collection("]" if text == "[" else "}")
+        raise ParseError(f"unexpected {text!r}")
+
+    def collection(self, close: str) -> Node:
+        self.advance()
+        if self.kind == "id" and self.text == "for":
+            self.skip(close)
+            self.advance()
+            return unknown("for expressions are not evaluated offline")
+        keys: list[Node] = []
+        values: list[Node] = []
+        while not self.at(close):
+            if close == "}":
+                keys.append(self.key())
+            values.append(self.expr())
+            if not self.at(close):
+                self.expect(",")
+        self.advance()
+        return collection(keys, values, close == "}")
+
+    def key(self) -> Node:  # a bare identifier key is a literal name, as in HCL
+        if self.kind == "id":
+            key = const(self.text)
+            self.advance()
+        else:
+            key = self.expr()
+        if not (self.at("=") or self.at(":")):
+            raise ParseError(f"expected '=' in object, found {self.text!r}")
+        self.advance()
+        return key
+
+    def call(self, name: str) -> Node:
+        self.advance()
+        args: list[Node] = []
+        expand = False
+        while not self.at(")"):
+            args.append(self.expr())
+            if self.at("..."):
+                self.advance()
+                expand = True
+                break
+            if not self.at(")"):
+                self.expect(",")
+        self.expect(")")
+        return call(name, args, expand)
+
+    def reference(self, root: str) -> Node:
+        if not self.at("."):
+            return unknown(f"unknown name {root!r}")  # e.g. a for-expression variable
+        if root in ("var", "local"):
+            name = self.name()
+            return mk(lambda s: s.variable(name) if root == "var" else s.local(name))
+        if root in _ROOTS:
+            return unknown(_ROOTS[root].format(f"{root}.{self.name()}"))
+        address = [root, self.name(), *([self.name()] if root == "data" else [])]
+        key = self.enclosed("]") if self.at("[") else None  # aws_subnet.private[0]: an instance
+        attrs = []
+        while self.at("."):
+            attrs.append(self.name())
+        return resource(".".join(address), key, ".".join(attrs))
+
+
+@lru_cache(maxsize=4096)  # the same strings recur across resources; nodes are immutable
+def parse(text: str) -> Node:
+    """Compile a python-hcl2 string (a template, or a whole heredoc) into a node."""
+    try:
+        if HEREDOC.match(text):  # a whole heredoc value comes back with its markers
+            parser = Parser(text)
+            parser.advance()
+            if parser.kind == "str" and parser.pos == len(text.rstrip()):
+                return parser.node
+        return Parser(text).template(None)
+    except (ParseError, ValueError) as exc:  # ValueError: int()/chr() of absurd literals
+        return unknown(f"cannot parse expression {clip(text)}: {exc}")
