@@ -66,8 +66,16 @@ def selects(selector: Any, labels: dict[str, Any]) -> bool:
         return False
     if any(labels.get(k) != v for k, v in match.items()):
         return False
-    for expr in selector.get("matchExpressions", []) or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    exprs = selector.get("matchExpressions")
+    exprs = [] if exprs is None else exprs
+    if not isinstance(exprs, list):  # unresolved: not proof that it selects
+        return False
+    for expr in exprs:
+        if not isinstance(expr, dict):
+            return False
+        key: Any = expr.get("key")
+        op: Any = expr.get("operator")
+        values = expr["values"] if isinstance(expr.get("values"), list) else []
         present = key in labels
         ok = {
             "In": present and labels.get(key) in values,

@@ -29,3 +29,8 @@ CHECKS: dict[str, Check] = {
     "sg_no_world_admin": sg_no_world_admin,
     "storage_expandable": storage_expandable,
 }
+
+# Appended (AWS policies): registered here rather than in the sorted block above.
+from auditor.checks.network import db_secret_rotation  # noqa: E402
+
+CHECKS["db_secret_rotation"] = db_secret_rotation

@@ -78,8 +78,8 @@ def _threshold(mine: list[Resource], lb: Resource, limit: Decimal, ceiling: Any)
     value, alarm = min(known, key=lambda pair: pair[0])
     return Outcome(alarm, "fail", path=("threshold",), vars={
         **_names(lb), "threshold": f"{value:f}",
-        "problem": f"alarm {alarm.name} fires only above {value:f} s, later than the "
-                   f"runbook's {ceiling} s"})
+        "problem": f"watches load balancer {lb.name} but fires only above {value:f} s, "
+                   f"later than the runbook's {ceiling} s"})
 
 
 def _names(lb: Resource) -> dict[str, str]:

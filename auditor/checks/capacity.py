@@ -65,14 +65,29 @@ def eval_formula(formula: str, memory_bytes: int) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def replicas_max(inv: Inventory, workload: Resource) -> int | None:
-    """The most pods a workload may run: its HPA's maxReplicas, else spec.replicas (1)."""
-    hpas = k8s.hpas_for(workload, inv.of_kind("HorizontalPodAutoscaler"))
-    value = get(hpas[0].body, ("spec", "maxReplicas")) if hpas else get(
+def replicas_max(inv: Inventory, workload: Resource) -> int | Unknown:
+    """The most pods a workload may run: its HPA's maxReplicas, else spec.replicas (1).
+    Unknown when that value, or whether an HPA targets the workload, is not known."""
+    hpas = inv.of_kind("HorizontalPodAutoscaler")
+    mine = k8s.hpas_for(workload, hpas)
+    if not mine:
+        for hpa in (h for h in hpas if h.namespace == workload.namespace):
+            spec = hpa.body.get("spec")
+            ref = spec.get("scaleTargetRef") if isinstance(spec, dict) else spec
+            parts = [ref.get("kind"), ref.get("name")] if isinstance(ref, dict) else [ref]
+            doubt = next((v for v in parts if isinstance(v, Unknown)), None)
+            if doubt is not None:
+                return Unknown(f"whether HPA {hpa.name} scales {workload.name} is not known: "
+                               f"{doubt.reason}")
+    value = get(mine[0].body, ("spec", "maxReplicas")) if mine else get(
         workload.body, ("spec", "replicas"))
+    if isinstance(value, Unknown):
+        return value
     if value is MISSING or value is None:
-        return None if hpas else 1
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return Unknown(f"HPA {mine[0].name} sets no maxReplicas") if mine else 1
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return Unknown(f"the replica count {value!r} of {workload.name} is not a number")
 
 
 def workloads(inv: Inventory, params: dict[str, Any]) -> list[Resource]:
@@ -140,9 +155,10 @@ def _demand(inv: Inventory, key: str, params: dict[str, Any]
                 return Unknown("no Deployment or StatefulSet"
                                + (f" named {params['deployment']}" if params.get("deployment")
                                   else "") + " to multiply the pool size by")
-            if None in counts:
-                return Unknown("the maximum replica count is not known")
-            replicas = sum(c for c in counts if c is not None)
+            doubt = next((c for c in counts if isinstance(c, Unknown)), None)
+            if doubt is not None:
+                return doubt
+            replicas = sum(c for c in counts if isinstance(c, int))
             return pool * replicas, pool, replicas, values.locate(parse(key))
         if pool is not MISSING and pool is not None:
             return Unknown(f"values key {key} is {pool!r}, not a number of connections")
@@ -240,8 +256,8 @@ def _requests(w: Resource, containers: list[Any]) -> list[tuple[Decimal, Decimal
 def _fits(inv: Inventory, w: Resource, ng: Resource, params: dict[str, Any]
           ) -> dict[str, Any] | Unknown:
     replicas = replicas_max(inv, w)
-    if replicas is None:
-        return Unknown(f"the maximum replica count of {w.name} is not known")
+    if isinstance(replicas, Unknown):
+        return replicas
     requests = pod_requests(w)
     if isinstance(requests, Unknown):
         return requests
@@ -287,8 +303,9 @@ def _node_capacity(ng: Resource, params: dict[str, Any]
     for t in types:
         known = _capacity_of(t, collected, params.get("instance_types"), len(types) == 1)
         if not isinstance(known, dict):
-            return Unknown(f"the capacity of instance type {t} is not known offline "
-                           "(the live audit reads it; or set the instance_types parameter)")
+            return Unknown(f"the capacity of instance type {t} is not known offline (the "
+                           "live audit reads it; offline, give its allocatable cpu and memory "
+                           "in the policy's instance_types parameter)")
         cpu, mem = parse_quantity(known.get("cpu")), parse_quantity(known.get("memory"))
         if cpu is None or mem is None:
             return Unknown(f"the capacity given for {t} is not a cpu/memory pair")

@@ -1,4 +1,5 @@
-"""Security group checks: who may reach the database, and what is open to the world.
+"""Database access checks: who may reach the database, what is open to the world, and
+whether the database credentials rotate.
 
 Rules are in the normalised Terraform shape (``from_port``, ``to_port``, ``protocol``,
 ``cidr_blocks``, ``ipv6_cidr_blocks``, ``security_groups``: names of source groups), the
@@ -9,10 +10,12 @@ the reason, never a pass.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Resource
+from auditor.quantities import semantic_equal
 from auditor.unknown import Unknown
 
 WORLD = ("0.0.0.0/0", "::/0")
@@ -239,3 +242,31 @@ def _rule_facts(rule: dict[str, Any], world: list[str]) -> dict[str, Any]:
         f"FromPort={rule.get('from_port')},ToPort={rule.get('to_port')},")
     facts["ip_permissions"] = f"IpProtocol={protocol},{ports}{','.join(ranges)}"
     return facts
+
+
+def db_secret_rotation(ctx: CheckContext) -> list[Outcome]:
+    """Per secret whose name (or name_prefix) matches ``db_secret_pattern``: pass when
+    rotation is configured, fail when not. Other secrets are not database credentials and
+    get no outcome; a name not known offline leaves an unrotated secret unknown."""
+    pattern = re.compile(str(ctx.params["db_secret_pattern"]))
+    out = []
+    for secret in ctx.inventory.of_kind("SecretsManagerSecret"):
+        raw = [secret.body.get("name"), secret.body.get("name_prefix")]
+        if all(n is None for n in raw) and secret.name != secret.address:
+            raw = [secret.name]  # a Terraform address is no name: it would match "db" by chance
+        doubt = next((n for n in raw if isinstance(n, Unknown)), None)
+        matched = any(isinstance(n, str) and pattern.search(n) for n in raw)
+        if not matched and doubt is None:
+            continue  # not database credentials
+        rotation = secret.body.get("rotation_enabled", False)
+        if isinstance(rotation, Unknown):
+            out.append(Outcome(secret, "unknown", path=("rotation_enabled",),
+                               reason=rotation.reason))
+        elif semantic_equal(rotation, True):
+            out.append(Outcome(secret, "pass"))
+        elif matched:
+            out.append(Outcome(secret, "fail", path=("rotation_enabled",)))
+        elif doubt is not None:
+            out.append(Outcome(secret, "unknown", reason="the secret's name is not known, so "
+                               f"whether it holds database credentials is not: {doubt.reason}"))
+    return out

@@ -103,7 +103,7 @@ def _cpu_target(hpa: Resource) -> str | Unknown | None:
         if not isinstance(metric, dict) or metric.get("type") not in (
                 "Resource", "ContainerResource"):
             continue
-        source = metric.get("resource") or metric.get("containerResource") or {}
+        source = metric.get("resource", metric.get("containerResource"))
         if isinstance(source, Unknown):
             return source
         if not isinstance(source, dict) or source.get("name") != "cpu":
@@ -118,12 +118,14 @@ def _cpu_target(hpa: Resource) -> str | Unknown | None:
 
 def _metric_names(hpa: Resource) -> str:
     names = []
-    for metric in get(hpa.body, ("spec", "metrics")) or []:
+    metrics = get(hpa.body, ("spec", "metrics"))
+    for metric in metrics if isinstance(metrics, list) else []:
         if isinstance(metric, dict):
             kind = str(metric.get("type", "?"))
-            source = metric.get(kind[:1].lower() + kind[1:]) or {}
-            name = source.get("name") if isinstance(source, dict) else None
-            name = name or (get(source, ("metric", "name")) if isinstance(source, dict) else None)
+            source = metric.get(kind[:1].lower() + kind[1:])
+            name = get(source, ("name",)) if isinstance(source, dict) else None
+            if not isinstance(name, str):
+                name = get(source, ("metric", "name")) if isinstance(source, dict) else None
             names.append(f"{kind} {name}" if isinstance(name, str) else kind)
     return ", ".join(names) or "none"
 
@@ -157,11 +159,19 @@ def _pdb_selects(pdb: Resource, labels: dict[str, Any]) -> bool | None:
     """True/False, or None when the selector is unresolved. In policy/v1 an empty selector
     selects every pod of the namespace (in v1beta1, none)."""
     selector = get(pdb.body, ("spec", "selector"))
-    if isinstance(selector, Unknown):
+    if _has_unknown(selector):
         return None
     if selector == {}:
         return str(pdb.body.get("apiVersion", "policy/v1")) == "policy/v1"
     return k8s.selects(selector, labels)
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return isinstance(value, Unknown)
 
 
 def _selector_text(workload: Resource, labels: dict[str, Any]) -> str:
@@ -252,7 +262,9 @@ def port_consistency(ctx: CheckContext) -> list[Outcome]:
             if not isinstance(port, dict):
                 continue
             target = port.get("targetPort", port.get("port"))
-            label, where = str(port.get("name") or i), ("spec", "ports", i, "targetPort")
+            name = port.get("name")
+            label = name if isinstance(name, str) and name else str(i)
+            where = ("spec", "ports", i, "targetPort")
             if isinstance(target, Unknown):
                 out.append(Outcome(svc, "unknown", item=label, path=where, reason=target.reason))
                 continue

@@ -134,8 +134,9 @@ class _Attribution:
                 self._walk(v, (*path, i), shown, lines, out)
 
     def _match(self, node: Any, path: paths.Path) -> Location | None:
-        if node in (None, "", {}, []) or isinstance(node, bool):
+        if node is None or (node in ("", {}, []) and not isinstance(node, bool)):
             return None  # too common to say which key produced it
+        # (true/false are common too, but the key-suffix match below still tells them apart)
         # Equal non-trivial structures (a sidecar rendered with toYaml) need no key match.
         structured = isinstance(node, dict | list) and len(node) >= 2
         best, score = None, (0, -1)
