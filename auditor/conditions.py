@@ -6,7 +6,7 @@ A condition says when a check *fails*. It evaluates to True (fail), False (pass)
     missing: PATH | exists: PATH
     compare: [OPERAND, OP, OPERAND]      # OP: == != < <= > >=; quantities by value
     one_of: [OPERAND, [values] | {param: NAME}]   # semantic equality with any value
-    matches: [OPERAND, REGEX]            # re.search on the string value
+    matches: [OPERAND, REGEX | {param: NAME}]     # re.search on the string value
     any: [...] | all: [...] | not: COND
     OPERAND: PATH (first position) | {path: P, default: V} | {param: NAME} | literal
 
@@ -64,7 +64,7 @@ def validate(cond: Any, path: paths.Path = ("condition",)) -> None:
             raise ConditionError(f"expected [operand, one of {COMPARATORS}, operand]", here)
     elif not (isinstance(arg, list) and len(arg) == 2):
         raise ConditionError("expected [operand, value]", here)
-    elif op == "matches":
+    elif op == "matches" and not (isinstance(arg[1], Mapping) and "param" in arg[1]):
         try:
             re.compile(str(arg[1]))
         except re.error as exc:
@@ -100,7 +100,10 @@ def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any]) -> T
     # matches
     if left is paths.MISSING or left is None:
         return False
-    return re.search(str(arg[1]), str(left)) is not None
+    pattern = _operand(arg[1], item, params) if isinstance(arg[1], Mapping) else arg[1]
+    if isinstance(pattern, Unknown):
+        return pattern
+    return re.search(str(pattern), str(left)) is not None
 
 
 def _format_path(text: str, params: Mapping[str, Any]) -> str:

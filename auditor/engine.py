@@ -108,7 +108,7 @@ def _render(template: str, ctx: dict[str, Any], collapse: bool = True) -> str:
     try:
         text = _ENV.from_string(template).render(ctx).strip()
         return " ".join(text.split()) if collapse else text
-    except TemplateError as exc:
+    except (TemplateError, TypeError, ValueError) as exc:  # e.g. an Unknown tested for truth
         return f"{template} (template error: {exc})"
 
 

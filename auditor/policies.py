@@ -99,7 +99,7 @@ class Policy(_Strict):
         """Defaults, overridden by the environment's ``params`` (global or per policy)."""
         values = {name: p.default for name, p in self.parameters.items()}
         for name in values:
-            if name in overrides and not isinstance(overrides[name], dict):
+            if name in overrides:  # parameter names never look like policy ids
                 values[name] = overrides[name]
         own = overrides.get(self.id)
         if isinstance(own, dict):

@@ -91,3 +91,15 @@ def test_fingerprints_are_stable_and_unique(report: Any) -> None:
     first = [f.fingerprint for f in report.findings]
     assert first == [f.fingerprint for f in again.findings]
     assert len(set(first)) == len(first)
+
+
+def test_nodegroup_capacity_with_allocatable_given_counts_whole_pods() -> None:
+    """6 x m6i.xlarge hold 24 vCPU / 84 GiB allocatable: enough in sum for 20 pods of
+    1 vCPU / 4Gi, but only 3 such pods fit on one node, so 18 < 20 fails."""
+    cfg = config.load(str(EXAMPLE))
+    cfg.environments["prod"].params["instance_types"] = {
+        "m6i.xlarge": {"cpu": "3920m", "memory": "14Gi"}}
+    report = pipeline.scan(cfg, policies.load_all([]), pipeline.ScanOptions())
+    (finding,) = [f for f in report.findings if f.policy == "nodegroup-capacity"]
+    assert finding.status == "fail"
+    assert "18" in finding.message and "20" in finding.message

@@ -98,3 +98,9 @@ def test_examples_that_misbehave_are_reported(tmp_path: Path,
     path.write_text(wrong)
     (problem,) = run_examples(load_file(path))
     assert "'two weeks' should pass but gave [fail:" in problem
+
+
+def test_mapping_valued_parameters_can_be_set_globally() -> None:
+    policy = next(p for p in PACK if p.id == "nodegroup-capacity")
+    sizes = {"m6i.xlarge": {"cpu": 4, "memory": "14Gi"}}
+    assert policy.params({"instance_types": sizes})["instance_types"] == sizes

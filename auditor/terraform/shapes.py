@@ -60,23 +60,47 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
         if kind == "SecurityGroup":
             for direction in ("ingress", "egress"):
                 rules = body.get(direction)
-                body[direction] = [_rule(r, sg_names) for r in rules
-                                   ] if isinstance(rules, list) else []
+                if isinstance(rules, list):
+                    body[direction] = [_rule(r, sg_names) for r in rules]
+                elif isinstance(rules, Unknown):
+                    pass  # stays unknown: checks must not read it as "no rules"
+                elif _has_dynamic(e.block, direction):
+                    body[direction] = Unknown(f'{e.block.address} builds its {direction} '
+                                              'rules with a dynamic block')
+                else:
+                    body[direction] = []
         if kind == "DBParameterGroup":
             _fold_parameters(res)
         if kind == "SecretsManagerSecret":
             body["rotation_enabled"] = False
         out[e.block.address] = res
+    unattached: dict[str, str] = {}  # joined key -> why a join could not find its target
     for e in items:  # joins: resources that only make sense attached to another
         if e.type in _RULE_TYPES:
             _attach_rule(e, out, sg_names)
         elif e.type in ("aws_wafv2_web_acl_association", "aws_wafregional_web_acl_association"):
-            _attach(e, out, "resource_arn", "web_acl", e.attrs.get("web_acl_arn") or
-                    e.attrs.get("web_acl_id"))
+            acl = e.attrs.get("web_acl_arn", e.attrs.get("web_acl_id"))
+            if not _attach(e, out, "resource_arn", "web_acl", acl):
+                unattached["web_acl"] = f"{e.block.address} targets a resource not known here"
         elif e.type == "aws_secretsmanager_secret_rotation":
-            _attach(e, out, "secret_id", "rotation_enabled", True,
-                    extra={"rotation_rules": e.attrs.get("rotation_rules")})
+            if not _attach(e, out, "secret_id", "rotation_enabled", True,
+                           extra={"rotation_rules": e.attrs.get("rotation_rules")}):
+                unattached["rotation_enabled"] = (f"{e.block.address} rotates a secret not "
+                                                  "known here")
+    # A join whose target is unknown may belong to any candidate: absence is not proven.
+    for res in out.values():
+        for key, reason in unattached.items():
+            if (key == "web_acl" and res.kind == "LoadBalancer" and key not in res.body) or (
+                    key == "rotation_enabled" and res.kind == "SecretsManagerSecret"
+                    and res.body.get(key) is False):
+                res.body[key] = Unknown(reason)
     return list(out.values())
+
+
+def _has_dynamic(block: Block, name: str) -> bool:
+    dynamic = block.attrs.get("dynamic")
+    blocks = dynamic if isinstance(dynamic, list) else [dynamic]
+    return any(isinstance(d, dict) and name in d for d in blocks)
 
 
 def _name(e: Evaluated, kind: str) -> str:
@@ -153,13 +177,14 @@ def _attach_rule(e: Evaluated, out: dict[str, Resource], sg_names: dict[str, str
 
 
 def _attach(e: Evaluated, out: dict[str, Resource], ref_attr: str, key: str, value: Any,
-            extra: dict[str, Any] | None = None) -> None:
+            extra: dict[str, Any] | None = None) -> bool:
     target = _target(e.attrs.get(ref_attr), out)
     if target is None:
-        return
+        return False
     target.body[key] = _refs(value, {})
     target.body.update(_fold_blocks(_refs(extra or {}, {})))
     target.field_locations[(key,)] = Location(e.block.file, e.block.line)
+    return True
 
 
 def _target(ref: Any, out: dict[str, Resource]) -> Resource | None:

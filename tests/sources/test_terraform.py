@@ -187,3 +187,46 @@ def test_example_terraform() -> None:
     ng = _by_kind(out.resources, "Nodegroup")["general"]
     assert ng.body["cluster_name"] == "chess-ai-prod"
     assert out.names["cluster"] == "chess-ai-prod" and out.names["nodegroup"] == "general"
+
+
+def test_joins_and_dynamic_blocks_never_prove_absence(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    """A rule built by a dynamic block, or a rotation whose secret is not known here, makes
+    the affected attribute unknown rather than "no rules" / "no rotation"."""
+    tf = """
+    resource "aws_security_group" "db" {
+      name = "db"
+      dynamic "ingress" {
+        for_each = var.rules
+        content {
+          from_port = ingress.value
+          to_port   = ingress.value
+          protocol  = "tcp"
+        }
+      }
+    }
+    resource "aws_secretsmanager_secret" "db" {
+      name = "shop/db"
+    }
+    resource "aws_secretsmanager_secret_rotation" "db" {
+      secret_id           = var.secret_arn
+      rotation_lambda_arn = "arn:aws:lambda:rotate"
+    }
+    resource "aws_lb" "main" {
+      name = "shop"
+    }
+    """
+    root = project({"tf/main.tf": tf, "auditor.yaml": """
+        service: s
+        environments:
+          prod:
+            terraform: {dirs: [tf]}
+        """})
+    config = load(str(root))
+    out = terraform.collect(config, "prod", config.environments["prod"])
+    sg = _by_kind(out.resources, "SecurityGroup")["db"]
+    assert isinstance(sg.body["ingress"], Unknown) and "dynamic" in sg.body["ingress"].reason
+    assert sg.body["egress"] == []
+    secret = _by_kind(out.resources, "SecretsManagerSecret")["shop/db"]
+    assert isinstance(secret.body["rotation_enabled"], Unknown)
+    assert "web_acl" not in _by_kind(out.resources, "LoadBalancer")["shop"].body
