@@ -82,11 +82,10 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
             acl = e.attrs.get("web_acl_arn", e.attrs.get("web_acl_id"))
             if not _attach(e, out, "resource_arn", "web_acl", acl):
                 unattached["web_acl"] = f"{e.block.address} targets a resource not known here"
-        elif e.type == "aws_secretsmanager_secret_rotation":
-            if not _attach(e, out, "secret_id", "rotation_enabled", True,
-                           extra={"rotation_rules": e.attrs.get("rotation_rules")}):
-                unattached["rotation_enabled"] = (f"{e.block.address} rotates a secret not "
-                                                  "known here")
+        elif e.type == "aws_secretsmanager_secret_rotation" and not _attach(
+                e, out, "secret_id", "rotation_enabled", True,
+                extra={"rotation_rules": e.attrs.get("rotation_rules")}):
+            unattached["rotation_enabled"] = f"{e.block.address} rotates a secret not known here"
     # A join whose target is unknown may belong to any candidate: absence is not proven.
     for res in out.values():
         for key, reason in unattached.items():
