@@ -43,6 +43,8 @@ def _rows(findings: list[Finding]) -> list[str]:
         finding = findings[i - 1]
         out.extend(textwrap.wrap(finding.message, _WIDTH, initial_indent="    ",
                                  subsequent_indent="    "))
+        for command in finding.remediation.commands[:1]:  # the first is the runbook's fix
+            out.append(f"    fix: {' '.join(command.split())}")
         if finding.runbook:
             out.append(f"    runbook: {finding.runbook_url or finding.runbook}")
     return out
