@@ -19,7 +19,8 @@ from auditor.models import Severity
 from auditor.paths import Path
 from auditor.yamlfile import YamlError, load_one
 
-PACK_DIR = FsPath(__file__).resolve().parent.parent / "policies"
+# A link to the top-level policies/ folder, so wheels ship the pack as package data.
+PACK_DIR = FsPath(__file__).parent / "policy_pack"
 
 
 class _Strict(BaseModel):

@@ -104,3 +104,9 @@ def test_mapping_valued_parameters_can_be_set_globally() -> None:
     policy = next(p for p in PACK if p.id == "nodegroup-capacity")
     sizes = {"m6i.xlarge": {"cpu": 4, "memory": "14Gi"}}
     assert policy.params({"instance_types": sizes})["instance_types"] == sizes
+
+
+def test_installed_pack_is_the_repository_pack() -> None:
+    """auditor/policy_pack links to policies/ so wheels ship the pack as package data."""
+    assert PACK_DIR.resolve() == (REPO / "policies").resolve()
+    assert len(PACK) == len(list((REPO / "policies").glob("*.yaml")))
