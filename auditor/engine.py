@@ -9,9 +9,10 @@ gives ``unknown`` with the reason; a check that crashes gives ``error``, never a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, Literal
 
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from auditor import conditions, k8s, paths
@@ -83,6 +84,7 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
              "namespace": r.namespace or inventory.names.get("namespace", "<namespace>")}
     ctx = {**names, **outcome.vars, "names": names, "params": params, "resource": r.body,
            "container": outcome.item, "environment": inventory.environment}
+    passed = outcome.status == "pass"
     if outcome.status == "unknown":
         message = f"cannot be evaluated: {outcome.reason}"
     else:
@@ -92,8 +94,10 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
         side=inventory.side, kind=r.kind, name=r.name, namespace=r.namespace, source=r.source,
         item=outcome.item, message=message,
         location=outcome.location or r.locate(outcome.path),
-        remediation_text=_render(policy.remediation.text, ctx),
-        commands=[_render(c, ctx, collapse=False) for c in policy.remediation.commands],
+        # Passes are only counted: rendering their remediation would be wasted work.
+        remediation_text="" if passed else _render(policy.remediation.text, ctx),
+        commands=[] if passed else [_render(c, ctx, collapse=False)
+                                    for c in policy.remediation.commands],
         details={k: v for k, v in outcome.vars.items() if k != "item" and _plain(v)},
     )
 
@@ -104,9 +108,14 @@ def _error(policy: Policy, inventory: Inventory, reason: str) -> Result:
                   message=reason)
 
 
+@lru_cache(maxsize=1024)
+def _compiled(template: str) -> Template:
+    return _ENV.from_string(template)  # compiling costs ~1 ms; a scan renders thousands
+
+
 def _render(template: str, ctx: dict[str, Any], collapse: bool = True) -> str:
     try:
-        text = _ENV.from_string(template).render(ctx).strip()
+        text = _compiled(template).render(ctx).strip()
         return " ".join(text.split()) if collapse else text
     except (TemplateError, TypeError, ValueError) as exc:  # e.g. an Unknown tested for truth
         return f"{template} (template error: {exc})"

@@ -21,7 +21,7 @@ from auditor import config, pipeline, policies  # noqa: E402
 
 ENVS = 20
 MANIFESTS = 50
-BUDGETS = {"example_s": 2.0, "fleet_s": 30.0, "fleet_per_env_s": 1.5, "peak_rss_mb": 400.0}
+BUDGETS = {"example_s": 1.0, "fleet_s": 10.0, "fleet_per_env_s": 0.5, "peak_rss_mb": 300.0}
 
 DEPLOYMENT = """---
 apiVersion: apps/v1
