@@ -136,10 +136,30 @@ def load_file(path: FsPath) -> Policy:
             line = next((doc.lines[exc.path[:end]] for end in range(len(exc.path), 0, -1)
                          if exc.path[:end] in doc.lines), None)
             raise PolicyError(f"{where(shown, line)}: {exc}") from None
+    _check_templates(policy, shown, doc.lines)
     if path.stem != policy.id:
         raise PolicyError(f"{where(shown, doc.lines.get(('id',)))}: id: {policy.id!r} must "
                           f"match the file name {path.stem!r}")
     return policy
+
+
+def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None:
+    """Jinja syntax errors stop the audit at load time, not halfway through a report."""
+    from jinja2 import TemplateSyntaxError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment()
+    fields: list[tuple[Path, str]] = [(("message",), policy.message),
+                                      (("remediation", "text"), policy.remediation.text)]
+    fields += [(("remediation", "commands", i), c)
+               for i, c in enumerate(policy.remediation.commands)]
+    for key, template in fields:
+        try:
+            env.parse(template)
+        except TemplateSyntaxError as exc:
+            name = ".".join(str(k) for k in key)
+            raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "
+                              f"{exc.message}") from None
 
 
 def load_all(extra_dirs: list[FsPath]) -> list[Policy]:

@@ -55,6 +55,7 @@ GOOD = (PACK_DIR / "rds-backups.yaml").read_text()
     (GOOD.replace("id: rds-backups", "id: Bad_Id"), ":1: id: String should match pattern"),
     (GOOD.replace("id: rds-backups", "id: other-id"), "must match the file name"),
     ("id: [\n", ": invalid YAML"),
+    (GOOD.replace("day(s) of automated", "{% if %} day(s)"), ":22: message: invalid template"),
 ])
 def test_bad_policy_files(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "rds-backups.yaml"
