@@ -13,6 +13,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Unknown:
     reason: str
+    # What the value refers to when it is a reference computed at apply time (e.g.
+    # "aws_lb.main.arn_suffix"): enough to tell which resource it names, not its value.
+    ref: str | None = None
 
     def __bool__(self) -> bool:  # an unknown is never truthy by accident
         raise TypeError(f"truth value of an unknown value ({self.reason})")
