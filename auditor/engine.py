@@ -38,7 +38,12 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
         except Exception as exc:  # a broken check must not hide the other policies
             results.append(_error(policy, inventory, f"check failed: {exc!r}"))
             continue
-        results.extend(_result(policy, inventory, params, o) for o in outcomes)
+        for outcome in outcomes:
+            try:
+                results.append(_result(policy, inventory, params, outcome))
+            except Exception as exc:  # e.g. a template tripping over an odd value
+                results.append(_error(policy, inventory, f"cannot report: {exc!r}",
+                                      outcome.resource))
     return results
 
 
@@ -47,10 +52,15 @@ def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> l
         return CHECKS[policy.check](CheckContext(inventory, params))
     assert policy.applies_to is not None and policy.condition is not None
     out = []
+    locate = paths.parse(policy.locate.format(**params)) if policy.locate else ()
     for resource in inventory.of_kind(*policy.applies_to.kinds):
         for path, item, label in _items(resource, policy.applies_to.each, params):
-            verdict = conditions.evaluate(policy.condition, item, params)
-            locate = paths.parse(policy.locate.format(**params)) if policy.locate else ()
+            try:
+                verdict = conditions.evaluate(policy.condition, item, params)
+            except Exception as exc:  # one odd value costs this item, not the policy
+                out.append(Outcome(resource, "error", label, (*path, *locate),
+                                   f"cannot evaluate: {exc!r}"))
+                continue
             if isinstance(verdict, Unknown):
                 out.append(Outcome(resource, "unknown", label, (*path, *locate), verdict.reason))
             else:
@@ -80,12 +90,12 @@ def _items(resource: Resource, each: str | None, params: dict[str, Any]
 def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
             outcome: Outcome) -> Result:
     r = outcome.resource
-    names = {**inventory.names, "name": r.name, "kind": r.kind,
+    names = {**inventory.names, **_own_names(r), "name": r.name, "kind": r.kind,
              "namespace": r.namespace or inventory.names.get("namespace", "<namespace>")}
     ctx = {**names, **outcome.vars, "names": names, "params": params, "resource": r.body,
            "container": outcome.item, "environment": inventory.environment}
     passed = outcome.status == "pass"
-    if outcome.status == "unknown":
+    if outcome.status in ("unknown", "error"):
         message = f"cannot be evaluated: {outcome.reason}"
     else:
         message = _render(policy.message, ctx) if outcome.status == "fail" else policy.title
@@ -102,10 +112,36 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
     )
 
 
-def _error(policy: Policy, inventory: Inventory, reason: str) -> Result:
+# The finding's own resource names itself in commands; the environment-wide names (the
+# first database, the release, ...) only fill what the resource does not say.
+_NAME_OF_KIND = {"DBInstance": "db_identifier", "DBCluster": "db_cluster",
+                 "DBParameterGroup": "parameter_group", "Nodegroup": "nodegroup",
+                 "TargetGroup": "target_group", "LoadBalancer": "load_balancer",
+                 "SecurityGroup": "security_group", "Deployment": "deployment",
+                 "StatefulSet": "statefulset", "HorizontalPodAutoscaler": "hpa"}
+_NAME_ATTRS = {"parameter_group_name": "parameter_group", "cluster_name": "cluster",
+               "db_cluster_parameter_group_name": "parameter_group"}
+
+
+def _own_names(r: Resource) -> dict[str, str]:
+    own = {_NAME_OF_KIND[r.kind]: r.name} if r.kind in _NAME_OF_KIND else {}
+    for attr, key in _NAME_ATTRS.items():
+        value = r.body.get(attr) if isinstance(r.body, dict) else None
+        if isinstance(value, str) and value:
+            own[key] = value
+    return own
+
+
+def _error(policy: Policy, inventory: Inventory, reason: str,
+           resource: Resource | None = None) -> Result:
+    if resource is not None:
+        return Result(policy_id=policy.id, status="error", environment=inventory.environment,
+                      side=inventory.side, kind=resource.kind, name=resource.name,
+                      namespace=resource.namespace, source=resource.source, message=reason,
+                      location=resource.location)
     return Result(policy_id=policy.id, status="error", environment=inventory.environment,
-                  side=inventory.side, kind="Policy", name=policy.id, source=policy.file,
-                  message=reason)
+                  side=inventory.side, kind="Policy", name=policy.id,
+                  source=f"policy {policy.id}", message=reason)
 
 
 @lru_cache(maxsize=1024)

@@ -43,6 +43,10 @@ def run_examples(policy: Policy) -> list[str]:
                 continue
             results = engine.evaluate([policy], inventory(example), example.params)
             statuses = {r.status for r in results}
+            broken = [t for r in results for t in (r.message, r.remediation_text, *r.commands)
+                      if "(template error:" in t]
+            if broken:
+                problems.append(f"{policy.file}: example {example.name!r}: {broken[0]}")
             # The expected status must appear, and nothing but it and passes.
             if expected not in statuses or not statuses <= {expected, "pass"}:
                 detail = "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"

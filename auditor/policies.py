@@ -155,7 +155,7 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
                for i, c in enumerate(policy.remediation.commands)]
     for key, template in fields:
         try:
-            env.parse(template)
+            env.from_string(template)  # compiling also catches unknown filters and tests
         except TemplateSyntaxError as exc:
             name = ".".join(str(k) for k in key)
             raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "

@@ -27,7 +27,8 @@ def parse_quantity(value: Any) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return Decimal(str(value))
+        exact = Decimal(str(value))
+        return exact if exact.is_finite() else None  # .nan/.inf are not quantities
     if not isinstance(value, str):
         return None
     m = _QUANTITY.match(value.strip())

@@ -21,7 +21,7 @@ PLANTED = {
     ("storage-expandable", "StorageClass/chess-ai-gp3[chess-ai-data]",
      "helm/chess-ai/values.yaml:109"),
     ("pdb-present", "Deployment/chess-ai", "helm/chess-ai/values.yaml:116"),
-    ("sg-no-world-admin", "SecurityGroup/chess-ai-prod-bastion[ingress[0]]",
+    ("sg-no-world-admin", "SecurityGroup/chess-ai-prod-bastion[tcp/22-22 from 0.0.0.0/0]",
      "infrastructure/terraform/aws/security_groups.tf:102"),
     ("rds-backups", "DBInstance/chess-ai-prod", "infrastructure/terraform/aws/rds.tf:56"),
     ("nodegroup-headroom", "Nodegroup/general", "infrastructure/terraform/aws/eks.tf:15"),

@@ -56,6 +56,8 @@ GOOD = (PACK_DIR / "rds-backups.yaml").read_text()
     (GOOD.replace("id: rds-backups", "id: other-id"), "must match the file name"),
     ("id: [\n", ": invalid YAML"),
     (GOOD.replace("day(s) of automated", "{% if %} day(s)"), ":22: message: invalid template"),
+    (GOOD.replace("day(s) of automated", "{{ name | nosuchfilter }}"),
+     ":22: message: invalid template"),
 ])
 def test_bad_policy_files(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "rds-backups.yaml"
@@ -111,3 +113,23 @@ def test_installed_pack_is_the_repository_pack() -> None:
     """auditor/policy_pack links to policies/ so wheels ship the pack as package data."""
     assert PACK_DIR.resolve() == (REPO / "policies").resolve()
     assert len(PACK) == len(list((REPO / "policies").glob("*.yaml")))
+
+
+def test_rule_findings_keep_their_fingerprint_when_rules_are_added() -> None:
+    """Rule order means nothing: adding a rule before the open one must not make the
+    finding look new (baselines and waivers key on the fingerprint)."""
+    from auditor.models import Inventory, Resource
+    from auditor.pipeline import PLACEHOLDERS
+
+    policy = next(p for p in PACK if p.id == "sg-no-world-admin")
+    ssh = {"protocol": "tcp", "from_port": 22, "to_port": "22", "cidr_blocks": ["0.0.0.0/0"]}
+    icmp = {"protocol": "icmp", "from_port": -1, "to_port": -1, "cidr_blocks": ["10.0.0.0/8"]}
+
+    def fingerprints(rules: list[dict[str, object]]) -> list[str]:
+        sg = Resource("SecurityGroup", "bastion", {"name": "bastion", "ingress": rules}, "tf")
+        inv = Inventory("prod", "declared", [sg], [], dict(PLACEHOLDERS))
+        return [r.fingerprint for r in engine.evaluate([policy], inv, {}) if r.status == "fail"]
+
+    before = fingerprints([ssh])
+    assert len(before) == 1  # "22" as a string is port 22
+    assert fingerprints([icmp, ssh]) == before

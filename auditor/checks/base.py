@@ -23,7 +23,7 @@ class CheckContext:
 @dataclass
 class Outcome:
     resource: Resource
-    status: Literal["pass", "fail", "unknown"]
+    status: Literal["pass", "fail", "unknown", "error"]
     item: str | None = None
     path: Path = ()  # where in the resource to point the finding
     reason: str = ""  # why the outcome is unknown

@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Resource
-from auditor.quantities import semantic_equal
+from auditor.quantities import port_number, semantic_equal
 from auditor.unknown import Unknown
 
 WORLD = ("0.0.0.0/0", "::/0")
@@ -34,9 +34,24 @@ def covers(rule: dict[str, Any], port: int) -> bool | Unknown:
         return True
     if str(protocol) not in ("tcp", "6"):
         return False
-    if not isinstance(lo, int) or not isinstance(hi, int):
+    low, high = port_number(lo), port_number(hi)  # Terraform accepts "22" for 22
+    if low is None or high is None:
         return Unknown(f"port range {lo!r}-{hi!r} is not numeric")
-    return lo <= port <= hi
+    return low <= port <= high
+
+
+def rule_key(rule: dict[str, Any]) -> str:
+    """A rule's identity by content (``tcp/22-22 from 0.0.0.0/0``): rule order means
+    nothing, so a list index would change a finding's fingerprint when a rule is added."""
+    sources: list[str] = []
+    for key in ("cidr_blocks", "ipv6_cidr_blocks", "security_groups"):
+        values = rule.get(key)
+        if isinstance(values, list):
+            sources += [v if isinstance(v, str) else "?" for v in values]
+        elif isinstance(values, Unknown):
+            sources.append("?")
+    return (f"{rule.get('protocol')}/{rule.get('from_port')}-{rule.get('to_port')} from "
+            + (",".join(sorted(sources)) or "-"))
 
 
 def world_sources(rule: dict[str, Any]) -> list[str] | Unknown:
@@ -217,16 +232,16 @@ def _open_rules(groups: list[Resource], ports: list[int], db_name: str | None = 
                 continue  # none of the ports: whoever the sources are, nothing to report
             world = world_sources(rule)
             if isinstance(world, Unknown):
-                out.append(Outcome(sg, "unknown", item=f"ingress[{i}]", path=("ingress", i),
+                out.append(Outcome(sg, "unknown", item=rule_key(rule), path=("ingress", i),
                                    reason=world.reason, vars={"db": db_name}))
             elif not world:
                 continue
             elif port is not None:
-                out.append(Outcome(sg, "fail", item=f"ingress[{i}]", path=("ingress", i),
+                out.append(Outcome(sg, "fail", item=rule_key(rule), path=("ingress", i),
                                    vars={"port": port, "cidr": ", ".join(world),
                                          "db": db_name, **_rule_facts(rule, world)}))
             elif doubt is not None:
-                out.append(Outcome(sg, "unknown", item=f"ingress[{i}]", path=("ingress", i),
+                out.append(Outcome(sg, "unknown", item=rule_key(rule), path=("ingress", i),
                                    reason=doubt.reason, vars={"db": db_name}))
     return out
 

@@ -40,7 +40,9 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     if out.problems:  # rendering without a values file would audit the wrong config
         return out
     try:
-        rendered = helm_render.render(chart, values.data, helm.release, helm.namespace)
+        # Helm coalesces the user's values over the chart's defaults itself; handing it
+        # pre-merged values would resurrect defaults that a null in the user's files deletes.
+        rendered = helm_render.render(chart, values.user, helm.release, helm.namespace)
     except helm_render.RenderError as exc:
         file = config.rel(chart / exc.template) if exc.template else config.rel(chart)
         out.problems.append(Problem(source, f"helm template failed: {exc.message}",
@@ -70,15 +72,20 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
 
 def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> Values:
     values = Values()
-    files = [chart / "values.yaml"] if (chart / "values.yaml").is_file() else []
-    files += [config.path(v) for v in helm.values]
-    for file in files:
+    defaults = chart / "values.yaml"
+    files = [defaults] if defaults.is_file() else []
+    # A listed chart values.yaml is also a user file, in its place in the order (as -f).
+    files = [*files, *(config.path(v) for v in helm.values)]
+    for i, file in enumerate(files):
         shown = config.rel(file)
         try:
             doc = load_one(file.read_text(encoding="utf-8"))
         except OSError as exc:
             out.problems.append(Problem(f"values {shown}", f"cannot read values file: "
                                         f"{exc.strerror}", Location(shown)))
+            continue
+        except UnicodeDecodeError:
+            out.problems.append(Problem(f"values {shown}", "not UTF-8 text", Location(shown)))
             continue
         except YamlError as exc:
             out.problems.append(Problem(f"values {shown}", f"invalid YAML: {exc}",
@@ -88,14 +95,17 @@ def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> 
             out.problems.append(Problem(f"values {shown}", "values must be a mapping",
                                         Location(shown, doc.line)))
             continue
-        values.apply(doc.data, doc.lines, shown)
+        if i == 0 and file == defaults:
+            values.apply_defaults(doc.data, doc.lines, shown)
+        else:
+            values.apply(doc.data, doc.lines, shown)
     return values
 
 
 def _read(path: FsPath) -> str:
     try:
         return path.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return ""
 
 

@@ -18,32 +18,50 @@ from auditor.paths import Path, PathKey
 
 @dataclass
 class Values:
-    data: dict[str, Any] = field(default_factory=dict)
+    """The chart's defaults and the user's values, kept apart as Helm keeps them."""
+
+    defaults: dict[str, Any] = field(default_factory=dict)  # the chart's values.yaml
+    user: dict[str, Any] = field(default_factory=dict)  # -f files then set, nulls kept
     where: dict[Path, Location] = field(default_factory=dict)  # last setter of each key
 
+    @property
+    def data(self) -> dict[str, Any]:
+        """The values templates see: user values coalesced over the chart's defaults."""
+        return merge(self.defaults, self.user)
+
+    def apply_defaults(self, data: dict[str, Any], lines: dict[Path, int], file: str) -> None:
+        self.defaults = data
+        self._located(lines, file)
+
     def apply(self, data: dict[str, Any], lines: dict[Path, int], file: str) -> None:
-        self.data = merge(self.data, data)
-        for path, line in lines.items():
-            if path:
-                self.where[path] = Location(file, line)
+        self.user = merge(self.user, data, keep_nulls=True)
+        self._located(lines, file)
 
     def apply_set(self, sets: dict[str, Any], file: str, line_of: dict[str, int | None]
                   ) -> None:
         for key, value in sets.items():
             path = parse_set_key(key)
-            self.data = merge(self.data, _nest(path, value))
+            self.user = merge(self.user, _nest(path, value), keep_nulls=True)
             for end in range(1, len(path) + 1):
                 self.where[path[:end]] = Location(file, line_of.get(key))
 
+    def _located(self, lines: dict[Path, int], file: str) -> None:
+        for path, line in lines.items():
+            if path:
+                self.where[path] = Location(file, line)
 
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Helm's coalescing: maps merge key by key, anything else replaces, null deletes."""
+
+def merge(base: dict[str, Any], override: dict[str, Any], keep_nulls: bool = False
+          ) -> dict[str, Any]:
+    """Maps merge key by key and anything else replaces. Coalescing over the chart's
+    defaults deletes a key set to null; merging user files keeps the null, so it still
+    deletes the default when Helm coalesces (a null must survive a later -f file)."""
     out = copy.deepcopy(base)
     for key, value in override.items():
-        if value is None:
+        if value is None and not keep_nulls:
             out.pop(key, None)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
+            out[key] = merge(out[key], value, keep_nulls)
         else:
             out[key] = copy.deepcopy(value)
     return out

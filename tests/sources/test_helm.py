@@ -174,3 +174,17 @@ def test_helm_merge_semantics() -> None:
                                                                      "l": [9]}
     assert base["a"] == {"b": 1, "c": 2}  # inputs untouched
     assert parse_set_key(r"a.b\.c[0].d") == ("a", "b.c", 0, "d")
+
+
+def test_null_in_a_values_file_deletes_the_chart_default(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    """As Helm does: `limits: null` in prod removes the chart's limits, even though Helm
+    coalesces the chart's defaults after the user's files."""
+    files = dict(CHART)
+    files["values-prod.yaml"] = "resources:\n  limits: null\n  requests: {memory: 1Gi}\n"
+    config = load(str(project(files)))
+    out = helm.collect(config, "prod", config.environments["prod"])
+    container = _deployment(out.resources).body["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"] == {"requests": {"memory": "1Gi"}}
+    values = next(r for r in out.resources if r.kind == "HelmValues")
+    assert "limits" not in values.body["resources"]

@@ -1,0 +1,49 @@
+"""The engine: per-resource names in commands, per-item errors, unknown never passes."""
+
+from __future__ import annotations
+
+from auditor import engine
+from auditor.models import Inventory, Resource
+from auditor.pipeline import PLACEHOLDERS
+from auditor.policies import PACK_DIR, load_file
+from auditor.unknown import Unknown
+
+
+def _inv(*resources: Resource) -> Inventory:
+    names = {**PLACEHOLDERS, "db_identifier": "orders-db"}  # the environment's first DB
+    return Inventory("prod", "declared", list(resources), [], names)
+
+
+def test_commands_name_the_findings_own_resource() -> None:
+    policy = load_file(PACK_DIR / "rds-backups.yaml")
+    inv = _inv(Resource("DBInstance", "orders-db", {"backup_retention_period": 14}, "tf"),
+               Resource("DBInstance", "chess-db", {"backup_retention_period": 1}, "tf"))
+    (fail,) = [r for r in engine.evaluate([policy], inv, {}) if r.status == "fail"]
+    assert fail.name == "chess-db"
+    assert "--db-instance-identifier chess-db" in fail.commands[0]
+
+
+def test_an_odd_value_is_an_error_for_that_item_only() -> None:
+    policy = load_file(PACK_DIR / "cpu-limits.yaml")
+
+    def deployment(name: str, resources: object) -> Resource:
+        body = {"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "resources": resources}]}}}}
+        return Resource("Deployment", name, body, "manifest")
+
+    class Weird:  # a value no comparison understands
+        def __lt__(self, other: object) -> bool:
+            raise RuntimeError("weird")
+
+    inv = _inv(deployment("bad", {"requests": {"cpu": Weird()}, "limits": {"cpu": "1"}}),
+               deployment("real", {"requests": {"cpu": "300m"}, "limits": {"cpu": "200m"}}))
+    statuses = {r.name: r.status for r in engine.evaluate([policy], inv, {})}
+    assert statuses["real"] == "fail"  # the genuine violation is not hidden
+    assert statuses["bad"] in ("error", "unknown")
+
+
+def test_unknown_values_never_pass() -> None:
+    policy = load_file(PACK_DIR / "rds-deletion-protection.yaml")
+    inv = _inv(Resource("DBInstance", "db", {"deletion_protection": Unknown("var x")}, "tf"))
+    (result,) = engine.evaluate([policy], inv, {})
+    assert result.status == "unknown" and "var x" in result.message
