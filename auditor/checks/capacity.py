@@ -266,8 +266,10 @@ def _fits(inv: Inventory, w: Resource, ng: Resource, params: dict[str, Any]
     if isinstance(node, Unknown):
         return node
     max_size, sizes = node
-    fits = {t: min(int(c // cpu) if cpu else 10**6, int(m // mem) if mem else 10**6)
-            for t, (c, m) in sizes.items()}
+    # A pod without requests still takes a pod slot: kubelet caps pods per node.
+    max_pods = int(params.get("max_pods_per_node") or 110)
+    fits = {t: min(int(c // cpu) if cpu else max_pods, int(m // mem) if mem else max_pods,
+                   max_pods) for t, (c, m) in sizes.items()}
     instance_type = min(fits, key=lambda t: fits[t])  # any listed type may be launched
     per_node = fits[instance_type]
     return {"replicas": replicas, "fit": per_node * max_size, "per_node": per_node,

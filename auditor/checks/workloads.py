@@ -14,7 +14,7 @@ from auditor import k8s
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Inventory, Location, Resource
 from auditor.paths import MISSING, Path, get, parse
-from auditor.quantities import parse_quantity, resolve_port
+from auditor.quantities import parse_quantity, port_number, resolve_port
 from auditor.unknown import Unknown
 
 SCALABLE = ("Deployment", "StatefulSet")
@@ -34,15 +34,21 @@ def hpa_present(ctx: CheckContext) -> list[Outcome]:
                                vars={"problem": "no HorizontalPodAutoscaler targets it"}))
             continue
         hpa = mine[0]
-        low = get(hpa.body, ("spec", "minReplicas"))
-        low = 1 if low is None or low is MISSING else low  # the API's default
-        if isinstance(low, int) and low < minimum:
-            out.append(Outcome(hpa, "fail", path=("spec", "minReplicas"),
+        raw = get(hpa.body, ("spec", "minReplicas"))
+        low = 1 if raw is None or raw is MISSING else port_number(raw)  # the API's default 1
+        # The finding is always the workload's, so pass and fail share one identity; a
+        # low floor points at the HPA's minReplicas.
+        where = hpa.locate(("spec", "minReplicas"))
+        if low is None:
+            out.append(Outcome(workload, "unknown", location=where,
+                               reason=f"HPA {hpa.name} minReplicas {raw!r} is not a number"))
+        elif low < minimum:
+            out.append(Outcome(workload, "fail", location=where,
                                vars={"problem": f"HPA {hpa.name} has minReplicas {low} "
                                                 f"(at least {minimum} keeps a pod serving "
                                                 "while another restarts)"}))
         else:
-            out.append(Outcome(hpa, "pass"))
+            out.append(Outcome(workload, "pass"))
     return out
 
 

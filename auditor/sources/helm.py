@@ -149,12 +149,17 @@ class _Attribution:
         # (true/false are common too, but the key-suffix match below still tells them apart)
         # Equal non-trivial structures (a sidecar rendered with toYaml) need no key match.
         structured = isinstance(node, dict | list) and len(node) >= 2
-        best, score = None, (0, -1)
+        best, score, tied = None, (0, -1), False
         for vpath in self._index.get(_canon(node), []):
             s = _score(path, vpath)
-            if (s[0] or structured) and s > score:
-                best, score = vpath, s
-        return self._where[best] if best is not None else None
+            if not (s[0] or structured):
+                continue
+            if s > score:
+                best, score, tied = vpath, s, False
+            elif s == score and best is not None and self._where[vpath] != self._where[best]:
+                tied = True
+        # Two keys explain the field equally well: the template is honest, a guess is not.
+        return self._where[best] if best is not None and not tied else None
 
 
 def _canon(node: Any) -> str:

@@ -188,3 +188,23 @@ def test_null_in_a_values_file_deletes_the_chart_default(
     assert container["resources"] == {"requests": {"memory": "1Gi"}}
     values = next(r for r in out.resources if r.kind == "HelmValues")
     assert "limits" not in values.body["resources"]
+
+
+def test_ambiguous_values_fall_back_to_the_template(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    """Two workloads render the same value from two different keys: neither key can be
+    told apart by name, so the finding points at the template, not at a guess."""
+    files = {
+        "chart/Chart.yaml": "apiVersion: v2\nname: two\nversion: 0.1.0\n",
+        "chart/values.yaml": "web:\n  revisionHistoryLimit: 1\n"
+                             "worker:\n  revisionHistoryLimit: 1\n",
+        "chart/templates/web.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+                                    "  name: web\nspec:\n  revisionHistoryLimit: "
+                                    "{{ .Values.web.revisionHistoryLimit }}\n",
+        "auditor.yaml": "service: s\nenvironments:\n  prod:\n    helm: {chart: chart, "
+                        "release: r}\n",
+    }
+    config = load(str(project(files)))
+    dep = _deployment(helm.collect(config, "prod", config.environments["prod"]).resources)
+    where = dep.locate(("spec", "revisionHistoryLimit"))
+    assert where is not None and where.file == "chart/templates/web.yaml" and where.line == 6
