@@ -102,7 +102,7 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
     return Result(
         policy_id=policy.id, status=outcome.status, environment=inventory.environment,
         side=inventory.side, kind=r.kind, name=r.name, namespace=r.namespace, source=r.source,
-        item=outcome.item, message=message,
+        item=outcome.item, message=message, address=r.address,
         location=outcome.location or r.locate(outcome.path),
         # Passes are only counted: rendering their remediation would be wasted work.
         remediation_text="" if passed else _render(policy.remediation.text, ctx),

@@ -85,11 +85,14 @@ class Inventory:
 
 @dataclass(frozen=True)
 class Problem:
-    """An input that could not be read: it becomes an ``error`` result, the audit goes on."""
+    """An input that could not be read: it becomes an ``error`` result, the audit goes on.
+    ``unknown`` marks an input that is fine but not read offline (e.g. a remote Terraform
+    module): it is reported, and does not make the audit incomplete."""
 
     source: str
     message: str
     location: Location
+    status: Literal["error", "unknown"] = "error"
 
 
 @dataclass
@@ -110,6 +113,7 @@ class Result:
     remediation_text: str = ""
     commands: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    address: str | None = None  # the Terraform address / Helm template of the resource
 
     @property
     def fingerprint(self) -> str:
@@ -137,6 +141,8 @@ class ResourceRef(_Model):
     name: str
     namespace: str | None = None
     source: str = Field(description="Where the resource was read: chart, Terraform dir, API.")
+    address: str | None = Field(
+        default=None, description="Terraform address or Helm template that declares it.")
 
 
 class FindingLocation(_Model):
@@ -167,6 +173,25 @@ class Finding(_Model):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class PassedCheck(_Model):
+    """A passing result, so CI test reports and the site can list what was checked."""
+
+    policy: str
+    environment: str
+    side: Side
+    resource: ResourceRef
+    item: str | None = None
+    fingerprint: str
+
+
+class Gate(_Model):
+    """How this report gated: the threshold used and the exit code it produced."""
+
+    fail_on: Literal["low", "medium", "high", "critical", "never"]
+    exit_code: int
+    passed: bool
+
+
 class PolicyInfo(_Model):
     id: str
     title: str
@@ -191,6 +216,8 @@ class Report(_Model):
     summary: Summary
     findings: list[Finding]
     policies: list[PolicyInfo] = Field(default_factory=list)
+    passed: list[PassedCheck] = Field(default_factory=list)
+    gate: Gate | None = Field(default=None, description="Set when the CLI gates on it.")
     source_root: str = Field(
         "", description="The config file's directory relative to the root of its git work "
         "tree ('' at the root or outside git); finding files are relative to that directory.")

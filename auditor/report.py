@@ -13,8 +13,10 @@ from auditor.models import (
     SEVERITIES,
     STATUSES,
     Finding,
+    Gate,
     FindingLocation,
     Inventory,
+    PassedCheck,
     PolicyInfo,
     Problem,
     Remediation,
@@ -32,6 +34,9 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
           results: list[Result]) -> Report:
     by_id = {p.id: p for p in policies}
     findings = [_finding(config, by_id[r.policy_id], r) for r in results if r.status != "pass"]
+    passed = [PassedCheck(policy=r.policy_id, environment=r.environment, side=r.side,
+                          resource=_ref(r), item=r.item, fingerprint=r.fingerprint)
+              for r in results if r.status == "pass"]
     findings += [_problem(config, inv, p) for inv in inventories for p in inv.problems]
     findings.sort(key=lambda f: (f.environment, -severity_rank(f.severity), f.policy,
                                  f.resource.kind, f.resource.name, f.item or ""))
@@ -48,7 +53,7 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
         tool={"name": "runbook-auditor", "version": __version__},
         service=config.service,
         environments=sorted({inv.environment for inv in inventories}),
-        summary=summary, findings=findings,
+        summary=summary, findings=findings, passed=passed,
         source_root=_source_root(config),
         policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,
                              runbook=p.runbook.anchor, runbook_section=p.runbook.section,
@@ -71,7 +76,7 @@ def _finding(config: Config, policy: Policy, r: Result) -> Finding:
         policy=policy.id, title=policy.title, severity=policy.severity,
         status=r.status,  # type: ignore[arg-type]
         environment=r.environment, side=r.side,
-        resource=ResourceRef(kind=r.kind, name=r.name, namespace=r.namespace, source=r.source),
+        resource=_ref(r),
         item=r.item, message=r.message,
         location=FindingLocation(file=r.location.file, line=r.location.line)
         if r.location else None,
@@ -81,17 +86,30 @@ def _finding(config: Config, policy: Policy, r: Result) -> Finding:
     )
 
 
+def _ref(r: Result) -> ResourceRef:
+    return ResourceRef(kind=r.kind, name=r.name, namespace=r.namespace, source=r.source,
+                       address=r.address)
+
+
 def _problem(config: Config, inv: Inventory, problem: Problem) -> Finding:
     loc = problem.location
+    unread = problem.status == "unknown"  # fine as written, just not read offline
     return Finding(
-        policy=INPUT_ERROR, title="Input could not be read", severity="high", status="error",
+        policy=INPUT_ERROR,
+        title="Input not audited offline" if unread else "Input could not be read",
+        severity="high", status=problem.status,
         environment=inv.environment, side=inv.side,
         resource=ResourceRef(kind="File", name=loc.file, source=problem.source),
         message=f"{loc}: {problem.message}",
         location=FindingLocation(file=loc.file, line=loc.line),
-        runbook="", remediation=Remediation(text="Fix the file; no check that needs it could "
-                                            "run on this environment's " + problem.source),
-        fingerprint=fingerprint(INPUT_ERROR, inv.environment, "File", None, loc.file, None),
+        runbook="", remediation=Remediation(
+            text="Audit what it declares where it is defined (or vendor it locally); no check "
+            "sees it on this environment's " + problem.source if unread else
+            "Fix the file; no check that needs it could run on this environment's "
+            + problem.source),
+        # Several inputs of one file may be unread (one per remote module): tell them apart.
+        fingerprint=fingerprint(INPUT_ERROR, inv.environment, "File", None, loc.file,
+                                problem.message if unread else None),
     )
 
 

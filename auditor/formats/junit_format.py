@@ -1,9 +1,8 @@
 """JUnit XML for CI test-report widgets: one ``<testsuite>`` per environment, one
-``<testcase>`` per policy and resource (item included) that has findings, as a failure,
-an error or a skipped test. The report keeps only counts of passing results, so those
-become one passing testcase per policy in a suite of their own (they span environments).
-Everything taken from the report is escaped by ElementTree, after dropping characters
-that XML 1.0 cannot carry at all.
+``<testcase>`` per policy and resource (item included): a failure, an error, a skipped
+test (unknown) or a pass. Test names are stable (policy and resource), so CI history
+follows each check across runs. Everything taken from the report is escaped by
+ElementTree, after dropping characters that XML 1.0 cannot carry at all.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from collections.abc import Iterable
 from auditor.models import Finding, Report, severity_rank
 
 PREFIX = "runbook-auditor"
-PASSING_SUITE = f"{PREFIX}.all-environments"
 # Control characters (other than tab and newlines) and surrogates are not allowed in XML
 # 1.0 even as character references: ANSI colour codes in a message would break the file.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -29,14 +27,17 @@ def render(report: Report) -> str:
                                        *(f.environment for f in report.findings)]))
     for env in environments:
         suite = _suite(root, f"{PREFIX}.{env}", report, env)
-        for group in _groups([f for f in report.findings if f.environment == env]):
+        groups = _groups([f for f in report.findings if f.environment == env])
+        for group in groups:
             _testcase(suite, group)
-    if report.summary.passes:
-        suite = _suite(root, PASSING_SUITE, report, ", ".join(report.environments))
-        for policy, count in report.summary.passes.items():
-            noun = "resource" if count == 1 else "resources"
-            _element(suite, "testcase", classname=policy, name=f"{count} passing {noun}",
-                     time="0")
+        # A pass whose resource also has a finding (the other side) is already a testcase.
+        seen = {group[0].fingerprint for group in groups}
+        for p in report.passed:
+            if p.environment == env and p.fingerprint not in seen:
+                seen.add(p.fingerprint)
+                _element(suite, "testcase", classname=p.policy,
+                         name=_ident(p.resource.kind, p.resource.namespace, p.resource.name,
+                                     p.item), time="0")
     _totals(root, root.findall("testsuite"))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
@@ -91,9 +92,12 @@ def _body(f: Finding) -> str:
 
 
 def _name(f: Finding) -> str:
-    r = f.resource
-    ident = f"{r.kind}/{r.namespace}/{r.name}" if r.namespace else f"{r.kind}/{r.name}"
-    return ident + (f"[{f.item}]" if f.item else "")
+    return _ident(f.resource.kind, f.resource.namespace, f.resource.name, f.item)
+
+
+def _ident(kind: str, namespace: str | None, name: str, item: str | None) -> str:
+    ident = f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
+    return ident + (f"[{item}]" if item else "")
 
 
 def _totals(root: ET.Element, suites: Iterable[ET.Element]) -> None:

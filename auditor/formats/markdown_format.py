@@ -90,6 +90,8 @@ def _verdict(report: Report) -> str:
     unknown = sum(1 for f in report.findings if f.status == "unknown")
     passing = report.summary.by_status.get("pass", sum(report.summary.passes.values()))
     icon = "❌" if fails else "⚠️" if errors or unknown else "✅"
+    if report.gate is not None:  # the gate decides the icon: --fail-on may tolerate fails
+        icon = "❌" if not report.gate.passed else "⚠️" if fails or errors or unknown else "✅"
     per = [f"{n} {s}" for s in reversed(SEVERITIES)
            if (n := sum(1 for f in fails if f.severity == s))]
     parts = [f"{len(fails)} failing" + (f" ({', '.join(per)})" if per else "")]
@@ -98,7 +100,11 @@ def _verdict(report: Report) -> str:
     if unknown:
         parts.append(f"{unknown} unknown")
     parts.append(f"{passing} passing")
-    return f"{icon} " + " · ".join(parts)
+    verdict = f"{icon} " + " · ".join(parts)
+    if report.gate is not None:
+        outcome = "passed" if report.gate.passed else "failed"
+        verdict += f" — gate {outcome} (fail on {report.gate.fail_on})"
+    return verdict
 
 
 def _table(links: dict[str, str], findings: list[Finding], many_envs: bool) -> list[str]:

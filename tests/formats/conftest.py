@@ -14,6 +14,7 @@ from auditor.models import (
     STATUSES,
     Finding,
     FindingLocation,
+    PassedCheck,
     PolicyInfo,
     Remediation,
     Report,
@@ -95,11 +96,32 @@ def default_findings() -> list[Finding]:
     ]
 
 
+def passed_check(policy: str, env: str, kind: str, name: str, item: str | None = None,
+                 namespace: str | None = "chess-ai") -> PassedCheck:
+    return PassedCheck(policy=policy, environment=env, side="declared",
+                       resource=ResourceRef(kind=kind, name=name, namespace=namespace,
+                                            source="helm chart helm/chess-ai"),
+                       item=item, fingerprint=fingerprint(policy, env, kind, namespace, name,
+                                                          item))
+
+
+def default_passed() -> list[PassedCheck]:
+    return [passed_check("hpa-present", "prod", "Deployment", "api"),
+            passed_check("hpa-present", "staging", "Deployment", "api"),
+            passed_check("log-retention", "prod", "HelmValues", "chess-ai"),
+            passed_check("memory-limits", "prod", "Deployment", "api", item="web")]
+
+
 def make_report(findings: list[Finding] | None = None, *,
-                passes: dict[str, int] | None = None, **fields: Any) -> Report:
+                passes: dict[str, int] | None = None, passed: list[PassedCheck] | None = None,
+                **fields: Any) -> Report:
     findings = default_findings() if findings is None else findings
-    passes = {"hpa-present": 3, "log-retention": 1, "memory-limits": 36} if passes is None \
-        else passes
+    if passed is None:
+        passed = default_passed() if passes is None else []
+    if passes is None:
+        passes = {}
+        for p in passed:
+            passes[p.policy] = passes.get(p.policy, 0) + 1
     by_status: dict[str, int] = {s: sum(1 for f in findings if f.status == s) for s in STATUSES}
     by_status["pass"] = sum(passes.values())
     summary = Summary(
@@ -111,7 +133,7 @@ def make_report(findings: list[Finding] | None = None, *,
         "generated_at": datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
         "tool": {"name": "runbook-auditor", "version": "0.1.0"},
         "service": "chess-ai", "environments": ["prod", "staging"],
-        "summary": summary, "findings": findings, "policies": POLICIES,
+        "summary": summary, "findings": findings, "policies": POLICIES, "passed": passed,
     } | fields
     return Report(**values)
 

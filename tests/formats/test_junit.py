@@ -32,13 +32,13 @@ def test_registered_declaration_and_suites(report: Report) -> None:
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
     assert root.tag == "testsuites"
     assert [s.get("name") for s in root.findall("testsuite")] == [
-        "runbook-auditor.prod", "runbook-auditor.staging", "runbook-auditor.all-environments"]
+        "runbook-auditor.prod", "runbook-auditor.staging"]
 
 
 def test_counts_add_up(report: Report) -> None:
     _, root = _parse(report)
-    expected = {"runbook-auditor.prod": (3, 2, 0, 1), "runbook-auditor.staging": (3, 1, 2, 0),
-                "runbook-auditor.all-environments": (3, 0, 0, 0)}
+    # prod: 3 testcases with findings + 3 passes; staging: 3 with findings + 1 pass.
+    expected = {"runbook-auditor.prod": (6, 2, 0, 1), "runbook-auditor.staging": (4, 1, 2, 0)}
     for suite in root.findall("testsuite"):
         cases = suite.findall("testcase")
         counts = tuple(int(suite.get(k, "-1")) for k in ("tests", "failures", "errors",
@@ -50,7 +50,7 @@ def test_counts_add_up(report: Report) -> None:
             assert int(suite.get(attr, "-1")) == sum(1 for c in cases
                                                      if c.find(tag) is not None)
     assert (root.get("tests"), root.get("failures"), root.get("errors"),
-            root.get("skipped")) == ("9", "3", "2", "1")
+            root.get("skipped")) == ("10", "3", "2", "1")
 
 
 def test_failure_groups_the_sides_of_one_defect(report: Report) -> None:
@@ -78,11 +78,11 @@ def test_error_skipped_and_passing(report: Report) -> None:
     skipped = unknown.find("skipped")
     assert skipped is not None
     assert skipped.get("message") == "unknown: memory limit comes from an unset value"
-    passing = _case(root, "runbook-auditor.all-environments", "memory-limits",
-                    "36 passing resources")
+    # One testcase per (policy, resource) for passes too, named stably for CI history.
+    passing = _case(root, "runbook-auditor.prod", "memory-limits", "Deployment/chess-ai/api[web]")
     assert list(passing) == []
-    assert _case(root, "runbook-auditor.all-environments", "log-retention",
-                 "1 passing resource") is not None
+    assert _case(root, "runbook-auditor.staging", "hpa-present",
+                 "Deployment/chess-ai/api") is not None
 
 
 def test_escapes_markup_and_drops_invalid_characters(

@@ -25,17 +25,17 @@ def test_heading_and_verdict(report: Report) -> None:
     assert renderer("markdown") is render
     lines = render(report).splitlines()
     assert lines[0] == "### runbook-auditor: chess-ai (prod, staging)"
-    assert lines[2] == "❌ 4 failing (2 critical, 2 high) · 2 errors · 1 unknown · 40 passing"
+    assert lines[2] == "❌ 4 failing (2 critical, 2 high) · 2 errors · 1 unknown · 4 passing"
 
 
 def test_clean_verdicts(report_factory: Callable[..., Report],
                         finding_factory: Callable[..., Finding]) -> None:
     clean = render(report_factory(findings=[]))
-    assert "✅ 0 failing · 40 passing" in clean
+    assert "✅ 0 failing · 4 passing" in clean
     assert "<details>" not in clean and "| Severity" not in clean
     unsure = render(report_factory(findings=[finding_factory("hpa-present", "unknown",
                                                               "prod", "a")]))
-    assert "⚠️ 0 failing · 1 unknown · 40 passing" in unsure
+    assert "⚠️ 0 failing · 1 unknown · 4 passing" in unsure
 
 
 def test_table_sorted_linked_and_escaped(report: Report) -> None:
@@ -118,3 +118,13 @@ def test_small_limit(report: Report) -> None:
     assert len(text) <= 1200
     assert "_… and " in text
     assert text.splitlines()[2].startswith("❌ 4 failing")
+
+
+def test_verdict_follows_the_gate(report_factory: Callable[..., Report]) -> None:
+    """With --fail-on critical, high findings do not fail the gate: the comment says so."""
+    from auditor.models import Gate
+
+    tolerated = render(report_factory(gate=Gate(fail_on="never", exit_code=0, passed=True)))
+    assert "⚠️ 4 failing" in tolerated and "gate passed (fail on never)" in tolerated
+    failed = render(report_factory(gate=Gate(fail_on="high", exit_code=1, passed=False)))
+    assert "❌ 4 failing" in failed and "gate failed (fail on high)" in failed
