@@ -34,6 +34,12 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         out.problems.append(Problem(source, "not a Helm chart (no Chart.yaml)",
                                     Location(config.rel(chart))))
         return out
+    missing = _missing_dependencies(chart)
+    if missing:
+        out.problems.append(Problem(source, f"chart dependencies not downloaded: "
+                                    f"{', '.join(missing)} (run `helm dependency build`)",
+                                    Location(config.rel(chart / "Chart.yaml"))))
+        return out
     values = _values(config, chart, helm, out)
     values.apply_set(helm.set, config.config_rel(), {
         k: config.line_of(("environments", env_name, "helm", "set", k)) for k in helm.set})
@@ -57,7 +63,10 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
             continue
         shown = config.rel(chart / template)
         parsed = manifests.parse(text, shown, source, helm.namespace)
-        out.problems.extend(parsed.problems)
+        # Lines of rendered output are not template lines: say which output line it was.
+        out.problems.extend(Problem(p.source, f"{p.message} (line {p.location.line} of the "
+                                    "rendered output)", Location(shown))
+                            for p in parsed.problems)
         template_text = _read(chart / template)
         for r in parsed.resources:
             r.address = template
@@ -100,6 +109,28 @@ def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> 
         else:
             values.apply(doc.data, doc.lines, shown)
     return values
+
+
+def _missing_dependencies(chart: FsPath) -> list[str]:
+    """Dependencies Chart.yaml lists but charts/ lacks (helm template refuses such a chart;
+    the SDK would render it without them, auditing less than will be deployed)."""
+    try:
+        meta = load_one(_read(chart / "Chart.yaml")).data
+    except YamlError:
+        return []  # Helm itself reports a broken Chart.yaml when it renders
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    missing = []
+    for dep in deps if isinstance(deps, list) else []:
+        name = dep.get("name") if isinstance(dep, dict) else None
+        if not isinstance(name, str):
+            continue
+        folder = chart / "charts"
+        present = (folder / name).is_dir() or any(folder.glob(f"{name}-*.tgz"))
+        if not present and dep.get("condition") is None:
+            missing.append(name)
+        elif not present:
+            missing.append(f"{name} (if {dep['condition']})")
+    return missing
 
 
 def _read(path: FsPath) -> str:

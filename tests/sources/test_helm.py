@@ -208,3 +208,28 @@ def test_ambiguous_values_fall_back_to_the_template(
     dep = _deployment(helm.collect(config, "prod", config.environments["prod"]).resources)
     where = dep.locate(("spec", "revisionHistoryLimit"))
     assert where is not None and where.file == "chart/templates/web.yaml" and where.line == 6
+
+
+def test_missing_chart_dependency_is_reported(project: Callable[[dict[str, str]], Path]) -> None:
+    files = dict(CHART)
+    files["chart/Chart.yaml"] = ("apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n"
+                                 "  - name: redis\n    version: 1.0.0\n"
+                                 "    repository: https://charts.example.com\n")
+    config = load(str(project(files)))
+    out = helm.collect(config, "prod", config.environments["prod"])
+    (problem,) = out.problems
+    assert problem.location.file == "chart/Chart.yaml"
+    assert "redis" in problem.message and "helm dependency build" in problem.message
+    assert out.resources == []
+
+
+def test_invalid_rendered_yaml_names_the_template_not_a_wrong_line(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    files = dict(CHART)
+    files["chart/templates/broken.yaml"] = "kind: ConfigMap\ndata:\n  x: [unclosed\n"
+    config = load(str(project(files)))
+    out = helm.collect(config, "prod", config.environments["prod"])
+    (problem,) = out.problems
+    assert problem.location.file == "chart/templates/broken.yaml"
+    assert problem.location.line is None and "of the rendered output" in problem.message
+    assert any(r.kind == "Deployment" for r in out.resources)  # the other templates still count
