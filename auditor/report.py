@@ -13,8 +13,8 @@ from auditor.models import (
     SEVERITIES,
     STATUSES,
     Finding,
-    Gate,
     FindingLocation,
+    Gate,
     Inventory,
     PassedCheck,
     PolicyInfo,
@@ -41,7 +41,7 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
     findings.sort(key=lambda f: (f.environment, -severity_rank(f.severity), f.policy,
                                  f.resource.kind, f.resource.name, f.item or ""))
     status = Counter(r.status for r in results) + Counter(
-        "error" for inv in inventories for _ in inv.problems)
+        p.status for inv in inventories for p in inv.problems)
     summary = Summary(
         by_status={s: status.get(s, 0) for s in STATUSES},
         by_severity={s: sum(1 for f in findings if f.status == "fail" and f.severity == s)
@@ -111,6 +111,14 @@ def _problem(config: Config, inv: Inventory, problem: Problem) -> Finding:
         fingerprint=fingerprint(INPUT_ERROR, inv.environment, "File", None, loc.file,
                                 problem.message if unread else None),
     )
+
+
+def gate(report: Report, fail_on: str) -> ExitCode:
+    """Decide the exit code and record it in the report, so formats can say the same."""
+    code = exit_code(report, fail_on)
+    report.gate = Gate(fail_on=fail_on, exit_code=int(code),  # type: ignore[arg-type]
+                       passed=code != ExitCode.FINDINGS)
+    return code
 
 
 def exit_code(report: Report, fail_on: str) -> ExitCode:

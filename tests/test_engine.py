@@ -47,3 +47,20 @@ def test_unknown_values_never_pass() -> None:
     inv = _inv(Resource("DBInstance", "db", {"deletion_protection": Unknown("var x")}, "tf"))
     (result,) = engine.evaluate([policy], inv, {})
     assert result.status == "unknown" and "var x" in result.message
+
+
+def test_alarm_dimension_reference_names_its_load_balancer() -> None:
+    """With two load balancers, an alarm whose dimension is aws_lb.api.arn_suffix (only
+    known after apply) still watches aws_lb.api and not aws_lb.web."""
+    policy = load_file(PACK_DIR / "error-rate-alarm.yaml")
+    dim = Unknown("aws_lb.api.arn_suffix is only known after apply", ref="aws_lb.api.arn_suffix")
+    alarm = Resource("MetricAlarm", "api-5xx", {
+        "namespace": "AWS/ApplicationELB", "metric_name": "HTTPCode_Target_5XX_Count",
+        "comparison_operator": "GreaterThanThreshold", "threshold": 10,
+        "dimensions": {"LoadBalancer": dim}}, "tf", address="aws_cloudwatch_metric_alarm.api")
+    api = Resource("LoadBalancer", "api", {"load_balancer_type": "application"}, "tf",
+                   address="aws_lb.api")
+    web = Resource("LoadBalancer", "web", {"load_balancer_type": "application"}, "tf",
+                   address="aws_lb.web")
+    results = {r.name: r.status for r in engine.evaluate([policy], _inv(alarm, api, web), {})}
+    assert results == {"api-5xx": "pass", "web": "fail"}

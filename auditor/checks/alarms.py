@@ -132,6 +132,9 @@ def _watches(alarm: Resource, lb: Resource, single: bool) -> bool | Unknown:
             return True
         parts = target.split("/")
         return (len(parts) >= 2 and parts[-2] == lb.name) or target in (lb.name, lb.address)
+    if isinstance(target, Unknown) and target.ref and lb.address:
+        # aws_lb.main.arn_suffix is only known after apply, but it names aws_lb.main.
+        return target.ref.startswith(f"{lb.address}.")
     if isinstance(target, Unknown):
         return True if single else Unknown(
             f"alarm {alarm.name} watches a load balancer not known offline: {target.reason}")

@@ -18,6 +18,7 @@ from auditor.models import Resource
 from auditor.quantities import port_number, semantic_equal
 from auditor.unknown import Unknown
 
+DATABASES = ("DBInstance", "DBCluster")  # RDS instances and Aurora clusters alike
 WORLD = ("0.0.0.0/0", "::/0")
 DEFAULT_DB_PORTS = {"postgres": 5432, "mysql": 3306, "mariadb": 3306, "aurora-postgresql": 5432,
                     "aurora-mysql": 3306, "sqlserver": 1433, "oracle": 1521}
@@ -119,7 +120,7 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
     groups = ctx.inventory.of_kind("SecurityGroup")
     app = ctx.params.get("app_security_group")
     out = []
-    for db in ctx.inventory.of_kind("DBInstance"):
+    for db in ctx.inventory.of_kind(*DATABASES):
         sgs, port = db_security_groups(db, groups), db_port(db)
         if isinstance(sgs, Unknown) or isinstance(port, Unknown):
             doubt = sgs if isinstance(sgs, Unknown) else port
@@ -148,6 +149,11 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                     verdict = True
                 elif isinstance(hit, Unknown) and named and verdict is False:
                     verdict = hit
+        elsewhere = [sg.name for sg in sgs if sg.body.get("declared_elsewhere") is True]
+        if verdict is False and elsewhere:
+            # Only the rules declared here are visible: the group's own may allow it.
+            verdict = Unknown(f"security group {elsewhere[0]} is declared elsewhere; its "
+                              "other rules are not visible offline")
         if isinstance(verdict, Unknown):
             out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
                                reason=verdict.reason))
@@ -162,7 +168,7 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
     groups = ctx.inventory.of_kind("SecurityGroup")
     out: list[Outcome] = []
     seen: dict[tuple[str, str | None], Outcome] = {}
-    for db in ctx.inventory.of_kind("DBInstance"):
+    for db in ctx.inventory.of_kind(*DATABASES):
         sgs, port = db_security_groups(db, groups), db_port(db)
         if isinstance(sgs, Unknown) or isinstance(port, Unknown):
             doubt = sgs if isinstance(sgs, Unknown) else port
@@ -188,7 +194,7 @@ def sg_no_world_admin(ctx: CheckContext) -> list[Outcome]:
     ports = {int(p) for p in ctx.params.get("ports") or []}
     groups = ctx.inventory.of_kind("SecurityGroup")
     unknown_port: dict[str, str] = {}  # group name -> why a database port behind it is unknown
-    for db in ctx.inventory.of_kind("DBInstance"):
+    for db in ctx.inventory.of_kind(*DATABASES):
         port = db_port(db)
         if isinstance(port, int):
             ports.add(port)

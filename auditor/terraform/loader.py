@@ -1,5 +1,5 @@
-"""Reads a Terraform directory: blocks with their raw (unevaluated) attributes and the
-line of every attribute and nested block.
+"""Reads a Terraform directory (``*.tf`` and ``*.tf.json``): blocks with their raw
+(unevaluated) attributes and the line of every attribute and nested block.
 
 python-hcl2 evaluates nothing; its ``DocumentView`` keeps line numbers on the parse tree
 (a private ``_meta`` attribute, hence the 8.1.x pin, covered by tests).
@@ -22,11 +22,18 @@ class Block:
     file: str
     line: int
     lines: dict[Path, int] = field(default_factory=dict)  # attribute path -> line
+    module: str = ""  # "module.db." when read through a module call, "" at the root
+
+    @property
+    def local_address(self) -> str:
+        """The address inside its own module, as its module's expressions name it."""
+        prefix = {"data": "data.", "module": "module."}.get(self.kind, "")
+        return prefix + ".".join(self.labels)
 
     @property
     def address(self) -> str:
-        prefix = "data." if self.kind == "data" else ""
-        return prefix + ".".join(self.labels)
+        """The full Terraform address, e.g. ``module.db.aws_db_instance.main``."""
+        return self.module + self.local_address
 
 
 @dataclass
@@ -43,14 +50,25 @@ def options() -> Any:
                                      with_comments=False)
 
 
+def read_text(path: FsPath, shown: str) -> tuple[str, ParseError | None]:
+    """The file's text; a UTF-8 byte order mark is ignored, as Terraform does."""
+    try:
+        return path.read_text(encoding="utf-8-sig"), None
+    except OSError as exc:
+        return "", ParseError(shown, None, f"cannot read: {exc.strerror}")
+    except UnicodeDecodeError:
+        return "", ParseError(shown, None, "not UTF-8 text")
+
+
 def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]:
     from hcl2.query import DocumentView
     from lark.exceptions import LarkError, UnexpectedInput
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return [], ParseError(shown, None, f"cannot read: {exc.strerror}")
+    if path.name.endswith(".tf.json"):
+        return load_json(path, shown)
+    text, error = read_text(path, shown)
+    if error:
+        return [], error
     try:
         view = DocumentView.parse(text)
         opts = options()
@@ -98,12 +116,20 @@ def _strip_markers(value: Any) -> Any:
     return value
 
 
+def load_json(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]:
+    from auditor.terraform.tfjson import blocks
+
+    text, error = read_text(path, shown)
+    return blocks(text, shown) if error is None else ([], error)
+
+
 def load_dir(directory: FsPath, rel: Any) -> tuple[list[Block], list[ParseError]]:
     blocks: list[Block] = []
     errors: list[ParseError] = []
     if not directory.is_dir():
         return [], [ParseError(rel(directory), None, "Terraform directory not found")]
-    for path in sorted(directory.glob("*.tf")):
+    paths = [*directory.glob("*.tf"), *directory.glob("*.tf.json")]
+    for path in sorted(p for p in paths if p.is_file()):
         found, error = load_file(path, rel(path))
         blocks.extend(found)
         if error:

@@ -1,6 +1,10 @@
 """The values a Terraform directory's expressions can see: variables (defaults, then
 var files, then the config's ``vars``), locals (evaluated lazily, cycles are unknown) and
 attributes of the resources it declares.
+
+Inside a module, expressions name resources by their local address; the :class:`Ref` a
+computed attribute yields carries the full one (``module.db.aws_security_group.db``), so a
+reference passed into or out of a module still names the right resource.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ COMPUTED = {"id", "arn", "arn_suffix", "dns_name", "zone_id", "endpoint", "addre
 
 
 class ModuleScope:
-    def __init__(self, blocks: list[Block], var_values: dict[str, Any]) -> None:
+    def __init__(self, blocks: list[Block], var_values: dict[str, Any], module: str = "") -> None:
+        self.module = module  # "module.db." inside a module call
         self.defaults = {b.labels[0]: b.attrs.get("default") for b in blocks
                          if b.kind == "variable" and b.labels}
         self.declared_vars = set(self.defaults)
@@ -27,7 +32,7 @@ class ModuleScope:
         for b in blocks:
             if b.kind == "locals":
                 self.locals_raw.update(b.attrs)
-        self.resources = {b.address: b for b in blocks if b.kind in ("resource", "data")}
+        self.resources = {b.local_address: b for b in blocks if b.kind in ("resource", "data")}
         self._locals: dict[str, Any] = {}
         self._resolving: set[str] = set()
 
@@ -38,6 +43,9 @@ class ModuleScope:
             return Unknown(f"variable {name} is not declared")
         default = self.defaults[name]
         if default is None:
+            if self.module:
+                return Unknown(f"variable {name} of {self.module.rstrip('.')} has no default "
+                               "and the module call passes no value")
             return Unknown(f"variable {name} has no default and no value in var_files or vars")
         return self._guarded(f"var.{name}", default)
 
@@ -53,13 +61,13 @@ class ModuleScope:
         first, _, rest = attribute.partition(".")
         if block is None or first in COMPUTED or first not in block.attrs:
             # Unknown resources still get a Ref: the reference itself identifies them.
-            return Ref(address, attribute)
+            return Ref(self.module + address, attribute)
         value = self._guarded(f"{address}.{first}", block.attrs[first])
         for key in rest.split(".") if rest else []:
             if isinstance(value, dict) and key in value:
                 value = value[key]
             else:
-                return Ref(address, attribute)
+                return Ref(self.module + address, attribute)
         return value
 
     def _guarded(self, key: str, raw: Any) -> Any:

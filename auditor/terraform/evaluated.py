@@ -1,0 +1,33 @@
+"""A resource block with its attributes evaluated: what the shapes are built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.terraform.loader import Block
+from auditor.unknown import Unknown
+
+# Nested blocks that occur at most once: python-hcl2 gives a list of one, bodies hold it.
+SINGLE_BLOCKS = {"health_check", "scaling_config", "access_logs", "rotation_rules",
+                 "update_config", "stickiness", "remote_access", "launch_template", "timeouts"}
+
+
+@dataclass
+class Evaluated:
+    block: Block
+    attrs: dict[str, Any]  # evaluated: values, Ref (computed attributes) or Unknown
+    # Set when count/for_each (of the resource or of its module call) is not known offline:
+    # the resource may have no instance at all.
+    instances: Unknown | None = None
+
+    @property
+    def type(self) -> str:
+        return self.block.labels[0]
+
+
+def fold_blocks(body: dict[str, Any]) -> dict[str, Any]:
+    for key in SINGLE_BLOCKS & body.keys():
+        if isinstance(body[key], list) and len(body[key]) == 1:
+            body[key] = body[key][0]
+    return body

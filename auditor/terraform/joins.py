@@ -1,0 +1,150 @@
+"""Resources that only make sense attached to another: standalone security group rules,
+WAF associations, secret rotations. Each is folded into its target's body.
+
+A rule whose group is not declared in the directory (a data source, a literal ``sg-...``
+id, a variable) is still audited: the group is created once, named by what the rule says
+of it and marked ``declared_elsewhere``, so its other rules are not known here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from auditor.models import Location, Resource
+from auditor.terraform.evaluated import Evaluated, fold_blocks
+from auditor.terraform.expressions import Ref
+from auditor.terraform.refs import base_address, reference_text, resolve
+from auditor.unknown import Unknown
+
+RULE_TYPES = ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule",
+              "aws_vpc_security_group_egress_rule")
+WAF_TYPES = ("aws_wafv2_web_acl_association", "aws_wafregional_web_acl_association")
+_INTEGER = re.compile(r"\s*-?\d+\s*")
+
+
+def rule(raw: dict[str, Any]) -> dict[str, Any]:
+    """One rule (inline block or standalone resource, references resolved) in the shared
+    shape."""
+    protocol = raw.get("protocol", raw.get("ip_protocol"))
+    if isinstance(protocol, str):
+        protocol = {"all": "-1", "6": "tcp", "17": "udp"}.get(protocol.lower(), protocol.lower())
+    groups: Any = raw.get("security_groups")
+    if not isinstance(groups, Unknown):
+        groups = [groups] if isinstance(groups, str) else list(groups or [])
+        groups += [raw[k] for k in ("source_security_group_id", "referenced_security_group_id")
+                   if raw.get(k) is not None]
+    return {
+        "protocol": protocol, "from_port": _port(raw.get("from_port")),
+        "to_port": _port(raw.get("to_port", raw.get("from_port"))),
+        "cidr_blocks": _listed(raw.get("cidr_blocks"), raw.get("cidr_ipv4")),
+        "ipv6_cidr_blocks": _listed(raw.get("ipv6_cidr_blocks"), raw.get("cidr_ipv6")),
+        "security_groups": groups,
+        "self": raw.get("self", False), "description": raw.get("description", ""),
+    }
+
+
+def _port(value: Any) -> Any:
+    """Terraform converts a numeric string where a number is expected: "22" is 22."""
+    return int(value) if isinstance(value, str) and _INTEGER.fullmatch(value) else value
+
+
+def _listed(many: Any, one: Any) -> Any:
+    if isinstance(many, Unknown):
+        return many
+    return [*(many if many is not None else []), *([one] if one is not None else [])]
+
+
+def apply(items: list[Evaluated], out: dict[str, Resource], names: dict[str, str],
+          source: str) -> None:
+    """Fold every join of ``items`` into its target among ``out`` (keyed by address)."""
+    elsewhere: dict[str, Resource] = {}  # groups only known through their rules
+    unattached: dict[str, str] = {}  # joined key -> why a join could not find its target
+    for e in items:
+        if e.type in RULE_TYPES:
+            _attach_rule(e, out, names, elsewhere, source)
+        elif e.type in WAF_TYPES:
+            if not _attach(e, out, "resource_arn", "web_acl", _acl(e)):
+                unattached["web_acl"] = f"{e.block.address} targets a resource not known here"
+        elif e.type == "aws_secretsmanager_secret_rotation" and not _attach(
+                e, out, "secret_id", "rotation_enabled", True,
+                extra={"rotation_rules": e.attrs.get("rotation_rules")}):
+            unattached["rotation_enabled"] = f"{e.block.address} rotates a secret not known here"
+    # A join whose target is unknown may belong to any candidate: absence is not proven.
+    for res in out.values():
+        for key, reason in unattached.items():
+            if (key == "web_acl" and res.kind == "LoadBalancer" and key not in res.body) or (
+                    key == "rotation_enabled" and res.kind == "SecretsManagerSecret"
+                    and res.body.get(key) is False):
+                res.body[key] = Unknown(reason)
+    for identity, group in elsewhere.items():  # keyed apart from the declared addresses
+        out[f"declared elsewhere: {identity}"] = group
+
+
+def _attach_rule(e: Evaluated, out: dict[str, Resource], names: dict[str, str],
+                 elsewhere: dict[str, Resource], source: str) -> None:
+    raw_target = e.attrs.get("security_group_id")
+    target = _target(raw_target, out)
+    if target is None or target.kind != "SecurityGroup":
+        identity = _group_identity(e, raw_target)
+        target = elsewhere.get(identity)
+        if target is None:
+            loc = Location(e.block.file, e.block.line)
+            target = elsewhere[identity] = Resource(
+                kind="SecurityGroup", name=identity, source=source, location=loc,
+                field_locations={(): loc}, address=identity,
+                body={"name": identity, "ingress": [], "egress": [], "declared_elsewhere": True})
+    direction = e.attrs.get("type", "egress" if e.type.endswith("egress_rule") else "ingress")
+    if not isinstance(direction, str):  # it may admit traffic: ingress is no longer known
+        target.body["ingress"] = Unknown(f"{e.block.address} adds a rule whose type is not "
+                                         "known offline")
+        target.field_locations[("ingress",)] = Location(e.block.file, e.block.line)
+        return
+    rules = target.body.setdefault(direction, [])
+    if isinstance(rules, Unknown):
+        return  # the group's rules in that direction are already not known
+    index = len(rules)
+    rules.append(rule(resolve(e.attrs, names)))
+    target.field_locations[(direction, index)] = Location(e.block.file, e.block.line)
+    for path, line in e.block.lines.items():
+        target.field_locations[(direction, index, *path)] = Location(e.block.file, line)
+
+
+def _group_identity(e: Evaluated, target: Any) -> str:
+    """What a rule says of a group not declared here: its address, its id, or the
+    expression that names it."""
+    if isinstance(target, Ref):
+        return target.address
+    if isinstance(target, str) and target:
+        return target
+    if isinstance(target, Unknown) and target.ref:
+        return target.ref  # already a full address
+    text = reference_text(e.block.attrs.get("security_group_id"))
+    return e.block.module + text if text else f"unknown security group ({e.block.address})"
+
+
+def _acl(e: Evaluated) -> Any:
+    """The web ACL of an association: only its presence matters, so a reference keeps
+    its text."""
+    key = "web_acl_arn" if "web_acl_arn" in e.attrs else "web_acl_id"
+    acl = e.attrs.get(key)
+    if isinstance(acl, Ref):
+        return str(acl)
+    if isinstance(acl, Unknown):
+        return acl.ref or reference_text(e.block.attrs.get(key)) or acl
+    return acl
+
+
+def _attach(e: Evaluated, out: dict[str, Resource], ref_attr: str, key: str, value: Any,
+            extra: dict[str, Any] | None = None) -> bool:
+    target = _target(e.attrs.get(ref_attr), out)
+    if target is None:
+        return False
+    target.body[key] = value
+    target.body.update(fold_blocks(resolve(extra or {}, {})))
+    target.field_locations[(key,)] = Location(e.block.file, e.block.line)
+    return True
+
+
+def _target(ref: Any, out: dict[str, Resource]) -> Resource | None:
+    return out.get(base_address(ref.address)) if isinstance(ref, Ref) else None

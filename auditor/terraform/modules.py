@@ -1,0 +1,138 @@
+"""Walks a Terraform directory and the local modules it calls: the resource blocks that
+have instances, their attributes evaluated.
+
+A local module call (``source = "./..."`` or ``"../..."``) is read with the call's
+arguments as the module's variables; its resources get ``module.NAME.`` addresses and keep
+their own files and lines. A remote source (registry, git, s3, ...) is not fetched: it
+becomes a problem with status ``unknown``, so the gap is visible. Nesting is capped at
+``MAX_DEPTH`` modules and a module that calls one of its callers is not followed again.
+
+``count``/``for_each`` that evaluate to no instance (0, an empty map, set or list) drop
+the resource; when they cannot be evaluated the resource is kept (a check must not miss
+it) with the doubt recorded, to end up in the body as ``instances``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from auditor.models import Location, Problem
+from auditor.terraform import loader
+from auditor.terraform.evaluated import Evaluated
+from auditor.terraform.expressions import Ref, evaluate
+from auditor.terraform.loader import Block
+from auditor.terraform.scope import ModuleScope
+from auditor.unknown import Unknown
+
+MAX_DEPTH = 5
+LOCAL_SOURCE = ("./", "../")
+META = ("count", "for_each", "depends_on", "provider", "lifecycle")  # not resource attributes
+MODULE_META = ("source", "version", "count", "for_each", "depends_on", "providers")
+_NUMBER = re.compile(r"\s*-?\d+(?:\.0*)?\s*")
+
+
+def evaluated(directory: FsPath, var_values: dict[str, Any], source: str,
+              rel: Callable[[FsPath], str], problems: list[Problem]) -> list[Evaluated]:
+    """Every resource with instances in ``directory`` and the local modules it calls."""
+    walk = _Walk(source, rel, problems)
+    return walk.module(directory, var_values, "", (directory.resolve(),), None)
+
+
+@dataclass
+class _Walk:
+    source: str  # e.g. "terraform infra/aws": the source of every problem met
+    rel: Callable[[FsPath], str]
+    problems: list[Problem]
+
+    def module(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
+               chain: tuple[FsPath, ...], doubt: Unknown | None) -> list[Evaluated]:
+        blocks, errors = loader.load_dir(directory, self.rel)
+        self.problems.extend(Problem(self.source, e.message, Location(e.file, e.line))
+                             for e in errors)
+        for block in blocks:
+            block.module = prefix
+        scope = ModuleScope(blocks, var_values, prefix)
+        items: list[Evaluated] = []
+        for block in blocks:
+            if block.kind == "resource" and len(block.labels) == 2:
+                present, unsure = instances(block, scope)
+                if present:
+                    attrs = {k: evaluate(v, scope) for k, v in block.attrs.items()
+                             if k not in META}
+                    items.append(Evaluated(block, attrs, doubt if unsure is None else unsure))
+            elif block.kind == "module" and len(block.labels) == 1:
+                items.extend(self.call(block, scope, directory, chain, doubt))
+        return items
+
+    def call(self, block: Block, scope: ModuleScope, directory: FsPath,
+             chain: tuple[FsPath, ...], doubt: Unknown | None) -> list[Evaluated]:
+        name, src = block.labels[0], block.attrs.get("source")
+        where = Location(block.file, block.lines.get(("source",), block.line))
+        if not (isinstance(src, str) and src.startswith(LOCAL_SOURCE)):
+            self.problems.append(Problem(
+                self.source, f"module {name} ({src}) is not read offline: its resources are "
+                "not audited on the declared side", where, status="unknown"))
+            return []
+        present, unsure = instances(block, scope)
+        if not present:
+            return []
+        target = (directory / src).resolve()
+        if not target.is_dir():
+            self.problems.append(Problem(
+                self.source, f"module {name} ({src}): directory {self.rel(target)} not found",
+                where))
+            return []
+        if target in chain:
+            self.problems.append(Problem(
+                self.source, f"module {name} ({src}) calls a module that is already being "
+                "read (a cycle): it is not read again", where))
+            return []
+        if len(chain) > MAX_DEPTH:
+            self.problems.append(Problem(
+                self.source, f"module {name} ({src}) is nested more than {MAX_DEPTH} modules "
+                "deep: its resources are not audited on the declared side", where,
+                status="unknown"))
+            return []
+        args = {k: evaluate(v, scope) for k, v in block.attrs.items() if k not in MODULE_META}
+        return self.module(target, args, f"{block.address}.", (*chain, target),
+                           doubt if unsure is None else unsure)
+
+
+def instances(block: Block, scope: ModuleScope) -> tuple[bool, Unknown | None]:
+    """(whether the block has instances, why that is not certain)."""
+    for meta in ("count", "for_each"):
+        if meta not in block.attrs:
+            continue
+        value = evaluate(block.attrs[meta], scope)
+        what = f"{meta} of {block.address}"
+        if isinstance(value, Ref | Unknown):
+            why = value.reason if isinstance(value, Unknown) else (
+                f"{value} is only known after apply")
+            return True, Unknown(f"{what} is not known offline ({why}): the resource may "
+                                 "have no instance")
+        if meta == "count":
+            number = _count(value)
+            if number is None:
+                return True, Unknown(f"{what} is not a whole number: {value!r}")
+            if number == 0:
+                return False, None
+        elif isinstance(value, dict | list) and not value:
+            return False, None
+    return True, None
+
+
+def _count(value: Any) -> int | None:
+    """Terraform converts a numeric string to the number count needs; False counts 0."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return int(float(value))
+    return None

@@ -1,0 +1,115 @@
+"""Local module calls are followed (arguments as variables, ``module.NAME.`` addresses, the
+module's own files); remote ones are reported, never silently skipped."""
+
+from __future__ import annotations
+
+from auditor.unknown import Unknown
+from tests.terraform.conftest import Scan, findings, one
+
+ROOT = """
+variable "env" { default = "prod" }
+resource "aws_security_group" "db" {
+  name = "shop-db"
+}
+module "rds" {
+  source = "./modules/db"
+  name   = "shop-${var.env}"
+  sg_id  = aws_security_group.db.id
+}
+module "off" {
+  source = "./modules/db"
+  count  = 0
+  name   = "never"
+}
+module "vpc" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "5.0.0"
+}
+"""
+DB = """
+variable "name" {}
+variable "sg_id" {}
+variable "retention" {}
+resource "aws_db_instance" "this" {
+  identifier              = var.name
+  publicly_accessible     = true
+  backup_retention_period = var.retention
+  vpc_security_group_ids  = [var.sg_id, aws_security_group.own.id]
+}
+resource "aws_security_group" "own" {
+  name = "${var.name}-own"
+}
+module "alarms" {
+  source = "../alarms"
+  db     = var.name
+}
+"""
+ALARMS = """
+variable "db" {}
+resource "aws_cloudwatch_metric_alarm" "cpu" {
+  alarm_name = "${var.db}-cpu"
+}
+"""
+FILES = {"tf/main.tf": ROOT, "tf/modules/db/main.tf": DB, "tf/modules/alarms/main.tf": ALARMS}
+
+
+def test_local_modules_are_read_with_their_arguments(scan: Scan) -> None:
+    out = scan(FILES)
+    db = one(out.resources, "DBInstance", "shop-prod")
+    assert db.address == "module.rds.aws_db_instance.this"
+    assert str(db.location) == "tf/modules/db/main.tf:4"
+    assert str(db.locate(("publicly_accessible",))) == "tf/modules/db/main.tf:6"
+    # A group passed in keeps the caller's name; the module's own group its own.
+    assert db.body["vpc_security_group_ids"] == ["shop-db", "shop-prod-own"]
+    retention = db.body["backup_retention_period"]  # not passed, no default
+    assert isinstance(retention, Unknown) and "module.rds" in retention.reason
+    alarm = one(out.resources, "MetricAlarm", "shop-prod-cpu")  # a module's module
+    assert alarm.address == "module.rds.module.alarms.aws_cloudwatch_metric_alarm.cpu"
+    assert not any(r.name == "never" for r in out.resources)  # count = 0: no instance
+    assert out.names["db_identifier"] == "shop-prod"
+
+
+def test_a_remote_module_is_an_unknown_input_not_an_error(scan: Scan) -> None:
+    (problem,) = scan(FILES).problems
+    assert problem.status == "unknown"
+    assert problem.message == ("module vpc (terraform-aws-modules/vpc/aws) is not read offline: "
+                               "its resources are not audited on the declared side")
+    assert str(problem.location) == "tf/main.tf:16"
+
+
+def test_module_findings_and_the_remote_module_in_the_report(report: Scan) -> None:
+    out = report(FILES)
+    assert findings(out, "rds-deletion-protection") == [("fail", "shop-prod")]
+    (unread,) = [f for f in out["findings"] if f["policy"] == "input-error"]
+    assert unread["status"] == "unknown" and unread["title"] == "Input not audited offline"
+
+
+def test_module_cycles_and_depth_are_capped(scan: Scan) -> None:
+    files = {"tf/main.tf": 'module "loop" {\n  source = "./a"\n}\n',
+             "tf/a/main.tf": 'module "back" {\n  source = "../"\n}\n'
+                             'resource "aws_lb" "a" {\n  name = "a"\n}\n'}
+    for level in range(1, 8):  # tf/d1/d2/.../d7, each with one load balancer
+        path = "tf/" + "/".join(f"d{i}" for i in range(1, level + 1))
+        files[f"{path}/main.tf"] = (f'resource "aws_lb" "l" {{\n  name = "d{level}"\n}}\n'
+                                    f'module "next" {{\n  source = "./d{level + 1}"\n}}\n')
+    files["tf/main.tf"] += 'module "deep" {\n  source = "./d1"\n}\n'
+    out = scan(files)
+    names = sorted(r.name for r in out.resources)
+    assert names == ["a", "d1", "d2", "d3", "d4", "d5"]  # five levels of modules
+    by_status = sorted((p.status, p.message.split(" (")[0]) for p in out.problems)
+    assert by_status == [("error", "module back"), ("unknown", "module next")]
+    assert any("cycle" in p.message for p in out.problems)
+
+
+def test_a_missing_local_module_is_an_error_at_the_call(scan: Scan) -> None:
+    (problem,) = scan('module "net" {\n  source = "./net"\n}\n').problems
+    assert problem.status == "error" and str(problem.location) == "tf/main.tf:2"
+    assert problem.message == "module net (./net): directory tf/net not found"
+
+
+def test_resources_of_a_module_with_unknown_instances_say_so(scan: Scan) -> None:
+    out = scan({"tf/main.tf": 'module "m" {\n  source   = "./m"\n  for_each = var.regions\n}\n',
+                "tf/m/main.tf": 'resource "aws_lb" "x" {\n  name = "x"\n}\n'})
+    instances = one(out.resources, "LoadBalancer", "x").body["instances"]
+    assert isinstance(instances, Unknown)
+    assert instances.reason.startswith("for_each of module.m is not known offline")
