@@ -7,6 +7,7 @@ and never imports the cloud SDKs.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path as FsPath
 
 import click
@@ -20,11 +21,29 @@ THRESHOLDS = ("low", "medium", "high", "critical", "never")
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="runbook-auditor")
-def main() -> None:
+def cli() -> None:
     """Check declared (and live) config against the runbook's policies."""
 
 
-@main.command()
+def main(args: Sequence[str] | None = None) -> None:
+    """The ``auditor`` console script: the CLI, with a last guard.
+
+    Click reports its own errors (usage, :class:`AuditorError`) as one line. Anything else
+    is a bug, but a traceback would exit 1, which CI reads as "findings": it is one line
+    and exit 2 instead.
+    """
+    try:
+        cli.main(args=list(args) if args is not None else None)
+    except Exception as exc:  # the last guard, by design
+        try:
+            shown = " ".join(repr(exc).splitlines())
+        except Exception:  # a repr that fails must not hide the error
+            shown = type(exc).__name__
+        click.echo(f"error: internal error: {shown} (please report this)", err=True)
+        sys.exit(ExitCode.CANNOT_START)
+
+
+@cli.command()
 @click.option("--config", "config_path", metavar="FILE",
               help="auditor.yaml, or a directory holding one. [default: ./auditor.yaml]")
 @click.option("--env", "envs", multiple=True, metavar="NAME",
@@ -47,11 +66,13 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
     from auditor import config as config_mod
     from auditor import pipeline, policies
     from auditor.formats import renderer
-    from auditor.report import exit_code
+    from auditor.report import gate
 
     config = config_mod.load(config_path)
     pack = policies.load_all([FsPath(d) for d in policy_dirs])
+    pipeline.validate_params(config, pack)
     report = pipeline.scan(config, pack, pipeline.ScanOptions(environments=envs))
+    code = gate(report, fail_on)  # decided before rendering, so every format can say it
     chosen = fmt or ("table" if sys.stdout.isatty() and not output else "json")
     text = renderer(chosen)(report)
     if output:
@@ -61,10 +82,10 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
             raise AuditorError(f"{output}: cannot write report: {exc.strerror}") from None
     else:
         click.echo(text, nl=False)
-    sys.exit(exit_code(report, fail_on))
+    sys.exit(code)
 
 
-@main.group(name="policies")
+@cli.group(name="policies")
 def policies_group() -> None:
     """List, show and validate policies."""
 

@@ -6,6 +6,7 @@ Paths in the file are relative to the file's directory.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.errors import ConfigError, where
 from auditor.paths import Path
-from auditor.yamlfile import YamlError, load_one
+from auditor.yamlfile import YamlError, decode, load_one
 
 DEFAULT_NAME = "auditor.yaml"
 
@@ -75,6 +76,11 @@ class Config(_Strict):
     def line_of(self, key: Path) -> int | None:
         return self.lines.get(key)
 
+    def error_at(self, key: Path, message: str) -> ConfigError:
+        """``file:line: a.b.c: message`` for ``key`` (at its line, else its parent's)."""
+        return ConfigError(f"{where(self.file, _line(self.lines, key))}: {_dotted(key)}: "
+                           f"{message}")
+
     def config_rel(self) -> str:
         return self.rel(self.base_dir / FsPath(self.file).name)
 
@@ -82,11 +88,12 @@ class Config(_Strict):
         return (self.base_dir / relative).resolve()
 
     def rel(self, path: FsPath | str) -> str:
-        """A path for reports: relative to the config's directory when inside it."""
+        """A path for reports: relative to the config's directory (with ``..`` when outside
+        it), so reports and fingerprints are the same in every checkout."""
         p = FsPath(path).resolve()
         try:
-            return p.relative_to(self.base_dir.resolve()).as_posix()
-        except ValueError:
+            return FsPath(os.path.relpath(p, self.base_dir.resolve())).as_posix()
+        except ValueError:  # another drive (Windows): no relative path exists
             return p.as_posix()
 
 
@@ -102,14 +109,16 @@ def load(arg: str | None) -> Config:
     path = resolve_path(arg)
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{shown}: config file not found (see `auditor scan --help`)") from None
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read config file: {exc.strerror}") from None
     try:
-        doc = load_one(text)
+        doc = load_one(decode(raw))
     except YamlError as exc:
+        if exc.path:  # a duplicate key
+            raise ConfigError(f"{where(shown, exc.line)}: {_dotted(exc.path)}: {exc}") from None
         raise ConfigError(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{where(shown, doc.line)}: the config must be a mapping")
@@ -120,7 +129,29 @@ def load(arg: str | None) -> Config:
     config.base_dir = path.parent.resolve()
     config.file = shown
     config.lines = doc.lines
+    _check(config)
     return config
+
+
+def _check(config: Config) -> None:
+    """What the models cannot say alone: every environment audits something, and ``set``
+    keys are keys that ``helm --set`` reads."""
+    from auditor.sources.helm_values import parse_set_key  # sources import this module
+
+    for name, env in config.environments.items():
+        at = ("environments", name)
+        if env.helm is None and not env.manifests and not (env.terraform and env.terraform.dirs):
+            raise config.error_at(at, f"environment {name} declares nothing to audit: "
+                                      "add helm, manifests or terraform")
+        for key in env.helm.set if env.helm else {}:
+            try:
+                valid = bool(parse_set_key(key))
+            except ValueError:
+                valid = False
+            if not valid:
+                line = _line(config.lines, (*at, "helm", "set", key))
+                raise ConfigError(f"{where(config.file, line)}: environments.{name}.helm.set: "
+                                  f"invalid --set key {key!r}")
 
 
 def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
@@ -129,17 +160,25 @@ def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     errors = exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    line = None
-    for end in range(len(loc), -1, -1):  # the key itself, else its nearest parent
-        line = lines.get(tuple(loc[:end]))
-        if line:
-            break
+    key = _dotted(loc)
+    line = _line(lines, loc)
     message = err["msg"]
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where(file, line)}: {key}: {message}{more}"
+
+
+def _line(lines: dict[Path, int], key: Path) -> int | None:
+    """The line of ``key``, else of its nearest parent."""
+    for end in range(len(key), -1, -1):
+        if line := lines.get(tuple(key[:end])):
+            return line
+    return None
+
+
+def _dotted(key: Path) -> str:
+    return ".".join(str(p) for p in key) or "(top level)"
 
 
 # pydantic inserts the chosen union member's name into error locations.

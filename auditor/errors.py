@@ -4,6 +4,8 @@ Every error that stops an audit before it starts is a :class:`UsageError` subcla
 prints it as one line and exits with its code. Problems found *while* auditing (a file
 that does not parse, a value that cannot be resolved) are not exceptions: they become
 ``error``/``unknown`` results in the report, so one bad file never hides the others.
+Any other exception is a bug: ``auditor.cli.main`` turns it into one ``internal error``
+line and exit 2, never a traceback (which would exit 1, read by CI as "findings").
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
+from typing import Any
 
-from auditor import engine
+from auditor import defaults, engine
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.models import Inventory, Report, Result
@@ -39,7 +40,56 @@ def select_environments(config: Config, wanted: Sequence[str]) -> list[str]:
     if unknown:
         raise ConfigError(f"{config.file}: environment {unknown[0]!r} is not defined "
                           f"(defined: {', '.join(config.environments)})")
-    return list(wanted) or list(config.environments)
+    return list(dict.fromkeys(wanted)) or list(config.environments)  # each once, in order
+
+
+def validate_params(config: Config, policies: Sequence[Policy]) -> None:
+    """Every ``params`` key of every environment names a parameter of some policy, or is a
+    policy id mapping to its parameters, with a value of the parameter's default's type
+    (an int will do for a float; a null default takes anything). ConfigError otherwise."""
+    by_id = {p.id: p for p in policies}
+    defaults: dict[str, list[tuple[str, Any]]] = {}  # parameter -> (policy id, default)
+    for p in policies:
+        for name, param in p.parameters.items():
+            defaults.setdefault(name, []).append((p.id, param.default))
+    for env_name, env in config.environments.items():
+        for key, value in env.params.items():
+            at = ("environments", env_name, "params", key)
+            if key in by_id and (key not in defaults or isinstance(value, dict)):
+                policy = by_id[key]
+                known = ", ".join(policy.parameters) or "none"
+                if not isinstance(value, dict):
+                    raise config.error_at(at, f"expected a mapping of {key}'s parameters "
+                                              f"({known}), got {_type(value)}")
+                for name, v in value.items():
+                    if name not in policy.parameters:
+                        raise config.error_at((*at, name), f"unknown parameter of {key} "
+                                                            f"(known: {known})")
+                    _check_type(config, (*at, name), v, [(key, policy.parameters[name].default)])
+            elif key in defaults:
+                _check_type(config, at, value, defaults[key])
+            else:
+                raise config.error_at(at, f"unknown parameter (known: "
+                                          f"{', '.join(sorted(defaults))}; or a policy id)")
+
+
+def _check_type(config: Config, at: tuple[str, ...], value: Any,
+                defaults: list[tuple[str, Any]]) -> None:
+    for policy_id, default in defaults:
+        want, got = _type(default), _type(value)
+        if default is not None and got != want and (want, got) != ("float", "int"):
+            raise config.error_at(at, f"expected {want} like the default of {policy_id} "
+                                      f"({default!r}), got {got}")
+
+
+def _type(value: Any) -> str:
+    """The YAML-level type of a value: bool, int, float, str, list, mapping or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__ if isinstance(value, bool | int | float | str | list) \
+        else "other"
 
 
 def declared_inventory(config: Config, env_name: str) -> Inventory:
@@ -49,7 +99,9 @@ def declared_inventory(config: Config, env_name: str) -> Inventory:
         collected.extend(collect(config, env_name, env))
     names = {**PLACEHOLDERS, **collected.names, "service": config.service,
              "environment": env_name}
-    return Inventory(env_name, "declared", collected.resources, collected.problems, names)
+    inventory = Inventory(env_name, "declared", collected.resources, collected.problems, names)
+    defaults.apply(inventory)  # what the API server would fill in, as the live side has it
+    return inventory
 
 
 def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report:

@@ -17,7 +17,7 @@ from auditor import conditions
 from auditor.errors import PolicyError, where
 from auditor.models import Severity
 from auditor.paths import Path
-from auditor.yamlfile import YamlError, load_one
+from auditor.yamlfile import YamlError, decode, load_one
 
 # A link to the top-level policies/ folder, so wheels ship the pack as package data.
 PACK_DIR = FsPath(__file__).parent / "policy_pack"
@@ -118,7 +118,7 @@ def load_dir(directory: FsPath) -> list[Policy]:
 def load_file(path: FsPath) -> Policy:
     shown = str(path)
     try:
-        doc = load_one(path.read_text(encoding="utf-8"))
+        doc = load_one(decode(path.read_bytes()))
     except YamlError as exc:
         raise PolicyError(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
     except OSError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
+from auditor.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "chess-ai"
@@ -32,7 +32,7 @@ class CliResult:
 @pytest.fixture
 def run_cli() -> Callable[..., CliResult]:
     def run(*args: str) -> CliResult:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return run

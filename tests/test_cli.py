@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -178,7 +179,7 @@ def test_subprocess_has_no_traceback_and_no_cloud_sdk_imports(tmp_path: Path) ->
         "import sys\n"
         "from auditor.cli import main\n"
         "try:\n"
-        "    main(sys.argv[1:], standalone_mode=True)\n"
+        "    main(sys.argv[1:])\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = sorted(m for m in ('boto3', 'botocore', 'kubernetes') if m in sys.modules)\n"
@@ -210,3 +211,117 @@ def test_sarif_paths_are_relative_to_the_repository_root(run_cli: Run) -> None:
             for result in sarif["runs"][0]["results"] for loc in result["locations"]}
     assert uris and all(u.startswith("examples/chess-ai/") for u in uris)
     assert all((REPO / u).is_file() for u in uris)
+
+
+def test_unexpected_exception_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    from auditor import pipeline
+    from auditor.cli import main
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(pipeline, "scan", boom)
+    with pytest.raises(SystemExit) as exit_:
+        main(["scan", "--config", str(EXAMPLE), "--format", "json"])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("error: internal error: RuntimeError('boom\\nsecond line') "
+                            "(please report this)\n")
+    with pytest.raises(SystemExit) as exit_:  # Click's own errors keep their handling
+        main(["scan", "--format", "yaml"])
+    assert exit_.value.code == 2 and "Invalid value for '--format'" in capsys.readouterr().err
+
+
+def test_non_utf8_inputs(run_cli: Run, project: Project) -> None:
+    root = project({"auditor.yaml": _config(["cm.yaml", "latin1.yaml"]),
+                    "cm.yaml": CLEAN_MANIFEST})
+    (root / "latin1.yaml").write_bytes(b"kind: ConfigMap\nmetadata:\n  name: caf\xe9\n")
+    result = run_cli("scan", "--config", str(root), "--format", "json")
+    assert result.exit_code == 3, result.stderr
+    (error,) = result.json()["findings"]
+    assert error["location"] == {"file": "latin1.yaml", "line": 3}
+    (root / "auditor.yaml").write_bytes(b"service: caf\xe9\n")
+    result = run_cli("scan", "--config", str(root))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"error: {root / 'auditor.yaml'}:1: invalid YAML: "
+                             "not UTF-8 text (byte 0xe9 on line 1)\n")
+
+
+def test_repeated_env_is_scanned_once(run_cli: Run, project: Project) -> None:
+    root = project({"auditor.yaml": _config(["dep.yaml"]), "dep.yaml": MEDIUM_ONLY})
+    once = run_cli("scan", "--config", str(root), "--format", "json").json()
+    twice = run_cli("scan", "--config", str(root), "--env", "prod", "--env", "prod",
+                    "--format", "json").json()
+    assert once["findings"] and twice["findings"] == once["findings"]
+    assert twice["summary"] == once["summary"]
+
+
+PARAMS_CONFIG = "service: web\nenvironments:\n  prod:\n    manifests: [cm.yaml]\n    params:\n"
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ("      min_dayz: 14\n", ":6: environments.prod.params.min_dayz: unknown parameter "
+                             "(known: app_security_group, "),
+    ("      min_days: '14'\n", ":6: environments.prod.params.min_days: expected int like "
+                               "the default of rds-backups (7), got str"),
+    ("      min_days: true\n", ":6: environments.prod.params.min_days: expected int"),
+    ("      rds-backups:\n        min_days: 30\n        max_days: 40\n",
+     ":8: environments.prod.params.rds-backups.max_days: unknown parameter of rds-backups "
+     "(known: min_days)"),
+    ("      rds-backups: 30\n", ":6: environments.prod.params.rds-backups: expected a "
+                                "mapping of rds-backups's parameters (min_days), got int"),
+    ("      hpa-present: {min_replicas: [2]}\n",
+     ":6: environments.prod.params.hpa-present.min_replicas: expected int like the default "
+     "of hpa-present (2), got list"),
+    ("      ports: {ssh: 22}\n", ":6: environments.prod.params.ports: expected list"),
+])
+def test_params_are_validated_against_the_policies(run_cli: Run, project: Project,
+                                                   params: str, expected: str) -> None:
+    root = project({"auditor.yaml": PARAMS_CONFIG + params, "cm.yaml": CLEAN_MANIFEST})
+    result = run_cli("scan", "--config", str(root), "--format", "json")
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {root / 'auditor.yaml'}{expected}"), line
+
+
+def test_valid_params_are_accepted(run_cli: Run, project: Project) -> None:
+    params = ("      min_days: 14\n      max_threshold: 1\n      deployment: web\n"
+              "      db-connection-capacity: {headroom_percent: 30, deployment: null}\n"
+              "      ports: [22]\n")
+    root = project({"auditor.yaml": PARAMS_CONFIG + params, "cm.yaml": CLEAN_MANIFEST})
+    result = run_cli("scan", "--config", str(root), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_paths_outside_the_config_dir_are_the_same_in_every_checkout(
+        run_cli: Run, project: Project, tmp_path: Path) -> None:
+    project({"a/team/auditor.yaml": "service: web\nenvironments:\n"
+                                    "  prod: {manifests: [../shared/dep.yaml, gone.yaml]}\n",
+             "a/shared/dep.yaml": MEDIUM_ONLY})
+    shutil.copytree(tmp_path / "a", tmp_path / "elsewhere" / "b")
+    reports = [run_cli("scan", "--config", str(tmp_path / d / "team"), "--format", "json"
+                       ).json() for d in ("a", "elsewhere/b")]
+    files = {f["location"]["file"] for f in reports[0]["findings"]}
+    assert files == {"../shared/dep.yaml", "gone.yaml"}
+    assert [(f["fingerprint"], f["location"]) for f in reports[0]["findings"]] == \
+        [(f["fingerprint"], f["location"]) for f in reports[1]["findings"]]
+
+
+def test_report_records_the_gate(run_cli: Run) -> None:
+    strict = run_cli("scan", "--config", str(EXAMPLE), "--format", "json").json()
+    assert strict["gate"] == {"fail_on": "high", "exit_code": 1, "passed": False}
+    lenient = run_cli("scan", "--config", str(EXAMPLE), "--format", "json",
+                      "--fail-on", "never")
+    assert lenient.exit_code == 0
+    assert lenient.json()["gate"] == {"fail_on": "never", "exit_code": 0, "passed": True}
+    assert strict["passed"] and all(p["policy"] for p in strict["passed"])
+
+
+def test_non_utf8_policy_file_is_exit_2_with_its_line(run_cli: Run, tmp_path: Path) -> None:
+    (tmp_path / "odd.yaml").write_bytes(b"id: odd\ntitle: caf\xe9\n")
+    result = run_cli("policies", "validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {tmp_path / 'odd.yaml'}:2:")

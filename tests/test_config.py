@@ -55,3 +55,70 @@ def test_errors_name_file_key_and_line(project: Callable[[dict[str, str]], Path]
 def test_missing_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load(str(tmp_path / "nope.yaml"))
+
+
+def _message(root: Path) -> str:
+    with pytest.raises(ConfigError) as err:
+        load(str(root / "auditor.yaml"))
+    message = err.value.format_message()
+    assert "\n" not in message and "auditor.yaml" in message
+    return message
+
+
+def test_non_utf8_config_is_one_line_with_the_line(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    root = project({})
+    (root / "auditor.yaml").write_bytes(b"service: caf\xe9\nenvironments: {}\n")
+    message = _message(root)
+    assert message.endswith("auditor.yaml:1: invalid YAML: not UTF-8 text (byte 0xe9 on line 1)")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (GOOD.replace("      namespace: chess-ai\n", "      namespace: chess-ai\n      release: x\n"),
+     ":8: environments.prod.helm.release: duplicate key 'release' (first at line 6)"),
+    (GOOD + "service: again\n", ":11: service: duplicate key 'service' (first at line 1)"),
+    ("service: x\nenvironments:\n  prod: {manifests: [a]}\n  prod: {manifests: [b]}\n",
+     ":4: environments.prod: duplicate key"),
+    ("service: x\nenvironments:\n  prod: {}\n",
+     ":3: environments.prod: environment prod declares nothing to audit: "
+     "add helm, manifests or terraform"),
+    ("service: x\nenvironments:\n  prod:\n    manifests: []\n    terraform: {dirs: []}\n"
+     "    kubernetes: {context: c}\n", ":3: environments.prod: environment prod declares"),
+    (GOOD.replace("      values: [a.yaml]", "      set:\n        ok.key: 1\n        a..b: 2"),
+     ":10: environments.prod.helm.set: invalid --set key 'a..b'"),
+    (GOOD.replace("      values: [a.yaml]", "      set: {'': 1}"),
+     ":8: environments.prod.helm.set: invalid --set key ''"),
+    (GOOD.replace("      values: [a.yaml]", "      set: {'[0]': 1}"),
+     ":8: environments.prod.helm.set: invalid --set key '[0]'"),
+])
+def test_config_holes(project: Callable[[dict[str, str]], Path], text: str,
+                      expected: str) -> None:
+    assert expected in _message(project({"auditor.yaml": text}))
+
+
+def test_merge_keys_share_settings_between_environments(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    root = project({"auditor.yaml": """
+        service: s
+        environments:
+          staging: &base
+            manifests: [m]
+            params: {min_days: 3}
+          prod:
+            <<: *base
+            params: {min_days: 30}
+        """})
+    config = load(str(root))
+    assert config.environments["prod"].manifests == ["m"]
+    assert config.environments["prod"].params == {"min_days": 30}
+    assert config.line_of(("environments", "prod", "manifests")) == 4
+
+
+def test_paths_outside_the_config_dir_are_relative(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    root = project({"team/auditor.yaml": "service: s\nenvironments:\n"
+                                         "  prod: {manifests: [../shared/m.yaml]}\n"})
+    config = load(str(root / "team"))
+    assert config.rel(root / "shared" / "m.yaml") == "../shared/m.yaml"
+    assert config.rel(root / "team" / "x" / ".." / "y.yaml") == "y.yaml"
+    assert config.rel(root.parent / "elsewhere") == "../../elsewhere"

@@ -8,6 +8,7 @@ notifications, and any of them marks the invocation as unsuccessful.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -69,7 +70,8 @@ def _rooted(f: Finding, root: str) -> Finding:
     to the config file's directory, which ``source_root`` locates in the repository."""
     if not root or f.location is None or f.location.file.startswith("/"):
         return f
-    moved = f.location.model_copy(update={"file": f"{root.rstrip('/')}/{f.location.file}"})
+    joined = posixpath.normpath(f"{root.rstrip('/')}/{f.location.file}")  # "a/../b" -> "b"
+    moved = f.location.model_copy(update={"file": joined})
     return f.model_copy(update={"location": moved})
 
 

@@ -62,7 +62,9 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         if not text.strip() or not template.endswith((".yaml", ".yml")):
             continue
         shown = config.rel(chart / template)
-        parsed = manifests.parse(text, shown, source, helm.namespace)
+        # Helm's own output is taken as Helm and kubectl take it (a duplicate key from two
+        # template lines is not an unreadable input).
+        parsed = manifests.parse(text, shown, source, helm.namespace, strict=False)
         # Lines of rendered output are not template lines: say which output line it was.
         out.problems.extend(Problem(p.source, f"{p.message} (line {p.location.line} of the "
                                     "rendered output)", Location(shown))

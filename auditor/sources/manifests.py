@@ -1,6 +1,8 @@
 """Pre-rendered Kubernetes manifests: multi-document YAML files or directories of them.
 
 Also the parser Helm's rendered output goes through, so both share one resource shape.
+Anything that is not a Kubernetes object (a scalar or list document, a ``List`` item that
+is not a mapping, an object without ``kind``) is a located problem, never a crash.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 from auditor.config import Config, Environment
 from auditor.models import Location, Problem, Resource
 from auditor.sources.base import Collected
-from auditor.yamlfile import YamlError, load_all
+from auditor.yamlfile import YamlError, decode, load_all
 
 CLUSTER_SCOPED = {"StorageClass", "Namespace", "ClusterRole", "ClusterRoleBinding",
                   "PersistentVolume", "CustomResourceDefinition", "PriorityClass",
@@ -23,33 +25,38 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     for entry in env.manifests:
         path = config.path(entry)
         files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
-                       ) if path.is_dir() else [path]
+                       and p.is_file()) if path.is_dir() else [path]
         for file in files:
             shown = config.rel(file)
+            source = f"manifest {shown}"
             try:
-                text = file.read_text(encoding="utf-8")
+                text = decode(file.read_bytes())
             except OSError as exc:
                 out.problems.append(Problem(f"manifests {entry}", f"cannot read: {exc.strerror}",
                                             Location(shown)))
                 continue
-            out.extend(parse(text, shown, f"manifest {shown}", namespace))
+            except YamlError as exc:  # not UTF-8
+                out.problems.append(Problem(source, str(exc), Location(shown, exc.line)))
+                continue
+            out.extend(parse(text, shown, source, namespace))
     return out
 
 
 def parse(text: str, shown: str, source: str, namespace: str,
-          line_offset: int = 0) -> Collected:
-    """Kubernetes objects in ``text``, each located at ``shown:line`` per field."""
+          line_offset: int = 0, strict: bool = True) -> Collected:
+    """Kubernetes objects in ``text``, each located at ``shown:line`` per field.
+    ``strict=False`` lets a later duplicate key win (as kubectl does) instead of failing."""
     out = Collected()
     try:
-        docs = load_all(text)
+        docs = load_all(text, strict=strict)
     except YamlError as exc:
         out.problems.append(Problem(source, f"invalid YAML: {exc}",
                                     Location(shown, (exc.line or 0) + line_offset or None)))
         return out
     for doc in docs:
         data = doc.data
-        if not isinstance(data, dict) or "kind" not in data:
-            out.problems.append(Problem(source, "not a Kubernetes object (no kind)",
+        if data_problem := _not_an_object(data):
+            out.problems.append(Problem(source, f"not a Kubernetes object ({data_problem})",
                                         Location(shown, doc.line + line_offset)))
             continue
         if data["kind"] == "List" and isinstance(data.get("items"), list):
@@ -58,10 +65,33 @@ def parse(text: str, shown: str, source: str, namespace: str,
         else:
             items = [(data, ())]
         for obj, prefix in items:
+            if item_problem := _not_an_object(obj):
+                line = doc.lines.get(prefix, doc.line) + line_offset
+                out.problems.append(Problem(
+                    source, f"items[{prefix[1]}] is not a Kubernetes object ({item_problem})",
+                    Location(shown, line)))
+                continue
             out.resources.append(to_resource(obj, source, namespace, {
                 path[len(prefix):]: Location(shown, line + line_offset)
                 for path, line in doc.lines.items() if path[:len(prefix)] == prefix}))
     return out
+
+
+def _not_an_object(data: Any) -> str | None:
+    """Why ``data`` is not a Kubernetes object, or None when it is one."""
+    if not isinstance(data, dict):
+        return f"{_a(data)}, not a mapping"
+    return None if "kind" in data else "no kind"
+
+
+def _a(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
 def to_resource(obj: dict[str, Any], source: str, namespace: str,
