@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import defaults, engine
+from auditor import api_defaults, engine
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.models import Inventory, Report, Result
@@ -100,7 +100,7 @@ def declared_inventory(config: Config, env_name: str) -> Inventory:
     names = {**PLACEHOLDERS, **collected.names, "service": config.service,
              "environment": env_name}
     inventory = Inventory(env_name, "declared", collected.resources, collected.problems, names)
-    defaults.apply(inventory)  # what the API server would fill in, as the live side has it
+    api_defaults.apply(inventory)  # what the API server would fill in, as the live side has it
     return inventory
 
 
