@@ -7,13 +7,17 @@ and never imports the cloud SDKs.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from auditor import __version__
 from auditor.errors import AuditorError, ExitCode
+
+if TYPE_CHECKING:
+    from auditor.models import Report
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit")
 THRESHOLDS = ("low", "medium", "high", "critical", "never")
@@ -43,19 +47,34 @@ def main(args: Sequence[str] | None = None) -> None:
         sys.exit(ExitCode.CANNOT_START)
 
 
+def _config_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option("--env", "envs", multiple=True, metavar="NAME",
+                     help="Environment to audit (repeatable). [default: all]")(f)
+    return click.option(
+        "--config", "config_path", metavar="FILE",
+        help="auditor.yaml, or a directory holding one. [default: ./auditor.yaml]")(f)
+
+
+def _report_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options every reporting command shares (an option bundle, as MkDocs does)."""
+    for option in reversed([
+        click.option("--format", "fmt", type=click.Choice(FORMATS),
+                     help="Output format. [default: table on a terminal, else json]"),
+        click.option("--output", type=click.Path(dir_okay=False, writable=True),
+                     metavar="FILE", help="Write the report here instead of standard output."),
+        click.option("--fail-on", type=click.Choice(THRESHOLDS), default="high",
+                     show_default=True,
+                     help="Exit 1 when a check fails at or above this severity."),
+        click.option("--policies", "policy_dirs", multiple=True, metavar="DIR",
+                     type=click.Path(file_okay=False),
+                     help="Extra policy directory (repeatable)."),
+    ]):
+        f = option(f)
+    return _config_options(f)
+
+
 @cli.command()
-@click.option("--config", "config_path", metavar="FILE",
-              help="auditor.yaml, or a directory holding one. [default: ./auditor.yaml]")
-@click.option("--env", "envs", multiple=True, metavar="NAME",
-              help="Environment to scan (repeatable). [default: all]")
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
-              help="Output format. [default: table on a terminal, else json]")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write the report here instead of standard output.")
-@click.option("--fail-on", type=click.Choice(THRESHOLDS), default="high", show_default=True,
-              help="Exit 1 when a check fails at or above this severity.")
-@click.option("--policies", "policy_dirs", multiple=True, metavar="DIR",
-              type=click.Path(file_okay=False), help="Extra policy directory (repeatable).")
+@_report_options
 def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output: str | None,
          fail_on: str, policy_dirs: tuple[str, ...]) -> None:
     """Audit declared config (Helm, manifests, Terraform): no credentials, no network.
@@ -63,6 +82,58 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
     Exit codes: 0 nothing failed at or above --fail-on; 1 something did; 2 the audit could
     not start; 3 the audit is incomplete (some input or check errored).
     """
+    from auditor import pipeline
+
+    _report(pipeline.scan, config_path, pipeline.ScanOptions(environments=envs), fmt, output,
+            fail_on, policy_dirs)
+
+
+@cli.command()
+@_report_options
+@click.option("--live", "live_file", type=click.Path(dir_okay=False, exists=True),
+              metavar="FILE", help="Audit against a recorded snapshot instead of the APIs.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
+          output: str | None, fail_on: str, policy_dirs: tuple[str, ...],
+          live_file: str | None, quiet: bool) -> None:
+    """Audit declared config, the live state (read-only) and the drift between them.
+
+    Live state comes from the Kubernetes API, AWS and TLS endpoints named in the config,
+    or from a snapshot (--live). Same exit codes as scan; an API that could not be read
+    makes the checks that need it `error` (exit 3 when nothing failed).
+    """
+    from auditor import pipeline
+
+    options = pipeline.ScanOptions(environments=envs,
+                                   live_file=FsPath(live_file) if live_file else None,
+                                   progress=_progress(quiet))
+    _report(pipeline.audit, config_path, options, fmt, output, fail_on, policy_dirs)
+
+
+@cli.command()
+@_config_options
+@click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              metavar="FILE", help="Where to write the snapshot (JSON).")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet: bool) -> None:
+    """Record the live state (redacted: no secret values) for `audit --live`."""
+    from auditor import config as config_mod
+    from auditor import pipeline
+    from auditor import snapshot as snapshot_mod
+
+    config = config_mod.load(config_path)
+    state = pipeline.snapshot_state(config, pipeline.ScanOptions(environments=envs,
+                                                                  progress=_progress(quiet)))
+    _write(output, snapshot_mod.dump(config.service, state))
+    unread = sum(len(c.unavailable) for c in state.values())
+    click.echo(f"snapshot written to {output}"
+               + (f" ({unread} kinds could not be read)" if unread else ""), err=True)
+    sys.exit(ExitCode.INCOMPLETE if unread else ExitCode.OK)
+
+
+def _report(run: Callable[..., Report], config_path: str | None, options: Any,
+            fmt: str | None, output: str | None, fail_on: str,
+            policy_dirs: tuple[str, ...]) -> None:
     from auditor import config as config_mod
     from auditor import pipeline, policies
     from auditor.formats import renderer
@@ -71,18 +142,29 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
     config = config_mod.load(config_path)
     pack = policies.load_all([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)
-    report = pipeline.scan(config, pack, pipeline.ScanOptions(environments=envs))
+    report = run(config, pack, options)
     code = gate(report, fail_on)  # decided before rendering, so every format can say it
     chosen = fmt or ("table" if sys.stdout.isatty() and not output else "json")
     text = renderer(chosen)(report)
     if output:
-        try:
-            FsPath(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise AuditorError(f"{output}: cannot write report: {exc.strerror}") from None
+        _write(output, text)
     else:
         click.echo(text, nl=False)
     sys.exit(code)
+
+
+def _write(output: str, text: str) -> None:
+    try:
+        FsPath(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise AuditorError(f"{output}: cannot write: {exc.strerror}") from None
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    """Progress lines on a terminal's stderr; silent in CI logs and with --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return lambda _: None
+    return lambda line: click.echo(f"  {line}", err=True)
 
 
 @cli.group(name="policies")

@@ -33,6 +33,13 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
         if inventory.side not in policy.sides:
             continue
         params = {**policy.params(overrides), "environment": inventory.environment}
+        missing = [k for k in policy.needs() if k in inventory.unavailable]
+        missing += ["*"] if "*" in inventory.unavailable else []  # nothing was read at all
+        if missing:  # what was not read cannot pass
+            what = "the live state" if missing[0] == "*" else missing[0]
+            results.append(_error(policy, inventory, f"{what} could not be read: "
+                                  f"{inventory.unavailable[missing[0]]}"))
+            continue
         try:
             outcomes = _outcomes(policy, inventory, params)
         except Exception as exc:  # a broken check must not hide the other policies

@@ -78,6 +78,11 @@ class Inventory:
     resources: list[Resource] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # fills remediation commands
+    # Live side: kinds that could not be read (API error, forbidden, no credentials) and
+    # why. A policy that needs one of them ends in `error`, never in a pass.
+    unavailable: dict[str, str] = field(default_factory=dict)
+    # Drift side: the declared inventory the live resources are compared with.
+    baseline: Inventory | None = None
 
     def of_kind(self, *kinds: str) -> list[Resource]:
         return [r for r in self.resources if r.kind in kinds]

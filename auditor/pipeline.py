@@ -6,14 +6,15 @@ read the finished report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
 from auditor import api_defaults, engine
 from auditor.config import Config
 from auditor.errors import ConfigError
+from auditor.live.base import LiveCollected
 from auditor.models import Inventory, Report, Result
 from auditor.policies import Policy
 from auditor.report import build
@@ -33,6 +34,8 @@ PLACEHOLDERS = {
 @dataclass
 class ScanOptions:
     environments: Sequence[str] = ()
+    live_file: FsPath | None = None  # audit: a recorded snapshot instead of the live APIs
+    progress: Callable[[str], None] = field(default=lambda _: None)
 
 
 def select_environments(config: Config, wanted: Sequence[str]) -> list[str]:
@@ -114,5 +117,42 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
     return build(config, policies, inventories, results)
 
 
-def policy_dirs(args: Sequence[str]) -> list[FsPath]:
-    return [FsPath(a) for a in args]
+def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Report:
+    """The declared scan, the live state (collected, or read from a snapshot), the live
+    policies and the declared-vs-live drift, in one report."""
+    from auditor import snapshot
+    from auditor.live.collect import collect
+
+    recorded = snapshot.load(options.live_file)[0] if options.live_file else None
+    results: list[Result] = []
+    inventories = []
+    for env_name in select_environments(config, options.environments):
+        params = config.environments[env_name].params
+        declared = declared_inventory(config, env_name)
+        if recorded is not None:
+            live_state = recorded.get(env_name) or LiveCollected(unavailable={
+                "*": f"environment {env_name} is not in the snapshot"})
+        else:
+            live_state = collect(config, env_name, config.environments[env_name],
+                                 declared.resources, options.progress)
+        names = {**declared.names, **live_state.names}
+        live = Inventory(env_name, "live", live_state.resources, live_state.problems, names,
+                         live_state.unavailable)
+        drift = Inventory(env_name, "drift", live_state.resources, [], names,
+                          live_state.unavailable, baseline=declared)
+        inventories += [declared, live]
+        for inventory in (declared, live, drift):
+            results.extend(engine.evaluate(policies, inventory, params))
+    return build(config, policies, inventories, results)
+
+
+def snapshot_state(config: Config, options: ScanOptions) -> dict[str, LiveCollected]:
+    """What ``auditor snapshot`` records: the live state of each selected environment."""
+    from auditor.live.collect import collect
+
+    out = {}
+    for env_name in select_environments(config, options.environments):
+        declared = declared_inventory(config, env_name)
+        out[env_name] = collect(config, env_name, config.environments[env_name],
+                                declared.resources, options.progress)
+    return out

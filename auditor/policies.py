@@ -71,11 +71,15 @@ class Policy(_Strict):
     severity: Severity
     description: str
     runbook: Runbook
-    sides: list[Literal["declared", "live"]] = Field(min_length=1)
+    sides: list[Literal["declared", "live", "drift"]] = Field(min_length=1)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     applies_to: AppliesTo | None = None
     condition: dict[str, Any] | None = None
     check: str | None = Field(None, description="A named check in auditor.checks.")
+    requires: list[str] = Field(
+        default_factory=list,
+        description="Kinds a named check reads (applies_to.kinds for a condition): when the "
+        "live side could not read one, the policy is an error there, not a pass.")
     locate: str | None = Field(None, description="Path (under the item) to point findings at.")
     message: str
     remediation: Remediation
@@ -95,6 +99,9 @@ class Policy(_Strict):
             if self.condition is None or self.applies_to is None:
                 raise ValueError("a policy needs 'applies_to' and 'condition', or 'check'")
         return self
+
+    def needs(self) -> list[str]:
+        return self.requires or (self.applies_to.kinds if self.applies_to else [])
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
         """Defaults, overridden by the environment's ``params`` (global or per policy)."""
