@@ -38,13 +38,26 @@ class TerraformConfig(_Strict):
 
 
 class KubernetesConfig(_Strict):
-    context: str | None = None
-    kubeconfig: str | None = None
+    context: str | None = Field(None, description="kubeconfig context; in-cluster if unset "
+                                "and running in a pod.")
+    kubeconfig: str | None = Field(None, description="Path; default KUBECONFIG or ~/.kube.")
+    namespace: str | None = Field(None, description="Default: the Helm release's namespace.")
 
 
 class AwsConfig(_Strict):
+    """Region and profile, plus names to audit where no Terraform declares them."""
+
     region: str | None = None
     profile: str | None = None
+    security_groups: list[str] = Field(default_factory=list)
+    db_instances: list[str] = Field(default_factory=list)
+    parameter_groups: list[str] = Field(default_factory=list)
+    eks_cluster: str | None = None
+    nodegroups: list[str] = Field(default_factory=list)
+    target_groups: list[str] = Field(default_factory=list)
+    load_balancers: list[str] = Field(default_factory=list)
+    certificates: list[str] = Field(default_factory=list, description="Domain names or ARNs.")
+    secrets: list[str] = Field(default_factory=list)
 
 
 class Environment(_Strict):
