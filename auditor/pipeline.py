@@ -123,7 +123,7 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
     from auditor import snapshot
     from auditor.live.collect import collect
 
-    recorded = snapshot.load(options.live_file)[0] if options.live_file else None
+    recorded, recorded_at = snapshot.load(options.live_file) if options.live_file else (None, "")
     results: list[Result] = []
     inventories = []
     for env_name in select_environments(config, options.environments):
@@ -141,8 +141,12 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
         drift = Inventory(env_name, "drift", live_state.resources, [], names,
                           live_state.unavailable, baseline=declared)
         inventories += [declared, live]
-        for inventory in (declared, live, drift):
-            results.extend(engine.evaluate(policies, inventory, params))
+        results.extend(engine.evaluate(policies, declared, params))
+        # A snapshot is judged as of when it was recorded (certificate and snapshot ages),
+        # so a recorded audit gives the same answer every day.
+        live_params = {"now": recorded_at, **params} if recorded_at else params
+        for inventory in (live, drift):
+            results.extend(engine.evaluate(policies, inventory, live_params))
     return build(config, policies, inventories, results)
 
 

@@ -34,3 +34,33 @@ CHECKS: dict[str, Check] = {
 from auditor.checks.network import db_secret_rotation  # noqa: E402
 
 CHECKS["db_secret_rotation"] = db_secret_rotation
+
+# Appended (live-only policies).
+from auditor.checks.live import (  # noqa: E402
+    cert_expiry,
+    cloudtrail_enabled,
+    config_refs_exist,
+    db_instance_available,
+    guardduty_enabled,
+    image_pull_secrets_exist,
+    rds_recent_snapshot,
+    targets_healthy,
+)
+
+CHECKS.update({
+    "cert_expiry": cert_expiry,
+    "cloudtrail_enabled": cloudtrail_enabled,
+    "config_refs_exist": config_refs_exist,
+    "db_instance_available": db_instance_available,
+    "guardduty_enabled": guardduty_enabled,
+    "image_pull_secrets_exist": image_pull_secrets_exist,
+    "rds_recent_snapshot": rds_recent_snapshot,
+    "targets_healthy": targets_healthy,
+})
+
+# Appended (drift policies): declared-vs-live comparison, run on the drift side.
+from auditor.checks.drift import helm_drift, hpa_drift, terraform_drift  # noqa: E402
+
+CHECKS["helm_drift"] = helm_drift
+CHECKS["hpa_drift"] = hpa_drift
+CHECKS["terraform_drift"] = terraform_drift

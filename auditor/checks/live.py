@@ -1,0 +1,308 @@
+"""Checks on facts only the live side holds: certificate expiry, objects a pod spec
+references, target health, database status and snapshots, account-wide detection.
+
+Each one reads the live model's shapes (docs/live-model.md). A value that is absent where
+the API always gives one, or that cannot be parsed, is ``unknown`` with the reason, never a
+pass. The time-based checks take "now" once per call, from the clock or from the ``now``
+parameter (ISO 8601), so examples and tests do not depend on the day they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from auditor import k8s
+from auditor.checks.base import CheckContext, Outcome
+from auditor.models import Resource, Status
+from auditor.paths import MISSING, Path, get
+from auditor.quantities import semantic_equal
+from auditor.unknown import Unknown
+
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+_CERT_LABEL = {"TLSEndpoint": "TLS endpoint", "ACMCertificate": "ACM certificate",
+               "Certificate": "cert-manager Certificate"}
+_DAY = timedelta(days=1)
+
+
+def now(params: dict[str, Any]) -> datetime:
+    raw = params.get("now")
+    if raw is None or raw == "":
+        return datetime.now(UTC)
+    moment = parse_time(raw)
+    if moment is None:
+        raise ValueError(f"parameter now: {raw!r} is not an ISO 8601 date and time")
+    return moment
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 text (or a datetime); naive means UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _span(delta: timedelta) -> str:
+    days = int(delta / _DAY)
+    if days >= 1:
+        return f"{days} day{'s' if days != 1 else ''}"
+    hours = int(delta / timedelta(hours=1))
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+# ---- certificates ---------------------------------------------------------------------
+
+def cert_expiry(ctx: CheckContext) -> list[Outcome]:
+    moment = now(ctx.params)
+    warn = float(ctx.params["warn_days"])
+    critical = float(ctx.params["critical_days"])
+    return [_expiry(cert, moment, warn, critical)
+            for cert in ctx.inventory.of_kind(*_CERT_LABEL)]
+
+
+def _expiry(cert: Resource, moment: datetime, warn: float, critical: float) -> Outcome:
+    label = _CERT_LABEL[cert.kind]
+    path: Path = ("status", "notAfter") if cert.kind == "Certificate" else ("not_after",)
+    body = cert.body
+    if cert.kind == "TLSEndpoint" and body.get("reachable") is not True:
+        return Outcome(cert, "unknown", reason=f"{label} {body.get('url', cert.name)} could "
+                       f"not be reached: {body.get('error') or 'no TLS handshake'}")
+    raw = get(body, path)
+    if isinstance(raw, Unknown):
+        return Outcome(cert, "unknown", path=path, reason=raw.reason)
+    if raw is MISSING or raw is None:
+        return Outcome(cert, "unknown", path=path, reason=_no_expiry(cert))
+    expires = parse_time(raw)
+    if expires is None:
+        return Outcome(cert, "unknown", path=path, reason=f"expiry {raw!r} is not a date")
+    left = expires - moment
+    problems = []
+    if cert.kind == "TLSEndpoint" and body.get("verified") is not True:
+        problems.append(str(body.get("error") or "certificate not trusted"))
+    if left <= timedelta(0):
+        problems.append(f"critical: expired {_span(-left)} ago, on {_when(expires)}")
+    elif left < warn * _DAY:
+        text = f"expires in {_span(left)}, on {_when(expires)}"
+        if left < critical * _DAY:
+            text += f"; critical: expires within {critical:g} days"
+        problems.append(text)
+    facts = {"what": label, "problem": "; ".join(problems), "not_after": expires.isoformat(),
+             "days_left": round(left / _DAY, 1), "critical": left < critical * _DAY}
+    return Outcome(cert, "fail" if problems else "pass", path=path if problems else (),
+                   vars=facts)
+
+
+def _no_expiry(cert: Resource) -> str:
+    if cert.kind == "ACMCertificate":
+        return f"ACM gives no expiry date (status {cert.body.get('status', 'not read')})"
+    if cert.kind == "Certificate":
+        ready = next((c for _, c in _dicts(get(cert.body, ("status", "conditions")))
+                      if c.get("type") == "Ready"), {})
+        why = f": {ready.get('reason')}: {ready.get('message')}" if ready else ""
+        return f"cert-manager has not issued it (no status.notAfter){why}"
+    return f"no expiry was read: {cert.body.get('error') or 'no certificate'}"
+
+
+# ---- objects a pod spec references ----------------------------------------------------
+
+Reference = tuple[str, Any, Path, str]  # (kind, name, path, what refers to it)
+
+
+def config_refs_exist(ctx: CheckContext) -> list[Outcome]:
+    return _references_exist(ctx, config_references)
+
+
+def image_pull_secrets_exist(ctx: CheckContext) -> list[Outcome]:
+    def pull_secrets(spec: dict[str, Any], base: Path) -> list[Reference]:
+        return [("Secret", s.get("name"), (*base, "imagePullSecrets", i), "imagePullSecrets")
+                for i, s in _dicts(spec.get("imagePullSecrets"))]
+    return _references_exist(ctx, pull_secrets)
+
+
+def config_references(spec: dict[str, Any], base: Path) -> list[Reference]:
+    """ConfigMaps and Secrets a pod needs to start: env valueFrom, envFrom and volumes
+    (plain and projected), except those marked ``optional: true``."""
+    refs: list[Reference] = []
+
+    def add(holder: Any, key: str, kind: str, name_key: str, path: Path, what: str) -> None:
+        ref = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(ref, dict) and not semantic_equal(ref.get("optional"), True):
+            refs.append((kind, ref.get(name_key), (*path, key), what))
+
+    for group in ("initContainers", "containers", "ephemeralContainers"):
+        for i, c in _dicts(spec.get(group)):
+            at, who = (*base, group, i), f"container {c.get('name')}"
+            for j, env in _dicts(c.get("env")):
+                for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                    add(env.get("valueFrom"), key, kind, "name", (*at, "env", j, "valueFrom"),
+                        f"env {env.get('name')} of {who}")
+            for j, source in _dicts(c.get("envFrom")):
+                for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                    add(source, key, kind, "name", (*at, "envFrom", j), f"envFrom of {who}")
+    for i, vol in _dicts(spec.get("volumes")):
+        at, what = (*base, "volumes", i), f"volume {vol.get('name')}"
+        add(vol, "configMap", "ConfigMap", "name", at, what)
+        add(vol, "secret", "Secret", "secretName", at, what)
+        for j, source in _dicts(get(vol, ("projected", "sources"))):
+            for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+                add(source, key, kind, "name", (*at, "projected", "sources", j), what)
+    return refs
+
+
+def _dicts(items: Any) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, x) for i, x in enumerate(items) if isinstance(x, dict)] if isinstance(
+        items, list) else []
+
+
+def _references_exist(ctx: CheckContext,
+                      find: Callable[[dict[str, Any], Path], list[Reference]]) -> list[Outcome]:
+    """Per workload: a fail for each referenced object missing from its namespace (one per
+    object, naming every place that refers to it), else a pass."""
+    present = {(r.kind, r.namespace, r.name) for r in ctx.inventory.of_kind("ConfigMap", "Secret")}
+    out = []
+    for workload in ctx.inventory.of_kind(*WORKLOADS):
+        base = k8s.pod_spec_path(workload.kind) or ()
+        spec = get(workload.body, base)
+        refs: list[Reference] = find(spec, base) if isinstance(spec, dict) else []
+        missing: dict[tuple[str, str], list[Reference]] = {}
+        mine = []
+        for ref in refs:
+            kind, name, path, what = ref
+            if isinstance(name, Unknown):
+                mine.append(Outcome(workload, "unknown", item=f"{kind.lower()} of {what}",
+                                    path=path, reason=name.reason))
+            elif name is not None and (kind, workload.namespace, str(name)) not in present:
+                missing.setdefault((kind, str(name)), []).append(ref)
+        for (kind, name), places in missing.items():
+            mine.append(Outcome(workload, "fail", item=f"{kind.lower()}/{name}",
+                                path=places[0][2],
+                                vars={"ref_kind": kind, "ref_name": name,
+                                      "used_by": ", ".join(dict.fromkeys(p[3] for p in places))}))
+        out += mine or [Outcome(workload, "pass")]
+    return out
+
+
+# ---- AWS: targets, databases, account-wide detection --------------------------------
+
+def targets_healthy(ctx: CheckContext) -> list[Outcome]:
+    out = []
+    for tg in ctx.inventory.of_kind("TargetGroup"):
+        targets = tg.body.get("targets", MISSING)
+        states = [t.get("state") if isinstance(t, dict) else None
+                  for t in (targets if isinstance(targets, list) else [])]
+        doubt = next((v for v in [targets, *states] if isinstance(v, Unknown)), None)
+        if doubt is not None:
+            out.append(Outcome(tg, "unknown", path=("targets",), reason=doubt.reason))
+        elif not isinstance(targets, list):
+            out.append(Outcome(tg, "unknown", path=("targets",),
+                               reason="the targets' health was not read"))
+        elif not targets:
+            out.append(Outcome(tg, "fail", path=("targets",), vars={
+                "problem": "no registered targets: the load balancer has nowhere to send "
+                           "traffic", "unhealthy": 0, "total": 0}))
+        else:
+            bad = [_target(t) for t, s in zip(targets, states, strict=True) if s != "healthy"]
+            out.append(Outcome(tg, "fail" if bad else "pass", path=("targets",) if bad else (),
+                               vars={"problem": f"{len(bad)} of {len(targets)} targets not "
+                                                f"healthy: {', '.join(bad)}" if bad else "",
+                                     "unhealthy": len(bad), "total": len(targets)}))
+    return out
+
+
+def _target(t: Any) -> str:
+    if not isinstance(t, dict):
+        return repr(t)
+    where = f"{t.get('id')}:{t['port']}" if t.get("port") is not None else str(t.get("id"))
+    reason = f" ({t['reason']})" if t.get("reason") else ""
+    return f"{where} {t.get('state') or 'no state'}{reason}"
+
+
+def db_instance_available(ctx: CheckContext) -> list[Outcome]:
+    out = []
+    for db in ctx.inventory.of_kind("DBInstance"):
+        status = db.body.get("status")
+        if isinstance(status, str) and status:
+            out.append(Outcome(db, "pass" if status == "available" else "fail",
+                               path=("status",), vars={"status": status}))
+        else:
+            out.append(Outcome(db, "unknown", path=("status",), reason=status.reason if isinstance(
+                status, Unknown) else "the instance's status was not read"))
+    return out
+
+
+def rds_recent_snapshot(ctx: CheckContext) -> list[Outcome]:
+    moment, limit = now(ctx.params), timedelta(hours=float(ctx.params["max_age_hours"]))
+    out = []
+    for db in ctx.inventory.of_kind("DBInstance"):
+        raw = db.body.get("latest_snapshot_time")
+        taken, path = parse_time(raw), ("latest_snapshot_time",)
+        if raw is None:
+            out.append(Outcome(db, "fail", path=path, vars={
+                "problem": "no snapshot (automated or manual) exists: the runbook's restore "
+                           "has nothing to restore from"}))
+        elif taken is None:
+            out.append(Outcome(db, "unknown", path=path, reason=raw.reason if isinstance(
+                raw, Unknown) else f"snapshot time {raw!r} is not a date"))
+        else:
+            age = moment - taken
+            out.append(Outcome(db, "fail" if age > limit else "pass", path=path, vars={
+                "problem": f"the newest snapshot is {_span(age)} old (taken {_when(taken)}), "
+                           f"over the {limit / timedelta(hours=1):g}-hour limit: a restore "
+                           "would lose everything since",
+                "snapshot_age_hours": round(age / timedelta(hours=1), 1)}))
+    return out
+
+
+Verdict = tuple[bool | None, str]  # (pass?, why not); None: not known
+
+
+def guardduty_enabled(ctx: CheckContext) -> list[Outcome]:
+    def judge(detectors: list[Any]) -> Verdict:
+        found = [d for d in detectors if isinstance(d, dict)]
+        statuses = [d.get("status") for d in found]
+        if any(isinstance(s, str) and s.upper() == "ENABLED" for s in statuses):
+            return True, ""
+        if any(isinstance(s, Unknown) for s in statuses):
+            return None, "a detector's status is not known"
+        return False, "no detector is enabled: " + ", ".join(
+            f"{d.get('id')} ({d.get('status')})" for d in found) if found else (
+            "no GuardDuty detector exists in the region")
+    return _account(ctx, "guardduty_detectors", judge)
+
+
+def cloudtrail_enabled(ctx: CheckContext) -> list[Outcome]:
+    def judge(trails: list[Any]) -> Verdict:
+        flags = [(t.get("name"), t.get("is_multi_region_trail"), t.get("is_logging"))
+                 for t in trails if isinstance(t, dict)]
+        if any(multi is True and on is True for _, multi, on in flags):
+            return True, ""
+        if any(isinstance(v, Unknown) for _, multi, on in flags for v in (multi, on)):
+            return None, "whether a trail is multi-region and logging is not known"
+        return False, "; ".join(f"trail {name} " + " and ".join(
+            text for text, bad in (("is single-region", multi is not True),
+                                   ("is not logging", on is not True)) if bad)
+            for name, multi, on in flags) or "no trail exists"
+    return _account(ctx, "trails", judge)
+
+
+def _account(ctx: CheckContext, key: str, judge: Callable[[list[Any]], Verdict]
+             ) -> list[Outcome]:
+    out = []
+    for account in ctx.inventory.of_kind("AWSAccount"):
+        items = account.body.get(key)
+        verdict, problem = judge(items) if isinstance(items, list) else (None, (
+            items.reason if isinstance(items, Unknown) else f"{key} was not read"))
+        status: Status = "unknown" if verdict is None else "pass" if verdict else "fail"
+        out.append(Outcome(account, status, path=() if verdict else (key,), reason=problem,
+                           vars={"problem": problem}))
+    return out
