@@ -40,7 +40,7 @@ def test_declared_catalog_checks_are_all_in_the_pack() -> None:
 def test_runbook_anchors_and_sides() -> None:
     for p in PACK:
         assert "/#" in p.runbook.anchor, p.id
-        assert set(p.sides) <= {"declared", "live"}
+        assert set(p.sides) <= {"declared", "live", "drift"}
 
 
 GOOD = (PACK_DIR / "rds-backups.yaml").read_text()
