@@ -17,6 +17,7 @@ Anything more complex is a named check in ``auditor/checks`` rather than a bigge
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,6 +72,24 @@ def validate(cond: Any, path: paths.Path = ("condition",)) -> None:
             raise ConditionError(f"bad regex: {exc}", here) from None
     elif not isinstance(arg[1], list) and not (isinstance(arg[1], Mapping) and "param" in arg[1]):
         raise ConditionError("expected a list of values or {param: NAME}", here)
+
+
+RESERVED_PARAMS = ("environment", "now")  # given by the engine, not declared by policies
+
+
+def param_refs(value: Any) -> set[str]:
+    """Every parameter a condition (or a path template) refers to: ``{param: X}`` operands
+    and ``{X}`` placeholders in paths, so a policy naming an undeclared one is rejected at
+    load time instead of silently comparing with nothing."""
+    if isinstance(value, Mapping):
+        found = {str(value["param"])} if "param" in value else set()
+        return found.union(*(param_refs(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(param_refs(v) for v in value))
+    if isinstance(value, str) and "{" in value:
+        return {name.split(".")[0].split("[")[0]
+                for _, name, _, _ in string.Formatter().parse(value) if name}
+    return set()
 
 
 def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any]) -> Tri:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path as FsPath
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor.errors import ConfigError, where
 from auditor.paths import Path
@@ -96,6 +96,11 @@ class Config(_Strict):
 
     def config_rel(self) -> str:
         return self.rel(self.base_dir / FsPath(self.file).name)
+
+    @field_validator("site_url")
+    @classmethod
+    def _slash(cls, url: str) -> str:
+        return url if url.endswith("/") else url + "/"  # runbook anchors are appended
 
     def path(self, relative: str) -> FsPath:
         return (self.base_dir / relative).resolve()

@@ -131,7 +131,10 @@ _NAME_ATTRS = {"parameter_group_name": "parameter_group", "cluster_name": "clust
 
 
 def _own_names(r: Resource) -> dict[str, str]:
-    own = {_NAME_OF_KIND[r.kind]: r.name} if r.kind in _NAME_OF_KIND else {}
+    # A Terraform address stands in for a name it could not resolve: no CLI accepts it, so
+    # the command keeps its placeholder rather than a made-up name.
+    resolved = r.name != r.address
+    own = {_NAME_OF_KIND[r.kind]: r.name} if r.kind in _NAME_OF_KIND and resolved else {}
     for attr, key in _NAME_ATTRS.items():
         value = r.body.get(attr) if isinstance(r.body, dict) else None
         if isinstance(value, str) and value:

@@ -18,8 +18,17 @@ from auditor.unknown import Unknown
 
 
 def inventory(example: Example) -> Inventory:
+    inv = Inventory(example.environment, example.side, _resources(example.resources), [],
+                    dict(PLACEHOLDERS))
+    if example.side == "drift":  # `resources` is the live side, `declared` the baseline
+        inv.baseline = Inventory(example.environment, "declared",
+                                 _resources(example.declared), [], dict(PLACEHOLDERS))
+    return inv
+
+
+def _resources(raws: list[dict[str, Any]]) -> list[Resource]:
     resources = []
-    for raw in example.resources:
+    for raw in raws:
         raw = _unknowns(raw)
         if "apiVersion" in raw:
             resources.append(to_resource(raw, "example", "default", {}))
@@ -27,7 +36,7 @@ def inventory(example: Example) -> Inventory:
             resources.append(Resource(kind=str(raw.get("kind")), name=str(raw.get("name")),
                                       body=raw.get("body") or {}, namespace=raw.get("namespace"),
                                       source="example"))
-    return Inventory(example.environment, example.side, resources, [], dict(PLACEHOLDERS))
+    return resources
 
 
 def run_examples(policy: Policy) -> list[str]:

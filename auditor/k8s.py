@@ -23,22 +23,25 @@ def pod_spec_path(kind: str) -> Path | None:
     return _POD_SPEC.get(kind)
 
 
-def containers(resource: Resource) -> list[tuple[Path, dict[str, Any]]]:
-    """(path, container) for every regular container of a workload's pod template."""
+def containers(resource: Resource, init: bool = True) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, container) for every container of a workload's pod template: the regular
+    ones, then (with ``init``) the init containers, which are scheduled and pulled too."""
     base = pod_spec_path(resource.kind)
     if base is None:
         return []
-    items = get(resource.body, (*base, "containers"))
-    if not isinstance(items, list):
-        return []
-    return [((*base, "containers", i), c) for i, c in enumerate(items) if isinstance(c, dict)]
+    out = []
+    for field in ("containers", "initContainers") if init else ("containers",):
+        items = get(resource.body, (*base, field))
+        if isinstance(items, list):
+            out += [((*base, field, i), c) for i, c in enumerate(items) if isinstance(c, dict)]
+    return out
 
 
 def serving_container(resource: Resource, preferred: str | None = None
                       ) -> tuple[Path, dict[str, Any]] | None:
     """The container that serves traffic: the one named ``preferred``, else the one named
     like the workload, else the first that declares ports, else the first."""
-    all_ = containers(resource)
+    all_ = containers(resource, init=False)  # init containers never serve
     for wanted in (preferred, resource.name):
         for path, c in all_:
             if wanted and c.get("name") == wanted:

@@ -194,7 +194,9 @@ class Gate(_Model):
 
     fail_on: Literal["low", "medium", "high", "critical", "never"]
     exit_code: int
-    passed: bool
+    passed: bool = Field(description="True only for exit code 0: complete and nothing failed "
+                         "at or above fail_on.")
+    status: Literal["passed", "failed", "incomplete"] = "passed"
 
 
 class PolicyInfo(_Model):

@@ -15,7 +15,7 @@ from auditor import api_defaults, engine
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.live.base import LiveCollected
-from auditor.models import Inventory, Report, Result
+from auditor.models import Inventory, Location, Problem, Report, Result
 from auditor.policies import Policy
 from auditor.report import build
 from auditor.sources import DECLARED, Collected
@@ -98,8 +98,12 @@ def _type(value: Any) -> str:
 def declared_inventory(config: Config, env_name: str) -> Inventory:
     env = config.environments[env_name]
     collected = Collected()
-    for collect in DECLARED.values():
-        collected.extend(collect(config, env_name, env))
+    for name, collect in DECLARED.items():
+        try:
+            collected.extend(collect(config, env_name, env))
+        except Exception as exc:  # one odd input must not stop the other sources
+            collected.problems.append(Problem(f"{name} source", f"could not be read: {exc!r}",
+                                              Location(config.config_rel())))
     names = {**PLACEHOLDERS, **collected.names, "service": config.service,
              "environment": env_name}
     inventory = Inventory(env_name, "declared", collected.resources, collected.problems, names)

@@ -55,7 +55,10 @@ class Example(_Strict):
         description="Kubernetes manifests, or {kind, name, body} for other resources."
     )
     params: dict[str, Any] = Field(default_factory=dict)
-    side: Literal["declared", "live"] = "declared"
+    side: Literal["declared", "live", "drift"] = "declared"
+    declared: list[dict[str, Any]] = Field(
+        default_factory=list, description="Drift examples: the declared side (`resources` "
+        "is the live one).")
     environment: str = "prod"
 
 
@@ -136,6 +139,16 @@ def load_file(path: FsPath) -> Policy:
         policy = Policy.model_validate({**doc.data, "file": shown})
     except ValidationError as exc:
         raise PolicyError(_describe(exc, shown, doc.lines)) from None
+    declared = {*policy.parameters, *conditions.RESERVED_PARAMS}
+    for field_name in ("condition", "locate"):
+        try:
+            unknown = sorted(conditions.param_refs(getattr(policy, field_name)) - declared)
+        except ValueError as exc:  # a malformed {placeholder}
+            raise PolicyError(f"{where(shown, doc.lines.get((field_name,)))}: {field_name}: "
+                              f"{exc}") from None
+        if unknown:
+            raise PolicyError(f"{where(shown, doc.lines.get((field_name,)))}: {field_name}: "
+                              f"parameter {unknown[0]!r} is not declared under parameters")
     if policy.condition is not None:
         try:
             conditions.validate(policy.condition)

@@ -116,8 +116,9 @@ def _problem(config: Config, inv: Inventory, problem: Problem) -> Finding:
 def gate(report: Report, fail_on: str) -> ExitCode:
     """Decide the exit code and record it in the report, so formats can say the same."""
     code = exit_code(report, fail_on)
+    status = {ExitCode.OK: "passed", ExitCode.FINDINGS: "failed"}.get(code, "incomplete")
     report.gate = Gate(fail_on=fail_on, exit_code=int(code),  # type: ignore[arg-type]
-                       passed=code != ExitCode.FINDINGS)
+                       passed=code == ExitCode.OK, status=status)  # type: ignore[arg-type]
     return code
 
 

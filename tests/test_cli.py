@@ -312,11 +312,13 @@ def test_paths_outside_the_config_dir_are_the_same_in_every_checkout(
 
 def test_report_records_the_gate(run_cli: Run) -> None:
     strict = run_cli("scan", "--config", str(EXAMPLE), "--format", "json").json()
-    assert strict["gate"] == {"fail_on": "high", "exit_code": 1, "passed": False}
+    assert strict["gate"] == {"fail_on": "high", "exit_code": 1, "passed": False,
+                              "status": "failed"}
     lenient = run_cli("scan", "--config", str(EXAMPLE), "--format", "json",
                       "--fail-on", "never")
     assert lenient.exit_code == 0
-    assert lenient.json()["gate"] == {"fail_on": "never", "exit_code": 0, "passed": True}
+    assert lenient.json()["gate"] == {"fail_on": "never", "exit_code": 0, "passed": True,
+                                      "status": "passed"}
     assert strict["passed"] and all(p["policy"] for p in strict["passed"])
 
 

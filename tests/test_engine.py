@@ -64,3 +64,22 @@ def test_alarm_dimension_reference_names_its_load_balancer() -> None:
                    address="aws_lb.web")
     results = {r.name: r.status for r in engine.evaluate([policy], _inv(alarm, api, web), {})}
     assert results == {"api-5xx": "pass", "web": "fail"}
+
+
+def test_health_check_path_only_applies_to_http_checks() -> None:
+    policy = load_file(PACK_DIR / "health-check-path.yaml")
+    body = {"spec": {"template": {"spec": {"containers": [{
+        "name": "web", "ports": [{"containerPort": 8000}],
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": 8000}}}]}}}}
+    web = Resource("Deployment", "web", body, "helm")
+    groups = [
+        Resource("TargetGroup", "tcp", {"protocol": "TCP", "health_check": {"protocol": "TCP"}},
+                 "tf"),
+        Resource("TargetGroup", "off", {"protocol": "HTTP", "health_check": {"enabled": False}},
+                 "tf"),
+        Resource("TargetGroup", "fn", {"target_type": "lambda"}, "tf"),
+        Resource("TargetGroup", "http", {"protocol": "HTTP", "health_check": {"path": "/"}},
+                 "tf"),
+    ]
+    results = {r.name: r.status for r in engine.evaluate([policy], _inv(web, *groups), {})}
+    assert results == {"http": "fail"}

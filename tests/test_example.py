@@ -18,7 +18,7 @@ PLANTED = {
     ("cpu-limits", "Deployment/chess-ai[log-shipper]", "helm/values-prod.yaml:45"),
     ("image-pinned", "Deployment/chess-ai[log-shipper]", "helm/values-prod.yaml:46"),
     ("db-connection-capacity", "DBInstance/chess-ai-prod", "helm/values-prod.yaml:34"),
-    ("storage-expandable", "StorageClass/chess-ai-gp3[chess-ai-data]",
+    ("storage-expandable", "PersistentVolumeClaim/chess-ai-data",
      "helm/chess-ai/values.yaml:109"),
     ("pdb-present", "Deployment/chess-ai", "helm/chess-ai/values.yaml:116"),
     ("sg-no-world-admin", "SecurityGroup/chess-ai-prod-bastion[tcp/22-22 from 0.0.0.0/0]",

@@ -222,7 +222,7 @@ def pod_requests(w: Resource) -> tuple[Decimal, Decimal] | Unknown:
     the largest init container's request if that is more."""
     base = k8s.pod_spec_path(w.kind) or ()
     init = get(w.body, (*base, "initContainers"))
-    regular = [c for _, c in k8s.containers(w)]
+    regular = [c for _, c in k8s.containers(w, init=False)]
     sums = _requests(w, regular)
     if isinstance(sums, Unknown):
         return sums

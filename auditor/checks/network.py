@@ -42,17 +42,17 @@ def covers(rule: dict[str, Any], port: int) -> bool | Unknown:
 
 
 def rule_key(rule: dict[str, Any]) -> str:
-    """A rule's identity by content (``tcp/22-22 from 0.0.0.0/0``): rule order means
-    nothing, so a list index would change a finding's fingerprint when a rule is added."""
-    sources: list[str] = []
-    for key in ("cidr_blocks", "ipv6_cidr_blocks", "security_groups"):
-        values = rule.get(key)
-        if isinstance(values, list):
-            sources += [v if isinstance(v, str) else "?" for v in values]
-        elif isinstance(values, Unknown):
-            sources.append("?")
-    return (f"{rule.get('protocol')}/{rule.get('from_port')}-{rule.get('to_port')} from "
-            + (",".join(sorted(sources)) or "-"))
+    """A world-open rule's identity by content (``tcp/22-22 from 0.0.0.0/0``): rule order
+    means nothing, and neither do its other sources or the spelling of its protocol, so
+    none of them may change a finding's fingerprint."""
+    protocol = rule.get("protocol")
+    protocol = {"6": "tcp", "17": "udp", "all": "-1"}.get(str(protocol).lower(),
+                                                          str(protocol).lower())
+    ports = "-".join(str(p) if (p := port_number(rule.get(k))) is not None else "?"
+                     for k in ("from_port", "to_port"))
+    world = world_sources(rule)
+    shown = ",".join(sorted(world)) if isinstance(world, list) and world else "?"
+    return f"{protocol if protocol != 'none' else '?'}/{ports} from {shown}"
 
 
 def world_sources(rule: dict[str, Any]) -> list[str] | Unknown:
@@ -167,7 +167,6 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
     """A fail per rule of a database's security groups that opens its port to the world."""
     groups = ctx.inventory.of_kind("SecurityGroup")
     out: list[Outcome] = []
-    seen: dict[tuple[str, str | None], Outcome] = {}
     for db in ctx.inventory.of_kind(*DATABASES):
         sgs, port = db_security_groups(db, groups), db_port(db)
         if isinstance(sgs, Unknown) or isinstance(port, Unknown):
@@ -176,13 +175,10 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
                                reason=doubt.reason if isinstance(doubt, Unknown) else ""))
             continue
         found = _open_rules(sgs, [port], db_name=db.name)
-        for o in found:  # a group shared by two databases is reported once
-            key = (o.resource.name, o.item)
-            if key in seen:
-                seen[key].vars["db"] = f"{seen[key].vars['db']}, {db.name}"
-            else:
-                seen[key] = o
-                out.append(o)
+        # The database's finding (pass and fail share one identity), pointing at the rule.
+        out += [Outcome(db, o.status, item=f"{o.resource.name} {o.item}", reason=o.reason,
+                        location=o.resource.locate(o.path),
+                        vars={**o.vars, "group": o.resource.name}) for o in found]
         if not found:
             out.append(Outcome(db, "pass"))
     return out

@@ -214,7 +214,7 @@ def storage_expandable(ctx: CheckContext) -> list[Outcome]:
         label = owner.name if owner.kind == "PersistentVolumeClaim" else (
             f"{owner.name}/{get(claim, (*base[:-1], 'metadata', 'name'))}")
         if name == "":
-            out.append(Outcome(owner, "fail", item=label, path=where, vars={
+            out.append(Outcome(owner, "fail", path=where, vars={
                 "pvc": label, "storage_class": '""', "problem": f"PVC {label} sets "
                 'storageClassName "" (a pre-provisioned volume), which cannot be expanded'}))
             continue
@@ -226,15 +226,19 @@ def storage_expandable(ctx: CheckContext) -> list[Outcome]:
             continue
         allowed = get(sc.body, ("allowVolumeExpansion",))
         if isinstance(allowed, Unknown):
-            out.append(Outcome(sc, "unknown", item=label, path=("allowVolumeExpansion",),
+            out.append(Outcome(owner, "unknown",
+                               item=None if owner.kind == "PersistentVolumeClaim" else label,
+                               location=sc.locate(("allowVolumeExpansion",)),
                                reason=allowed.reason))
             continue
         ok = allowed is True or str(allowed).lower() == "true"
         shown = "absent (false)" if allowed is MISSING or allowed is None else (
             str(allowed).lower())
-        out.append(Outcome(sc if not ok else owner, "pass" if ok else "fail",
-                           item=label if not ok else None,
-                           path=("allowVolumeExpansion",) if not ok else (),
+        # Always the claim's finding (pass and fail share one identity); a failure points
+        # at the StorageClass line to change.
+        out.append(Outcome(owner, "pass" if ok else "fail",
+                           item=None if owner.kind == "PersistentVolumeClaim" else label,
+                           location=None if ok else sc.locate(("allowVolumeExpansion",)),
                            vars={"pvc": label, "storage_class": sc.name,
                                  "problem": f"StorageClass {sc.name}, used by {label}, has "
                                             f"allowVolumeExpansion {shown}"}))
@@ -288,15 +292,19 @@ def port_consistency(ctx: CheckContext) -> list[Outcome]:
                                                 f"(container ports: {_listing(named)})"}))
     serving = _serving(inv, ctx.params)
     for tg in inv.of_kind("TargetGroup"):
-        out.append(_target_group_port(tg, serving))
+        outcome = _target_group_port(tg, serving)
+        if outcome is not None:
+            out.append(outcome)
     return out
 
 
-def _target_group_port(tg: Resource, serving: list[Resource]) -> Outcome:
+def _target_group_port(tg: Resource, serving: list[Resource]) -> Outcome | None:
     port, target_type = tg.body.get("port"), tg.body.get("target_type", "instance")
     for value in (port, target_type):
         if isinstance(value, Unknown):
             return Outcome(tg, "unknown", path=("port",), reason=value.reason)
+    if target_type == "lambda" or target_type == "alb":
+        return None  # no pod port behind it: nothing to compare
     if target_type != "ip":
         return Outcome(tg, "unknown", path=("port",), reason=f"target_type {target_type}: the "
                        "port is a node port, only known live")
@@ -323,6 +331,8 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
         if isinstance(hc, Unknown):
             out.append(Outcome(tg, "unknown", path=("health_check",), reason=hc.reason))
             continue
+        if not _http_health_check(tg, hc[0] if isinstance(hc, list) and hc else hc):
+            continue  # TCP checks, disabled checks and Lambda targets have no path to compare
         path = hc[0].get("path", "/") if isinstance(hc, list) and hc else (
             hc.get("path", "/") if isinstance(hc, dict) else "/")
         path = "/" if path is None else path  # the AWS default for HTTP health checks
@@ -335,6 +345,17 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(tg, "pass" if path in paths else "fail", path=location,
                                vars={"health_path": path, "ready_path": ", ".join(paths)}))
     return out
+
+
+def _http_health_check(tg: Resource, hc: Any) -> bool:
+    if tg.body.get("target_type") == "lambda":
+        return False
+    hc = hc if isinstance(hc, dict) else {}
+    if hc.get("enabled") is False:
+        return False
+    # The health check protocol defaults to the target group's (HTTP for an ALB's).
+    protocol = hc.get("protocol") or tg.body.get("protocol") or "HTTP"
+    return not isinstance(protocol, str) or protocol.upper() in ("HTTP", "HTTPS")
 
 
 def readiness_path(workload: Resource, params: dict[str, Any]) -> str | None:

@@ -91,7 +91,8 @@ def _verdict(report: Report) -> str:
     passing = report.summary.by_status.get("pass", sum(report.summary.passes.values()))
     icon = "❌" if fails else "⚠️" if errors or unknown else "✅"
     if report.gate is not None:  # the gate decides the icon: --fail-on may tolerate fails
-        icon = "❌" if not report.gate.passed else "⚠️" if fails or errors or unknown else "✅"
+        icon = {"failed": "❌", "incomplete": "⚠️"}.get(
+            report.gate.status, "⚠️" if fails or errors or unknown else "✅")
     per = [f"{n} {s}" for s in reversed(SEVERITIES)
            if (n := sum(1 for f in fails if f.severity == s))]
     parts = [f"{len(fails)} failing" + (f" ({', '.join(per)})" if per else "")]
@@ -102,8 +103,7 @@ def _verdict(report: Report) -> str:
     parts.append(f"{passing} passing")
     verdict = f"{icon} " + " · ".join(parts)
     if report.gate is not None:
-        outcome = "passed" if report.gate.passed else "failed"
-        verdict += f" — gate {outcome} (fail on {report.gate.fail_on})"
+        verdict += f" — gate {report.gate.status} (fail on {report.gate.fail_on})"
     return verdict
 
 

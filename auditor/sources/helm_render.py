@@ -41,6 +41,8 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
         rendered = loaded.render(values, name=release, namespace=namespace)
     except helm_python.HelmError as exc:
         raise _error(str(getattr(exc, "detail", exc))) from None
+    except (TypeError, ValueError) as exc:  # values the SDK cannot pass on (e.g. !!binary)
+        raise RenderError(f"the values cannot be given to Helm: {exc}") from None
     name = loaded.name
     return {_strip_chart(path, name): text for path, text in rendered.items()}
 

@@ -41,7 +41,7 @@ class Values:
                   ) -> None:
         for key, value in sets.items():
             path = parse_set_key(key)
-            self.user = merge(self.user, _nest(path, value), keep_nulls=True)
+            self.user = set_in(self.user, path, value)
             for end in range(1, len(path) + 1):
                 self.where[path[:end]] = Location(file, line_of.get(key))
 
@@ -67,6 +67,7 @@ def merge(base: dict[str, Any], override: dict[str, Any], keep_nulls: bool = Fal
     return out
 
 
+MAX_INDEX = 65536
 _SEGMENT = re.compile(r"((?:[^.\[\\]|\\.)+)((?:\[\d+\])*)")
 
 
@@ -79,13 +80,34 @@ def parse_set_key(key: str) -> Path:
         if not m:
             raise ValueError(f"invalid --set key {key!r}")
         out.append(re.sub(r"\\(.)", r"\1", m.group(1)))
-        out.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+        for index in (int(i) for i in re.findall(r"\[(\d+)\]", m.group(2))):
+            if index > MAX_INDEX:  # Helm's own cap: a huge index would fill memory
+                raise ValueError(f"list index {index} in --set key {key!r} is above {MAX_INDEX}")
+            out.append(index)
         pos = m.end() + (1 if m.end() < len(key) and key[m.end()] == "." else 0)
     return tuple(out)
 
 
-def _nest(path: Path, value: Any) -> dict[str, Any]:
-    result: Any = value
-    for key in reversed(path):
-        result = [None] * key + [result] if isinstance(key, int) else {key: result}
-    return result  # type: ignore[no-any-return]
+def set_in(tree: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
+    """``--set a.b[1]=x`` as Helm applies it: into the existing values, a list index
+    setting one element (the list grows with nulls), not replacing the list."""
+    out = copy.deepcopy(tree)
+    node: Any = out
+    for key, nxt in zip(path, [*path[1:], None], strict=True):
+        last = nxt is None
+        if isinstance(key, int):
+            if not isinstance(node, list):
+                raise ValueError(f"--set index [{key}] on a value that is not a list")
+            node.extend([None] * (key + 1 - len(node)))
+            if last:
+                node[key] = value
+            elif not isinstance(node[key], dict | list):
+                node[key] = [] if isinstance(nxt, int) else {}
+            node = node[key]
+        else:
+            if last:
+                node[key] = value
+            elif not isinstance(node.get(key), dict | list):
+                node[key] = [] if isinstance(nxt, int) else {}
+            node = node[key]
+    return out

@@ -26,6 +26,9 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         path = config.path(entry)
         files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
                        and p.is_file()) if path.is_dir() else [path]
+        if not files:  # a path typo must not turn the audit off silently
+            out.problems.append(Problem(f"manifests {entry}", "no *.yaml or *.yml files in "
+                                        "this directory", Location(config.rel(path))))
         for file in files:
             shown = config.rel(file)
             source = f"manifest {shown}"

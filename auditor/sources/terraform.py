@@ -11,6 +11,7 @@ that need it say ``unknown`` instead of guessing.
 from __future__ import annotations
 
 from auditor.config import Config, Environment
+from auditor.models import Location, Problem
 from auditor.sources.base import Collected
 from auditor.terraform import modules, tfvars
 from auditor.terraform.shapes import normalise
@@ -27,6 +28,11 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         source = f"terraform {entry}"
         found = tfvars.read_files(tfvars.auto_files(directory), config.rel, out.problems)
         values = {**found, **given, **tf.vars}
+        if directory.is_dir() and not any(directory.glob("*.tf")) and not any(
+                directory.glob("*.tf.json")):  # a path typo must not turn the audit off
+            out.problems.append(Problem(source, "no *.tf or *.tf.json files in this directory",
+                                        Location(config.rel(directory))))
+            continue
         items = modules.evaluated(directory, values, source, config.rel, out.problems)
         out.resources.extend(normalise(items, source))
     for r in out.resources:

@@ -126,5 +126,9 @@ def test_verdict_follows_the_gate(report_factory: Callable[..., Report]) -> None
 
     tolerated = render(report_factory(gate=Gate(fail_on="never", exit_code=0, passed=True)))
     assert "⚠️ 4 failing" in tolerated and "gate passed (fail on never)" in tolerated
-    failed = render(report_factory(gate=Gate(fail_on="high", exit_code=1, passed=False)))
+    failed = render(report_factory(gate=Gate(fail_on="high", exit_code=1, passed=False,
+                                             status="failed")))
     assert "❌ 4 failing" in failed and "gate failed (fail on high)" in failed
+    partial = render(report_factory(gate=Gate(fail_on="critical", exit_code=3, passed=False,
+                                              status="incomplete")))
+    assert "⚠️" in partial and "gate incomplete (fail on critical)" in partial

@@ -233,3 +233,21 @@ def test_invalid_rendered_yaml_names_the_template_not_a_wrong_line(
     assert problem.location.file == "chart/templates/broken.yaml"
     assert problem.location.line is None and "of the rendered output" in problem.message
     assert any(r.kind == "Deployment" for r in out.resources)  # the other templates still count
+
+
+def test_set_with_a_list_index_changes_one_element_like_helm() -> None:
+    from auditor.sources.helm_values import Values
+
+    values = Values()
+    values.apply({"sidecars": [{"name": "log", "image": "fluent/fluent-bit", "args": ["-i"]}]},
+                 {}, "values.yaml")
+    values.apply_set({"sidecars[0].image": "fluent/fluent-bit:3.1"}, "auditor.yaml", {})
+    assert values.user["sidecars"] == [{"name": "log", "image": "fluent/fluent-bit:3.1",
+                                        "args": ["-i"]}]
+    values.apply_set({"extra[2]": "c"}, "auditor.yaml", {})
+    assert values.user["extra"] == [None, None, "c"]
+
+
+def test_set_index_is_capped_like_helm() -> None:
+    with pytest.raises(ValueError, match="above 65536"):
+        parse_set_key("a[50000000]")

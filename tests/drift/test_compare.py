@@ -1,0 +1,142 @@
+"""The comparison and its normalisation rules, one behaviour at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auditor.checks.drift import sg_rules
+from auditor.drift.compare import diff, render, same
+from auditor.drift.normalize import HELM_RULES, HPA_RULES, Rules, clean
+from auditor.paths import MISSING
+from auditor.unknown import Unknown
+
+DEPLOYMENT = HELM_RULES["Deployment"]
+
+
+def deployment(*containers: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
+            "spec": {**spec, "template": {"spec": {"containers": list(containers)}}}}
+
+
+def fields(declared: dict[str, Any], live: dict[str, Any], rules: Rules = DEPLOYMENT,
+           kind: str = "Deployment") -> dict[str, tuple[Any, Any]]:
+    return {d.field.removeprefix("spec.template.spec."): (d.declared, d.live)
+            for d in diff(rules, clean(kind, declared), clean(kind, live))}
+
+
+@pytest.mark.parametrize(("a", "b", "pattern", "equal"), [
+    ("1", "1000m", ("resources", "limits", "cpu"), True),
+    ("8Gi", "8192Mi", ("resources", "requests", "memory"), True),
+    ("8Gi", "8193Mi", ("resources", "requests", "memory"), False),
+    ("5432", 5432, ("port",), True),
+    ("true", True, ("multi_az",), True),
+    ("1", "1.0", ("env", "*", "value"), True),  # numbers however spelt
+    ("1k", "1000", ("env", "*", "value"), False),  # not a quantity field: text
+    ("http", 8000, ("port",), False),
+])
+def test_scalars_compare_by_meaning(a: Any, b: Any, pattern: tuple[str, ...],
+                                    equal: bool) -> None:
+    assert same(a, b, pattern) is equal
+
+
+def test_containers_and_env_pair_by_name_and_live_only_items_are_drift() -> None:
+    declared = deployment({"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]},
+                          {"name": "b", "image": "b:1"})
+    live = deployment({"name": "b", "image": "b:1"},
+                      {"name": "a", "image": "a:1", "env": [{"name": "Y", "value": "2"},
+                                                            {"name": "X", "value": "1"}]},
+                      {"name": "debug", "image": "busybox"})
+    assert fields(declared, live) == {
+        "containers[a].env[Y]": (MISSING, {"name": "Y", "value": "2"}),
+        "containers[debug]": (MISSING, {"name": "debug", "image": "busybox"}),
+    }
+
+
+def test_a_declared_field_missing_live_is_drift_but_an_empty_one_is_not() -> None:
+    declared = deployment({"name": "a", "image": "a:1", "args": ["--fast"], "env": [],
+                           "resources": {"limits": {"memory": "1Gi"}}})
+    live = deployment({"name": "a", "image": "a:1"})
+    assert fields(declared, live) == {
+        "containers[a].args": (["--fast"], MISSING),
+        "containers[a].resources": ({"limits": {"memory": "1Gi"}}, MISSING)}
+
+
+def test_server_defaults_hold_both_ways() -> None:
+    declared = deployment({"name": "a", "image": "a:latest", "readinessProbe": {
+        "httpGet": {"path": "/", "port": 80}, "timeoutSeconds": 1}})
+    live = deployment({"name": "a", "image": "a:latest", "imagePullPolicy": "Always",
+                       "readinessProbe": {"httpGet": {"path": "/", "port": 80, "scheme": "HTTP"},
+                                          "periodSeconds": 10, "failureThreshold": 3}},
+                      revisionHistoryLimit=10, progressDeadlineSeconds=600)
+    assert fields(declared, live) == {}
+    live["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent"
+    live["spec"]["revisionHistoryLimit"] = 3
+    assert fields(declared, live) == {"containers[a].imagePullPolicy": ("Always", "IfNotPresent"),
+                                      "spec.revisionHistoryLimit": (10, 3)}
+
+
+def test_replicas_are_never_helm_drift() -> None:
+    assert fields(deployment(replicas=2), deployment(replicas=9)) == {}
+
+
+def test_lists_whose_order_means_something_compare_in_order() -> None:
+    declared = deployment({"name": "a", "image": "a", "args": ["-i", "tail"],
+                           "securityContext": {"capabilities": {"drop": ["ALL", "NET_RAW"]}}})
+    live = deployment({"name": "a", "image": "a", "args": ["tail", "-i"],
+                       "securityContext": {"capabilities": {"drop": ["NET_RAW", "ALL"]}}})
+    assert fields(declared, live) == {"containers[a].args": (["-i", "tail"], ["tail", "-i"])}
+
+
+def test_unknown_declared_is_skipped_and_unknown_live_is_reported() -> None:
+    declared = deployment({"name": "a", "image": Unknown("tag from CI"), "ports": [
+        {"containerPort": 80}]})
+    live = deployment({"name": "a", "image": "a:2", "ports": [
+        {"containerPort": 80, "protocol": Unknown("not read")}]})
+    [d] = diff(DEPLOYMENT, clean("Deployment", declared), clean("Deployment", live))
+    # an unknown protocol cannot key the port: ports pair by position instead
+    assert d.field.endswith("ports[0].protocol") and d.unknown == "not read"
+
+
+def test_metadata_noise_and_status_are_dropped() -> None:
+    body = {"metadata": {"name": "a", "uid": "u", "resourceVersion": "1", "managedFields": [],
+                         "annotations": {"deployment.kubernetes.io/revision": "3",
+                                         "team": "x"}},
+            "spec": {"template": {"metadata": {"annotations": {
+                "kubectl.kubernetes.io/restartedAt": "now", "checksum/config": "abc"}}}},
+            "status": {"replicas": 1}}
+    assert clean("Deployment", body) == {"metadata": {"name": "a", "annotations": {"team": "x"}},
+                                         "spec": {"template": {"metadata": {"annotations": {}}}}}
+
+
+def test_hpa_v1_and_no_metrics_compare_as_v2() -> None:
+    v1 = {"spec": {"minReplicas": 2, "maxReplicas": 5, "targetCPUUtilizationPercentage": 80}}
+    none = {"spec": {"minReplicas": 2, "maxReplicas": 5}}
+    assert diff(HPA_RULES, clean("HorizontalPodAutoscaler", v1),
+                clean("HorizontalPodAutoscaler", none)) == []
+    none["spec"]["minReplicas"] = 1
+    del v1["spec"]["minReplicas"]  # declared omits it: the default 1
+    assert diff(HPA_RULES, clean("HorizontalPodAutoscaler", v1),
+                clean("HorizontalPodAutoscaler", none)) == []
+
+
+def test_security_group_grants_are_a_set() -> None:
+    two = [{"protocol": "tcp", "from_port": 443, "to_port": 443,
+            "cidr_blocks": ["10.0.0.0/8", "0.0.0.0/0"], "description": "a"}]
+    split = [{"protocol": "6", "from_port": "443", "to_port": "443", "cidr_blocks": [c]}
+             for c in ("0.0.0.0/0", "10.0.0.0/8")]
+    assert sg_rules(two)[0].keys() == sg_rules(split)[0].keys()
+    assert sg_rules([{"protocol": "-1", "from_port": -1, "to_port": -1, "self": True}])[0] == {
+        ("-1", 0, 0, "self"): 0}
+    assert sg_rules(Unknown("dynamic"))[1] == "dynamic"
+    assert sg_rules([{**split[0], "description": Unknown("var.note")}])[1] is None
+    assert sg_rules([{"protocol": "tcp", "from_port": 1, "to_port": 2,
+                      "cidr_blocks": [Unknown("var.cidr")]}])[1] is not None
+
+
+def test_rendered_values_never_show_secrets() -> None:
+    label = "spec.template.spec.containers[a].env[API_TOKEN]"
+    assert render("s3cr3t", label) == "<redacted>"
+    assert "s3cr3t" not in render([{"name": "DB_PASSWORD", "value": "s3cr3t"}], "x.env")
+    assert render(MISSING) == "(absent)" and render(True) == "true"
