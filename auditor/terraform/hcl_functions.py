@@ -15,6 +15,7 @@ from collections.abc import Callable
 from auditor.terraform.hcl_nodes import Node, guard, mk, unknown
 from auditor.terraform.hcl_values import (
     EvalError,
+    Ref,
     Scope,
     Stop,
     equal,
@@ -160,6 +161,8 @@ def _can(arg: Node) -> Node:  # false only for a real error: an unknown value st
             return False
         if isinstance(value, Unknown):
             raise Stop(value)
+        if isinstance(value, Ref):  # only known at apply time: whether it errors is too
+            raise Stop(Unknown(f"can({value}) is only known after apply", ref=str(value)))
         return True
     return mk(run, arg)
 

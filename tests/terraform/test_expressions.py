@@ -385,3 +385,9 @@ def test_deep_nesting_is_capped() -> None:
     strings = "${" + '"${' * 1000 + "1" + '}"' * 1000 + "}"  # nests through the lexer
     assert "nested too deeply" in reason(evaluate(strings, FakeScope()))
     assert evaluate("${" + '"${' * 10 + "1" + '}"' * 10 + "}", FakeScope()) == 1
+
+
+def test_can_of_an_apply_time_reference_is_unknown() -> None:
+    """`can(data.x.value) ? safe : open` must not pick a branch offline."""
+    got = ev('can(data.aws_ssm_parameter.p.value) ? "10.0.0.0/8" : "0.0.0.0/0"')
+    assert isinstance(got, Unknown) and "after apply" in got.reason
