@@ -63,7 +63,12 @@ def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> l
     for resource in inventory.of_kind(*policy.applies_to.kinds):
         for path, item, label in _items(resource, policy.applies_to.each, params):
             try:
-                verdict = conditions.evaluate(policy.condition, item, params)
+                applies = (True if policy.applies_to.where is None else
+                           conditions.evaluate(policy.applies_to.where, item, params))
+                if applies is False:
+                    continue  # not applicable: neither a pass nor a fail
+                verdict = (applies if isinstance(applies, Unknown) else
+                           conditions.evaluate(policy.condition, item, params))
             except Exception as exc:  # one odd value costs this item, not the policy
                 out.append(Outcome(resource, "error", label, (*path, *locate),
                                    f"cannot evaluate: {exc!r}"))

@@ -43,7 +43,8 @@ def run_examples(policy: Policy) -> list[str]:
     """Problems with the policy's examples (empty when all behave as declared)."""
     problems = []
     groups = (("pass", policy.examples.passing), ("fail", policy.examples.failing),
-              ("unknown", policy.examples.unknown))
+              ("unknown", policy.examples.unknown),
+              ("not apply", policy.examples.not_applicable))
     for expected, examples in groups:
         for example in examples:
             if example.side not in policy.sides:
@@ -56,8 +57,10 @@ def run_examples(policy: Policy) -> list[str]:
                       if "(template error:" in t]
             if broken:
                 problems.append(f"{policy.file}: example {example.name!r}: {broken[0]}")
-            # The expected status must appear, and nothing but it and passes.
-            if expected not in statuses or not statuses <= {expected, "pass"}:
+            # The expected status must appear, and nothing but it and passes; a check that
+            # must not apply gives no result at all.
+            if (statuses if expected == "not apply" else
+                    expected not in statuses or not statuses <= {expected, "pass"}):
                 detail = "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"
                 problems.append(f"{policy.file}: example {example.name!r} should {expected} "
                                 f"but gave [{detail}]")

@@ -140,8 +140,11 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
             live_state = collect(config, env_name, config.environments[env_name],
                                  declared.resources, options.progress)
         names = {**declared.names, **live_state.names}
-        live = Inventory(env_name, "live", live_state.resources, live_state.problems, names,
-                         live_state.unavailable)
+        # Chart values have no live form; the live checks that need one (the connection
+        # pool size) read the declared values beside the live objects.
+        values = declared.of_kind("HelmValues")
+        live = Inventory(env_name, "live", [*live_state.resources, *values],
+                         live_state.problems, names, live_state.unavailable)
         drift = Inventory(env_name, "drift", live_state.resources, [], names,
                           live_state.unavailable, baseline=declared)
         inventories += [declared, live]

@@ -42,6 +42,9 @@ class AppliesTo(_Strict):
     each: str | None = Field(
         None, description="Evaluate per item: 'containers', 'serving_container' or a path."
     )
+    where: dict[str, Any] | None = Field(
+        None, description="A condition an item must meet for the check to apply at all "
+        "(otherwise it is not applicable: neither a pass nor a fail).")
 
 
 class Remediation(_Strict):
@@ -66,6 +69,8 @@ class Examples(_Strict):
     passing: list[Example] = Field(alias="pass", min_length=1)
     failing: list[Example] = Field(alias="fail", min_length=1)
     unknown: list[Example] = Field(default_factory=list)
+    not_applicable: list[Example] = Field(
+        default_factory=list, description="Inputs the check must not apply to at all.")
 
 
 class Policy(_Strict):
@@ -149,6 +154,17 @@ def load_file(path: FsPath) -> Policy:
         if unknown:
             raise PolicyError(f"{where(shown, doc.lines.get((field_name,)))}: {field_name}: "
                               f"parameter {unknown[0]!r} is not declared under parameters")
+    if policy.applies_to is not None and policy.applies_to.where is not None:
+        try:
+            conditions.validate(policy.applies_to.where, ("applies_to", "where"))
+        except conditions.ConditionError as exc:
+            line = next((doc.lines[exc.path[:end]] for end in range(len(exc.path), 0, -1)
+                         if exc.path[:end] in doc.lines), None)
+            raise PolicyError(f"{where(shown, line)}: {exc}") from None
+        unknown = sorted(conditions.param_refs(policy.applies_to.where) - declared)
+        if unknown:
+            raise PolicyError(f"{where(shown, doc.lines.get(('applies_to',)))}: applies_to.where:"
+                              f" parameter {unknown[0]!r} is not declared under parameters")
     if policy.condition is not None:
         try:
             conditions.validate(policy.condition)

@@ -103,7 +103,9 @@ def db_connection_capacity(ctx: CheckContext) -> list[Outcome]:
     inv, params = ctx.inventory, ctx.params
     groups = {g.name: g for g in inv.of_kind("DBParameterGroup")}
     key = str(params["db_pool_size_key"])
-    out = []
+    out: list[Outcome] = []
+    if not inv.of_kind("HelmValues"):
+        return out  # no chart here, so no pool size: the check does not apply
     for db in inv.of_kind("DBInstance"):
         demand = _demand(inv, key, params)
         if isinstance(demand, Unknown):

@@ -1,0 +1,72 @@
+"""Live AWS: what Terraform declares, as it runs, read strictly read-only through boto3.
+
+The names to describe come from the declared resources (and ``aws:`` in ``auditor.yaml``,
+see :mod:`.targets`); one module per service maps the API's answers onto Terraform's
+attribute names (``docs/live-model.md``). The services are read concurrently, each on its
+own thread with clients made up front. A service that cannot be read (403, throttled or
+5xx after retries, timeout, no connection, no credentials) costs only its kinds, which
+become unavailable with a one-line reason naming the API call and the error code; a
+service collector that crashes costs only its own kinds too. boto3 is imported only when
+a collection runs, never at ``auditor`` import time.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+
+from auditor.config import AwsConfig, Config, Environment
+from auditor.live.base import LiveCollected
+from auditor.models import Resource
+
+KINDS = ("SecurityGroup", "DBInstance", "DBParameterGroup", "Nodegroup", "TargetGroup",
+         "LoadBalancer", "ACMCertificate", "MetricAlarm", "SecretsManagerSecret", "AWSAccount")
+# Remediation commands' placeholders filled from what was found (first of each kind).
+_NAMES = {"DBInstance": "db_identifier", "DBParameterGroup": "parameter_group",
+          "Nodegroup": "nodegroup", "TargetGroup": "target_group",
+          "LoadBalancer": "load_balancer"}
+
+
+def collect(config: Config, env_name: str, env: Environment,
+            declared: list[Resource]) -> LiveCollected:
+    from auditor.live.aws import account, acm, cloudwatch, ec2, eks, elbv2, rds, secrets
+    from auditor.live.aws.api import Api, CallFailed
+    from auditor.live.aws.targets import targets
+
+    aws = env.aws or AwsConfig()
+    wanted = targets(aws, declared)
+    # Each service module with something to read, and the kinds it reads.
+    readers = [(m, kinds) for m in (ec2, rds, eks, elbv2, acm, cloudwatch, secrets, account)
+               if (kinds := m.wanted(wanted))]
+    try:
+        api = Api(aws.profile, aws.region, sorted({s for m, _ in readers for s in m.SERVICES}))
+    except CallFailed as exc:  # nothing can be read: every kind we would have read says why
+        return LiveCollected(unavailable={k: str(exc) for _, kinds in readers for k in kinds})
+    out = LiveCollected()
+    with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="aws") as pool:
+        futures = [pool.submit(_guarded, m, kinds, api, wanted) for m, kinds in readers]
+        for future in futures:  # in a fixed order, so reports do not depend on timing
+            out.extend(future.result())
+    out.names.update(_names(out.resources))
+    return out
+
+
+def _guarded(module: ModuleType, kinds: tuple[str, ...], api: object,
+             wanted: object) -> LiveCollected:
+    try:
+        found: LiveCollected = module.collect(api, wanted)
+    except Exception as exc:  # a bug in one service's mapping must not cost the others
+        short = module.__name__.rsplit(".", 1)[-1]
+        return LiveCollected(unavailable={k: f"aws {short} collector failed: {exc!r}"
+                                          for k in kinds})
+    return found
+
+
+def _names(resources: list[Resource]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for r in resources:
+        if r.kind in _NAMES:
+            names.setdefault(_NAMES[r.kind], r.name)
+        if r.kind == "Nodegroup" and isinstance(r.body.get("cluster_name"), str):
+            names.setdefault("cluster", r.body["cluster_name"])
+    return names

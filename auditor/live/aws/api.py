@@ -1,0 +1,154 @@
+"""The one door every AWS call of the collector goes through.
+
+Clients come from one boto3 session (the profile and region of ``auditor.yaml``, else the
+default credential chain; ``AWS_ENDPOINT_URL`` is honoured by botocore itself) with the
+``standard`` retry mode and short timeouts. They are all created up front, on the calling
+thread, because a session is not thread-safe while its clients are. A call that fails for
+good (after botocore's retries) raises :class:`CallFailed`, whose text is the one-line
+reason a kind is unavailable: the service, the API operation and the error code. A "not
+found" answer is no failure: the resource is simply not there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from auditor.live.base import LiveCollected
+from auditor.models import Resource
+
+# Describe calls answer in well under a second; a stuck endpoint should cost seconds, not
+# minutes (each attempt may take this long, and standard mode makes three).
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 15.0
+MAX_ATTEMPTS = 3
+_NO_CREDENTIALS = ("no AWS credentials found (NoCredentialsError): set AWS_PROFILE or "
+                   "aws.profile in auditor.yaml, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or "
+                   "run with an instance or pod role")
+
+
+class CallFailed(Exception):
+    """An AWS call that failed for good; ``str()`` is the reason, in one line."""
+
+
+class Api:
+    """Clients for ``services`` and the calls made through them."""
+
+    def __init__(self, profile: str | None, region: str | None, services: Iterable[str]):
+        try:
+            session = boto3.Session(profile_name=profile, region_name=region)
+            if session.get_credentials() is None:
+                raise CallFailed(_NO_CREDENTIALS)
+            # total_max_attempts counts the first try; botocore's max_attempts would not.
+            config = BotoConfig(retries={"mode": "standard",
+                                         "total_max_attempts": MAX_ATTEMPTS},
+                                connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                                user_agent_extra="runbook-auditor")
+            self._clients = {s: session.client(s, config=config) for s in services}
+        except (BotoCoreError, ClientError) as exc:  # unknown profile, no region, an
+            # expired SSO token, a role that cannot be assumed
+            raise CallFailed(f"cannot set up AWS access ({type(exc).__name__}): "
+                             f"{_one_line(str(exc))}") from None
+        self.region: str = session.region_name or ""
+        self.source = f"aws {self.region}"
+
+    def call(self, service: str, operation: str, missing: tuple[str, ...] = (),
+             **params: Any) -> dict[str, Any] | None:
+        """The response of one call, or None when its error code is one of ``missing``."""
+        client = self._clients[service]
+        try:
+            response: dict[str, Any] = getattr(client, operation)(**params)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in missing:
+                return None
+            raise CallFailed(_client_error(client, operation, exc)) from None
+        except BotoCoreError as exc:
+            raise CallFailed(_transport_error(client, operation, exc)) from None
+        return response
+
+    def pages(self, service: str, operation: str, key: str, missing: tuple[str, ...] = (),
+              **params: Any) -> list[Any]:
+        """Every item under ``key`` across the pages of a paginated call; none when its
+        error code is one of ``missing``."""
+        client = self._clients[service]
+        items: list[Any] = []
+        try:
+            for page in client.get_paginator(operation).paginate(**params):
+                items.extend(page.get(key) or [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in missing:
+                return []
+            raise CallFailed(_client_error(client, operation, exc)) from None
+        except BotoCoreError as exc:
+            raise CallFailed(_transport_error(client, operation, exc)) from None
+        return items
+
+    def resource(self, kind: str, name: str, body: dict[str, Any]) -> Resource:
+        return Resource(kind=kind, name=name, body=body, source=self.source)
+
+
+def read(out: LiveCollected, kinds: tuple[str, ...],
+         fetch: Callable[[], list[Resource]]) -> list[Resource]:
+    """Run ``fetch``: its resources join ``out``; if a call fails, ``kinds`` become
+    unavailable with the reason (nothing half-read is kept: it could pass a check)."""
+    try:
+        found = fetch()
+    except CallFailed as exc:
+        out.unavailable.update({kind: str(exc) for kind in kinds})
+        return []
+    out.resources.extend(found)
+    return found
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC to the second, as the TLS collector writes expiries."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _label(client: Any, operation: str) -> str:
+    api_name = client.meta.method_to_api_mapping.get(operation, operation)
+    return f"{client.meta.service_model.service_name} {api_name}"
+
+
+def _client_error(client: Any, operation: str, exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    meta = exc.response.get("ResponseMetadata", {})
+    status = meta.get("HTTPStatusCode")
+    attempts = int(meta.get("RetryAttempts") or 0) + 1
+    code = error.get("Code") or "error"
+    detail = f"HTTP {status}" if status else "no status"
+    if attempts > 1:
+        detail += f", after {attempts} attempts"
+    message = _one_line(str(error.get("Message") or ""))
+    return f"{_label(client, operation)}: {code} ({detail})" + (f": {message}" if message
+                                                                   else "")
+
+
+def _transport_error(client: Any, operation: str, exc: BotoCoreError) -> str:
+    if isinstance(exc, NoCredentialsError):
+        return f"{_label(client, operation)}: {_NO_CREDENTIALS}"
+    # Timeouts and refused or dropped connections are retried: they failed every attempt.
+    retried = isinstance(exc, BotoConnectionError | HTTPClientError)
+    return (f"{_label(client, operation)}: {type(exc).__name__}"
+            + (f" after {MAX_ATTEMPTS} attempts" if retried else "")
+            + f": {_one_line(str(exc))}")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 3] + "..."
