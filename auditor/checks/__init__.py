@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from auditor.checks.alarms import alb_alarm
 from auditor.checks.base import Check
-from auditor.checks.capacity import db_connection_capacity, nodegroup_capacity
-from auditor.checks.network import db_ingress_from_app, db_not_public, sg_no_world_admin
-from auditor.checks.workloads import (
-    health_check_path,
-    hpa_present,
-    hpa_range,
-    pdb_present,
-    port_consistency,
-    storage_expandable,
+from auditor.checks.certificates import cert_expiry
+from auditor.checks.credentials import db_secret_rotation
+from auditor.checks.db_capacity import db_connection_capacity
+from auditor.checks.drift import helm_drift, hpa_drift, terraform_drift
+from auditor.checks.live import (
+    cloudtrail_enabled,
+    config_refs_exist,
+    db_instance_available,
+    guardduty_enabled,
+    image_pull_secrets_exist,
+    rds_recent_snapshot,
+    targets_healthy,
 )
+from auditor.checks.network import db_ingress_from_app, db_not_public, sg_no_world_admin
+from auditor.checks.node_capacity import nodegroup_capacity
+from auditor.checks.scaling import hpa_present, hpa_range, pdb_present
+from auditor.checks.storage import storage_expandable
+from auditor.checks.traffic import health_check_path, port_consistency
 
+# In the order the checks were added: an unknown check's error lists them in this order.
 CHECKS: dict[str, Check] = {
     "alb_alarm": alb_alarm,
     "db_connection_capacity": db_connection_capacity,
@@ -28,26 +37,9 @@ CHECKS: dict[str, Check] = {
     "port_consistency": port_consistency,
     "sg_no_world_admin": sg_no_world_admin,
     "storage_expandable": storage_expandable,
-}
-
-# Appended (AWS policies): registered here rather than in the sorted block above.
-from auditor.checks.network import db_secret_rotation  # noqa: E402
-
-CHECKS["db_secret_rotation"] = db_secret_rotation
-
-# Appended (live-only policies).
-from auditor.checks.live import (  # noqa: E402
-    cert_expiry,
-    cloudtrail_enabled,
-    config_refs_exist,
-    db_instance_available,
-    guardduty_enabled,
-    image_pull_secrets_exist,
-    rds_recent_snapshot,
-    targets_healthy,
-)
-
-CHECKS.update({
+    # AWS policies
+    "db_secret_rotation": db_secret_rotation,
+    # live-only policies
     "cert_expiry": cert_expiry,
     "cloudtrail_enabled": cloudtrail_enabled,
     "config_refs_exist": config_refs_exist,
@@ -56,11 +48,8 @@ CHECKS.update({
     "image_pull_secrets_exist": image_pull_secrets_exist,
     "rds_recent_snapshot": rds_recent_snapshot,
     "targets_healthy": targets_healthy,
-})
-
-# Appended (drift policies): declared-vs-live comparison, run on the drift side.
-from auditor.checks.drift import helm_drift, hpa_drift, terraform_drift  # noqa: E402
-
-CHECKS["helm_drift"] = helm_drift
-CHECKS["hpa_drift"] = hpa_drift
-CHECKS["terraform_drift"] = terraform_drift
+    # drift policies: declared-vs-live comparison, run on the drift side
+    "helm_drift": helm_drift,
+    "hpa_drift": hpa_drift,
+    "terraform_drift": terraform_drift,
+}

@@ -7,7 +7,7 @@ ConfigMap, Ingress, PVC and PDB fields; ``hpa_drift`` owns HPA ranges and metric
 replica count of workloads no HPA manages; ``terraform_drift`` owns the AWS attributes the
 runbook's ``aws ... modify/authorize/update`` commands touch, and StorageClass expansion.
 Each finding names the field, both values, the declared file:line, the likely command and
-the restoring one (see :mod:`auditor.drift`).
+the restoring one (see :mod:`auditor.drift.commands`).
 """
 
 from __future__ import annotations
@@ -16,25 +16,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from auditor.checks.base import CheckContext, Outcome
-from auditor.drift import (
+from auditor.drift.commands import (
     WORKLOADS,
     aws_cause,
     helm_cause,
     hpa_cause,
     kubectl,
-    pairs,
     restore,
     sg_cause,
 )
 from auditor.drift.compare import Difference, diff, render
-from auditor.drift.normalize import (
-    HELM_RULES,
-    HPA_RULES,
-    REPLICA_RULES,
-    TERRAFORM_RULES,
-    Rules,
-    clean,
-)
+from auditor.drift.defaults import HELM_RULES, HPA_RULES, REPLICA_RULES, TERRAFORM_RULES
+from auditor.drift.normalize import Rules, clean
+from auditor.drift.pairing import pairs
 from auditor.models import Inventory, Resource
 from auditor.paths import MISSING, get
 from auditor.quantities import port_number

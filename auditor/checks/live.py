@@ -1,116 +1,26 @@
-"""Checks on facts only the live side holds: certificate expiry, objects a pod spec
-references, target health, database status and snapshots, account-wide detection.
+"""Checks only the live side holds: objects a pod spec references, target health,
+database status and snapshots, account-wide detection.
 
 Each one reads the live model's shapes (docs/live-model.md). A value that is absent where
 the API always gives one, or that cannot be parsed, is ``unknown`` with the reason, never a
-pass. The time-based checks take "now" once per call, from the clock or from the ``now``
-parameter (ISO 8601), so examples and tests do not depend on the day they run.
+pass. Certificate expiry, also live-only, is :mod:`auditor.checks.certificates`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from auditor import k8s
 from auditor.checks.base import CheckContext, Outcome
-from auditor.models import Resource, Status
+from auditor.checks.clock import now, parse_time, span, when
+from auditor.models import Status
 from auditor.paths import MISSING, Path, get
 from auditor.quantities import semantic_equal
 from auditor.unknown import Unknown
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
-_CERT_LABEL = {"TLSEndpoint": "TLS endpoint", "ACMCertificate": "ACM certificate",
-               "Certificate": "cert-manager Certificate"}
-_DAY = timedelta(days=1)
-
-
-def now(params: dict[str, Any]) -> datetime:
-    raw = params.get("now")
-    if raw is None or raw == "":
-        return datetime.now(UTC)
-    moment = parse_time(raw)
-    if moment is None:
-        raise ValueError(f"parameter now: {raw!r} is not an ISO 8601 date and time")
-    return moment
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An aware UTC datetime from ISO 8601 text (or a datetime); naive means UTC."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _span(delta: timedelta) -> str:
-    days = int(delta / _DAY)
-    if days >= 1:
-        return f"{days} day{'s' if days != 1 else ''}"
-    hours = int(delta / timedelta(hours=1))
-    return f"{hours} hour{'s' if hours != 1 else ''}"
-
-
-# ---- certificates ---------------------------------------------------------------------
-
-def cert_expiry(ctx: CheckContext) -> list[Outcome]:
-    moment = now(ctx.params)
-    warn = float(ctx.params["warn_days"])
-    critical = float(ctx.params["critical_days"])
-    return [_expiry(cert, moment, warn, critical)
-            for cert in ctx.inventory.of_kind(*_CERT_LABEL)]
-
-
-def _expiry(cert: Resource, moment: datetime, warn: float, critical: float) -> Outcome:
-    label = _CERT_LABEL[cert.kind]
-    path: Path = ("status", "notAfter") if cert.kind == "Certificate" else ("not_after",)
-    body = cert.body
-    if cert.kind == "TLSEndpoint" and body.get("reachable") is not True:
-        return Outcome(cert, "unknown", reason=f"{label} {body.get('url', cert.name)} could "
-                       f"not be reached: {body.get('error') or 'no TLS handshake'}")
-    raw = get(body, path)
-    if isinstance(raw, Unknown):
-        return Outcome(cert, "unknown", path=path, reason=raw.reason)
-    if raw is MISSING or raw is None:
-        return Outcome(cert, "unknown", path=path, reason=_no_expiry(cert))
-    expires = parse_time(raw)
-    if expires is None:
-        return Outcome(cert, "unknown", path=path, reason=f"expiry {raw!r} is not a date")
-    left = expires - moment
-    problems = []
-    if cert.kind == "TLSEndpoint" and body.get("verified") is not True:
-        problems.append(str(body.get("error") or "certificate not trusted"))
-    if left <= timedelta(0):
-        problems.append(f"critical: expired {_span(-left)} ago, on {_when(expires)}")
-    elif left < warn * _DAY:
-        text = f"expires in {_span(left)}, on {_when(expires)}"
-        if left < critical * _DAY:
-            text += f"; critical: expires within {critical:g} days"
-        problems.append(text)
-    facts = {"what": label, "problem": "; ".join(problems), "not_after": expires.isoformat(),
-             "days_left": round(left / _DAY, 1), "critical": left < critical * _DAY}
-    return Outcome(cert, "fail" if problems else "pass", path=path if problems else (),
-                   vars=facts)
-
-
-def _no_expiry(cert: Resource) -> str:
-    if cert.kind == "ACMCertificate":
-        return f"ACM gives no expiry date (status {cert.body.get('status', 'not read')})"
-    if cert.kind == "Certificate":
-        ready = next((c for _, c in _dicts(get(cert.body, ("status", "conditions")))
-                      if c.get("type") == "Ready"), {})
-        why = f": {ready.get('reason')}: {ready.get('message')}" if ready else ""
-        return f"cert-manager has not issued it (no status.notAfter){why}"
-    return f"no expiry was read: {cert.body.get('error') or 'no certificate'}"
 
 
 # ---- objects a pod spec references ----------------------------------------------------
@@ -256,7 +166,7 @@ def rds_recent_snapshot(ctx: CheckContext) -> list[Outcome]:
         else:
             age = moment - taken
             out.append(Outcome(db, "fail" if age > limit else "pass", path=path, vars={
-                "problem": f"the newest snapshot is {_span(age)} old (taken {_when(taken)}), "
+                "problem": f"the newest snapshot is {span(age)} old (taken {when(taken)}), "
                            f"over the {limit / timedelta(hours=1):g}-hour limit: a restore "
                            "would lose everything since",
                 "snapshot_age_hours": round(age / timedelta(hours=1), 1)}))

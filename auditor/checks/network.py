@@ -1,86 +1,19 @@
-"""Database access checks: who may reach the database, what is open to the world, and
-whether the database credentials rotate.
+"""Database access checks: who may reach the database, and what is open to the world.
 
-Rules are in the normalised Terraform shape (``from_port``, ``to_port``, ``protocol``,
-``cidr_blocks``, ``ipv6_cidr_blocks``, ``security_groups``: names of source groups), the
-same for declared and live security groups. Any value that is not known offline (a
-variable without a value, a ``dynamic`` block) makes the affected outcome ``unknown`` with
-the reason, never a pass.
+A database's security groups are resolved by name among the declared ones and its port
+defaults to the engine's; what their rules admit is :mod:`auditor.checks.ingress`.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from auditor.checks.base import CheckContext, Outcome
+from auditor.checks.ingress import any_world_rule, covers, ingress_rules, open_rules
 from auditor.models import Resource
-from auditor.quantities import port_number, semantic_equal
 from auditor.unknown import Unknown
 
 DATABASES = ("DBInstance", "DBCluster")  # RDS instances and Aurora clusters alike
-WORLD = ("0.0.0.0/0", "::/0")
 DEFAULT_DB_PORTS = {"postgres": 5432, "mysql": 3306, "mariadb": 3306, "aurora-postgresql": 5432,
                     "aurora-mysql": 3306, "sqlserver": 1433, "oracle": 1521}
-
-
-def covers(rule: dict[str, Any], port: int) -> bool | Unknown:
-    """Whether an ingress rule admits TCP traffic to ``port``."""
-    protocol = rule.get("protocol")
-    lo, hi = rule.get("from_port"), rule.get("to_port")
-    for v in (protocol, lo, hi):
-        if isinstance(v, Unknown):
-            return v
-    if str(protocol) in ("-1", "all"):
-        return True
-    if str(protocol) not in ("tcp", "6"):
-        return False
-    low, high = port_number(lo), port_number(hi)  # Terraform accepts "22" for 22
-    if low is None or high is None:
-        return Unknown(f"port range {lo!r}-{hi!r} is not numeric")
-    return low <= port <= high
-
-
-def rule_key(rule: dict[str, Any]) -> str:
-    """A world-open rule's identity by content (``tcp/22-22 from 0.0.0.0/0``): rule order
-    means nothing, and neither do its other sources or the spelling of its protocol, so
-    none of them may change a finding's fingerprint."""
-    protocol = rule.get("protocol")
-    protocol = {"6": "tcp", "17": "udp", "all": "-1"}.get(str(protocol).lower(),
-                                                          str(protocol).lower())
-    ports = "-".join(str(p) if (p := port_number(rule.get(k))) is not None else "?"
-                     for k in ("from_port", "to_port"))
-    world = world_sources(rule)
-    shown = ",".join(sorted(world)) if isinstance(world, list) and world else "?"
-    return f"{protocol if protocol != 'none' else '?'}/{ports} from {shown}"
-
-
-def world_sources(rule: dict[str, Any]) -> list[str] | Unknown:
-    """The world-wide CIDRs (0.0.0.0/0, ::/0) among a rule's sources."""
-    found = []
-    for key in ("cidr_blocks", "ipv6_cidr_blocks"):
-        blocks = rule.get(key)
-        if isinstance(blocks, Unknown):
-            return blocks
-        for block in blocks if isinstance(blocks, list) else []:
-            if isinstance(block, Unknown):
-                return block
-            if block in WORLD:
-                found.append(block)
-    return found
-
-
-def ingress_rules(sg: Resource) -> list[dict[str, Any]] | Unknown:
-    """A group's ingress rules, or Unknown when some are not known offline."""
-    rules = sg.body.get("ingress")
-    if isinstance(rules, Unknown):
-        return rules
-    dynamic = sg.body.get("dynamic")
-    if isinstance(dynamic, list) and any(isinstance(d, dict) and "ingress" in d
-                                         for d in dynamic):
-        return Unknown(f"security group {sg.name} builds ingress rules in a dynamic block, "
-                       "which is not expanded offline")
-    return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
 
 
 def db_port(db: Resource) -> int | Unknown:
@@ -114,6 +47,17 @@ def db_security_groups(db: Resource, groups: list[Resource]) -> list[Resource] |
     return found
 
 
+def _db_access(db: Resource, groups: list[Resource]) -> tuple[list[Resource], int] | Outcome:
+    """The database's security groups and port, or the ``unknown`` outcome saying which of
+    them is not known."""
+    sgs, port = db_security_groups(db, groups), db_port(db)
+    if isinstance(sgs, Unknown):
+        return Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=sgs.reason)
+    if isinstance(port, Unknown):
+        return Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=port.reason)
+    return sgs, port
+
+
 def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
     """Pass when one of the database's groups admits its port from another security group
     (the ``app_security_group`` parameter, when set, must be that group)."""
@@ -121,12 +65,11 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
     app = ctx.params.get("app_security_group")
     out = []
     for db in ctx.inventory.of_kind(*DATABASES):
-        sgs, port = db_security_groups(db, groups), db_port(db)
-        if isinstance(sgs, Unknown) or isinstance(port, Unknown):
-            doubt = sgs if isinstance(sgs, Unknown) else port
-            out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
-                               reason=doubt.reason if isinstance(doubt, Unknown) else ""))
+        access = _db_access(db, groups)
+        if isinstance(access, Outcome):
+            out.append(access)
             continue
+        sgs, port = access
         facts = {"port": port, "groups": ", ".join(s.name for s in sgs)
                  or "none declared, so the VPC default group",
                  "group": sgs[0].name if sgs else None}
@@ -168,13 +111,12 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
     groups = ctx.inventory.of_kind("SecurityGroup")
     out: list[Outcome] = []
     for db in ctx.inventory.of_kind(*DATABASES):
-        sgs, port = db_security_groups(db, groups), db_port(db)
-        if isinstance(sgs, Unknown) or isinstance(port, Unknown):
-            doubt = sgs if isinstance(sgs, Unknown) else port
-            out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
-                               reason=doubt.reason if isinstance(doubt, Unknown) else ""))
+        access = _db_access(db, groups)
+        if isinstance(access, Outcome):
+            out.append(access)
             continue
-        found = _open_rules(sgs, [port], db_name=db.name)
+        sgs, port = access
+        found = open_rules(sgs, [port], db_name=db.name)
         # The database's finding (pass and fail share one identity), pointing at the rule.
         out += [Outcome(db, o.status, item=f"{o.resource.name} {o.item}", reason=o.reason,
                         location=o.resource.locate(o.path),
@@ -198,92 +140,13 @@ def sg_no_world_admin(ctx: CheckContext) -> list[Outcome]:
         sgs = db_security_groups(db, groups)
         for sg in sgs if isinstance(sgs, list) else []:
             unknown_port[sg.name] = f"the port of database {db.name} is not known: {port.reason}"
-    out = _open_rules(groups, sorted(ports))
+    out = open_rules(groups, sorted(ports))
     decided = {o.resource.name for o in out}
     for sg in groups:
         if sg.name in decided:
             continue
-        if sg.name in unknown_port and _any_world_rule(sg):
+        if sg.name in unknown_port and any_world_rule(sg):
             out.append(Outcome(sg, "unknown", path=("ingress",), reason=unknown_port[sg.name]))
         else:
             out.append(Outcome(sg, "pass"))
-    return out
-
-
-def _any_world_rule(sg: Resource) -> bool:
-    rules = ingress_rules(sg)
-    return isinstance(rules, list) and any(
-        isinstance(w, list) and bool(w) for w in map(world_sources, rules))
-
-
-def _open_rules(groups: list[Resource], ports: list[int], db_name: str | None = None
-                ) -> list[Outcome]:
-    """A fail (or unknown) outcome per rule that opens one of ``ports`` to the world."""
-    out = []
-    for sg in groups:
-        rules = ingress_rules(sg)
-        if isinstance(rules, Unknown):
-            out.append(Outcome(sg, "unknown", path=("ingress",), reason=rules.reason,
-                               vars={"db": db_name}))
-            continue
-        for i, rule in enumerate(rules):
-            hits = [(port, covers(rule, port)) for port in ports]
-            port = next((p for p, hit in hits if hit is True), None)
-            doubt = next((hit for _, hit in hits if isinstance(hit, Unknown)), None)
-            if port is None and doubt is None:
-                continue  # none of the ports: whoever the sources are, nothing to report
-            world = world_sources(rule)
-            if isinstance(world, Unknown):
-                out.append(Outcome(sg, "unknown", item=rule_key(rule), path=("ingress", i),
-                                   reason=world.reason, vars={"db": db_name}))
-            elif not world:
-                continue
-            elif port is not None:
-                out.append(Outcome(sg, "fail", item=rule_key(rule), path=("ingress", i),
-                                   vars={"port": port, "cidr": ", ".join(world),
-                                         "db": db_name, **_rule_facts(rule, world)}))
-            elif doubt is not None:
-                out.append(Outcome(sg, "unknown", item=rule_key(rule), path=("ingress", i),
-                                   reason=doubt.reason, vars={"db": db_name}))
-    return out
-
-
-def _rule_facts(rule: dict[str, Any], world: list[str]) -> dict[str, Any]:
-    """What a revoke command needs to name the rule exactly."""
-    protocol = str(rule.get("protocol"))
-    facts: dict[str, Any] = {"protocol": protocol, "from_port": rule.get("from_port"),
-                             "to_port": rule.get("to_port")}
-    ranges = [f"IpRanges=[{{CidrIp={c}}}]" for c in world if ":" not in c]
-    ranges += [f"Ipv6Ranges=[{{CidrIpv6={c}}}]" for c in world if ":" in c]
-    ports = "" if protocol in ("-1", "all") else (
-        f"FromPort={rule.get('from_port')},ToPort={rule.get('to_port')},")
-    facts["ip_permissions"] = f"IpProtocol={protocol},{ports}{','.join(ranges)}"
-    return facts
-
-
-def db_secret_rotation(ctx: CheckContext) -> list[Outcome]:
-    """Per secret whose name (or name_prefix) matches ``db_secret_pattern``: pass when
-    rotation is configured, fail when not. Other secrets are not database credentials and
-    get no outcome; a name not known offline leaves an unrotated secret unknown."""
-    pattern = re.compile(str(ctx.params["db_secret_pattern"]))
-    out = []
-    for secret in ctx.inventory.of_kind("SecretsManagerSecret"):
-        raw = [secret.body.get("name"), secret.body.get("name_prefix")]
-        if all(n is None for n in raw) and secret.name != secret.address:
-            raw = [secret.name]  # a Terraform address is no name: it would match "db" by chance
-        doubt = next((n for n in raw if isinstance(n, Unknown)), None)
-        matched = any(isinstance(n, str) and pattern.search(n) for n in raw)
-        if not matched and doubt is None:
-            continue  # not database credentials
-        rotation = secret.body.get("rotation_enabled", False)
-        if isinstance(rotation, Unknown):
-            out.append(Outcome(secret, "unknown", path=("rotation_enabled",),
-                               reason=rotation.reason))
-        elif semantic_equal(rotation, True):
-            out.append(Outcome(secret, "pass"))
-        elif matched:
-            out.append(Outcome(secret, "fail", path=("rotation_enabled",)))
-        elif doubt is not None:
-            out.append(Outcome(secret, "unknown", reason="the secret's name is not known, so "
-                               f"whether it holds database credentials is not: {doubt.reason}"))
     return out

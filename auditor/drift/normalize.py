@@ -8,7 +8,8 @@ never by position; and the server's defaults are known, so an omitted field and 
 default agree both ways (a declared ``timeoutSeconds: 1`` matches a live probe without it,
 and a live ``timeoutSeconds: 5`` against a declared probe without it is drift from 1).
 :class:`Rules` says, per kind, which subtrees are compared, which objects are *closed*
-(a live-only key in them is drift unless it is a default) and what each default is.
+(a live-only key in them is drift unless it is a default) and what each default is; the
+rules of each kind are :mod:`auditor.drift.defaults`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor import k8s
 from auditor.paths import Path
 from auditor.unknown import Unknown
 
@@ -125,7 +125,7 @@ UNORDERED = {"drop", "add", "accessModes", "hosts", "clusterIPs", "ipFamilies",
              "security_groups", "vpc_security_group_ids"}
 
 
-# ---- per-kind rules -------------------------------------------------------------------------
+# ---- what per-kind rules say -------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Rules:
@@ -150,119 +150,3 @@ class Rules:
 def _matches(pattern: Pattern, path: Pattern) -> bool:
     return len(pattern) == len(path) and all(
         p in ("*", q) for p, q in zip(pattern, path, strict=True))
-
-
-def _pull_policy(live_container: Any) -> str:
-    """The API's default: Always for ``:latest`` or an untagged image, else IfNotPresent."""
-    image = str(live_container.get("image", "")) if isinstance(live_container, dict) else ""
-    name = image.rsplit("/", 1)[-1]
-    if "@" in name:
-        return "IfNotPresent"
-    return "Always" if ":" not in name or name.endswith(":latest") else "IfNotPresent"
-
-
-def _target_port(live_port: Any) -> Any:
-    return live_port.get("port") if isinstance(live_port, dict) else None
-
-
-_PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1,
-          "failureThreshold": 3, "initialDelaySeconds": 0}
-_CONTAINER: dict[Pattern, Default] = {
-    ("terminationMessagePath",): "/dev/termination-log", ("terminationMessagePolicy",): "File",
-    ("imagePullPolicy",): _pull_policy, ("resources",): {}, ("ports", "*", "protocol"): "TCP",
-    ("env", "*", "valueFrom", "fieldRef", "apiVersion"): "v1",
-    **{(probe, key): value for probe in ("livenessProbe", "readinessProbe", "startupProbe")
-       for key, value in _PROBE.items()},
-    **{(probe, "httpGet", "scheme"): "HTTP"
-       for probe in ("livenessProbe", "readinessProbe", "startupProbe")},
-}  # fmt: skip
-_CONTAINER_CLOSED: list[Pattern] = [
-    (), ("resources",), ("resources", "limits"), ("resources", "requests"), ("ports", "*"),
-    *[(probe, *sub) for probe in ("livenessProbe", "readinessProbe", "startupProbe")
-      for sub in ((), ("httpGet",))],
-]
-_POD: dict[Pattern, Default] = {
-    ("dnsPolicy",): "ClusterFirst", ("restartPolicy",): "Always",
-    ("schedulerName",): "default-scheduler", ("securityContext",): {},
-    ("terminationGracePeriodSeconds",): 30, ("enableServiceLinks",): True,
-    ("serviceAccount",): ANY,  # the deprecated mirror of serviceAccountName
-    **{("volumes", "*", source, "defaultMode"): 0o644
-       for source in ("configMap", "secret", "projected")},
-}  # fmt: skip
-_WORKLOAD_SPEC: dict[str, dict[Pattern, Default]] = {
-    "Deployment": {("revisionHistoryLimit",): 10, ("progressDeadlineSeconds",): 600,
-                   ("minReadySeconds",): 0, ("strategy",): {
-                       "type": "RollingUpdate",
-                       "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}},
-    "StatefulSet": {("revisionHistoryLimit",): 10, ("podManagementPolicy",): "OrderedReady",
-                    ("updateStrategy",): {"type": "RollingUpdate",
-                                          "rollingUpdate": {"partition": 0}},
-                    ("persistentVolumeClaimRetentionPolicy",): ANY, ("minReadySeconds",): 0},
-    "DaemonSet": {("revisionHistoryLimit",): 10, ("minReadySeconds",): 0, ("updateStrategy",): {
-        "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}},
-}  # fmt: skip
-
-
-def _workload(kind: str) -> Rules:
-    pod = tuple(str(p) for p in k8s.pod_spec_path(kind) or ())
-    containers = [(*pod, "containers", "*"), (*pod, "initContainers", "*")]
-    defaults: dict[Pattern, Default] = {("spec", "replicas"): 1}
-    defaults |= {("spec", *p): v for p, v in _WORKLOAD_SPEC.get(kind, {}).items()}
-    defaults |= {(*pod, *p): v for p, v in _POD.items()}
-    defaults |= {(*c, *p): v for c in containers for p, v in _CONTAINER.items()}
-    closed = {("spec",), pod, (*pod, "nodeSelector")}
-    closed |= {(*c, *p) for c in containers for p in _CONTAINER_CLOSED}
-    return Rules(roots=(("spec",),), closed=frozenset(closed), defaults=defaults,
-                 skip=frozenset({("spec", "replicas")}))
-
-
-HELM_RULES: dict[str, Rules] = {
-    **{kind: _workload(kind) for kind in ("Deployment", "StatefulSet", "DaemonSet")},
-    "Service": Rules(
-        roots=(("spec",),),
-        closed=frozenset({("spec",), ("spec", "ports", "*"), ("spec", "selector")}),
-        defaults={("spec", "type"): "ClusterIP", ("spec", "sessionAffinity"): "None",
-                  ("spec", "internalTrafficPolicy"): "Cluster",
-                  ("spec", "ports", "*", "protocol"): "TCP",
-                  ("spec", "ports", "*", "targetPort"): _target_port,
-                  **{("spec", k): ANY for k in (
-                      "clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
-                      "externalTrafficPolicy", "healthCheckNodePort", "sessionAffinityConfig",
-                      "allocateLoadBalancerNodePorts", "loadBalancerClass")},
-                  ("spec", "ports", "*", "nodePort"): ANY}),
-    "ConfigMap": Rules(roots=(("data",), ("binaryData",)),
-                       closed=frozenset({("data",), ("binaryData",)})),
-    "Ingress": Rules(roots=(("metadata", "annotations"), ("spec",))),
-    "PersistentVolumeClaim": Rules(
-        roots=(("spec",),), closed=frozenset({("spec", "resources", "requests")}),
-        defaults={("spec", "volumeMode"): "Filesystem", ("spec", "volumeName"): ANY,
-                  ("spec", "storageClassName"): ANY}),
-    "PodDisruptionBudget": Rules(roots=(("spec",),)),
-}
-
-HPA_RULES = Rules(
-    roots=(("spec", "minReplicas"), ("spec", "maxReplicas"), ("spec", "metrics")),
-    closed=frozenset({("spec", "metrics", "*", "resource", "target"),
-                      ("spec", "metrics", "*", "pods", "target"),
-                      ("spec", "metrics", "*", "object", "target"),
-                      ("spec", "metrics", "*", "external", "target"),
-                      ("spec", "metrics", "*", "containerResource", "target")}),
-    defaults={("spec", "minReplicas"): 1})
-REPLICA_RULES = Rules(roots=(("spec", "replicas"),), defaults={("spec", "replicas"): 1})
-
-_HEALTH_CHECK = {"enabled": True, "path": "/", "port": "traffic-port", "protocol": "HTTP",
-                 "matcher": "200", "interval": 30, "timeout": 5, "healthy_threshold": 5,
-                 "unhealthy_threshold": 2}
-TERRAFORM_RULES: dict[str, Rules] = {
-    "DBParameterGroup": Rules(roots=(("parameters",),), closed=frozenset({("parameters",)})),
-    "Nodegroup": Rules(roots=(("scaling_config",),), closed=frozenset({("scaling_config",)})),
-    "TargetGroup": Rules(roots=(("port",), ("health_check",)),
-                         closed=frozenset({("health_check",)}),
-                         defaults={("health_check", k): v for k, v in _HEALTH_CHECK.items()}),
-    "StorageClass": Rules(roots=(("allowVolumeExpansion",),),
-                          defaults={("allowVolumeExpansion",): False}),
-    "DBInstance": Rules(roots=(("backup_retention_period",), ("deletion_protection",),
-                               ("multi_az",), ("instance_class",)),
-                        defaults={("deletion_protection",): False, ("multi_az",): False}),
-}
-

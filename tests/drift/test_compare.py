@@ -8,7 +8,8 @@ import pytest
 
 from auditor.checks.drift import sg_rules
 from auditor.drift.compare import diff, render, same
-from auditor.drift.normalize import HELM_RULES, HPA_RULES, Rules, clean
+from auditor.drift.defaults import HELM_RULES, HPA_RULES
+from auditor.drift.normalize import Rules, clean
 from auditor.paths import MISSING
 from auditor.unknown import Unknown
 

@@ -1,0 +1,46 @@
+"""Time for the time-based checks: when "now" is, and how a moment and a span read.
+
+Each check takes "now" once per call, from the clock or from the ``now`` parameter (ISO
+8601), so examples and tests do not depend on the day they run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+DAY = timedelta(days=1)
+
+
+def now(params: dict[str, Any]) -> datetime:
+    raw = params.get("now")
+    if raw is None or raw == "":
+        return datetime.now(UTC)
+    moment = parse_time(raw)
+    if moment is None:
+        raise ValueError(f"parameter now: {raw!r} is not an ISO 8601 date and time")
+    return moment
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 text (or a datetime); naive means UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def span(delta: timedelta) -> str:
+    days = int(delta / DAY)
+    if days >= 1:
+        return f"{days} day{'s' if days != 1 else ''}"
+    hours = int(delta / timedelta(hours=1))
+    return f"{hours} hour{'s' if hours != 1 else ''}"

@@ -1,0 +1,195 @@
+"""Checks that a workload can scale and survive disruption: an HPA or PDB must target it.
+
+An HPA must keep enough pods to serve while one restarts, have room to grow and a CPU
+target to scale on; a PodDisruptionBudget must select the workload's pods so a node drain
+cannot take them all at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import k8s
+from auditor.checks.base import CheckContext, Outcome
+from auditor.models import Inventory, Location, Resource
+from auditor.paths import MISSING, Path, get, parse
+from auditor.quantities import parse_quantity, port_number
+from auditor.unknown import Unknown
+
+SCALABLE = ("Deployment", "StatefulSet")
+DEFAULT_CPU_UTILIZATION = 80  # the API fills this in when an HPA names no metrics
+
+
+def hpa_present(ctx: CheckContext) -> list[Outcome]:
+    hpas = ctx.inventory.of_kind("HorizontalPodAutoscaler")
+    minimum = int(ctx.params["min_replicas"])
+    out = []
+    for workload in ctx.inventory.of_kind(*SCALABLE):
+        mine = k8s.hpas_for(workload, hpas)
+        if not mine:
+            out.append(Outcome(workload, "fail", path=("spec", "replicas"),
+                               vars={"problem": "no HorizontalPodAutoscaler targets it"}))
+            continue
+        hpa = mine[0]
+        raw = get(hpa.body, ("spec", "minReplicas"))
+        low = 1 if raw is None or raw is MISSING else port_number(raw)  # the API's default 1
+        # The finding is always the workload's, so pass and fail share one identity; a
+        # low floor points at the HPA's minReplicas.
+        where = hpa.locate(("spec", "minReplicas"))
+        if low is None:
+            out.append(Outcome(workload, "unknown", location=where,
+                               reason=f"HPA {hpa.name} minReplicas {raw!r} is not a number"))
+        elif low < minimum:
+            out.append(Outcome(workload, "fail", location=where,
+                               vars={"problem": f"HPA {hpa.name} has minReplicas {low} "
+                                                f"(at least {minimum} keeps a pod serving "
+                                                "while another restarts)"}))
+        else:
+            out.append(Outcome(workload, "pass"))
+    return out
+
+
+def hpa_range(ctx: CheckContext) -> list[Outcome]:
+    """Each HPA can grow (maxReplicas > minReplicas, min defaulting to 1) and scales on CPU
+    utilization. No metrics at all means the API's default of 80 % CPU, which counts."""
+    out = []
+    for hpa in ctx.inventory.of_kind("HorizontalPodAutoscaler"):
+        low = get(hpa.body, ("spec", "minReplicas"))
+        high = get(hpa.body, ("spec", "maxReplicas"))
+        target = _cpu_target(hpa)
+        unknown = next((v for v in (low, high, target) if isinstance(v, Unknown)), None)
+        if unknown is not None:
+            out.append(Outcome(hpa, "unknown", path=("spec",), reason=unknown.reason))
+            continue
+        low = 1 if low is None or low is MISSING else low
+        lq, hq = parse_quantity(low), parse_quantity(high)
+        if high is not MISSING and high is not None and (lq is None or hq is None):
+            out.append(Outcome(hpa, "unknown", path=("spec", "maxReplicas"),
+                               reason=f"replica counts {low!r} / {high!r} are not numbers"))
+            continue
+        floor = int(lq) if lq is not None else 1
+        problems = []
+        if hq is None:
+            problems.append("no maxReplicas (the API rejects the HPA)")
+        elif hq <= floor:
+            problems.append(f"maxReplicas {high} <= minReplicas {low}, so it cannot add a "
+                            "pod under load")
+        stuck = bool(problems)
+        if target is None:
+            problems.append(f"no CPU utilization target (metrics: {_metric_names(hpa)})")
+        path: Path = ("spec", "maxReplicas") if stuck else ("spec", "metrics")
+        out.append(Outcome(hpa, "fail" if problems else "pass", path=path if problems else (),
+                           vars={"problem": "; ".join(problems), "min_replicas": floor,
+                                 "max_replicas": int(hq) if hq is not None else None,
+                                 "suggested_max": max(2 * floor, floor + 1) if stuck
+                                 else int(hq or 0),
+                                 "cpu_target": target or "none"}))
+    return out
+
+
+def _cpu_target(hpa: Resource) -> str | Unknown | None:
+    """The HPA's CPU utilization target as text, None when it has none."""
+    v1 = get(hpa.body, ("spec", "targetCPUUtilizationPercentage"))
+    if isinstance(v1, Unknown):
+        return v1
+    if str(hpa.body.get("apiVersion", "")).endswith("/v1") or v1 not in (MISSING, None):
+        return f"{v1}%" if v1 not in (MISSING, None) else (
+            f"{DEFAULT_CPU_UTILIZATION}% (API default)")
+    metrics = get(hpa.body, ("spec", "metrics"))
+    if isinstance(metrics, Unknown):
+        return metrics
+    if metrics is MISSING or metrics is None or metrics == []:
+        return f"{DEFAULT_CPU_UTILIZATION}% (API default)"
+    if not isinstance(metrics, list):
+        return None
+    for metric in metrics:
+        if not isinstance(metric, dict) or metric.get("type") not in (
+                "Resource", "ContainerResource"):
+            continue
+        source = metric.get("resource", metric.get("containerResource"))
+        if isinstance(source, Unknown):
+            return source
+        if not isinstance(source, dict) or source.get("name") != "cpu":
+            continue
+        target = source.get("target")
+        if isinstance(target, dict) and target.get("type") == "Utilization":  # v2, v2beta2
+            return f"{target.get('averageUtilization', '?')}%"
+        if source.get("targetAverageUtilization") is not None:  # v2beta1
+            return f"{source['targetAverageUtilization']}%"
+    return None
+
+
+def _metric_names(hpa: Resource) -> str:
+    names = []
+    metrics = get(hpa.body, ("spec", "metrics"))
+    for metric in metrics if isinstance(metrics, list) else []:
+        if isinstance(metric, dict):
+            kind = str(metric.get("type", "?"))
+            source = metric.get(kind[:1].lower() + kind[1:])
+            name = get(source, ("name",)) if isinstance(source, dict) else None
+            if not isinstance(name, str):
+                name = get(source, ("metric", "name")) if isinstance(source, dict) else None
+            names.append(f"{kind} {name}" if isinstance(name, str) else kind)
+    return ", ".join(names) or "none"
+
+
+def pdb_present(ctx: CheckContext) -> list[Outcome]:
+    """Some PodDisruptionBudget in the workload's namespace selects its pods. The finding
+    points at the chart's toggle (parameter ``pdb_values_key``) when the values set it."""
+    pdbs = ctx.inventory.of_kind("PodDisruptionBudget")
+    out = []
+    for workload in ctx.inventory.of_kind(*SCALABLE):
+        labels = k8s.pod_labels(workload)
+        mine = [p for p in pdbs if p.namespace == workload.namespace]
+        covering = next((p for p in mine if _pdb_selects(p, labels) is True), None)
+        unsure = next((p for p in mine if _pdb_selects(p, labels) is None), None)
+        selector = _selector_text(workload, labels)
+        if covering is not None:
+            out.append(Outcome(workload, "pass", vars={"pdb": covering.name,
+                                                       "selector": selector}))
+        elif unsure is not None:
+            out.append(Outcome(workload, "unknown", vars={"selector": selector},
+                               reason=f"the selector of PodDisruptionBudget {unsure.name} "
+                                      "is not resolved"))
+        else:
+            out.append(Outcome(workload, "fail", location=_values_location(
+                ctx.inventory, workload, ctx.params.get("pdb_values_key")),
+                vars={"selector": selector}))
+    return out
+
+
+def _pdb_selects(pdb: Resource, labels: dict[str, Any]) -> bool | None:
+    """True/False, or None when the selector is unresolved. In policy/v1 an empty selector
+    selects every pod of the namespace (in v1beta1, none)."""
+    selector = get(pdb.body, ("spec", "selector"))
+    if _has_unknown(selector):
+        return None
+    if selector == {}:
+        return str(pdb.body.get("apiVersion", "policy/v1")) == "policy/v1"
+    return k8s.selects(selector, labels)
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return isinstance(value, Unknown)
+
+
+def _selector_text(workload: Resource, labels: dict[str, Any]) -> str:
+    match = get(workload.body, ("spec", "selector", "matchLabels"))
+    chosen = match if isinstance(match, dict) and match else labels
+    return ",".join(f"{k}={v}" for k, v in chosen.items())
+
+
+def _values_location(inv: Inventory, workload: Resource, key: Any) -> Location | None:
+    """Where the release's values set ``key`` (e.g. podDisruptionBudget.enabled), if they do."""
+    if not isinstance(key, str) or not key:
+        return None
+    for values in inv.of_kind("HelmValues"):
+        if values.source == workload.source:
+            found = values.field_locations.get(parse(key))
+            if found is not None:
+                return found
+    return None

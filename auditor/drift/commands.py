@@ -1,0 +1,219 @@
+"""The commands of a drift finding: the one that most likely made declared and live
+differ (the runbook's emergency fix), and the one that puts Git's value back.
+
+Both are spelt for the tool that owns the object: ``helm upgrade`` or ``kubectl`` for a
+chart's objects, ``terraform apply -target`` or the ``aws`` CLI for AWS resources.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import shlex
+from typing import Any
+
+from auditor.drift.compare import Difference, render
+from auditor.models import Inventory, Location, Resource
+from auditor.paths import MISSING, Path, get
+
+WORKLOADS = {"Deployment", "StatefulSet"}  # whose replica count drifts when no HPA owns it
+_CONTAINER = re.compile(r"containers\[([^\]]+)\]((?:\.[A-Za-z_][\w-]*)*)(.*)$")
+
+
+# ---- restoring Git's value ------------------------------------------------------------------
+
+def restore(declared: Resource, inventory: Inventory) -> str:
+    """The command that puts the declared value back, run from the config's directory."""
+    names = inventory.names
+    if declared.source.startswith("helm chart"):
+        files = " ".join(f"-f {shlex.quote(f)}" for f in values_files(inventory))
+        sets = " ".join(f"--set {shlex.quote(s)}" for s in _config_sets(inventory))
+        return " ".join(p for p in ("helm upgrade", names.get("release", "<release>"),
+                                    names.get("chart", "<chart-dir>"), files, sets, "-n",
+                                    names.get("namespace", "<namespace>")) if p)
+    if declared.source.startswith("terraform "):
+        tf_dir = declared.source.removeprefix("terraform ")
+        return f"terraform -chdir={shlex.quote(tf_dir)} apply -target={declared.address}"
+    if declared.source.startswith("manifest "):
+        return f"kubectl apply -f {shlex.quote(declared.source.removeprefix('manifest '))}"
+    if "apiVersion" in declared.body:
+        return "kubectl apply -f <manifest>"
+    return f"terraform apply -target={declared.address or '<address>'}"
+
+
+def _values(inventory: Inventory) -> Resource | None:
+    base = inventory.baseline
+    release = inventory.names.get("release")
+    return next((r for r in (base.resources if base else [])
+                 if r.kind == "HelmValues" and r.name == release), None)
+
+
+def _config_sets(inventory: Inventory) -> list[str]:
+    """The config's own ``set:`` values (located at the config file), as --set flags."""
+    values = _values(inventory)
+    config = values.location.file if values and values.location else None
+    if values is None or config is None:
+        return []
+    return [f"{_set_key(k)}={render(v)}" for k, loc in values.field_locations.items()
+            if loc.file == config and not isinstance(v := get(values.body, k), dict | list)]
+
+
+def values_files(inventory: Inventory) -> list[str]:
+    """The release's -f files: the config may name them (``values_files``); else those the
+    merged values were read from, less the chart's own values.yaml (Helm applies it)."""
+    named = inventory.names.get("values_files")
+    if named:
+        return named.split()
+    values = _values(inventory)
+    if values is None:
+        return []
+    chart = inventory.names.get("chart", "").removeprefix("./")
+    skip = {posixpath.join(chart, "values.yaml"), str(values.location.file if values.location
+                                                       else "")}
+    return list(dict.fromkeys(loc.file for loc in values.field_locations.values()
+                              if loc.file not in skip))
+
+
+def helm_key(inventory: Inventory, declared: Resource, path: Path) -> str | None:
+    """The values key (``resources.limits.memory``) whose line set ``path``, as --set
+    spells it, when the field came straight from one values key."""
+    where: Location | None = declared.field_locations.get(path)
+    values = _values(inventory)
+    if where is None or values is None or where.file == (declared.location or where).file:
+        return None
+    keys = [k for k, loc in values.field_locations.items() if loc == where
+            and not isinstance(get(values.body, k), dict | list)]
+    if not keys:
+        return None
+    return _set_key(max(keys, key=len))
+
+
+def _set_key(path: Path) -> str:
+    return "".join(f"[{k}]" if isinstance(k, int) else
+                   ("." if i else "") + str(k).replace(".", "\\.") for i, k in enumerate(path))
+
+
+# ---- the commands that most likely caused it ----------------------------------------------
+
+def kubectl(r: Resource, verb: str) -> str:
+    return f"kubectl {verb} {r.kind.lower()} {r.name} -n {r.namespace or '<namespace>'}"
+
+
+def helm_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> str:
+    ns, ref = declared.namespace or "<namespace>", f"{declared.kind.lower()}/{declared.name}"
+    value = render(d.live, d.field)
+    if declared.kind == "PersistentVolumeClaim":
+        return f"kubectl edit pvc {declared.name} -n {ns}"
+    if declared.kind == "Ingress" and d.path[:2] == ("metadata", "annotations") and len(
+            d.path) == 3:
+        return (f"kubectl annotate ingress {declared.name} -n {ns} {d.path[2]}={value} "
+                "--overwrite")
+    m = _CONTAINER.search(d.field)
+    container, tail, rest = m.groups() if m else ("", "", "")
+    if m and tail == ".image" and not rest:
+        return f"kubectl set image {ref} {container}={value} -n {ns}"
+    if m and tail.startswith((".readinessProbe", ".livenessProbe", ".startupProbe")) \
+            and not rest:  # the runbook's probe fix
+        return f"kubectl patch {ref} -n {ns} -p '{_container_patch(container, tail, d)}'"
+    if m and tail == ".env" and rest.startswith("["):
+        var = rest[1:].split("]", 1)[0]
+        if d.live is MISSING:
+            return f"kubectl set env {ref} -c {container} {var}- -n {ns}"
+        env = d.live.get("value", "<value>") if isinstance(d.live, dict) else d.live
+        return f"kubectl set env {ref} -c {container} {var}={render(env, d.field)} -n {ns}"
+    key = helm_key(inv, declared, d.path) if d.live is not MISSING else None
+    if key is not None:  # the runbook's `helm upgrade --set`
+        return (f"helm upgrade {inv.names.get('release', '<release>')} "
+                f"{inv.names.get('chart', '<chart-dir>')} --set {key}={value} -n {ns}")
+    parts = tail.split(".")
+    if m and len(parts) == 4 and parts[1] == "resources" and not rest and d.live is not MISSING:
+        return (f"kubectl set resources {ref} -c {container} --{parts[2]}={parts[3]}={value} "
+                f"-n {ns}")
+    return f"kubectl edit {declared.kind.lower()} {declared.name} -n {ns}"
+
+
+def _container_patch(container: str, tail: str, d: Difference) -> str:
+    nested: Any = None if d.live is MISSING else d.live
+    for key in reversed(tail.strip(".").split(".")):
+        nested = {key: nested}
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": container, **nested}]}}}}
+    return json.dumps(patch, separators=(",", ":"))
+
+
+def hpa_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> str:
+    ns = declared.namespace or "<namespace>"
+    if declared.kind in WORKLOADS:
+        return (f"kubectl scale {declared.kind.lower()}/{declared.name} "
+                f"--replicas={render(d.live)} -n {ns}")
+    if d.path in (("spec", "minReplicas"), ("spec", "maxReplicas")) and d.live is not MISSING:
+        patch = json.dumps({"spec": {d.path[1]: d.live}}, separators=(",", ":"))
+        return f"kubectl patch hpa {declared.name} -n {ns} -p '{patch}'"
+    return f"kubectl edit hpa {declared.name} -n {ns}"
+
+
+_HEALTH_FLAGS = {"path": "--health-check-path", "port": "--health-check-port",
+                 "protocol": "--health-check-protocol",
+                 "interval": "--health-check-interval-seconds",
+                 "timeout": "--health-check-timeout-seconds",
+                 "healthy_threshold": "--healthy-threshold-count",
+                 "unhealthy_threshold": "--unhealthy-threshold-count"}
+_DB_FLAGS = {"backup_retention_period": "--backup-retention-period",
+             "instance_class": "--db-instance-class"}
+
+
+def aws_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> str:
+    value, attr = render(d.live, d.field), str(d.path[-1]) if d.path else ""
+    if declared.kind == "DBParameterGroup":
+        group = f"--db-parameter-group-name {declared.name}"
+        if d.live is MISSING:
+            return (f"aws rds reset-db-parameter-group {group} --parameters "
+                    f'"ParameterName={attr},ApplyMethod=pending-reboot"')
+        return (f"aws rds modify-db-parameter-group {group} --parameters "
+                f'"ParameterName={attr},ParameterValue={value},ApplyMethod=pending-reboot"')
+    if declared.kind == "Nodegroup":
+        scaling = live.body.get("scaling_config")
+        scaling = scaling if isinstance(scaling, dict) else {}
+        sizes = ",".join(f"{flag}={render(scaling.get(key, MISSING))}" for key, flag in (
+            ("min_size", "minSize"), ("max_size", "maxSize"), ("desired_size", "desiredSize")))
+        return (f"aws eks update-nodegroup-config --cluster-name "
+                f"{live.body.get('cluster_name', '<eks-cluster>')} --nodegroup-name "
+                f"{declared.name} --scaling-config {sizes}")
+    if declared.kind == "TargetGroup":
+        if d.path[:1] != ("health_check",):
+            return (f"aws elbv2 create-target-group --name {declared.name} --port {value} "
+                    "(the target group was replaced outside Terraform)")
+        flag = (f"--matcher HttpCode={value}" if attr == "matcher" else
+                f"--{'' if d.live in (True, 'true') else 'no-'}health-check-enabled"
+                if attr == "enabled" else f"{_HEALTH_FLAGS.get(attr, '--' + attr)} {value}")
+        return f"aws elbv2 modify-target-group --target-group-arn <tg-arn> {flag}"
+    if declared.kind == "StorageClass":
+        patch = json.dumps({"allowVolumeExpansion": d.live}, separators=(",", ":"))
+        return f"kubectl patch storageclass {declared.name} -p '{patch}'"
+    named = _DB_FLAGS.get(attr)
+    flag = f"{named} {value}" if named else (
+        f"--{'' if d.live in (True, 'true') else 'no-'}{attr.replace('_', '-')}")
+    return (f"aws rds modify-db-instance --db-instance-identifier {declared.name} {flag} "
+            "--apply-immediately")
+
+
+def sg_cause(verb: str, direction: str, group_id: str, key: tuple[str, int, int, str]) -> str:
+    """The runbook's ``aws ec2 authorize-security-group-ingress`` (or revoke, or egress,
+    which takes only --ip-permissions) for one grant."""
+    proto, low, high, source = key
+    command = f"aws ec2 {verb}-security-group-{direction} --group-id {group_id}"
+    plain = direction == "ingress" and (source.startswith("sg:") or source == "self"
+                                        or ("/" in source and ":" not in source))
+    if plain:
+        ports = "" if proto == "-1" else f" --port {low}" if low == high else \
+            f" --port {low}-{high}"
+        peer = f"--source-group {source[3:] if source.startswith('sg:') else group_id}" \
+            if not source[:1].isdigit() else f"--cidr {source}"
+        return f"{command} --protocol {proto}{ports} {peer}"
+    ports = "" if proto == "-1" else f",FromPort={low},ToPort={high}"
+    peer = (f"UserIdGroupPairs=[{{GroupId={source[3:] if source != 'self' else group_id}}}]"
+            if source.startswith("sg:") or source == "self" else
+            f"PrefixListIds=[{{PrefixListId={source[3:]}}}]" if source.startswith("pl:") else
+            f"Ipv6Ranges=[{{CidrIpv6={source}}}]" if ":" in source else
+            f"IpRanges=[{{CidrIp={source}}}]")
+    return f"{command} --ip-permissions 'IpProtocol={proto}{ports},{peer}'"

@@ -1,0 +1,130 @@
+"""Per-kind comparison rules: which subtrees are compared, which objects are closed, and
+what the Kubernetes API server and AWS fill in for a field the declared side omits.
+
+The Kubernetes defaults are the API's own (a probe's ``timeoutSeconds: 1``, a Deployment's
+25 % surge); the AWS ones are the provider's (a target group's health check). A value the
+server allocates (a Service's clusterIP) is ``ANY``; a default that depends on the live
+object (imagePullPolicy by image tag) is a function of its parent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import k8s
+from auditor.drift.normalize import ANY, Default, Pattern, Rules
+
+
+def _pull_policy(live_container: Any) -> str:
+    """The API's default: Always for ``:latest`` or an untagged image, else IfNotPresent."""
+    image = str(live_container.get("image", "")) if isinstance(live_container, dict) else ""
+    name = image.rsplit("/", 1)[-1]
+    if "@" in name:
+        return "IfNotPresent"
+    return "Always" if ":" not in name or name.endswith(":latest") else "IfNotPresent"
+
+
+def _target_port(live_port: Any) -> Any:
+    return live_port.get("port") if isinstance(live_port, dict) else None
+
+
+_PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1,
+          "failureThreshold": 3, "initialDelaySeconds": 0}
+_CONTAINER: dict[Pattern, Default] = {
+    ("terminationMessagePath",): "/dev/termination-log", ("terminationMessagePolicy",): "File",
+    ("imagePullPolicy",): _pull_policy, ("resources",): {}, ("ports", "*", "protocol"): "TCP",
+    ("env", "*", "valueFrom", "fieldRef", "apiVersion"): "v1",
+    **{(probe, key): value for probe in ("livenessProbe", "readinessProbe", "startupProbe")
+       for key, value in _PROBE.items()},
+    **{(probe, "httpGet", "scheme"): "HTTP"
+       for probe in ("livenessProbe", "readinessProbe", "startupProbe")},
+}  # fmt: skip
+_CONTAINER_CLOSED: list[Pattern] = [
+    (), ("resources",), ("resources", "limits"), ("resources", "requests"), ("ports", "*"),
+    *[(probe, *sub) for probe in ("livenessProbe", "readinessProbe", "startupProbe")
+      for sub in ((), ("httpGet",))],
+]
+_POD: dict[Pattern, Default] = {
+    ("dnsPolicy",): "ClusterFirst", ("restartPolicy",): "Always",
+    ("schedulerName",): "default-scheduler", ("securityContext",): {},
+    ("terminationGracePeriodSeconds",): 30, ("enableServiceLinks",): True,
+    ("serviceAccount",): ANY,  # the deprecated mirror of serviceAccountName
+    **{("volumes", "*", source, "defaultMode"): 0o644
+       for source in ("configMap", "secret", "projected")},
+}  # fmt: skip
+_WORKLOAD_SPEC: dict[str, dict[Pattern, Default]] = {
+    "Deployment": {("revisionHistoryLimit",): 10, ("progressDeadlineSeconds",): 600,
+                   ("minReadySeconds",): 0, ("strategy",): {
+                       "type": "RollingUpdate",
+                       "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}},
+    "StatefulSet": {("revisionHistoryLimit",): 10, ("podManagementPolicy",): "OrderedReady",
+                    ("updateStrategy",): {"type": "RollingUpdate",
+                                          "rollingUpdate": {"partition": 0}},
+                    ("persistentVolumeClaimRetentionPolicy",): ANY, ("minReadySeconds",): 0},
+    "DaemonSet": {("revisionHistoryLimit",): 10, ("minReadySeconds",): 0, ("updateStrategy",): {
+        "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}},
+}  # fmt: skip
+
+
+def _workload(kind: str) -> Rules:
+    pod = tuple(str(p) for p in k8s.pod_spec_path(kind) or ())
+    containers = [(*pod, "containers", "*"), (*pod, "initContainers", "*")]
+    defaults: dict[Pattern, Default] = {("spec", "replicas"): 1}
+    defaults |= {("spec", *p): v for p, v in _WORKLOAD_SPEC.get(kind, {}).items()}
+    defaults |= {(*pod, *p): v for p, v in _POD.items()}
+    defaults |= {(*c, *p): v for c in containers for p, v in _CONTAINER.items()}
+    closed = {("spec",), pod, (*pod, "nodeSelector")}
+    closed |= {(*c, *p) for c in containers for p in _CONTAINER_CLOSED}
+    return Rules(roots=(("spec",),), closed=frozenset(closed), defaults=defaults,
+                 skip=frozenset({("spec", "replicas")}))
+
+
+HELM_RULES: dict[str, Rules] = {
+    **{kind: _workload(kind) for kind in ("Deployment", "StatefulSet", "DaemonSet")},
+    "Service": Rules(
+        roots=(("spec",),),
+        closed=frozenset({("spec",), ("spec", "ports", "*"), ("spec", "selector")}),
+        defaults={("spec", "type"): "ClusterIP", ("spec", "sessionAffinity"): "None",
+                  ("spec", "internalTrafficPolicy"): "Cluster",
+                  ("spec", "ports", "*", "protocol"): "TCP",
+                  ("spec", "ports", "*", "targetPort"): _target_port,
+                  **{("spec", k): ANY for k in (
+                      "clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
+                      "externalTrafficPolicy", "healthCheckNodePort", "sessionAffinityConfig",
+                      "allocateLoadBalancerNodePorts", "loadBalancerClass")},
+                  ("spec", "ports", "*", "nodePort"): ANY}),
+    "ConfigMap": Rules(roots=(("data",), ("binaryData",)),
+                       closed=frozenset({("data",), ("binaryData",)})),
+    "Ingress": Rules(roots=(("metadata", "annotations"), ("spec",))),
+    "PersistentVolumeClaim": Rules(
+        roots=(("spec",),), closed=frozenset({("spec", "resources", "requests")}),
+        defaults={("spec", "volumeMode"): "Filesystem", ("spec", "volumeName"): ANY,
+                  ("spec", "storageClassName"): ANY}),
+    "PodDisruptionBudget": Rules(roots=(("spec",),)),
+}
+
+HPA_RULES = Rules(
+    roots=(("spec", "minReplicas"), ("spec", "maxReplicas"), ("spec", "metrics")),
+    closed=frozenset({("spec", "metrics", "*", "resource", "target"),
+                      ("spec", "metrics", "*", "pods", "target"),
+                      ("spec", "metrics", "*", "object", "target"),
+                      ("spec", "metrics", "*", "external", "target"),
+                      ("spec", "metrics", "*", "containerResource", "target")}),
+    defaults={("spec", "minReplicas"): 1})
+REPLICA_RULES = Rules(roots=(("spec", "replicas"),), defaults={("spec", "replicas"): 1})
+
+_HEALTH_CHECK = {"enabled": True, "path": "/", "port": "traffic-port", "protocol": "HTTP",
+                 "matcher": "200", "interval": 30, "timeout": 5, "healthy_threshold": 5,
+                 "unhealthy_threshold": 2}
+TERRAFORM_RULES: dict[str, Rules] = {
+    "DBParameterGroup": Rules(roots=(("parameters",),), closed=frozenset({("parameters",)})),
+    "Nodegroup": Rules(roots=(("scaling_config",),), closed=frozenset({("scaling_config",)})),
+    "TargetGroup": Rules(roots=(("port",), ("health_check",)),
+                         closed=frozenset({("health_check",)}),
+                         defaults={("health_check", k): v for k, v in _HEALTH_CHECK.items()}),
+    "StorageClass": Rules(roots=(("allowVolumeExpansion",),),
+                          defaults={("allowVolumeExpansion",): False}),
+    "DBInstance": Rules(roots=(("backup_retention_period",), ("deletion_protection",),
+                               ("multi_az",), ("instance_class",)),
+                        defaults={("deletion_protection",): False, ("multi_az",): False}),
+}
