@@ -18,15 +18,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(STAMP)
-	@echo "== auditor scan on $(EXAMPLE) (declared config: Helm chart + Terraform) =="
-	@cd $(EXAMPLE) && ../../$(BIN)/auditor scan --format table; status=$$?; \
+	@echo "== auditor audit on $(EXAMPLE): declared config (Helm chart + Terraform), the live"
+	@echo "   state recorded in live-snapshot.json (no cloud account or cluster needed), and drift =="
+	@cd $(EXAMPLE) && ../../$(BIN)/auditor audit --live live-snapshot.json --format table; status=$$?; \
 	  echo; echo "auditor exited $$status (0 clean, 1 failing findings at or above --fail-on high, 2 could not start, 3 incomplete)"; \
 	  [ $$status -ne 2 ]
 
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check auditor tests
+	$(BIN)/ruff check auditor tests scripts bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

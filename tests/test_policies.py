@@ -143,3 +143,11 @@ def test_rule_findings_keep_their_fingerprint_when_rules_are_added() -> None:
     before = fingerprints([ssh])
     assert len(before) == 1  # "22" as a string is port 22
     assert fingerprints([icmp, ssh]) == before
+
+
+def test_named_checks_on_the_live_side_say_what_they_read() -> None:
+    """An unreadable kind must turn a live check into `error`, never silence or a pass: a
+    named check has no applies_to, so it must list what it reads."""
+    for p in PACK:
+        if p.check is not None and "live" in p.sides:
+            assert p.requires, f"{p.id} reads live data but declares no `requires`"

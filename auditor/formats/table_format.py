@@ -31,9 +31,9 @@ def render(report: Report) -> str:
 
 
 def _rows(findings: list[Finding]) -> list[str]:
-    header = ("STATUS", "SEVERITY", "POLICY", "RESOURCE", "LOCATION")
-    table = [header] + [(f.status.upper(), f.severity, f.policy, _resource(f), _where(f))
-                        for f in findings]
+    header = ("STATUS", "SEVERITY", "SIDE", "POLICY", "RESOURCE", "LOCATION")
+    table = [header] + [(f.status.upper(), f.severity, f.side, f.policy, _resource(f),
+                         _where(f)) for f in findings]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     out = []
     for i, row in enumerate(table):

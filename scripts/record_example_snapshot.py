@@ -1,0 +1,678 @@
+"""Records examples/chess-ai/live-snapshot.json: the example's prod, as `auditor snapshot` reads it.
+
+Nothing in the file is written by hand. The script runs the example's production as local
+fakes and records it with the real collection code (``pipeline.snapshot_state`` and
+``snapshot.dump``, what ``auditor snapshot`` runs):
+
+- Kubernetes: the fake API server of tests/live/k8s_api.py serving the chart's objects
+  (rendered by ``pipeline.declared_inventory``) as kube-apiserver holds them (defaults,
+  canonical quantities, uid/resourceVersion/managedFields, status), plus the objects the
+  chart does not render (Helm's release Secret, cert-manager's Certificate and Secret);
+- AWS: moto's server holding the stack the example's Terraform declares, built with boto3;
+- TLS: a local server with a trustme certificate for chess-ai.example.com, which the
+  script's resolver maps to 127.0.0.1 (as an /etc/hosts line would), trusted through
+  SSL_CERT_FILE.
+
+Then the runbook's emergency commands are applied to the fakes, as on-call ran them:
+``kubectl patch hpa`` (minReplicas 5), ``helm upgrade --set resources.limits.memory=12Gi``,
+``kubectl set env deployment/chess-ai LOG_LEVEL=debug`` (every container: no ``-c``),
+``aws ec2 authorize-security-group-ingress`` (5432 from 10.0.0.0/8 on the db group),
+``aws rds modify-db-parameter-group`` (max_connections 500), ``aws eks
+update-nodegroup-config`` (maxSize 12, desiredSize 8) and the target group's health check
+path changed to /health/ready; the database Secret the pods read is gone, one pod fails
+its readiness check (so its ALB target is unhealthy), the newest RDS snapshot is three days
+old and the served certificate expires in 12 days.
+
+The recording is made reproducible: moto's ids are seeded, Kubernetes uids derive from the
+object's identity, and every time in it is moved by one offset so that ``collected_at`` is
+the pinned moment (``--collected-at`` or ``RECORD_COLLECTED_AT``; ages and remaining
+validity are exactly as recorded). The local endpoint's port is rewritten to the example's
+real ``https://chess-ai.example.com``. The script fails if any planted secret value, or
+anything local (127.0.0.1, the temp dir), reached the file.
+
+Run from the repository root: ``.venv/bin/python scripts/record_example_snapshot.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import trustme
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script: the repository's packages come from here
+    sys.path.insert(0, str(REPO))
+
+from auditor import config as config_mod  # noqa: E402
+from auditor import pipeline, snapshot  # noqa: E402
+from tests.live.aws_fixtures import client  # noqa: E402
+from tests.live.k8s_api import RESOURCES, FakeKubeApi  # noqa: E402
+from tests.live.k8s_fixtures import CONTEXT, write_kubeconfig  # noqa: E402
+from tests.live.tls_fixtures import LocalServer, TlsHandler  # noqa: E402
+
+EXAMPLE = REPO / "examples" / "chess-ai"
+OUTPUT = EXAMPLE / "live-snapshot.json"
+NAMESPACE = "chess-ai"
+HOST = "chess-ai.example.com"
+REGION = "us-east-1"
+COLLECTED_AT = "2026-11-27T07:45:00Z"  # the default pinned moment of the recording
+CERT_DAYS_LEFT = 12
+SNAPSHOT_AGE = timedelta(days=3, hours=4, minutes=33)  # the last backup, 03:12 three days ago
+MOTO_SEED = 20261127
+POD_IPS = ("10.40.1.23", "10.40.2.47", "10.40.3.12", "10.40.1.88", "10.40.3.105")
+NOT_READY_POD_IP = "10.40.2.47"  # the pod whose /health/ready answers 503
+# Planted in the fakes where real prod holds secrets: none may reach the recording.
+SECRETS = ("s3cr3t-db-password-never-recorded", "tls-private-key-never-recorded",
+           "helm-release-manifest-never-recorded")
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+@dataclass
+class World:
+    """The fakes, running, and a copy of the example whose auditor.yaml points at them."""
+
+    root: Path  # the example's copy; its auditor.yaml names the fakes
+    kube: FakeKubeApi
+    tls: LocalServer
+    moment: datetime  # the real clock when the world was built (to the second)
+
+
+@contextmanager
+def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None
+               ) -> Iterator[World]:
+    """The example's prod after the night's fixes. AWS_ENDPOINT_URL and dummy credentials
+    must already point at ``moto_url`` (an empty moto, running in this process: its health
+    and clock hooks are patched here). ``params`` go into the copied auditor.yaml."""
+    moment = datetime.now(UTC).replace(microsecond=0)
+    with ExitStack() as stack:
+        stack.enter_context(_moto_hooks())
+        _post(f"{moto_url}/moto-api/seed?a={MOTO_SEED}")
+        build_aws(moment)
+        apply_aws_fixes()
+        declared = pipeline.declared_inventory(config_mod.load(str(EXAMPLE)), "prod")
+        kube = FakeKubeApi()
+        kube.add(*kube_objects([r.body for r in declared.resources if "apiVersion" in r.body],
+                               moment))
+        kube.start()
+        stack.callback(kube.stop)
+        ca = trustme.CA(organization_name="Example Issuing CA",
+                        organization_unit_name="chess-ai recording")
+        leaf = ca.issue_cert(HOST, common_name=HOST, organization_name="chess-ai",
+                             organization_unit_name="platform",
+                             not_before=moment - timedelta(days=90 - CERT_DAYS_LEFT),
+                             not_after=moment + timedelta(days=CERT_DAYS_LEFT))
+        tls = LocalServer(TlsHandler(leaf)).start()
+        stack.callback(tls.stop)
+        ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
+        stack.enter_context(_env("SSL_CERT_FILE", str(tmp / "ca.pem")))
+        stack.enter_context(_resolving(HOST, "127.0.0.1"))
+        root = write_config(tmp, write_kubeconfig(tmp / "kubeconfig", kube.url), tls.port,
+                            params or {})
+        yield World(root=root, kube=kube, tls=tls, moment=moment)
+
+
+def record(world: World, collected_at: str = COLLECTED_AT) -> str:
+    """What `auditor snapshot` writes for the world, rebased to ``collected_at`` and with
+    the example's real endpoint; checked to hold nothing secret or local."""
+    config = config_mod.load(str(world.root))
+    state = pipeline.snapshot_state(config, pipeline.ScanOptions())
+    doc = json.loads(snapshot.dump(config.service, state))
+    pinned = datetime.fromisoformat(collected_at.replace("Z", "+00:00")).astimezone(UTC)
+    doc = _rebase(doc, pinned - world.moment)
+    doc["collected_at"] = pinned.isoformat()
+    for env in doc["environments"].values():
+        for r in env["resources"]:
+            if r["kind"] == "TLSEndpoint":
+                r["name"] = f"{HOST}:443"
+                r["body"].update(url=f"https://{HOST}", port=443)
+    text = json.dumps(doc, indent=1) + "\n"
+    check_clean(text, world)
+    return text
+
+
+def check_clean(text: str, world: World) -> None:
+    planted = [*SECRETS, *(base64.b64encode(s.encode()).decode() for s in SECRETS)]
+    leaks = [s for s in planted if s in text]
+    leaks += [s for s in ("127.0.0.1", "localhost", str(world.root.parent),
+                          f":{world.tls.port}") if s in text]
+    assert not leaks, f"the recording holds what it must not: {leaks}"
+    doc = json.loads(text)
+    for env in doc["environments"].values():
+        assert not env["unavailable"], f"kinds not read: {env['unavailable']}"
+        for r in env["resources"]:
+            if r["kind"] in ("Secret", "ConfigMap"):
+                assert set(r["body"]) <= {"apiVersion", "kind", "metadata", "type"}, r["name"]
+
+
+def _rebase(value: Any, offset: timedelta) -> Any:
+    """Every ISO 8601 time moved by ``offset``, in its own spelling."""
+    if isinstance(value, dict):
+        return {k: _rebase(v, offset) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rebase(v, offset) for v in value]
+    if isinstance(value, str) and _TIME.match(value):
+        moved = datetime.fromisoformat(value.replace("Z", "+00:00")) + offset
+        return (moved.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value.endswith("Z")
+                else moved.isoformat())
+    return value
+
+
+# ---- the example's copy, pointed at the fakes ---------------------------------------------
+
+def write_config(tmp: Path, kubeconfig: Path, tls_port: int, params: dict[str, Any]) -> Path:
+    root = tmp / "chess-ai"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("live-snapshot.json"))
+    doc = yaml.safe_load((EXAMPLE / "auditor.yaml").read_text(encoding="utf-8"))
+    env = doc["environments"]["prod"]
+    env["kubernetes"] = {"context": CONTEXT, "kubeconfig": str(kubeconfig)}
+    env["endpoints"] = [f"https://{HOST}:{tls_port}"]
+    env["params"] = {**env.get("params", {}), **params}
+    (root / "auditor.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return root
+
+
+# ---- Kubernetes: the chart's objects as the API server holds them ------------------------
+
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def kube_objects(rendered: list[dict[str, Any]], moment: datetime) -> list[dict[str, Any]]:
+    installed, fixed = moment - timedelta(days=212), moment - timedelta(hours=9)
+    served = [_served(body, installed) for body in rendered if body["kind"] in RESOURCES]
+    by_kind = {o["kind"]: o for o in served}
+    # kubectl patch hpa chess-ai -p '{"spec":{"minReplicas":5}}'
+    hpa = by_kind["HorizontalPodAutoscaler"]
+    hpa["spec"]["minReplicas"] = 5
+    hpa["metadata"]["managedFields"].append(_managed("kubectl-patch", hpa, fixed))
+    hpa["status"] = {
+        "currentReplicas": 5, "desiredReplicas": 5, "lastScaleTime": _ts(fixed),
+        "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {
+            "averageUtilization": 41, "averageValue": "1642m"}}}],
+        "conditions": [
+            _condition("AbleToScale", "True", "ReadyForNewScale", fixed),
+            _condition("ScalingActive", "True", "ValidMetricFound", fixed),
+            _condition("ScalingLimited", "True", "TooFewReplicas", fixed,
+                       "the desired replica count is less than the minimum replica count")]}
+    dep = by_kind["Deployment"]
+    containers = dep["spec"]["template"]["spec"]["containers"]
+    # helm upgrade chess-ai ./helm/chess-ai --set resources.limits.memory=12Gi
+    main = next(c for c in containers if c["name"] == "chess-ai")
+    main["resources"]["limits"]["memory"] = "12Gi"
+    # kubectl set env deployment/chess-ai LOG_LEVEL=debug (no -c: every container)
+    for c in containers:
+        c.setdefault("env", []).append({"name": "LOG_LEVEL", "value": "debug"})
+    dep["metadata"]["managedFields"].append(_managed("kubectl-set", dep, fixed))
+    dep["metadata"]["generation"] = 14
+    dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "14"
+    dep["spec"]["replicas"] = 5  # the HPA's count
+    dep["status"] = {
+        "observedGeneration": 14, "replicas": 5, "updatedReplicas": 5, "readyReplicas": 4,
+        "availableReplicas": 4, "unavailableReplicas": 1,
+        "conditions": [
+            _condition("Available", "True", "MinimumReplicasAvailable", fixed,
+                       "Deployment has minimum availability."),
+            _condition("Progressing", "True", "NewReplicaSetAvailable", fixed,
+                       'ReplicaSet "chess-ai-6d9f7c5b8d" has successfully progressed.')]}
+    # Not rendered by the chart: Helm's release record, cert-manager's certificate and its
+    # Secret, the CA bundle every namespace gets, EKS's default StorageClass, another
+    # namespace. The Secret chess-ai-db (External Secrets) is gone: the pods need it.
+    extra = [
+        _secret("sh.helm.release.v1.chess-ai.v14", "helm.sh/release.v1", ("release",),
+                installed, labels={"name": "chess-ai", "owner": "helm", "status": "deployed",
+                                   "version": "14"}),
+        _secret("chess-ai-tls", "kubernetes.io/tls", ("tls.crt", "tls.key"), installed,
+                annotations={"cert-manager.io/certificate-name": "chess-ai-tls",
+                             "cert-manager.io/issuer-name": "letsencrypt-prod",
+                             "cert-manager.io/issuer-kind": "ClusterIssuer"}),
+        _certificate(moment),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": "kube-root-ca.crt", "namespace": NAMESPACE},
+         "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\n(cluster CA)\n"}},
+        {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {
+            "name": "gp2", "annotations": {
+                "storageclass.kubernetes.io/is-default-class": "true"}},
+         "provisioner": "kubernetes.io/aws-ebs", "parameters": {"fsType": "ext4", "type": "gp2"},
+         "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+            "name": "coredns", "namespace": "kube-system"}, "spec": {"replicas": 2}},
+    ]
+    return served + [_identify(o, installed) for o in extra]
+
+
+def _served(declared: dict[str, Any], created: datetime) -> dict[str, Any]:
+    body = _identify(copy.deepcopy(declared), created)
+    meta, kind = body["metadata"], body["kind"]
+    spec: dict[str, Any] = body.get("spec") or {}
+    meta["labels"] = {**meta.get("labels", {}), "app.kubernetes.io/managed-by": "Helm"}
+    meta["annotations"] = {**meta.get("annotations", {}), "meta.helm.sh/release-name":
+                           "chess-ai", "meta.helm.sh/release-namespace": NAMESPACE}
+    meta["managedFields"] = [_managed("helm", body, created)]
+    if kind == "Deployment":
+        spec.setdefault("progressDeadlineSeconds", 600)
+        template = spec["template"]
+        template["metadata"]["creationTimestamp"] = None
+        _pod_defaults(template["spec"])
+    elif kind == "Service":
+        spec.update(clusterIP="172.20.87.14", clusterIPs=["172.20.87.14"],
+                    ipFamilies=["IPv4"], ipFamilyPolicy="SingleStack",
+                    internalTrafficPolicy="Cluster", sessionAffinity="None")
+        body["status"] = {"loadBalancer": {}}
+    elif kind == "HorizontalPodAutoscaler":
+        spec.setdefault("behavior", {
+            "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+                {"type": "Pods", "value": 4, "periodSeconds": 15},
+                {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+            "scaleDown": {"stabilizationWindowSeconds": 300, "selectPolicy": "Max",
+                          "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}})
+    elif kind == "Ingress":
+        body["status"] = {"loadBalancer": {"ingress": [
+            {"hostname": "chess-ai-prod-alb-1180273645.us-east-1.elb.amazonaws.com"}]}}
+    elif kind == "PersistentVolumeClaim":
+        spec.update(volumeName=f"pvc-{meta['uid']}", volumeMode="Filesystem")
+        meta["annotations"].update({"pv.kubernetes.io/bind-completed": "yes",
+                                    "volume.kubernetes.io/storage-provisioner":
+                                    "ebs.csi.aws.com"})
+        body["status"] = {"phase": "Bound", "accessModes": spec.get("accessModes"),
+                          "capacity": {"storage": "100Gi"}}
+    elif kind == "StorageClass":
+        body.setdefault("volumeBindingMode", "Immediate")
+    return body
+
+
+def _pod_defaults(pod: dict[str, Any]) -> None:
+    pod.update(dnsPolicy="ClusterFirst", restartPolicy="Always",
+               schedulerName="default-scheduler", terminationGracePeriodSeconds=30,
+               serviceAccount=pod.get("serviceAccountName", "default"))
+    for c in pod["containers"]:
+        image = c["image"].rsplit("/", 1)[-1]
+        c.setdefault("imagePullPolicy", "IfNotPresent" if ":" in image else "Always")
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        c.setdefault("resources", {})
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            if probe in c:
+                c[probe].setdefault("successThreshold", 1)
+                c[probe].get("httpGet", {}).setdefault("scheme", "HTTP")
+        requests = c["resources"].get("requests", {})
+        if requests.get("cpu") == "1000m":
+            requests["cpu"] = "1"  # the API server's canonical spelling of the quantity
+
+
+def _identify(body: dict[str, Any], created: datetime) -> dict[str, Any]:
+    """uid (derived from the object's identity, so re-recording is stable),
+    resourceVersion, creationTimestamp and the namespace of namespaced kinds."""
+    meta = body.setdefault("metadata", {})
+    if RESOURCES[body["kind"]][2]:
+        meta.setdefault("namespace", NAMESPACE)
+    ident = f"{body['kind']}/{meta.get('namespace', '')}/{meta['name']}"
+    meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"chess-ai-prod/{ident}"))
+    meta["resourceVersion"] = str(48_000_000 + int(meta["uid"][:5], 16))
+    meta["creationTimestamp"] = _ts(created)
+    meta.setdefault("generation", 1)
+    return body
+
+
+def _managed(manager: str, body: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return {"manager": manager, "operation": "Update", "apiVersion": body["apiVersion"],
+            "time": _ts(at), "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}
+
+
+def _condition(kind: str, status: str, reason: str, at: datetime,
+               message: str = "") -> dict[str, Any]:
+    return {"type": kind, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": _ts(at)}
+
+
+def _secret(name: str, kind: str, keys: tuple[str, ...], created: datetime,
+            **meta: dict[str, str]) -> dict[str, Any]:
+    values = {"release": SECRETS[2], "tls.key": SECRETS[1]}
+    data = {k: base64.b64encode(values.get(k, SECRETS[0]).encode()).decode() for k in keys}
+    return {"apiVersion": "v1", "kind": "Secret", "type": kind,
+            "metadata": {"name": name, "namespace": NAMESPACE, **meta}, "data": data}
+
+
+def _certificate(moment: datetime) -> dict[str, Any]:
+    """cert-manager's Certificate for the Ingress: renewal has failed for 18 days."""
+    renewal = moment - timedelta(days=18)
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {
+        "name": "chess-ai-tls", "namespace": NAMESPACE,
+        "ownerReferences": [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                             "name": "chess-ai", "controller": True}]},
+        "spec": {"secretName": "chess-ai-tls", "dnsNames": [HOST], "usages": [
+            "digital signature", "key encipherment"], "issuerRef": {
+            "group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-prod"}},
+        "status": {
+            "notBefore": _ts(moment - timedelta(days=90 - CERT_DAYS_LEFT)),
+            "notAfter": _ts(moment + timedelta(days=CERT_DAYS_LEFT)),
+            "renewalTime": _ts(renewal), "failedIssuanceAttempts": 6,
+            "lastFailureTime": _ts(moment - timedelta(hours=5)),
+            "conditions": [
+                _condition("Ready", "True", "Ready", renewal,
+                           "Certificate is up to date and has not expired"),
+                _condition("Issuing", "False", "Failed", moment - timedelta(hours=5),
+                           "The certificate request has failed to complete and will be "
+                           "retried: ACME DNS-01 challenge for chess-ai.example.com failed")]}}
+
+
+# ---- AWS: the stack Terraform declares, in moto -------------------------------------------
+
+def build_aws(moment: datetime) -> None:
+    """infrastructure/terraform/aws as `terraform apply` left it (names, rules, sizes)."""
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    private = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24",
+                                 AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+               for i, z in ((1, "a"), (2, "b"), (3, "c"))]
+    public = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{100 + i}.0/24",
+                                AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+              for i, z in ((1, "a"), (2, "b"), (3, "c"))]
+    described = {"alb": "Public HTTPS entry point of chess-ai",
+                 "app": "chess-ai application pods", "db": "chess-ai PostgreSQL",
+                 "bastion": "Break-glass SSH bastion"}
+    sg = {name: ec2.create_security_group(GroupName=f"chess-ai-prod-{name}", Description=text,
+                                          VpcId=vpc)["GroupId"]
+          for name, text in described.items()}
+    for gid in sg.values():  # Terraform removes AWS's default allow-all egress
+        ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+
+    def rule(way: str, group: str, port: int, proto: str = "tcp", **peer: Any) -> None:
+        call = getattr(ec2, f"authorize_security_group_{way}")
+        ports = {} if proto == "-1" else {"FromPort": port, "ToPort": port}
+        call(GroupId=sg[group], IpPermissions=[{"IpProtocol": proto, **ports, **peer}])
+
+    def cidr(block: str, text: str) -> dict[str, Any]:
+        return {"IpRanges": [{"CidrIp": block, "Description": text}]}
+
+    rule("ingress", "alb", 443, **cidr("0.0.0.0/0", "HTTPS from the internet"))
+    rule("ingress", "alb", 80, **cidr("0.0.0.0/0",
+                                      "HTTP from the internet (redirected to HTTPS)"))
+    rule("egress", "alb", 8000, **cidr("10.40.0.0/16", "Forward to targets inside the VPC"))
+    rule("ingress", "app", 8000, UserIdGroupPairs=[
+        {"GroupId": sg["alb"], "Description": "Application port from the ALB"}])
+    rule("egress", "app", 0, "-1", **cidr("0.0.0.0/0", "All outbound"))
+    rule("ingress", "db", 5432, UserIdGroupPairs=[
+        {"GroupId": sg["app"], "Description": "PostgreSQL from the application pods only"}])
+    rule("ingress", "bastion", 22, **cidr("0.0.0.0/0", "SSH to the bastion"))
+    rule("egress", "bastion", 0, "-1", **cidr("10.40.0.0/16",
+                                              "Bastion to anything inside the VPC"))
+
+    rds = client("rds")
+    rds.create_db_subnet_group(DBSubnetGroupName="chess-ai-prod-db", SubnetIds=private,
+                               DBSubnetGroupDescription="Private subnets of the database")
+    rds.create_db_parameter_group(DBParameterGroupName="chess-ai-params",
+                                  DBParameterGroupFamily="postgres15",
+                                  Description="chess-ai PostgreSQL 15 parameters")
+    rds.modify_db_parameter_group(DBParameterGroupName="chess-ai-params", Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "200",
+         "ApplyMethod": "pending-reboot"},
+        {"ParameterName": "log_min_duration_statement", "ParameterValue": "500",
+         "ApplyMethod": "immediate"}])
+    with _moto_clock("rds", moment - SNAPSHOT_AGE):  # created, and last backed up, back then
+        rds.create_db_instance(
+            DBInstanceIdentifier="chess-ai-prod", DBInstanceClass="db.r6g.large",
+            Engine="postgres", EngineVersion="15.7", DBName="chessai", Port=5432,
+            MasterUsername="chessai_admin", ManageMasterUserPassword=True,
+            AllocatedStorage=100, MaxAllocatedStorage=500, StorageType="gp3",
+            StorageEncrypted=True, DBSubnetGroupName="chess-ai-prod-db",
+            VpcSecurityGroupIds=[sg["db"]], DBParameterGroupName="chess-ai-params",
+            PubliclyAccessible=False, MultiAZ=True, BackupRetentionPeriod=3,
+            PreferredBackupWindow="03:00-04:00",
+            PreferredMaintenanceWindow="sun:04:30-sun:05:30", CopyTagsToSnapshot=True,
+            DeletionProtection=True, AutoMinorVersionUpgrade=True)
+
+    eks = client("eks")
+    eks.create_cluster(name="chess-ai-prod",
+                       roleArn="arn:aws:iam::123456789012:role/chess-ai-prod-eks-cluster",
+                       resourcesVpcConfig={"subnetIds": private})
+    eks.create_nodegroup(clusterName="chess-ai-prod", nodegroupName="general",
+                         nodeRole="arn:aws:iam::123456789012:role/chess-ai-prod-eks-node",
+                         subnets=private, instanceTypes=["m6i.xlarge"],
+                         capacityType="ON_DEMAND", diskSize=100,
+                         scalingConfig={"minSize": 3, "maxSize": 6, "desiredSize": 6},
+                         labels={"workload": "general"})
+
+    elb = client("elbv2")
+    lb = elb.create_load_balancer(Name="chess-ai-prod-alb", Subnets=public,
+                                  SecurityGroups=[sg["alb"]], Scheme="internet-facing",
+                                  Type="application")["LoadBalancers"][0]
+    elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
+        {"Key": "access_logs.s3.enabled", "Value": "true"},
+        {"Key": "access_logs.s3.bucket", "Value": "chess-ai-alb-logs"},
+        {"Key": "access_logs.s3.prefix", "Value": "prod"},
+        {"Key": "deletion_protection.enabled", "Value": "true"},
+        {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}])
+    tg = elb.create_target_group(
+        Name="chess-ai-prod-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip",
+        HealthCheckEnabled=True, HealthCheckPath="/health", HealthCheckPort="traffic-port",
+        HealthCheckProtocol="HTTP", HealthCheckIntervalSeconds=15, HealthCheckTimeoutSeconds=5,
+        HealthyThresholdCount=2, UnhealthyThresholdCount=3,
+        Matcher={"HttpCode": "200"})["TargetGroups"][0]
+    # The AWS Load Balancer Controller registers the pods by IP.
+    elb.register_targets(TargetGroupArn=tg["TargetGroupArn"],
+                         Targets=[{"Id": ip, "Port": 8000} for ip in POD_IPS])
+
+    with _moto_clock("acm", moment - timedelta(days=120)):  # issued four months ago
+        client("acm").request_certificate(DomainName=HOST, ValidationMethod="DNS")
+    suffix = lb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+    topic = "arn:aws:sns:us-east-1:123456789012:chess-ai-prod-alerts"
+    cw = client("cloudwatch")
+    cw.put_metric_alarm(
+        AlarmName="chess-ai-prod-alb-latency-p95",
+        AlarmDescription="p95 target response time is high (runbook: 2. High Latency)",
+        Namespace="AWS/ApplicationELB", MetricName="TargetResponseTime",
+        ExtendedStatistic="p95", Period=60, EvaluationPeriods=5, DatapointsToAlarm=3,
+        ComparisonOperator="GreaterThanThreshold", Threshold=1.0,
+        TreatMissingData="notBreaching", AlarmActions=[topic], OKActions=[topic],
+        Dimensions=[{"Name": "LoadBalancer", "Value": suffix}])
+    cw.put_metric_alarm(
+        AlarmName="chess-ai-prod-alb-target-5xx",
+        AlarmDescription="Targets return 5xx (runbook: 1. High Error Rate)",
+        Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum", Period=300, EvaluationPeriods=1,
+        ComparisonOperator="GreaterThanThreshold", Threshold=50,
+        TreatMissingData="notBreaching", AlarmActions=[topic], OKActions=[topic],
+        Dimensions=[{"Name": "LoadBalancer", "Value": suffix}])
+
+    sm = client("secretsmanager")
+    sm.create_secret(Name="chess-ai/prod/database",
+                     Description="chess-ai application database credentials",
+                     SecretString=json.dumps({"username": "chessai_app",
+                                              "password": SECRETS[0]}))
+    # moto would invoke a rotation Lambda named here; the rules are what is audited.
+    sm.rotate_secret(SecretId="chess-ai/prod/database",
+                     RotationRules={"AutomaticallyAfterDays": 30})
+
+    client("guardduty").create_detector(Enable=True)
+    client("s3").create_bucket(Bucket="org-cloudtrail-123456789012")
+    trail = client("cloudtrail")
+    trail.create_trail(Name="org-trail", S3BucketName="org-cloudtrail-123456789012",
+                       IsMultiRegionTrail=True)
+    trail.start_logging(Name="org-trail")
+
+
+def apply_aws_fixes() -> None:
+    """The runbook's AWS commands, as on-call ran them during the night's incidents."""
+    ec2 = client("ec2")
+    db_group = ec2.describe_security_groups(Filters=[
+        {"Name": "group-name", "Values": ["chess-ai-prod-db"]}])["SecurityGroups"][0]
+    # aws ec2 authorize-security-group-ingress --group-id sg-... --protocol tcp --port 5432
+    #   --cidr 10.0.0.0/8
+    ec2.authorize_security_group_ingress(GroupId=db_group["GroupId"], IpProtocol="tcp",
+                                         FromPort=5432, ToPort=5432, CidrIp="10.0.0.0/8")
+    # aws rds modify-db-parameter-group --db-parameter-group-name chess-ai-params
+    #   --parameters "ParameterName=max_connections,ParameterValue=500,ApplyMethod=pending-reboot"
+    client("rds").modify_db_parameter_group(DBParameterGroupName="chess-ai-params", Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "500",
+         "ApplyMethod": "pending-reboot"}])
+    # aws eks update-nodegroup-config --cluster-name chess-ai-prod --nodegroup-name general
+    #   --scaling-config minSize=3,maxSize=12,desiredSize=8
+    client("eks").update_nodegroup_config(clusterName="chess-ai-prod", nodegroupName="general",
+                                          scalingConfig={"minSize": 3, "maxSize": 12,
+                                                         "desiredSize": 8})
+    # aws elbv2 modify-target-group --target-group-arn ... --health-check-path /health/ready
+    elb = client("elbv2")
+    tg = elb.describe_target_groups(Names=["chess-ai-prod-tg"])["TargetGroups"][0]
+    elb.modify_target_group(TargetGroupArn=tg["TargetGroupArn"],
+                            HealthCheckPath="/health/ready")
+
+
+# ---- hooks into the fakes and the process ------------------------------------------------
+
+@contextmanager
+def _moto_hooks() -> Iterator[None]:
+    """What moto cannot be asked for over HTTP: a target failing its health check (moto
+    reports every registered IP healthy) and DNS validation that completes at once."""
+    from moto import settings
+    from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+
+    original = FakeTargetGroup.health_for
+
+    def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2: Any) -> Any:
+        status = original(self, target, ec2)
+        if target.get("Id") == NOT_READY_POD_IP and status.status == "healthy":
+            return FakeHealthStatus(target["Id"], status.port, status.health_check_port,
+                                    "unhealthy", "Target.ResponseCodeMismatch",
+                                    "Health checks failed with these codes: [503]")
+        return status
+
+    wait = settings.ACM_VALIDATION_WAIT
+    FakeTargetGroup.health_for = health_for  # type: ignore[method-assign,assignment]
+    settings.ACM_VALIDATION_WAIT = -1
+    try:
+        yield
+    finally:
+        FakeTargetGroup.health_for = original  # type: ignore[method-assign]
+        settings.ACM_VALIDATION_WAIT = wait
+
+
+@contextmanager
+def _moto_clock(service: str, moment: datetime) -> Iterator[None]:
+    """The clock of one moto service set back: what it creates meanwhile is stamped
+    ``moment`` (and a certificate it issues runs from then)."""
+    import importlib
+
+    models = importlib.import_module(f"moto.{service}.models")
+    original = models.utcnow
+    models.utcnow = lambda: moment.replace(tzinfo=None)  # type: ignore[attr-defined]
+    try:  # moto keeps naive UTC times
+        yield
+    finally:
+        models.utcnow = original  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _resolving(host: str, address: str) -> Iterator[None]:
+    """``host`` resolves to ``address`` in this process (an /etc/hosts line, scoped)."""
+    original = socket.getaddrinfo
+
+    def getaddrinfo(name: Any, *args: Any, **kwargs: Any) -> Any:
+        return original(address if name == host else name, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original
+
+
+@contextmanager
+def _env(name: str, value: str | None) -> Iterator[None]:
+    before = os.environ.get(name)
+    _set(name, value)
+    try:
+        yield
+    finally:
+        _set(name, before)
+
+
+def _set(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _post(url: str) -> None:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as r:
+        assert r.status == 200, f"{url}: HTTP {r.status}"
+
+
+# ---- the script ----------------------------------------------------------------------------
+
+def _aws_env(moto_url: str, tmp: Path) -> Callable[[], None]:
+    """Only moto, with dummy credentials: nothing can reach a real account. Returns what
+    puts the environment back."""
+    saved = dict(os.environ)
+    for name in [k for k in os.environ if k.startswith(("AWS_", "BOTO_"))
+                 or k.lower().endswith("_proxy")]:
+        del os.environ[name]
+    os.environ.update({
+        "AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": str(tmp / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true"})
+
+    def restore() -> None:
+        os.environ.clear()
+        os.environ.update(saved)
+
+    return restore
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--collected-at", default=os.environ.get("RECORD_COLLECTED_AT",
+                                                                 COLLECTED_AT),
+                        help=f"the recording's moment, ISO 8601 [default: {COLLECTED_AT}]")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="record-chess-ai-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        moto.start()
+        restore = _aws_env(f"http://127.0.0.1:{port}", tmp)
+        try:
+            with live_world(tmp, f"http://127.0.0.1:{port}") as world:
+                text = record(world, args.collected_at)
+        finally:
+            restore()
+            moto.stop()
+    args.output.write_text(text, encoding="utf-8")
+    doc = json.loads(text)
+    kinds = sorted({r["kind"] for e in doc["environments"].values() for r in e["resources"]})
+    print(f"wrote {args.output} ({len(text) // 1024} KiB, collected_at "
+          f"{doc['collected_at']}): {', '.join(kinds)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,492 @@
+"""`auditor audit` end to end: the example's recorded snapshot, and the example's prod run
+live as local fakes at once (the fake Kubernetes API, moto, a TLS server), with faults.
+
+The live world is the one scripts/record_example_snapshot.py records, built once for the
+module: the chart's objects served as kube-apiserver holds them, the Terraform stack in
+moto, a certificate 12 days from expiry, and the runbook's emergency fixes on top. Every
+audit here goes through the CLI, and a fixture proves after each test that no request but
+a read reached either fake.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import cli
+from scripts.record_example_snapshot import OUTPUT, SECRETS, World, live_world, record
+from tests.conftest import EXAMPLE
+from tests.live.aws_fixtures import FaultServer, isolate
+
+SNAPSHOT = OUTPUT  # examples/chess-ai/live-snapshot.json
+SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
+HELM_RESTORE = "helm upgrade chess-ai ./helm/chess-ai -f helm/values-prod.yaml -n chess-ai"
+TF = "terraform -chdir=infrastructure/terraform/aws apply -target="
+CONTAINER = "spec.template.spec.containers"
+slow = pytest.mark.slow
+
+Key = tuple[str, str, str, str]  # (policy, kind, name, item)
+
+
+def audit(*args: str) -> tuple[int, dict[str, Any]]:
+    """The CLI, in process (the fakes' hooks live in this process), JSON out."""
+    result = CliRunner().invoke(cli, ["audit", "--format", "json", *args],
+                                catch_exceptions=False)
+    assert result.stdout.startswith("{"), result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+def by_key(report: dict[str, Any], side: str, status: str = "fail") -> dict[Key, Any]:
+    return {(f["policy"], f["resource"]["kind"], f["resource"]["name"], f["item"] or ""): f
+            for f in report["findings"] if f["side"] == side and f["status"] == status}
+
+
+# ---- (a) the example's recorded snapshot ---------------------------------------------------
+
+def expected_drift(snapshot: dict[str, Any]) -> dict[Key, tuple[str, str, str, str, str]]:
+    """Each planted fix: (declared, live, declared_at, most likely command, restore)."""
+    db_group = next(r["body"]["id"] for r in snapshot["environments"]["prod"]["resources"]
+                    if r["kind"] == "SecurityGroup" and r["name"] == "chess-ai-prod-db")
+    scaling = ("aws eks update-nodegroup-config --cluster-name chess-ai-prod --nodegroup-name "
+               "general --scaling-config minSize=3,maxSize=12,desiredSize=8")
+    return {
+        ("hpa-drift", "HorizontalPodAutoscaler", "chess-ai", "spec.minReplicas"): (
+            "3", "5", "helm/values-prod.yaml:26",
+            """kubectl patch hpa chess-ai -n chess-ai -p '{"spec":{"minReplicas":5}}'""",
+            HELM_RESTORE),
+        ("helm-drift", "Deployment", "chess-ai",
+         f"{CONTAINER}[chess-ai].resources.limits.memory"): (
+            "8Gi", "12Gi", "helm/values-prod.yaml:21",
+            "helm upgrade chess-ai ./helm/chess-ai --set resources.limits.memory=12Gi "
+            "-n chess-ai", HELM_RESTORE),
+        ("helm-drift", "Deployment", "chess-ai", f"{CONTAINER}[chess-ai].env[LOG_LEVEL]"): (
+            "(not declared)", "debug", "helm/chess-ai/templates/deployment.yaml:54",
+            "kubectl set env deployment/chess-ai -c chess-ai LOG_LEVEL=debug -n chess-ai",
+            HELM_RESTORE),
+        # `kubectl set env` without -c changes the sidecar too, which declares no env at all.
+        ("helm-drift", "Deployment", "chess-ai", f"{CONTAINER}[log-shipper].env"): (
+            "(not declared)", '[{"name":"LOG_LEVEL","value":"debug"}]',
+            "helm/values-prod.yaml:45", "", HELM_RESTORE),
+        ("terraform-drift", "SecurityGroup", "chess-ai-prod-db",
+         "ingress[tcp 5432 from 10.0.0.0/8]"): (
+            "(not declared)", "tcp 5432 from 10.0.0.0/8",
+            "infrastructure/terraform/aws/security_groups.tf:74",
+            f"aws ec2 authorize-security-group-ingress --group-id {db_group} --protocol tcp "
+            "--port 5432 --cidr 10.0.0.0/8", f"{TF}aws_security_group.db"),
+        ("terraform-drift", "DBParameterGroup", "chess-ai-params",
+         "parameters.max_connections"): (
+            "200", "500", "infrastructure/terraform/aws/rds.tf:16",
+            "aws rds modify-db-parameter-group --db-parameter-group-name chess-ai-params "
+            '--parameters "ParameterName=max_connections,ParameterValue=500,'
+            'ApplyMethod=pending-reboot"', f"{TF}aws_db_parameter_group.main"),
+        ("terraform-drift", "Nodegroup", "general", "scaling_config.max_size"): (
+            "6", "12", "infrastructure/terraform/aws/eks.tf:15", scaling,
+            f"{TF}aws_eks_node_group.general"),
+        ("terraform-drift", "Nodegroup", "general", "scaling_config.desired_size"): (
+            "6", "8", "infrastructure/terraform/aws/eks.tf:16", scaling,
+            f"{TF}aws_eks_node_group.general"),
+        ("terraform-drift", "TargetGroup", "chess-ai-prod-tg", "health_check.path"): (
+            "/health", "/health/ready", "infrastructure/terraform/aws/alb.tf:33",
+            "aws elbv2 modify-target-group --target-group-arn <tg-arn> --health-check-path "
+            "/health/ready", f"{TF}aws_lb_target_group.app"),
+    }
+
+
+@pytest.fixture(scope="module")
+def recorded() -> tuple[int, dict[str, Any]]:
+    return audit("--config", str(EXAMPLE), "--live", str(SNAPSHOT))
+
+
+@pytest.fixture(scope="module")
+def snapshot_doc() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    return doc
+
+
+def test_recorded_audit_fails_the_gate_with_all_three_sides_and_nothing_unread(
+        recorded: tuple[int, dict[str, Any]]) -> None:
+    code, report = recorded
+    assert code == 1
+    assert report["gate"]["status"] == "failed"
+    assert {f["side"] for f in report["findings"] if f["status"] == "fail"} == {
+        "declared", "live", "drift"}
+    assert not [f for f in report["findings"] if f["status"] == "error"]
+    # The only unknown is declared: an instance type's capacity is not known offline.
+    assert {(f["side"], f["policy"]) for f in report["findings"]
+            if f["status"] == "unknown"} == {("declared", "nodegroup-capacity")}
+
+
+def test_every_planted_fix_is_a_drift_finding_with_values_place_cause_and_restore(
+        recorded: tuple[int, dict[str, Any]], snapshot_doc: dict[str, Any]) -> None:
+    drift = by_key(recorded[1], "drift")
+    expected = expected_drift(snapshot_doc)
+    assert set(drift) == set(expected)
+    for key, (declared, live, at, cause, fix) in expected.items():
+        f = drift[key]
+        details = f["details"]
+        assert (details["field"], details["declared"], details["live"]) == (key[3], declared,
+                                                                            live), key
+        assert details["declared_at"] == at == f"{f['location']['file']}:{f['location']['line']}"
+        assert f["remediation"]["commands"] == [fix] and details["restore"] == fix
+        if cause:
+            assert details["cause"] == cause, key
+            assert f"most likely changed by `{cause}`" in f["message"]
+        else:  # the sidecar's whole env list: a kubectl command either way
+            assert details["cause"].startswith("kubectl ") and "log-shipper" not in at
+        assert f"{live} live but" in f["message"] and at in f["message"]
+    # Objects that did not drift are reported as checked, not silently skipped.
+    passed = {(p["policy"], p["resource"]["kind"], p["resource"]["name"])
+              for p in recorded[1]["passed"] if p["side"] == "drift"}
+    assert {("terraform-drift", "SecurityGroup", "chess-ai-prod-app"),
+            ("helm-drift", "Service", "chess-ai"),
+            ("terraform-drift", "DBInstance", "chess-ai-prod")} <= passed
+
+
+def test_live_findings_are_judged_as_of_the_recording(
+        recorded: tuple[int, dict[str, Any]], snapshot_doc: dict[str, Any]) -> None:
+    live = by_key(recorded[1], "live")
+    at = datetime.fromisoformat(snapshot_doc["collected_at"])
+    bodies = {(r["kind"], r["name"]): r["body"]
+              for r in snapshot_doc["environments"]["prod"]["resources"]}
+
+    refs = live["config-refs-exist", "Deployment", "chess-ai", "secret/chess-ai-db"]
+    assert "needs Secret chess-ai-db (env DB_USER of container chess-ai, env DB_PASSWORD" \
+        in refs["message"]
+    targets = live["targets-healthy", "TargetGroup", "chess-ai-prod-tg", ""]
+    assert targets["details"]["unhealthy"] == 1 and targets["details"]["total"] == 5
+    assert "10.40.2.47:8000 unhealthy (Target.ResponseCodeMismatch)" in targets["message"]
+
+    for kind, name, path in (("TLSEndpoint", "chess-ai.example.com:443", ("not_after",)),
+                             ("Certificate", "chess-ai-tls", ("status", "notAfter"))):
+        value: Any = bodies[kind, name]
+        for step in path:
+            value = value[step]
+        left = (datetime.fromisoformat(value.replace("Z", "+00:00")) - at).total_seconds()
+        f = live["cert-expiry", kind, name, ""]
+        assert f["details"]["days_left"] == round(left / 86400, 1) == 12.0
+        assert "expires in 12 days, on 2026-12-09 07:45 UTC" in f["message"]
+    snap = live["rds-recent-snapshot", "DBInstance", "chess-ai-prod", ""]
+    taken = datetime.fromisoformat(bodies["DBInstance", "chess-ai-prod"][
+        "latest_snapshot_time"].replace("Z", "+00:00"))
+    assert snap["details"]["snapshot_age_hours"] == round((at - taken).total_seconds() / 3600, 1)
+    assert "the newest snapshot is 3 days old (taken 2026-11-24 03:12 UTC)" in snap["message"]
+    passes = {(p["policy"], p["resource"]["kind"]) for p in recorded[1]["passed"]
+              if p["side"] == "live"}
+    # Available database, ACM certificate months from expiry, raised max_connections.
+    assert {("db-instance-available", "DBInstance"), ("cert-expiry", "ACMCertificate"),
+            ("db-connection-capacity", "DBInstance")} <= passes
+
+
+def test_declared_findings_are_the_scans(recorded: tuple[int, dict[str, Any]]) -> None:
+    result = CliRunner().invoke(cli, ["scan", "--config", str(EXAMPLE), "--format", "json"])
+    scan = json.loads(result.stdout)
+
+    def declared(report: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+        return ([f for f in report["findings"] if f["side"] == "declared"],
+                [p for p in report["passed"] if p["side"] == "declared"])
+
+    assert declared(recorded[1]) == declared(scan)
+    assert declared(scan)[0]
+
+
+def test_recorded_audit_as_sarif_is_valid() -> None:
+    result = CliRunner().invoke(cli, ["audit", "--config", str(EXAMPLE), "--live",
+                                      str(SNAPSHOT), "--format", "sarif"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+    rules = {r["ruleId"] for r in data["runs"][0]["results"]}
+    assert {"helm-drift", "hpa-drift", "terraform-drift", "targets-healthy",
+            "cert-expiry", "config-refs-exist"} <= rules
+
+
+def test_the_recording_holds_no_secret_or_local_detail(snapshot_doc: dict[str, Any]) -> None:
+    text = SNAPSHOT.read_text(encoding="utf-8")
+    for secret in SECRETS:
+        assert secret not in text and base64.b64encode(secret.encode()).decode() not in text
+    assert "127.0.0.1" not in text and "localhost" not in text
+    assert "record-chess-ai-" not in text  # the script's temp dir
+    resources = snapshot_doc["environments"]["prod"]["resources"]
+    assert {r["name"] for r in resources if r["kind"] == "Secret"} == {
+        "sh.helm.release.v1.chess-ai.v14", "chess-ai-tls"}  # chess-ai-db is the one missing
+    assert all(set(r["body"]) <= {"apiVersion", "kind", "metadata", "type"}
+               for r in resources if r["kind"] in ("Secret", "ConfigMap"))
+    assert {r["source"] for r in resources} == {"kubernetes chess-ai-prod", "aws us-east-1",
+                                                "tls"}
+
+
+# ---- (b) the live fakes at once, through the CLI ------------------------------------------
+
+@pytest.fixture(scope="module")
+def world(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The example's prod as the fakes serve it, once for the module; moto's request log
+    is on from the moment it is built, so only the audits' requests are in it."""
+    from moto.moto_api import recorder
+
+    tmp = tmp_path_factory.mktemp("prod")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith(("AWS_", "BOTO_"))] + [
+                "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "HTTP_PROXY", "HTTPS_PROXY",
+                "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"]:
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_ENDPOINT_URL", moto_server)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        isolate(mp, tmp)
+        _post(f"{moto_server}/moto-api/reset")
+        # The clock of the time-based checks, pinned: a direct audit and one of a snapshot
+        # taken seconds later then judge alike.
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        with live_world(tmp, moto_server, params={"now": now}) as built:
+            mp.setattr(recorder, "_location", str(tmp / "moto-requests.jsonl"))
+            _post(f"{moto_server}/moto-api/recorder/reset-recording")
+            _post(f"{moto_server}/moto-api/recorder/start-recording")
+            try:
+                yield built
+            finally:
+                _post(f"{moto_server}/moto-api/recorder/stop-recording")
+
+
+def _post(url: str) -> None:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as r:
+        assert r.status == 200
+
+
+def moto_requests(world: World) -> list[tuple[str, str]]:
+    """(method, operation) of every request moto received since the world was built, from
+    moto's own request log; the operation as each protocol names it (REST: the path)."""
+    log = world.root.parent / "moto-requests.jsonl"
+    out = []
+    for line in log.read_text(encoding="utf-8").splitlines() if log.exists() else []:
+        entry = json.loads(line)
+        body = entry.get("body") or ""
+        if entry.get("body_encoded"):
+            body = base64.b64decode(body).decode("utf-8", "replace")
+        headers = {k.lower(): v for k, v in entry["headers"].items()}
+        url = entry["url"]
+        operation = (headers.get("x-amz-target", "").rsplit(".", 1)[-1]  # JSON protocols
+                     or next((p[7:] for p in body.split("&") if p.startswith("Action=")), "")
+                     or (url.rsplit("/operation/", 1)[-1] if "/operation/" in url else "")
+                     or urlsplit(url).path)
+        out.append((entry["method"], operation))
+    return out
+
+
+def writes(world: World) -> list[str]:
+    """Every request to either fake that was not a read."""
+    kube = [f"kubernetes {r.method} {r.path}" for r in world.kube.requests if r.method != "GET"]
+    aws = [f"aws {method} {op}" for method, op in moto_requests(world)
+           if method != "GET" and not op.startswith(("Describe", "List", "Get"))]
+    return kube + aws
+
+
+@pytest.fixture
+def live(world: World) -> Iterator[World]:
+    """The world for one test: faults it injects are cleared after it, and it must not
+    have sent a single write to either fake."""
+    yield world
+    world.kube.faults.clear()
+    world.kube.crds = True
+    assert writes(world) == []
+
+
+def results(report: dict[str, Any]) -> dict[tuple[str, str, str, str, str], str]:
+    """(side, policy, kind, name, item) -> status, for passes and findings alike."""
+    return {(f["side"], f["policy"], f["resource"]["kind"], f["resource"]["name"],
+             f["item"] or ""): f.get("status", "pass")
+            for f in [*report["findings"], *report["passed"]]}
+
+
+@pytest.fixture(scope="module")
+def baseline(world: World) -> dict[str, Any]:
+    code, report = audit("--config", str(world.root))
+    assert code == 1
+    return report
+
+
+@slow
+def test_live_audit_finds_drift_and_live_defects_on_every_platform(
+        live: World, baseline: dict[str, Any], snapshot_doc: dict[str, Any]) -> None:
+    assert {f["side"] for f in baseline["findings"]} == {"declared", "live", "drift"}
+    assert not [f for f in baseline["findings"] if f["status"] == "error"]
+    found = by_key(baseline, "live")
+    endpoint = f"chess-ai.example.com:{live.tls.port}"
+    assert {("config-refs-exist", "Deployment", "chess-ai", "secret/chess-ai-db"),  # k8s
+            ("targets-healthy", "TargetGroup", "chess-ai-prod-tg", ""),  # AWS
+            ("rds-recent-snapshot", "DBInstance", "chess-ai-prod", ""),
+            ("cert-expiry", "TLSEndpoint", endpoint, "")} <= set(found)  # TLS
+    assert found["cert-expiry", "TLSEndpoint", endpoint, ""]["details"]["days_left"] == 12.0
+    sources = {f["resource"]["source"] for f in baseline["findings"] if f["side"] == "live"}
+    assert {"kubernetes chess-ai-prod", "aws us-east-1", "tls"} <= sources
+    # The same drift as the recording of this world.
+    assert set(by_key(baseline, "drift")) == set(expected_drift(snapshot_doc))
+
+
+# Per fault: the checks that must end in error (side, policy, kind: "Policy" for a policy
+# that could not run at all, else the declared object a drift check could not compare),
+# text every error carries, and the checks that legitimately change because they read
+# what was not read (everything else must come out exactly as without the fault).
+DEPLOYMENT_POLICIES = ("config-refs-exist", "cpu-limits", "image-pinned",
+                       "image-pull-secrets-exist", "liveness-probe", "memory-limits",
+                       "memory-request-within-limit", "readiness-probe",
+                       "readiness-probe-timing", "revision-history")
+AWS_ERRORS = {
+    *(("live", p, "Policy") for p in (
+        "acm-cert-issued", "alb-access-logs", "cert-expiry", "cloudtrail-enabled",
+        "db-instance-available", "guardduty-enabled", "nodegroup-headroom", "rds-backups",
+        "rds-deletion-protection", "rds-multi-az", "rds-recent-snapshot", "targets-healthy",
+        "waf-on-alb")),
+    *(("drift", "terraform-drift", k) for k in (
+        "DBInstance", "DBParameterGroup", "Nodegroup", "SecurityGroup", "TargetGroup")),
+}
+FAULTS: dict[str, tuple[set[tuple[str, str, str]], str, set[str]]] = {
+    "500 on deployments": (
+        {*(("live", p, "Policy") for p in DEPLOYMENT_POLICIES),
+         ("drift", "helm-drift", "Deployment"), ("drift", "hpa-drift", "Deployment")},
+        "API server error 500", {"hpa-present", "pdb-present", "nodegroup-capacity",
+                                 "db-connection-capacity", "health-check-path",
+                                 "port-consistency"}),
+    "403 on elbv2": (
+        {("live", "targets-healthy", "Policy"), ("live", "alb-access-logs", "Policy"),
+         ("live", "waf-on-alb", "Policy"), ("drift", "terraform-drift", "TargetGroup")},
+        "AccessDenied (HTTP 403)", {"health-check-path", "port-consistency",
+                                    "latency-alarm", "error-rate-alarm"}),
+    "no AWS credentials": (
+        AWS_ERRORS, "no AWS credentials found (NoCredentialsError)",
+        {"db-connection-capacity", "db-ingress-from-app", "db-not-public",
+         "db-secret-rotation", "latency-alarm", "error-rate-alarm", "health-check-path",
+         "nodegroup-capacity", "port-consistency", "sg-no-world-admin"}),
+    "no cert-manager CRD": (set(), "", {"cert-expiry"}),
+}
+
+
+def inject(fault: str, world: World, monkeypatch: pytest.MonkeyPatch,
+           fault_server: type[FaultServer]) -> None:
+    if fault == "500 on deployments":
+        world.kube.fail("deployments", 500)
+    elif fault == "403 on elbv2":
+        monkeypatch.setenv("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+                           fault_server("403").url)
+    elif fault == "no AWS credentials":
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    else:
+        world.kube.crds = False  # a 404 for certificates, and no cert-manager.io group
+
+
+@slow
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_fault_errors_exactly_the_checks_that_need_what_was_not_read(
+        fault: str, live: World, baseline: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+        fault_server: type[FaultServer]) -> None:
+    expected, reason, dependent = FAULTS[fault]
+    inject(fault, live, monkeypatch, fault_server)
+    code, report = audit("--config", str(live.root), "--fail-on", "never")
+    errors = [f for f in report["findings"] if f["status"] == "error"]
+    # The named checks that read what was lost (their `requires`) are errors too.
+    if expected:
+        expected = expected | {("live", p, "Policy") for p in dependent}
+    assert {(f["side"], f["policy"], f["resource"]["kind"]) for f in errors} == expected
+    assert all(reason in f["message"] for f in errors)
+    assert code == (3 if expected else 0)
+    assert report["gate"]["status"] == ("incomplete" if expected else "passed")
+    # Everything else was still evaluated, to the same result as without the fault: the
+    # declared side entirely, drift of the other kinds, the live checks that need none of it.
+    def kept(key: tuple[str, str, str, str, str]) -> bool:
+        side, policy, kind = key[:3]
+        return not ({(side, policy, "Policy"), (side, policy, kind)} & expected
+                    or (side == "live" and policy in dependent))
+
+    before, after = results(baseline), results(report)
+    assert {k: s for k, s in after.items() if kept(k)} == {
+        k: s for k, s in before.items() if kept(k)}
+    assert sum(map(kept, before)) > len(before) // 2
+    # A failing finding at or above the threshold still fails the gate.
+    assert audit("--config", str(live.root))[0] == 1
+
+
+@slow
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_no_check_goes_silent_when_what_it_reads_was_not_read(
+        fault: str, live: World, baseline: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+        fault_server: type[FaultServer]) -> None:
+    """The issue's rule, checked over every policy: a check whose result changed under the
+    fault (vanished, or turned unknown) says error, unless what changed is what is gone
+    (the Certificate kind of an uninstalled CRD)."""
+    inject(fault, live, monkeypatch, fault_server)
+    _, report = audit("--config", str(live.root), "--fail-on", "never")
+    erred = {(f["side"], f["policy"]) for f in report["findings"] if f["status"] == "error"}
+    before, after = results(baseline), results(report)
+    gone = {k[:2] for k in before if k not in after and k[2] != "Certificate"}
+    degraded = {k[:2] for k, s in after.items() if s == "unknown" and before.get(k) != s}
+    assert (gone | degraded) - erred == set()
+
+
+@slow
+def test_without_the_crd_only_the_certificate_goes(
+        live: World, baseline: dict[str, Any]) -> None:
+    live.kube.crds = False
+    code, report = audit("--config", str(live.root))
+    assert code == 1
+    certs = {f["resource"]["kind"] for f in report["findings"] if f["policy"] == "cert-expiry"}
+    assert certs == {"TLSEndpoint"}
+    assert not [f for f in report["findings"] if f["status"] == "error"]
+    assert any(r.path.endswith("/certificates") for r in live.kube.requests)
+
+
+# ---- (c) read-only, (d) snapshot round trip ------------------------------------------------
+
+@slow
+def test_the_audits_only_read(live: World, baseline: dict[str, Any]) -> None:
+    """Not vacuous: both fakes saw the audits' reads, and nothing else (the ``live``
+    fixture asserts the same after every test of this module)."""
+    paths = {r.path.rsplit("/", 1)[-1] for r in live.kube.requests}
+    assert {"deployments", "horizontalpodautoscalers", "secrets", "configmaps",
+            "certificates", "storageclasses"} <= paths
+    assert {r.method for r in live.kube.requests} == {"GET"} and live.kube.rejected == []
+    operations = {op for _, op in moto_requests(live)}
+    assert {"DescribeSecurityGroups", "DescribeDBInstances", "DescribeDBParameters",
+            "DescribeTargetHealth", "DescribeAlarms", "DescribeCertificate",
+            "DescribeSecret", "DescribeInstanceTypes"} <= operations
+    assert writes(live) == []
+
+
+@slow
+def test_a_snapshot_audits_like_the_live_state_it_recorded(
+        live: World, baseline: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "snapshot.json"
+    result = CliRunner().invoke(cli, ["snapshot", "--config", str(live.root), "--output",
+                                      str(out), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    assert f"snapshot written to {out}" in result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert not [s for s in SECRETS if s in text or base64.b64encode(s.encode()).decode()
+                in text]
+    code, replayed = audit("--config", str(live.root), "--live", str(out))
+    assert code == 1
+    assert replayed["findings"] == baseline["findings"]
+    assert replayed["passed"] == baseline["passed"]
+
+
+@slow
+def test_the_committed_recording_is_what_the_script_records_today(live: World) -> None:
+    """examples/chess-ai/live-snapshot.json is a recording, not an edited file: the
+    collectors reading this world now produce it byte for byte (when a collector changes,
+    run scripts/record_example_snapshot.py and commit the result)."""
+    assert record(live) == SNAPSHOT.read_text(encoding="utf-8"), (
+        "the recorded example is stale: run .venv/bin/python scripts/record_example_snapshot.py")
