@@ -53,7 +53,8 @@ def _fleet(root: Path) -> Path:
                   "    helm: {chart: helm/chess-ai, release: chess-ai, namespace: chess-ai,",
                   "           values: [helm/chess-ai/values.yaml, helm/values-prod.yaml]}",
                   f"    manifests: [rendered-{e}]",
-                  "    terraform: {dirs: [infrastructure/terraform/aws], vars: {environment: prod}}"]
+                  "    terraform: {dirs: [infrastructure/terraform/aws],",
+                  "                vars: {environment: prod}}"]
     (root / "auditor.yaml").write_text("\n".join(lines) + "\n")
     return root
 
