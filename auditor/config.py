@@ -158,9 +158,12 @@ def _check(config: Config) -> None:
 
     for name, env in config.environments.items():
         at = ("environments", name)
-        if env.helm is None and not env.manifests and not (env.terraform and env.terraform.dirs):
+        declared = env.helm is not None or env.manifests or (env.terraform and env.terraform.dirs)
+        live = env.kubernetes is not None or env.aws is not None or env.endpoints
+        if not declared and not live:  # live-only environments are fine (`auditor audit`)
             raise config.error_at(at, f"environment {name} declares nothing to audit: "
-                                      "add helm, manifests or terraform")
+                                      "add helm, manifests, terraform, kubernetes, aws or "
+                                      "endpoints")
         for key in env.helm.set if env.helm else {}:
             try:
                 valid = bool(parse_set_key(key))

@@ -43,7 +43,7 @@ def run_examples(policy: Policy) -> list[str]:
     """Problems with the policy's examples (empty when all behave as declared)."""
     problems = []
     groups = (("pass", policy.examples.passing), ("fail", policy.examples.failing),
-              ("unknown", policy.examples.unknown),
+              ("unknown", policy.examples.unknown), ("error", policy.examples.error),
               ("not apply", policy.examples.not_applicable))
     for expected, examples in groups:
         for example in examples:

@@ -197,6 +197,8 @@ class Gate(_Model):
     passed: bool = Field(description="True only for exit code 0: complete and nothing failed "
                          "at or above fail_on.")
     status: Literal["passed", "failed", "incomplete"] = "passed"
+    incomplete: bool = Field(False, description="Some input or check ended in error, even "
+                             "when failing findings decided the exit code.")
 
 
 class PolicyInfo(_Model):

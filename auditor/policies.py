@@ -69,6 +69,8 @@ class Examples(_Strict):
     passing: list[Example] = Field(alias="pass", min_length=1)
     failing: list[Example] = Field(alias="fail", min_length=1)
     unknown: list[Example] = Field(default_factory=list)
+    error: list[Example] = Field(
+        default_factory=list, description="Inputs the check must report as not read.")
     not_applicable: list[Example] = Field(
         default_factory=list, description="Inputs the check must not apply to at all.")
 

@@ -118,7 +118,8 @@ def gate(report: Report, fail_on: str) -> ExitCode:
     code = exit_code(report, fail_on)
     status = {ExitCode.OK: "passed", ExitCode.FINDINGS: "failed"}.get(code, "incomplete")
     report.gate = Gate(fail_on=fail_on, exit_code=int(code),  # type: ignore[arg-type]
-                       passed=code == ExitCode.OK, status=status)  # type: ignore[arg-type]
+                       passed=code == ExitCode.OK, status=status,  # type: ignore[arg-type]
+                       incomplete=any(f.status == "error" for f in report.findings))
     return code
 
 

@@ -16,6 +16,7 @@ class Unknown:
     # What the value refers to when it is a reference computed at apply time (e.g.
     # "aws_lb.main.arn_suffix"): enough to tell which resource it names, not its value.
     ref: str | None = None
+    failed: bool = False  # an API read failed: the engine reports error, not unknown
 
     def __bool__(self) -> bool:  # an unknown is never truthy by accident
         raise TypeError(f"truth value of an unknown value ({self.reason})")

@@ -96,6 +96,8 @@ def test_failing_findings_win_over_incomplete(run_cli: Run, project: Project) ->
     assert result.exit_code == 1  # hpa-present (high) fails; the broken file is also listed
     statuses = {f["status"] for f in result.json()["findings"]}
     assert {"fail", "error"} <= statuses
+    # Exit 1 says "failing findings"; the report still says the audit was incomplete.
+    assert result.json()["gate"]["incomplete"] is True
 
 
 @pytest.mark.parametrize("args", [
@@ -313,12 +315,12 @@ def test_paths_outside_the_config_dir_are_the_same_in_every_checkout(
 def test_report_records_the_gate(run_cli: Run) -> None:
     strict = run_cli("scan", "--config", str(EXAMPLE), "--format", "json").json()
     assert strict["gate"] == {"fail_on": "high", "exit_code": 1, "passed": False,
-                              "status": "failed"}
+                              "status": "failed", "incomplete": False}
     lenient = run_cli("scan", "--config", str(EXAMPLE), "--format", "json",
                       "--fail-on", "never")
     assert lenient.exit_code == 0
     assert lenient.json()["gate"] == {"fail_on": "never", "exit_code": 0, "passed": True,
-                                      "status": "passed"}
+                                      "status": "passed", "incomplete": False}
     assert strict["passed"] and all(p["policy"] for p in strict["passed"])
 
 

@@ -81,9 +81,9 @@ def test_non_utf8_config_is_one_line_with_the_line(
      ":4: environments.prod: duplicate key"),
     ("service: x\nenvironments:\n  prod: {}\n",
      ":3: environments.prod: environment prod declares nothing to audit: "
-     "add helm, manifests or terraform"),
+     "add helm, manifests, terraform, kubernetes, aws or endpoints"),
     ("service: x\nenvironments:\n  prod:\n    manifests: []\n    terraform: {dirs: []}\n"
-     "    kubernetes: {context: c}\n", ":3: environments.prod: environment prod declares"),
+     "    endpoints: []\n", ":3: environments.prod: environment prod declares"),
     (GOOD.replace("      values: [a.yaml]", "      set:\n        ok.key: 1\n        a..b: 2"),
      ":10: environments.prod.helm.set: invalid --set key 'a..b'"),
     (GOOD.replace("      values: [a.yaml]", "      set: {'': 1}"),
@@ -122,3 +122,10 @@ def test_paths_outside_the_config_dir_are_relative(
     assert config.rel(root / "shared" / "m.yaml") == "../shared/m.yaml"
     assert config.rel(root / "team" / "x" / ".." / "y.yaml") == "y.yaml"
     assert config.rel(root.parent / "elsewhere") == "../../elsewhere"
+
+
+def test_a_live_only_environment_is_valid(project: Callable[[dict[str, str]], Path]) -> None:
+    """Where there is no Terraform or chart, `auditor audit` still reads what runs."""
+    root = project({"auditor.yaml": "service: x\nenvironments:\n  prod:\n"
+                                    "    aws: {region: us-east-1, db_instances: [db]}\n"})
+    assert load(str(root)).environments["prod"].aws is not None

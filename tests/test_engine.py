@@ -83,3 +83,16 @@ def test_health_check_path_only_applies_to_http_checks() -> None:
     ]
     results = {r.name: r.status for r in engine.evaluate([policy], _inv(web, *groups), {})}
     assert results == {"http": "fail"}
+
+
+def test_a_value_whose_read_failed_is_an_error_not_unknown() -> None:
+    policy = load_file(PACK_DIR / "nodegroup-capacity.yaml")
+    denied = Unknown("ec2 DescribeInstanceTypes: AccessDenied (HTTP 403)", failed=True)
+    ng = Resource("Nodegroup", "general", {
+        "instance_types": ["m6i.xlarge"], "instance_capacity": denied,
+        "scaling_config": {"min_size": 1, "max_size": 3, "desired_size": 2}}, "aws")
+    dep = Resource("Deployment", "web", {"spec": {"replicas": 2, "template": {"spec": {
+        "containers": [{"name": "web", "resources": {"requests": {"cpu": "1"}}}]}}}}, "k8s")
+    inv = Inventory("prod", "live", [ng, dep], [], dict(PLACEHOLDERS))
+    (result,) = engine.evaluate([policy], inv, {})
+    assert result.status == "error" and "AccessDenied" in result.message

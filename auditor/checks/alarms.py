@@ -31,7 +31,7 @@ def alb_alarm(ctx: CheckContext) -> list[Outcome]:
         lb_type = lb.body.get("load_balancer_type", "application")
         if isinstance(lb_type, Unknown):
             out.append(Outcome(lb, "unknown", path=("load_balancer_type",),
-                               reason=lb_type.reason))
+                               reason=lb_type))
         elif lb_type == "application":
             lbs.append(lb)
     alarms = [a for a in ctx.inventory.of_kind("MetricAlarm") if _metric(a, metrics)]
@@ -41,7 +41,7 @@ def alb_alarm(ctx: CheckContext) -> list[Outcome]:
         if not mine:
             doubt = next((w for _, w in watching if isinstance(w, Unknown)), None)
             if doubt is not None:
-                out.append(Outcome(lb, "unknown", reason=doubt.reason))
+                out.append(Outcome(lb, "unknown", reason=doubt))
             else:
                 out.append(Outcome(lb, "fail", vars={**_names(lb), "problem":
                                    "no CloudWatch alarm on " + " or ".join(sorted(metrics))}))

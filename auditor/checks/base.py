@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from auditor.models import Inventory, Location, Resource
 from auditor.paths import Path
+from auditor.unknown import Unknown
 
 
 @dataclass
@@ -26,9 +27,16 @@ class Outcome:
     status: Literal["pass", "fail", "unknown", "error"]
     item: str | None = None
     path: Path = ()  # where in the resource to point the finding
-    reason: str = ""  # why the outcome is unknown
+    reason: str | Unknown = ""  # why the outcome is unknown (an Unknown whose read failed
+    # makes the outcome an error: what was not read cannot pass, nor be merely "unknown")
     vars: dict[str, Any] = field(default_factory=dict)  # for the message template
     location: Location | None = None  # where to point when it is not inside the resource
+
+    def __post_init__(self) -> None:
+        if isinstance(self.reason, Unknown):
+            if self.reason.failed and self.status == "unknown":
+                self.status = "error"
+            self.reason = self.reason.reason
 
 
 Check = Callable[[CheckContext], list[Outcome]]

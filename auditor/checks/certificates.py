@@ -33,11 +33,12 @@ def _expiry(cert: Resource, moment: datetime, warn: float, critical: float) -> O
     path: Path = ("status", "notAfter") if cert.kind == "Certificate" else ("not_after",)
     body = cert.body
     if cert.kind == "TLSEndpoint" and body.get("reachable") is not True:
-        return Outcome(cert, "unknown", reason=f"{label} {body.get('url', cert.name)} could "
+        # Its expiry was not read: that is an incomplete audit (error), not a mere unknown.
+        return Outcome(cert, "error", reason=f"{label} {body.get('url', cert.name)} could "
                        f"not be reached: {body.get('error') or 'no TLS handshake'}")
     raw = get(body, path)
     if isinstance(raw, Unknown):
-        return Outcome(cert, "unknown", path=path, reason=raw.reason)
+        return Outcome(cert, "unknown", path=path, reason=raw)
     if raw is MISSING or raw is None:
         return Outcome(cert, "unknown", path=path, reason=_no_expiry(cert))
     expires = parse_time(raw)

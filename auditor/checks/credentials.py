@@ -30,7 +30,7 @@ def db_secret_rotation(ctx: CheckContext) -> list[Outcome]:
         rotation = secret.body.get("rotation_enabled", False)
         if isinstance(rotation, Unknown):
             out.append(Outcome(secret, "unknown", path=("rotation_enabled",),
-                               reason=rotation.reason))
+                               reason=rotation))
         elif semantic_equal(rotation, True):
             out.append(Outcome(secret, "pass"))
         elif matched:

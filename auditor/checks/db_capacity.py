@@ -35,13 +35,13 @@ def db_connection_capacity(ctx: CheckContext) -> list[Outcome]:
     for db in inv.of_kind("DBInstance"):
         demand = _demand(inv, key, params)
         if isinstance(demand, Unknown):
-            out.append(Outcome(db, "unknown", reason=demand.reason))
+            out.append(Outcome(db, "unknown", reason=demand))
             continue
         total, pool, replicas, where = demand
         limit = _max_connections(db, groups)
         if isinstance(limit, Unknown):
             out.append(Outcome(db, "unknown", path=("parameter_group_name",),
-                               reason=limit.reason))
+                               reason=limit))
             continue
         value, exact, origin = limit
         headroom = Decimal(str(params["headroom_percent"]))

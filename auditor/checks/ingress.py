@@ -92,7 +92,7 @@ def open_rules(groups: list[Resource], ports: list[int], db_name: str | None = N
     for sg in groups:
         rules = ingress_rules(sg)
         if isinstance(rules, Unknown):
-            out.append(Outcome(sg, "unknown", path=("ingress",), reason=rules.reason,
+            out.append(Outcome(sg, "unknown", path=("ingress",), reason=rules,
                                vars={"db": db_name}))
             continue
         for i, rule in enumerate(rules):
@@ -104,7 +104,7 @@ def open_rules(groups: list[Resource], ports: list[int], db_name: str | None = N
             world = world_sources(rule)
             if isinstance(world, Unknown):
                 out.append(Outcome(sg, "unknown", item=rule_key(rule), path=("ingress", i),
-                                   reason=world.reason, vars={"db": db_name}))
+                                   reason=world, vars={"db": db_name}))
             elif not world:
                 continue
             elif port is not None:
@@ -113,7 +113,7 @@ def open_rules(groups: list[Resource], ports: list[int], db_name: str | None = N
                                          "db": db_name, **_rule_facts(rule, world)}))
             elif doubt is not None:
                 out.append(Outcome(sg, "unknown", item=rule_key(rule), path=("ingress", i),
-                                   reason=doubt.reason, vars={"db": db_name}))
+                                   reason=doubt, vars={"db": db_name}))
     return out
 
 

@@ -90,7 +90,7 @@ def _references_exist(ctx: CheckContext,
             kind, name, path, what = ref
             if isinstance(name, Unknown):
                 mine.append(Outcome(workload, "unknown", item=f"{kind.lower()} of {what}",
-                                    path=path, reason=name.reason))
+                                    path=path, reason=name))
             elif name is not None and (kind, workload.namespace, str(name)) not in present:
                 missing.setdefault((kind, str(name)), []).append(ref)
         for (kind, name), places in missing.items():
@@ -112,7 +112,7 @@ def targets_healthy(ctx: CheckContext) -> list[Outcome]:
                   for t in (targets if isinstance(targets, list) else [])]
         doubt = next((v for v in [targets, *states] if isinstance(v, Unknown)), None)
         if doubt is not None:
-            out.append(Outcome(tg, "unknown", path=("targets",), reason=doubt.reason))
+            out.append(Outcome(tg, "unknown", path=("targets",), reason=doubt))
         elif not isinstance(targets, list):
             out.append(Outcome(tg, "unknown", path=("targets",),
                                reason="the targets' health was not read"))
@@ -145,7 +145,7 @@ def db_instance_available(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(db, "pass" if status == "available" else "fail",
                                path=("status",), vars={"status": status}))
         else:
-            out.append(Outcome(db, "unknown", path=("status",), reason=status.reason if isinstance(
+            out.append(Outcome(db, "unknown", path=("status",), reason=status if isinstance(
                 status, Unknown) else "the instance's status was not read"))
     return out
 
@@ -161,7 +161,7 @@ def rds_recent_snapshot(ctx: CheckContext) -> list[Outcome]:
                 "problem": "no snapshot (automated or manual) exists: the runbook's restore "
                            "has nothing to restore from"}))
         elif taken is None:
-            out.append(Outcome(db, "unknown", path=path, reason=raw.reason if isinstance(
+            out.append(Outcome(db, "unknown", path=path, reason=raw if isinstance(
                 raw, Unknown) else f"snapshot time {raw!r} is not a date"))
         else:
             age = moment - taken

@@ -52,9 +52,9 @@ def _db_access(db: Resource, groups: list[Resource]) -> tuple[list[Resource], in
     them is not known."""
     sgs, port = db_security_groups(db, groups), db_port(db)
     if isinstance(sgs, Unknown):
-        return Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=sgs.reason)
+        return Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=sgs)
     if isinstance(port, Unknown):
-        return Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=port.reason)
+        return Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=port)
     return sgs, port
 
 
@@ -99,7 +99,7 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                               "other rules are not visible offline")
         if isinstance(verdict, Unknown):
             out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",),
-                               reason=verdict.reason))
+                               reason=verdict))
         else:
             out.append(Outcome(db, "pass" if verdict else "fail",
                                path=("vpc_security_group_ids",), vars=facts))

@@ -32,7 +32,7 @@ def nodegroup_capacity(ctx: CheckContext) -> list[Outcome]:
             verdict = _fits(inv, w, ng, ctx.params)
             if isinstance(verdict, Unknown):
                 out.append(Outcome(ng, "unknown", item=w.name, path=("scaling_config",),
-                                   reason=verdict.reason))
+                                   reason=verdict))
             else:
                 out.append(Outcome(ng, "pass" if verdict["fit"] >= verdict["replicas"]
                                    else "fail", item=w.name, path=("scaling_config",),
@@ -124,6 +124,8 @@ def _node_capacity(ng: Resource, params: dict[str, Any]
     # Live collection adds the capacity from ec2 describe-instance-types; offline only a
     # parameter can say it (instance_types: {m6i.xlarge: {cpu: 4, memory: 16Gi}}).
     collected = ng.body.get("instance_capacity")
+    if isinstance(collected, Unknown):
+        return collected  # e.g. DescribeInstanceTypes was denied: keep its reason (and error)
     sizes: dict[str, tuple[Decimal, Decimal]] = {}
     for t in types:
         known = _capacity_of(t, collected, params.get("instance_types"), len(types) == 1)

@@ -59,7 +59,7 @@ def hpa_range(ctx: CheckContext) -> list[Outcome]:
         target = _cpu_target(hpa)
         unknown = next((v for v in (low, high, target) if isinstance(v, Unknown)), None)
         if unknown is not None:
-            out.append(Outcome(hpa, "unknown", path=("spec",), reason=unknown.reason))
+            out.append(Outcome(hpa, "unknown", path=("spec",), reason=unknown))
             continue
         low = 1 if low is None or low is MISSING else low
         lq, hq = parse_quantity(low), parse_quantity(high)

@@ -28,7 +28,7 @@ def storage_expandable(ctx: CheckContext) -> list[Outcome]:
         name = get(claim, (*base, "storageClassName"))
         where = (*base, "storageClassName")
         if isinstance(name, Unknown):
-            out.append(Outcome(owner, "unknown", path=where, reason=name.reason))
+            out.append(Outcome(owner, "unknown", path=where, reason=name))
             continue
         label = owner.name if owner.kind == "PersistentVolumeClaim" else (
             f"{owner.name}/{get(claim, (*base[:-1], 'metadata', 'name'))}")
@@ -48,7 +48,7 @@ def storage_expandable(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(owner, "unknown",
                                item=None if owner.kind == "PersistentVolumeClaim" else label,
                                location=sc.locate(("allowVolumeExpansion",)),
-                               reason=allowed.reason))
+                               reason=allowed))
             continue
         ok = allowed is True or str(allowed).lower() == "true"
         shown = "absent (false)" if allowed is MISSING or allowed is None else (

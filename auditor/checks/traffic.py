@@ -35,7 +35,7 @@ def port_consistency(ctx: CheckContext) -> list[Outcome]:
             label = name if isinstance(name, str) and name else str(i)
             where = ("spec", "ports", i, "targetPort")
             if isinstance(target, Unknown):
-                out.append(Outcome(svc, "unknown", item=label, path=where, reason=target.reason))
+                out.append(Outcome(svc, "unknown", item=label, path=where, reason=target))
                 continue
             number = resolve_port(target, named)
             if not named and number is not None:
@@ -61,7 +61,7 @@ def _target_group_port(tg: Resource, serving: list[Resource]) -> Outcome | None:
     port, target_type = tg.body.get("port"), tg.body.get("target_type", "instance")
     for value in (port, target_type):
         if isinstance(value, Unknown):
-            return Outcome(tg, "unknown", path=("port",), reason=value.reason)
+            return Outcome(tg, "unknown", path=("port",), reason=value)
     if target_type == "lambda" or target_type == "alb":
         return None  # no pod port behind it: nothing to compare
     if target_type != "ip":
@@ -88,7 +88,7 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
         location: Path = ("health_check", 0, "path") if isinstance(hc, list) else (
             "health_check", "path")
         if isinstance(hc, Unknown):
-            out.append(Outcome(tg, "unknown", path=("health_check",), reason=hc.reason))
+            out.append(Outcome(tg, "unknown", path=("health_check",), reason=hc))
             continue
         if not _http_health_check(tg, hc[0] if isinstance(hc, list) and hc else hc):
             continue  # TCP checks, disabled checks and Lambda targets have no path to compare
@@ -96,7 +96,7 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
             hc.get("path", "/") if isinstance(hc, dict) else "/")
         path = "/" if path is None else path  # the AWS default for HTTP health checks
         if isinstance(path, Unknown):
-            out.append(Outcome(tg, "unknown", path=location, reason=path.reason))
+            out.append(Outcome(tg, "unknown", path=location, reason=path))
         elif not paths:
             out.append(Outcome(tg, "unknown", path=location,
                                reason="no readiness probe with an HTTP path to compare"))

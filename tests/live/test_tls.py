@@ -210,7 +210,7 @@ def test_cert_expiry_on_collected_endpoints(ca: trustme.CA, trusted: Path) -> No
     assert by_port[0].details["critical"] is True
     assert "expires in 19 days" in by_port[1].message and "critical" not in by_port[1].message
     assert "certificate not trusted" in by_port[3].message
-    unreachable = next(r for r in results.values() if r.status == "unknown")
+    unreachable = next(r for r in results.values() if r.status == "error")
     assert "could not be reached: connection refused" in unreachable.message
 
 
