@@ -39,7 +39,10 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
             what = "the live state" if missing[0] == "*" else missing[0]
             results.append(_error(policy, inventory, f"{what} could not be read: "
                                   f"{inventory.unavailable[missing[0]]}"))
-            continue
+            # A policy whose kinds are independent (certificates from TLS, ACM and
+            # cert-manager) still reports on what was read; others would guess.
+            if not policy.partial or "*" in missing:
+                continue
         try:
             outcomes = _outcomes(policy, inventory, params)
         except Exception as exc:  # a broken check must not hide the other policies

@@ -86,6 +86,9 @@ class Policy(_Strict):
     applies_to: AppliesTo | None = None
     condition: dict[str, Any] | None = None
     check: str | None = Field(None, description="A named check in auditor.checks.")
+    partial: bool = Field(
+        False, description="Its required kinds are independent: when one could not be read, "
+        "report an error for it and still evaluate the others.")
     requires: list[str] = Field(
         default_factory=list,
         description="Kinds a named check reads (applies_to.kinds for a condition): when the "

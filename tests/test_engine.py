@@ -96,3 +96,15 @@ def test_a_value_whose_read_failed_is_an_error_not_unknown() -> None:
     inv = Inventory("prod", "live", [ng, dep], [], dict(PLACEHOLDERS))
     (result,) = engine.evaluate([policy], inv, {})
     assert result.status == "error" and "AccessDenied" in result.message
+
+
+def test_a_partial_policy_reports_what_was_read_and_errors_for_the_rest() -> None:
+    policy = load_file(PACK_DIR / "cert-expiry.yaml")
+    endpoint = Resource("TLSEndpoint", "chess-ai.example.com:443", {
+        "url": "https://chess-ai.example.com/", "reachable": True, "verified": True,
+        "not_after": "2026-12-01T00:00:00Z"}, "tls")
+    inv = Inventory("prod", "live", [endpoint], [], dict(PLACEHOLDERS),
+                    unavailable={"ACMCertificate": "acm ListCertificates: AccessDenied"})
+    results = engine.evaluate([policy], inv, {"now": "2026-11-27T00:00:00Z"})
+    assert sorted(r.status for r in results) == ["error", "fail"]
+    assert any("AccessDenied" in r.message for r in results if r.status == "error")
