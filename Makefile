@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/chess-ai
 
-.PHONY: demo test lint typecheck pytest schema bench clean
+.PHONY: demo test browser lint typecheck pytest schema bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ demo: $(STAMP)
 	  echo; echo "auditor exited $$status (0 clean, 1 failing findings at or above --fail-on high, 2 could not start, 3 incomplete)"; \
 	  [ $$status -ne 2 ]
 
-test: lint typecheck pytest
+test: browser lint typecheck pytest
+
+# The site's browser tests drive Debian's Chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium (browser tests will skip)"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests scripts bench

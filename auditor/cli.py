@@ -212,3 +212,58 @@ def policies_validate(directory: str | None) -> None:
     if problems:
         sys.exit(ExitCode.CANNOT_START)
     click.echo(f"{len(loaded)} policies valid in {target}, all examples behave as declared")
+
+
+def _site_options(f: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed([
+        click.option("--config", "config_path", metavar="FILE",
+                     help="auditor.yaml, or a directory holding one: names for the commands. "
+                     "[default: ./auditor.yaml if present]"),
+        click.option("--report", "reports", multiple=True, metavar="REPORT.json",
+                     type=click.Path(dir_okay=False),
+                     help="A JSON report (`--format json`); repeat for history, the newest "
+                     "is current."),
+        click.option("--output", default="build/site", show_default=True, metavar="DIR",
+                     type=click.Path(file_okay=False), help="Where to build the site."),
+    ]):
+        f = option(f)
+    return f
+
+
+@cli.group(name="site")
+def site_group() -> None:
+    """Build and preview the runbook site, annotated with the reports' findings."""
+
+
+@site_group.command(name="build")
+@_site_options
+def site_build(config_path: str | None, reports: tuple[str, ...], output: str) -> None:
+    """Render site/ and the reports into an MkDocs site (strict; exit 2 on any warning)."""
+    from auditor.site.build import SiteOptions, build_site
+
+    built = build_site(SiteOptions(config_path, reports, output))
+    click.echo(f"site built in {built.output} ({built.pages} pages, {built.reports} reports, "
+               f"{built.findings} current findings); open {built.output / 'index.html'} "
+               "through `auditor site serve`")
+
+
+@site_group.command(name="serve")
+@_site_options
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port on 127.0.0.1.")
+def site_serve(config_path: str | None, reports: tuple[str, ...], output: str,
+               port: int) -> None:
+    """Build the site, then serve it on 127.0.0.1 until interrupted."""
+    import contextlib
+
+    from auditor.site.build import SiteOptions, build_site
+    from auditor.site.serve import make_server, url
+
+    built = build_site(SiteOptions(config_path, reports, output))
+    try:
+        server = make_server(built.output, port)
+    except OSError as exc:
+        raise AuditorError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}") from None
+    click.echo(f"serving {built.output} at {url(server)} (Ctrl-C to stop)", err=True)
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()

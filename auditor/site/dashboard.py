@@ -1,0 +1,111 @@
+"""The dashboard page: environments x runbook sections (worst current status per cell,
+linked to the section), failing findings by severity, drift listed on its own, and what
+could not be placed on a section (unreadable inputs, checks whose anchor no page shows).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.models import INPUT_ERROR, SEVERITIES, Finding
+from auditor.site import md
+from auditor.site.findings import policy_link
+from auditor.site.reports import SiteData
+
+PAGE = "dashboard.md"
+_WORST = ("fail", "error", "unknown", "pass")
+_LABEL = {"fail": "✗ fail", "error": "⚠ error", "unknown": "? unknown", "pass": "✓ pass"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A runbook page that checks link to."""
+
+    source: str  # e.g. common-issues/high-latency.md
+    page: str  # e.g. common-issues/high-latency (what anchors start with)
+    title: str
+
+
+def render(data: SiteData, sections: list[Section], placed: set[str]) -> str:
+    env = md.markdown_env()
+    context: dict[str, Any] = {"data": data, "has_report": data.has_report}
+    if data.has_report:
+        context.update(
+            environments=data.environments,
+            reports=[{"env": e, "at": data.taken_at[e].strftime("%Y-%m-%d %H:%M UTC"),
+                      "gate": _gate(data, e)} for e in data.environments],
+            rows=_rows(data, sections),
+            counts=_counts(data),
+            drift=[finding_row(data, f, sections) for f in data.findings if f.side == "drift"],
+            inputs=[finding_row(data, f, sections) for f in data.findings
+                    if f.policy == INPUT_ERROR],
+            unplaced=[finding_row(data, f, sections) for f in data.findings
+                      if f.policy != INPUT_ERROR and f.runbook not in placed],
+        )
+    return env.get_template("dashboard.md.j2").render(context)
+
+
+def _gate(data: SiteData, env: str) -> str:
+    report = data.history_of(env)[-1]
+    if report.gate is None:
+        return "not gated"
+    return f"{report.gate.status} (fail on {report.gate.fail_on})"
+
+
+def _rows(data: SiteData, sections: list[Section]) -> list[dict[str, Any]]:
+    rows = []
+    for section in sections:
+        prefix = f"{section.page}/#"
+        ids = {p.id for p in data.policies.values() if p.runbook.startswith(prefix)}
+        here = [f for f in data.findings if f.runbook.startswith(prefix)]
+        cells = []
+        for env in data.environments:
+            statuses: Counter[str] = Counter(f.status for f in here if f.environment == env)
+            if any(p.policy in ids and p.environment == env for p in data.passed):
+                statuses.setdefault("pass", 0)
+            worst = next((s for s in _WORST if s in statuses), None)
+            label = _LABEL[worst] if worst else "not checked"
+            if worst and statuses[worst]:
+                label += f" ({statuses[worst]})"
+            cells.append(md.link(label, md.href(PAGE, section.source)) if worst
+                         else md.escape(label))
+        rows.append({"section": md.link(section.title, md.href(PAGE, section.source)),
+                     "cells": cells})
+    return rows
+
+
+def _counts(data: SiteData) -> list[dict[str, Any]]:
+    """Rows: failing per severity (most severe first), errored, undecided, passed;
+    one column per environment."""
+    def count(env: str, row: str) -> int:
+        if row == "passed":
+            return sum(p.environment == env for p in data.passed)
+        mine = [f for f in data.findings if f.environment == env]
+        if row in ("error", "unknown"):
+            return sum(f.status == row for f in mine)
+        return sum(f.status == "fail" and f.severity == row for f in mine)
+
+    rows = [*(f"{s}" for s in reversed(SEVERITIES)), "error", "unknown", "passed"]
+    labels = {"error": "errored checks", "unknown": "undecided checks",
+              "passed": "passed checks"}
+    return [{"label": labels.get(row, f"failing, {row}"),
+             "counts": [count(env, row) for env in data.environments]} for row in rows]
+
+
+def finding_row(data: SiteData, f: Finding, sections: list[Section]) -> dict[str, Any]:
+    """One finding as a table row (used by the dashboard and the history page)."""
+    page = f.runbook.split("/#", 1)[0]
+    section = next((s for s in sections if s.page == page), None) if f.runbook else None
+    resource = "/".join(p for p in (f.resource.namespace, f.resource.name) if p)
+    return {
+        "where": f"{f.environment}, {f.side}" + ("" if f.status == "fail" else f", {f.status}"),
+        "check": policy_link(data, PAGE, f.policy, f.title, f.severity),
+        "resource": md.code(f"{f.resource.kind} {resource}"
+                            + (f" ({f.item})" if f.item else "")),
+        "message": md.prose(f.message),
+        "section": md.link(section.title, md.href(PAGE, section.source)) if section
+        else md.escape(f.runbook or "none"),
+    }
+

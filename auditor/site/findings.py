@@ -1,0 +1,101 @@
+"""``{{ findings("anchor-id") }}`` on a runbook page: the current findings of the checks
+that link to that heading, as mkdocs-material admonitions.
+
+Failing critical/high checks are ``danger``/``failure``, medium/low ``warning``; a check
+that could not decide is a ``question`` and one that errored a ``bug`` (shown, never
+hidden). Each says where, since when, what to change and the filled commands. Where
+checks map to the heading and none fails, a quiet ``success`` note lists them. Nothing is
+rendered without a report, or where no check maps.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from auditor.models import Finding, PolicyInfo
+from auditor.site import md
+from auditor.site.reports import Since, SiteData, key
+
+_KIND = {"critical": "danger", "high": "failure", "medium": "warning", "low": "warning"}
+_STATUS = {"fail": "Failing", "error": "Check errored", "unknown": "Undecided"}
+_SINCE = {"fail": "Failing since", "error": "Erroring since", "unknown": "Undecided since"}
+
+
+def page_id(source: str) -> str:
+    """``common-issues/high-latency.md`` -> ``common-issues/high-latency`` (the path that
+    policies' anchors start with); ``x/index.md`` -> ``x``."""
+    stem = source.removesuffix(".md")
+    return "" if stem == "index" else stem.removesuffix("/index")
+
+
+def reference_page(policy_id: str) -> str:
+    return f"policies/{policy_id}.md"
+
+
+def render(data: SiteData, source: str, anchor_id: str) -> md.Md:
+    """The Markdown for heading ``anchor_id`` of the page whose source is ``source``."""
+    anchor = f"{page_id(source)}/#{anchor_id}"
+    checks = [p for p in data.policies.values() if p.runbook == anchor]
+    shown = [f for f in data.findings if f.runbook == anchor]
+    if not data.has_report or not (checks or shown):
+        return md.Md("")
+    env = md.markdown_env()
+    body = env.get_template("finding-body.md.j2")
+    context: dict[str, Any] = {
+        "findings": [_admonition(data, source, f, body.render(f=_fields(data, source, f)))
+                     for f in shown],
+        "checks": [_check(data, source, p) for p in checks],
+    }
+    return md.Md(env.get_template("findings.md.j2").render(context))
+
+
+def admonition_kind(finding: Finding) -> str:
+    if finding.status == "error":
+        return "bug"
+    if finding.status == "unknown":
+        return "question"
+    return _KIND[finding.severity]
+
+
+def _admonition(data: SiteData, source: str, f: Finding, body: str) -> dict[str, Any]:
+    title = f"{_STATUS[f.status]} ({f.severity}, {f.environment}): {f.title}"
+    return {"kind": admonition_kind(f), "title": title, "body": body}
+
+
+def _fields(data: SiteData, source: str, f: Finding) -> dict[str, Any]:
+    resource = f.resource
+    ident = "/".join(p for p in (resource.namespace, resource.name) if p)
+    loc = f.location
+    return {
+        "status_label": _STATUS[f.status], "environment": f.environment, "side": f.side,
+        "resource": f"{resource.kind} {ident}", "item": f.item, "message": f.message,
+        "check": policy_link(data, source, f.policy, f.title, f.severity),
+        "since_label": _SINCE[f.status], "since": since_text(data.since.get(key(f))),
+        "location": f"{loc.file}:{loc.line}" if loc and loc.line else (loc.file if loc else ""),
+        "fix": f.remediation.text, "commands": f.remediation.commands,
+    }
+
+
+def policy_link(data: SiteData, source: str, policy_id: str, title: str,
+                severity: str) -> md.Md:
+    """``[title](reference page)`` (``id``, severity); plain text for an unknown check."""
+    label = md.link(title, md.href(source, reference_page(policy_id))) \
+        if policy_id in data.policies else md.escape(title)
+    return md.Md(f"{label} ({md.code(policy_id)}, {md.escape(severity)})")
+
+
+def since_text(since: Since | None) -> str:
+    if since is None:
+        return ""
+    when = since.at.strftime("%Y-%m-%d %H:%M UTC")
+    runs = "1 report" if since.reports == 1 else f"{since.reports} consecutive reports"
+    return f"{'at least ' if since.from_first else ''}{when} ({runs})"
+
+
+def _check(data: SiteData, source: str, policy: PolicyInfo) -> dict[str, Any]:
+    passed = Counter(p.environment for p in data.passed if p.policy == policy.id)
+    note = ", ".join(f"{n} passed in {env}" for env, n in sorted(passed.items())) \
+        or "no result in the current report"
+    return {"link": policy_link(data, source, policy.id, policy.title, policy.severity),
+            "note": note}

@@ -1,0 +1,145 @@
+"""The reports a site is built from: loaded, validated, ordered, and reduced to what the
+pages show.
+
+Several reports are a history, ordered by ``generated_at``. What is "current" is decided
+per environment: the newest report that covers it (so one report per environment works as
+well as one report per nightly run of every environment). A finding keeps its identity
+across reports by fingerprint, side and environment; "since" is the oldest report of the
+unbroken run of reports in which it had the same status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path as FsPath
+
+from pydantic import ValidationError
+
+from auditor.errors import InputError
+from auditor.models import Finding, PassedCheck, PolicyInfo, Report, severity_rank
+
+Key = tuple[str, str, str]  # fingerprint, side, environment
+# A check id as policy files have it: it becomes a page path, so nothing else is one.
+POLICY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def key(f: Finding) -> Key:
+    return (f.fingerprint, f.side, f.environment)
+
+
+@dataclass(frozen=True)
+class Since:
+    at: datetime  # generated_at of the oldest report of the run
+    reports: int  # how many consecutive reports
+    from_first: bool  # the run reaches back to the oldest report given: "at least since"
+
+
+@dataclass
+class SiteData:
+    reports: list[Report] = field(default_factory=list)  # oldest first
+    findings: list[Finding] = field(default_factory=list)  # current, every environment
+    passed: list[PassedCheck] = field(default_factory=list)
+    environments: list[str] = field(default_factory=list)
+    taken_at: dict[str, datetime] = field(default_factory=dict)  # environment -> report time
+    policies: dict[str, PolicyInfo] = field(default_factory=dict)
+    since: dict[Key, Since] = field(default_factory=dict)
+
+    @property
+    def has_report(self) -> bool:
+        return bool(self.reports)
+
+    def history_of(self, environment: str) -> list[Report]:
+        return [r for r in self.reports if environment in r.environments]
+
+
+def load(paths: Sequence[str | FsPath]) -> list[Report]:
+    """Each file validated by the report model (a bad one is exit 2, named); oldest first."""
+    reports = [_load_one(FsPath(p)) for p in paths]
+    return sorted(reports, key=lambda r: r.generated_at)  # stable for equal times
+
+
+def _load_one(path: FsPath) -> Report:
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read report: {exc.strerror}") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InputError(f"{path}: not a JSON report: {' '.join(str(exc).split())}") from None
+    try:
+        return Report.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise InputError(f"{path}: not a valid report: {where}: {err['msg']}{more}") from None
+
+
+def site_data(reports: list[Report], pack: Sequence[PolicyInfo]) -> SiteData:
+    """The current state of every environment and the history behind each finding."""
+    data = SiteData(reports=reports, policies={p.id: p for p in pack})
+    envs = sorted({e for r in reports for e in r.environments})
+    for env in envs:
+        newest = data.history_of(env)[-1]
+        data.taken_at[env] = newest.generated_at
+        data.findings += [f for f in newest.findings if f.environment == env]
+        data.passed += [p for p in newest.passed if p.environment == env]
+        for info in newest.policies:
+            if POLICY_ID.match(info.id):
+                data.policies.setdefault(info.id, info)
+    data.environments = envs
+    data.findings.sort(key=sort_key)
+    statuses = {id(r): _statuses(r) for r in reports}
+    for f in data.findings:
+        data.since[key(f)] = _since(f, data.history_of(f.environment), statuses)
+    return data
+
+
+def _statuses(report: Report) -> dict[Key, set[str]]:
+    out: dict[Key, set[str]] = {}
+    for f in report.findings:
+        out.setdefault(key(f), set()).add(f.status)
+    return out
+
+
+def sort_key(f: Finding) -> tuple[int, int, str, str, str, str]:
+    """Failures first, most severe first, then environment, policy and resource."""
+    order = {"fail": 0, "error": 1, "unknown": 2}
+    return (order.get(f.status, 3), -severity_rank(f.severity), f.environment, f.policy,
+            f.resource.name, f.item or "")
+
+
+def _since(finding: Finding, history: list[Report],
+           statuses: dict[int, dict[Key, set[str]]]) -> Since:
+    wanted = key(finding)
+    run: list[Report] = []
+    for report in reversed(history):
+        if finding.status not in statuses[id(report)].get(wanted, ()):
+            break
+        run.append(report)
+    oldest = run[-1] if run else history[-1]
+    return Since(oldest.generated_at, max(len(run), 1), oldest is history[0])
+
+
+def failing(report: Report, environment: str) -> dict[Key, Finding]:
+    return {key(f): f for f in report.findings
+            if f.status == "fail" and f.environment == environment}
+
+
+def changes(data: SiteData) -> tuple[list[Finding], list[Finding]]:
+    """Failing findings new since each environment's previous report, and those fixed
+    (failing then, absent now: passing or no longer checked)."""
+    new: list[Finding] = []
+    fixed: list[Finding] = []
+    for env in data.environments:
+        history = data.history_of(env)
+        if len(history) < 2:
+            continue
+        before, now = failing(history[-2], env), failing(history[-1], env)
+        present = {key(f) for f in history[-1].findings}
+        new += [f for k, f in now.items() if k not in before]
+        fixed += [f for k, f in before.items() if k not in present]
+    return sorted(new, key=sort_key), sorted(fixed, key=sort_key)
