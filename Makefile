@@ -23,6 +23,12 @@ demo: $(STAMP)
 	@cd $(EXAMPLE) && ../../$(BIN)/auditor audit --live live-snapshot.json --format table; status=$$?; \
 	  echo; echo "auditor exited $$status (0 clean, 1 failing findings at or above --fail-on high, 2 could not start, 3 incomplete)"; \
 	  [ $$status -ne 2 ]
+	@mkdir -p build
+	@$(BIN)/auditor audit --config $(EXAMPLE) --live $(EXAMPLE)/live-snapshot.json --format json \
+	  --output build/chess-ai-report.json; [ $$? -ne 2 ]
+	@echo; echo "== the runbook site, annotated with this report =="
+	@$(BIN)/auditor site build --config $(EXAMPLE) --report build/chess-ai-report.json --output build/site
+	@echo "preview it: $(BIN)/auditor site serve --config $(EXAMPLE) --report build/chess-ai-report.json (http://127.0.0.1:8000/)"
 
 test: browser lint typecheck pytest
 
