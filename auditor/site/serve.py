@@ -3,6 +3,7 @@ MkDocs' own live-reload server would rebuild from ``docs_dir``, which is our sta
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path as FsPath
@@ -16,10 +17,17 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that leaves a page mid-download closes the socket: not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def make_server(directory: FsPath, port: int = 8000) -> ThreadingHTTPServer:
     """A server for ``directory`` on 127.0.0.1 only (port 0 picks a free one)."""
     handler = partial(_QuietHandler, directory=str(directory))
-    return ThreadingHTTPServer((HOST, port), handler)
+    return _Server((HOST, port), handler)
 
 
 def url(server: ThreadingHTTPServer) -> str:
