@@ -124,7 +124,8 @@ def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet:
     config = config_mod.load(config_path)
     state = pipeline.snapshot_state(config, pipeline.ScanOptions(environments=envs,
                                                                   progress=_progress(quiet)))
-    _write(output, snapshot_mod.dump(config.service, state))
+    # Owner-only (0600): a snapshot describes the production estate.
+    snapshot_mod.write(FsPath(output), snapshot_mod.dump(config.service, state))
     unread = sum(len(c.unavailable) for c in state.values())
     click.echo(f"snapshot written to {output}"
                + (f" ({unread} kinds could not be read)" if unread else ""), err=True)

@@ -53,6 +53,7 @@ class Resource:
     location: Location | None = None
     field_locations: dict[Path, Location] = field(default_factory=dict)
     address: str | None = None  # Terraform address or Helm template, for messages
+    ignore_changes: tuple[Path, ...] = ()  # Terraform lifecycle.ignore_changes; path () is all
 
     def locate(self, path: Path) -> Location | None:
         """Where the value at ``path`` (or its nearest located parent) was declared."""

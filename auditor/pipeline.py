@@ -125,9 +125,10 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
     """The declared scan, the live state (collected, or read from a snapshot), the live
     policies and the declared-vs-live drift, in one report."""
     from auditor import snapshot
-    from auditor.live.collect import collect
+    from auditor.live.collect import collect, wanted
 
-    recorded, recorded_at = snapshot.load(options.live_file) if options.live_file else (None, "")
+    recorded, recorded_at = (snapshot.load(options.live_file, service=config.service)
+                             if options.live_file else (None, ""))
     results: list[Result] = []
     inventories = []
     for env_name in select_environments(config, options.environments):
@@ -139,7 +140,8 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
         else:
             live_state = collect(config, env_name, config.environments[env_name],
                                  declared.resources, options.progress)
-        names = {**declared.names, **live_state.names}
+        names = {**declared.names, **live_state.names,
+                 "live_platforms": ",".join(wanted(config.environments[env_name]))}
         # Chart values have no live form; the live checks that need one (the connection
         # pool size) read the declared values beside the live objects.
         values = declared.of_kind("HelmValues")

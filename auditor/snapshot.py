@@ -3,18 +3,28 @@
 A snapshot lets an audit run with no cloud access (CI without credentials, the embedded
 example, a bug report). It holds resources in the shared shape, the kinds that could not
 be read and why, and input problems; never secret values: bodies pass through
-:func:`redact` on the way in and on the way out.
+:func:`redact` on the way out and on the way in (a Secret keeps only its metadata; the
+env values, args and command of containers and a ConfigMap's data become hash markers,
+see :mod:`auditor.live.markers`), and :func:`write` makes the file readable by its owner
+only. Reading validates the whole document's shape first, so a damaged file is one
+``malformed snapshot`` line naming the field, never a half-read audit.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Literal
 
-from auditor.errors import InputError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.errors import AuditorError, InputError
 from auditor.live.base import LiveCollected
+from auditor.live.markers import mark_values, mark_workload
 from auditor.models import Location, Problem, Resource
 from auditor.unknown import Unknown
 
@@ -23,25 +33,33 @@ VERSION = 1
 # Keys whose values are never kept, whatever object they sit in.
 _SECRET_KEYS = {"data", "stringData", "binaryData", "password", "secretString", "token",
                 "SecretString", "SecretBinary", "MasterUserPassword"}
-_KINDS_WITHOUT_CONTENT = {"Secret", "ConfigMap"}  # existence is what checks need
+_METADATA_ONLY = {"Secret"}  # existence is what checks need
+_HASHED_DATA = {"ConfigMap"}  # content compared by hash, never kept
+_HEAD = ("apiVersion", "kind", "metadata", "type")
 
 
 def redact(resource: Resource) -> Resource:
-    body = resource.body
-    if resource.kind in _KINDS_WITHOUT_CONTENT:
-        body = {k: v for k, v in body.items() if k in ("apiVersion", "kind", "metadata", "type")}
-        meta = body.get("metadata")
+    """A copy of ``resource`` fit to be recorded (the original is left as collected)."""
+    body = mark_workload(resource.kind, resource.body)
+    if resource.kind in _METADATA_ONLY | _HASHED_DATA:
+        kept = {k: v for k, v in body.items() if k in _HEAD}
+        if resource.kind in _HASHED_DATA:  # markers, or why the content was not read
+            kept.update({k: mark_values(body[k]) for k in ("data", "binaryData")
+                         if isinstance(body.get(k), dict | Unknown)})
+            if "immutable" in body:
+                kept["immutable"] = body["immutable"]
+        meta = kept.get("metadata")
         if isinstance(meta, dict):  # last-applied annotations repeat the whole object
             annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
                            if "last-applied-configuration" not in k}
-            body["metadata"] = {**meta, "annotations": annotations}
-    resource.body = _scrub(body)
-    return resource
+            kept["metadata"] = {**meta, "annotations": annotations}
+        body = kept
+    return replace(resource, body=_scrub(body))
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: ("<redacted>" if k in _SECRET_KEYS and not isinstance(v, dict | list)
+        return {k: ("<redacted>" if k in _SECRET_KEYS and not isinstance(v, dict | list | Unknown)
                     else _scrub(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v) for v in value]
@@ -62,8 +80,58 @@ def dump(service: str, environments: dict[str, LiveCollected]) -> str:
     return json.dumps(doc, indent=1, sort_keys=False, default=_encode) + "\n"
 
 
-def load(path: FsPath) -> tuple[dict[str, LiveCollected], str]:
-    """The environments of a snapshot file, and when it was collected."""
+def write(path: FsPath, text: str) -> None:
+    """Writes a snapshot readable and writable by its owner only (0600), also when the
+    file was already there with wider permissions."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o600)
+            out.write(text)
+    except OSError as exc:
+        raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _ResourceIn(_Shape):
+    kind: str
+    name: str
+    namespace: str | None = None
+    source: str | None = None
+    address: str | None = None
+    body: dict[str, Any]
+
+
+class _ProblemIn(_Shape):
+    source: str
+    message: str
+    file: str
+    line: int | None = None
+    status: Literal["error", "unknown"] = "error"
+
+
+class _EnvironmentIn(_Shape):
+    resources: list[_ResourceIn] = Field(default_factory=list)
+    unavailable: dict[str, str] = Field(default_factory=dict)
+    problems: list[_ProblemIn] = Field(default_factory=list)
+
+
+class _SnapshotIn(_Shape):
+    format: str
+    version: int
+    service: str
+    collected_at: str | None = None
+    environments: dict[str, _EnvironmentIn]
+
+
+def load(path: FsPath, service: str | None = None) -> tuple[dict[str, LiveCollected], str]:
+    """The environments of a snapshot file, and when it was collected. With ``service``
+    (the config's), a snapshot of another service is refused."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -76,17 +144,24 @@ def load(path: FsPath) -> tuple[dict[str, LiveCollected], str]:
     if doc.get("version") != VERSION:
         raise InputError(f"{path}: snapshot version {doc.get('version')!r} is not supported "
                          f"(this auditor reads version {VERSION})")
-    out: dict[str, LiveCollected] = {}
     try:
-        for env, data in doc["environments"].items():
-            out[env] = LiveCollected(
-                resources=[redact(_resource_in(r, path)) for r in data.get("resources", [])],
-                unavailable=dict(data.get("unavailable") or {}),
-                problems=[Problem(p["source"], p["message"], Location(p["file"], p.get("line")),
-                                  p.get("status", "error")) for p in data.get("problems", [])])
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{path}: malformed snapshot: {exc!r}") from None
-    return out, str(doc.get("collected_at", ""))
+        shape = _SnapshotIn.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        problem = re.sub(r" or instance of _\w+", "", first["msg"])  # our classes' names
+        raise InputError(f"{path}: malformed snapshot: {where}: {problem}") from None
+    if service is not None and shape.service != service:
+        raise InputError(f"{path}: the snapshot records service {shape.service!r}, not "
+                         f"{service!r} (the config's service)")
+    out = {env: LiveCollected(
+        resources=[redact(_resource_in(r, path, f"environments.{env}.resources.{i}"))
+                   for i, r in enumerate(data.resources)],
+        unavailable=dict(data.unavailable),
+        problems=[Problem(p.source, p.message, Location(p.file, p.line), p.status)
+                  for p in data.problems])
+        for env, data in shape.environments.items()}
+    return out, shape.collected_at or ""
 
 
 def _resource_out(r: Resource) -> dict[str, Any]:
@@ -94,24 +169,38 @@ def _resource_out(r: Resource) -> dict[str, Any]:
             "address": r.address, "body": r.body}
 
 
-def _resource_in(raw: dict[str, Any], path: FsPath) -> Resource:
-    return Resource(kind=str(raw["kind"]), name=str(raw["name"]), body=_decode(raw["body"]),
-                    source=str(raw.get("source") or f"snapshot {path.name}"),
-                    namespace=raw.get("namespace"), address=raw.get("address"))
+def _resource_in(raw: _ResourceIn, path: FsPath, where: str) -> Resource:
+    body = _decode(raw.body)
+    if not isinstance(body, dict):  # {"$unknown": ...} as a whole body
+        raise InputError(f"{path}: malformed snapshot: {where}.body: a body must be an "
+                         "object, not an unknown value")
+    return Resource(kind=raw.kind, name=raw.name, body=body,
+                    source=raw.source or f"snapshot {path.name}",
+                    namespace=raw.namespace, address=raw.address)
 
 
 def _encode(value: Any) -> Any:
     if isinstance(value, Unknown):
-        return {"$unknown": value.reason}
+        out: dict[str, Any] = {"$unknown": value.reason}
+        if value.ref is not None:
+            out["$ref"] = value.ref
+        if value.failed:
+            out["$failed"] = True
+        return out
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot record {type(value).__name__} in a snapshot")
 
 
+_UNKNOWN_KEYS = {"$unknown", "$ref", "$failed"}
+
+
 def _decode(value: Any) -> Any:
     if isinstance(value, dict):
-        if set(value) == {"$unknown"}:
-            return Unknown(str(value["$unknown"]))
+        if "$unknown" in value and set(value) <= _UNKNOWN_KEYS:
+            ref = value.get("$ref")
+            return Unknown(str(value["$unknown"]), ref=str(ref) if ref is not None else None,
+                           failed=value.get("$failed") is True)
         return {k: _decode(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_decode(v) for v in value]

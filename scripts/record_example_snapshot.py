@@ -17,7 +17,8 @@ Then the runbook's emergency commands are applied to the fakes, as on-call ran t
 ``kubectl patch hpa`` (minReplicas 5), ``helm upgrade --set resources.limits.memory=12Gi``,
 ``kubectl set env deployment/chess-ai LOG_LEVEL=debug`` (every container: no ``-c``),
 ``aws ec2 authorize-security-group-ingress`` (5432 from 10.0.0.0/8 on the db group),
-``aws rds modify-db-parameter-group`` (max_connections 500), ``aws eks
+``aws rds modify-db-parameter-group`` (max_connections 500, pending a reboot that has not
+happened: the instance reports its parameter group ``pending-reboot``), ``aws eks
 update-nodegroup-config`` (maxSize 12, desiredSize 8) and the target group's health check
 path changed to /health/ready; the database Secret the pods read is gone, one pod fails
 its readiness check (so its ALB target is unhealthy), the newest RDS snapshot is three days
@@ -28,7 +29,8 @@ object's identity, and every time in it is moved by one offset so that ``collect
 the pinned moment (``--collected-at`` or ``RECORD_COLLECTED_AT``; ages and remaining
 validity are exactly as recorded). The local endpoint's port is rewritten to the example's
 real ``https://chess-ai.example.com``. The script fails if any planted secret value, or
-anything local (127.0.0.1, the temp dir), reached the file.
+anything local (127.0.0.1, the temp dir), reached the file, or if a container's env value,
+args, command or a ConfigMap's data is there as anything but a hash marker.
 
 Run from the repository root: ``.venv/bin/python scripts/record_example_snapshot.py``.
 """
@@ -63,7 +65,8 @@ if str(REPO) not in sys.path:  # run as a script: the repository's packages come
 
 from auditor import config as config_mod  # noqa: E402
 from auditor import pipeline, snapshot  # noqa: E402
-from tests.live.aws_fixtures import client  # noqa: E402
+from auditor.live.markers import is_marker  # noqa: E402
+from tests.live.aws_fixtures import client, pending_reboot  # noqa: E402
 from tests.live.k8s_api import RESOURCES, FakeKubeApi  # noqa: E402
 from tests.live.k8s_fixtures import CONTEXT, write_kubeconfig  # noqa: E402
 from tests.live.tls_fixtures import LocalServer, TlsHandler  # noqa: E402
@@ -77,6 +80,7 @@ COLLECTED_AT = "2026-11-27T07:45:00Z"  # the default pinned moment of the record
 CERT_DAYS_LEFT = 12
 SNAPSHOT_AGE = timedelta(days=3, hours=4, minutes=33)  # the last backup, 03:12 three days ago
 MOTO_SEED = 20261127
+VPC_ID = "vpc-0a1b2c3d4e5f67890"  # var.vpc_id of the example's Terraform
 POD_IPS = ("10.40.1.23", "10.40.2.47", "10.40.3.12", "10.40.1.88", "10.40.3.105")
 NOT_READY_POD_IP = "10.40.2.47"  # the pod whose /health/ready answers 503
 # Planted in the fakes where real prod holds secrets: none may reach the recording.
@@ -107,6 +111,7 @@ def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None
         _post(f"{moto_url}/moto-api/seed?a={MOTO_SEED}")
         build_aws(moment)
         apply_aws_fixes()
+        stack.enter_context(pending_reboot("chess-ai-prod"))  # nobody rebooted it since
         declared = pipeline.declared_inventory(config_mod.load(str(EXAMPLE)), "prod")
         kube = FakeKubeApi()
         kube.add(*kube_objects([r.body for r in declared.resources if "apiVersion" in r.body],
@@ -158,8 +163,19 @@ def check_clean(text: str, world: World) -> None:
     for env in doc["environments"].values():
         assert not env["unavailable"], f"kinds not read: {env['unavailable']}"
         for r in env["resources"]:
-            if r["kind"] in ("Secret", "ConfigMap"):
-                assert set(r["body"]) <= {"apiVersion", "kind", "metadata", "type"}, r["name"]
+            body = r["body"]
+            if r["kind"] == "Secret":
+                assert set(body) <= {"apiVersion", "kind", "metadata", "type"}, r["name"]
+            if r["kind"] == "ConfigMap":
+                assert set(body) <= {"apiVersion", "kind", "metadata", "data", "binaryData",
+                                     "immutable"}, r["name"]
+                assert all(is_marker(v) for k in ("data", "binaryData")
+                           for v in (body.get(k) or {}).values()), r["name"]
+            pod = (body.get("spec") or {}).get("template", {}).get("spec") or {}
+            for c in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+                assert all(is_marker(v) for v in [*c.get("args", []), *c.get("command", []),
+                                                  *(e["value"] for e in c.get("env", [])
+                                                    if "value" in e)]), r["name"]
 
 
 def _rebase(value: Any, offset: timedelta) -> Any:
@@ -378,7 +394,9 @@ def _certificate(moment: datetime) -> dict[str, Any]:
 def build_aws(moment: datetime) -> None:
     """infrastructure/terraform/aws as `terraform apply` left it (names, rules, sizes)."""
     ec2 = client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    ec2.describe_vpcs()  # moto makes the region's default VPC on its first EC2 request
+    with _moto_vpc_id(VPC_ID):
+        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
     private = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24",
                                  AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
                for i, z in ((1, "a"), (2, "b"), (3, "c"))]
@@ -541,9 +559,17 @@ def apply_aws_fixes() -> None:
 @contextmanager
 def _moto_hooks() -> Iterator[None]:
     """What moto cannot be asked for over HTTP: a target failing its health check (moto
-    reports every registered IP healthy) and DNS validation that completes at once."""
+    reports every registered IP healthy) and DNS validation that completes at once. The
+    services' models are imported first, before the seed: some draw from moto's random
+    numbers on import, so the ids would depend on what this process imported before."""
+    import importlib
+
     from moto import settings
     from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+
+    for service in ("ec2", "rds", "eks", "elbv2", "acm", "cloudwatch", "secretsmanager",
+                    "guardduty", "s3", "cloudtrail", "wafv2"):
+        importlib.import_module(f"moto.{service}.models")
 
     original = FakeTargetGroup.health_for
 
@@ -563,6 +589,20 @@ def _moto_hooks() -> Iterator[None]:
     finally:
         FakeTargetGroup.health_for = original  # type: ignore[method-assign]
         settings.ACM_VALIDATION_WAIT = wait
+
+
+@contextmanager
+def _moto_vpc_id(vpc_id: str) -> Iterator[None]:
+    """The next VPC moto makes gets ``vpc_id`` (the one Terraform's var.vpc_id names, so
+    the groups are found in the VPC Terraform declares for them)."""
+    from moto.ec2.models import vpcs
+
+    original = vpcs.random_vpc_id
+    vpcs.random_vpc_id = lambda: vpc_id  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        vpcs.random_vpc_id = original  # type: ignore[assignment]
 
 
 @contextmanager

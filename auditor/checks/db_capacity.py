@@ -98,6 +98,11 @@ def _max_connections(db: Resource, groups: dict[str, Resource]
                      ) -> tuple[int, bool, str] | Unknown:
     """(value, exact, where it comes from): the parameter group's number, or RDS's default
     formula evaluated for the nominal memory of the class (an upper bound, not exact)."""
+    live = db.body.get("max_connections")  # live side: what the instance runs with
+    if isinstance(live, Unknown):
+        return live  # e.g. a value pending reboot: the one in effect is not known
+    if isinstance(live, int) and not isinstance(live, bool):
+        return live, True, f"{live} (in effect on the instance)"
     name = db.body.get("parameter_group_name")
     if isinstance(name, Unknown):
         return name

@@ -14,11 +14,12 @@ import shlex
 from typing import Any
 
 from auditor.drift.compare import Difference, render
+from auditor.drift.hidden import hidden, scrub
 from auditor.models import Inventory, Location, Resource
 from auditor.paths import MISSING, Path, get
 
 WORKLOADS = {"Deployment", "StatefulSet"}  # whose replica count drifts when no HPA owns it
-_CONTAINER = re.compile(r"containers\[([^\]]+)\]((?:\.[A-Za-z_][\w-]*)*)(.*)$")
+CONTAINER_FIELD = re.compile(r"containers\[([^\]]+)\]((?:\.[A-Za-z_][\w-]*)*)(.*)$")
 
 
 # ---- restoring Git's value ------------------------------------------------------------------
@@ -102,26 +103,26 @@ def kubectl(r: Resource, verb: str) -> str:
 
 def helm_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> str:
     ns, ref = declared.namespace or "<namespace>", f"{declared.kind.lower()}/{declared.name}"
-    value = render(d.live, d.field)
+    secret = hidden(d.field, d.live)
+    value = "<value>" if secret else render(d.live, d.field)
     if declared.kind == "PersistentVolumeClaim":
         return f"kubectl edit pvc {declared.name} -n {ns}"
     if declared.kind == "Ingress" and d.path[:2] == ("metadata", "annotations") and len(
             d.path) == 3:
         return (f"kubectl annotate ingress {declared.name} -n {ns} {d.path[2]}={value} "
                 "--overwrite")
-    m = _CONTAINER.search(d.field)
+    m = CONTAINER_FIELD.search(d.field)
     container, tail, rest = m.groups() if m else ("", "", "")
     if m and tail == ".image" and not rest:
         return f"kubectl set image {ref} {container}={value} -n {ns}"
     if m and tail.startswith((".readinessProbe", ".livenessProbe", ".startupProbe")) \
-            and not rest:  # the runbook's probe fix
+            and not rest and scrub(d.live) == d.live:  # the runbook's probe fix
         return f"kubectl patch {ref} -n {ns} -p '{_container_patch(container, tail, d)}'"
     if m and tail == ".env" and rest.startswith("["):
         var = rest[1:].split("]", 1)[0]
         if d.live is MISSING:
             return f"kubectl set env {ref} -c {container} {var}- -n {ns}"
-        env = d.live.get("value", "<value>") if isinstance(d.live, dict) else d.live
-        return f"kubectl set env {ref} -c {container} {var}={render(env, d.field)} -n {ns}"
+        return f"kubectl set env {ref} -c {container} {var}=<value> -n {ns}"
     key = helm_key(inv, declared, d.path) if d.live is not MISSING else None
     if key is not None:  # the runbook's `helm upgrade --set`
         return (f"helm upgrade {inv.names.get('release', '<release>')} "

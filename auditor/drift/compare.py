@@ -5,25 +5,25 @@ the rules): a declared field missing or different live is a :class:`Difference`;
 live-only field is one only inside a closed object, or when it differs from the server's
 default. Scalars compare by value (``1`` == ``1000m`` where a quantity is expected,
 ``"5432"`` == ``5432``, ``"true"`` == ``true``); a declared value that is not known
-offline is never drift, a live one that is not known is reported as such.
+offline is never drift, a live one that is not known is reported as such. A value a
+snapshot keeps only as a hash (:mod:`auditor.drift.hidden`) compares by hash.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.drift.hidden import REDACTED, is_marker, matches, render
 from auditor.drift.normalize import ANY, KEYS, UNORDERED, Pattern, Rules
 from auditor.paths import MISSING, Path, get
 from auditor.quantities import parse_quantity
 from auditor.unknown import Unknown
 
-REDACTED = "<redacted>"  # what a snapshot keeps of a secret-looking value
+__all__ = ["Difference", "diff", "render", "same"]
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_SECRET_NAME = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -52,15 +52,21 @@ class _Walk:
 
     def value(self, d: Any, live: Any, path: Path, pat: Pattern, label: str, parent: Any,
               from_default: bool = False) -> None:
-        if self.rules.skips(pat) or isinstance(d, Unknown) or live == REDACTED:
+        if self.rules.skips(pat) or isinstance(d, Unknown):
             return
         if d is MISSING:
             default = self._default(pat, parent)
-            if live is not MISSING and default is not None and default is not ANY:
+            if live not in (MISSING, REDACTED) and default is not None and default is not ANY:
                 self.value(default, live, path, pat, label, parent, from_default=True)
             return
         if isinstance(live, Unknown):
             self.out.append(Difference(path, label, d, MISSING, unknown=live.reason))
+        elif live == REDACTED:
+            self.out.append(Difference(path, label, d, MISSING, unknown=(
+                "the snapshot keeps it only as <redacted>, so it cannot be compared")))
+        elif is_marker(live):
+            if not matches(d, live):
+                self.out.append(Difference(path, label, d, live, from_default))
         elif live is MISSING or (_empty(live) and not _empty(d)):
             default = self._default(pat, parent)
             if not (_empty(d) or (default is not None and same(d, default, pat))):
@@ -83,7 +89,7 @@ class _Walk:
                        _key_label(label, key), live, from_default)
         for key in live.keys() - d.keys():
             sub = (*pat, str(key))
-            if self.rules.skips(sub) or _empty(live[key]) or live[key] == REDACTED:
+            if self.rules.skips(sub) or _empty(live[key]):
                 continue
             if self.rules.default(sub) is not None:
                 self.value(MISSING, live[key], (*path, key), sub, _key_label(label, key), live)
@@ -129,7 +135,10 @@ def _keyed(name: str, items: list[Any]) -> dict[str, tuple[int, Any]] | None:
 
 
 def same(a: Any, b: Any, pat: Pattern = ()) -> bool:
-    """Equal by meaning: quantities where one is expected, numbers however spelt."""
+    """Equal by meaning: quantities where one is expected, numbers however spelt, a value
+    and the hash marker a snapshot keeps of it."""
+    if is_marker(a) or is_marker(b):
+        return matches(a, b) if is_marker(b) else matches(b, a)
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k], (*pat, str(k))) for k in a)
     if isinstance(a, list) and isinstance(b, list):
@@ -179,33 +188,3 @@ def _key_label(label: str, key: Any) -> str:
         return f"{label}.{text}" if label else text
     return f'{label}["{text}"]'
 
-
-def render(value: Any, label: str = "") -> str:
-    """A value for a message: compact, and never a secret (env values of secret-looking
-    names, password and token fields are shown redacted)."""
-    if value is MISSING:
-        return "(absent)"
-    if _secret(label):
-        return REDACTED
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return value
-    if ".env[" in label and isinstance(value, dict) and "value" in value:
-        return render(value["value"])  # an env var added or replaced whole: its value
-    text = json.dumps(_scrub(value), sort_keys=True, separators=(",", ":"), default=str)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _secret(label: str) -> bool:
-    env = re.search(r"\.env\[([^\]]+)\]", label)
-    return bool(env and _SECRET_NAME.search(env.group(1)))
-
-
-def _scrub(value: Any) -> Any:
-    if isinstance(value, dict):
-        hidden = isinstance(value.get("name"), str) and _SECRET_NAME.search(value["name"])
-        return {k: REDACTED if hidden and k == "value" else _scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value

@@ -4,7 +4,8 @@ what the Kubernetes API server and AWS fill in for a field the declared side omi
 The Kubernetes defaults are the API's own (a probe's ``timeoutSeconds: 1``, a Deployment's
 25 % surge); the AWS ones are the provider's (a target group's health check). A value the
 server allocates (a Service's clusterIP) is ``ANY``; a default that depends on the live
-object (imagePullPolicy by image tag) is a function of its parent.
+object (imagePullPolicy by image tag, a health check's timeout by its protocol) is a
+function of its parent.
 """
 
 from __future__ import annotations
@@ -113,9 +114,29 @@ HPA_RULES = Rules(
     defaults={("spec", "minReplicas"): 1})
 REPLICA_RULES = Rules(roots=(("spec", "replicas"),), defaults={("spec", "replicas"): 1})
 
-_HEALTH_CHECK = {"enabled": True, "path": "/", "port": "traffic-port", "protocol": "HTTP",
-                 "matcher": "200", "interval": 30, "timeout": 5, "healthy_threshold": 5,
-                 "unhealthy_threshold": 2}
+_HTTP = ("HTTP", "HTTPS")
+
+
+def _http(live_check: Any) -> bool:
+    protocol = live_check.get("protocol", "HTTP") if isinstance(live_check, dict) else "HTTP"
+    return str(protocol).upper() in _HTTP
+
+
+def _timeout(live_check: Any) -> Any:
+    """The provider leaves the timeout to AWS: 5 s for an HTTP(S) check of instance or IP
+    targets, 10 s for TCP; what else it is (Lambda targets) is not known here."""
+    protocol = live_check.get("protocol", "HTTP") if isinstance(live_check, dict) else "HTTP"
+    return 5 if str(protocol).upper() in _HTTP else 10 if str(protocol).upper() in (
+        "TCP", "TLS", "UDP", "TCP_UDP") else ANY
+
+
+# What the AWS provider sends for a `health_check {}` block that omits them (its own
+# defaults, 3 and 3, not the API's 5 and 2); matcher and path only mean something for HTTP.
+_HEALTH_CHECK: dict[str, Default] = {
+    "enabled": True, "port": "traffic-port", "protocol": "HTTP", "interval": 30,
+    "healthy_threshold": 3, "unhealthy_threshold": 3, "timeout": _timeout,
+    "matcher": lambda live: "200" if _http(live) else ANY,
+    "path": lambda live: "/" if _http(live) else ANY}
 TERRAFORM_RULES: dict[str, Rules] = {
     "DBParameterGroup": Rules(roots=(("parameters",),), closed=frozenset({("parameters",)})),
     "Nodegroup": Rules(roots=(("scaling_config",),), closed=frozenset({("scaling_config",)})),

@@ -6,14 +6,16 @@ relative to the config file, else ``KUBECONFIG``, else ``~/.kube/config``) into 
 time cannot leak into each other; inside a pod with nothing configured it uses the service
 account (in-cluster config). The kubeconfig is never written back (token refreshes stay in
 memory). Every failure becomes a one-line reason for the report, never an exception out
-of the collector: :func:`connect` raises :class:`ConnectError` with it, :func:`describe`
-turns a failed request into it.
+of the collector: :func:`connect` raises :class:`ConnectError` with it (also when an exec
+or auth-provider credential plugin failed, which the client only logs before sending
+requests without credentials), :func:`describe` turns a failed request into it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from urllib3.exceptions import (
 )
 
 from auditor.config import Config, KubernetesConfig
+from auditor.live.k8s_logs import plugin_errors
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 IN_CLUSTER = "in-cluster"
@@ -58,7 +61,10 @@ def connect(config: Config, settings: KubernetesConfig) -> Cluster:
                                f"be loaded: {_one_line(exc)}") from None
         context = IN_CLUSTER
     else:
-        context = _load_kubeconfig(_kubeconfig(config, settings), settings.context, cfg)
+        path = _kubeconfig(config, settings)
+        with plugin_errors() as logged:
+            context = _load_kubeconfig(path, settings.context, cfg)
+        _check_credentials(path, context, cfg, logged)
     # Connection errors are retried a little; a read that timed out is not (the server got
     # the request and did not answer in time: asking again only doubles the wait). Status
     # codes are handled by the collector, which retries throttling itself.
@@ -105,6 +111,47 @@ def _load_kubeconfig(path: str, wanted: str | None, cfg: client.Configuration) -
                                f"{', '.join(names) or 'no contexts'})") from None
         raise ConnectError(f"kubeconfig {path}, context {context}: {_one_line(exc)}") from None
     return context
+
+
+_TOKENISH = re.compile(r"[A-Za-z0-9_\-.=+/]{24,}")
+
+
+def _check_credentials(path: str, context: str, cfg: client.Configuration,
+                       logged: list[str]) -> None:
+    """A user entry with a credential plugin that yielded nothing: the plugin failed (the
+    client logs that and carries on, so every request would go out unauthenticated)."""
+    user = _user_entry(path, context)
+    plugin = next((k for k in ("exec", "auth-provider") if k in user), None)
+    if plugin is None or any(cfg.api_key.values()) or cfg.cert_file:
+        return
+    why = _one_line(logged[-1]) if logged else f"its {plugin} entry returned no credentials"
+    # A plugin may echo what it fetched: anything token-like stays out of the report.
+    why = _TOKENISH.sub("<redacted>", why)[:300]
+    raise ConnectError(f"kubeconfig {path}, context {context}: the kubeconfig's credential "
+                       f"plugin failed: {why}")
+
+
+def _user_entry(path: str, context: str) -> dict[str, Any]:
+    """The ``user`` mapping the context names (first definition wins, as kubectl merges)."""
+    docs = []
+    for file in (Path(os.path.expanduser(p)) for p in path.split(os.pathsep) if p):
+        try:
+            doc = yaml.safe_load(file.read_text(encoding="utf-8")) if file.is_file() else None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(doc, dict):
+            docs.append(doc)
+
+    def named(key: str, name: Any) -> dict[str, Any]:
+        for doc in docs:
+            for entry in doc.get(key) or []:
+                if isinstance(entry, dict) and entry.get("name") == name:
+                    return entry
+        return {}
+
+    user_name = (named("contexts", context).get("context") or {}).get("user")
+    user = named("users", user_name).get("user") if user_name else None
+    return user if isinstance(user, dict) else {}
 
 
 def _current_context(path: str) -> str:

@@ -7,7 +7,9 @@ handling) with a per-request timeout. Bodies are kept as the API server's JSON, 
 server omits them there), ``metadata.managedFields`` and the last-applied annotation
 dropped (noise, and on a Secret the annotation holds its data). ConfigMaps and Secrets are
 listed metadata-only (``PartialObjectMetadataList``), so their data is never fetched; only
-metadata is kept even from a server that ignores that request. A missing cert-manager CRD
+metadata is kept even from a server that ignores that request. The ConfigMaps the release
+declares are then read by name, so drift can compare their content: each value is kept as
+a hash marker (:mod:`auditor.live.markers`), never as text. A missing cert-manager CRD
 (404) means there are no Certificates, not an error; any other failed list puts its kind
 into ``unavailable`` with the reason, and the other kinds are still read.
 """
@@ -24,9 +26,11 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from auditor.config import Config, Environment, KubernetesConfig
-from auditor.live import k8s_client
+from auditor.live import k8s_client, k8s_logs
 from auditor.live.base import LiveCollected
+from auditor.live.markers import mark_values
 from auditor.models import Resource
+from auditor.unknown import Unknown
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ TABLE: tuple[Kind, ...] = (
     Kind("Certificate", "cert-manager.io/v1", "certificates", optional=True),
 )
 KINDS: tuple[str, ...] = tuple(k.kind for k in TABLE)
+CONFIGMAP = next(k for k in TABLE if k.kind == "ConfigMap")
 
 JSON = "application/json"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -84,20 +89,30 @@ def collect(config: Config, env_name: str, env: Environment,
     settings = env.kubernetes or KubernetesConfig.model_validate({})
     namespace = settings.namespace or (env.helm.namespace if env.helm else None) or "default"
     out = LiveCollected(names={"namespace": namespace})
-    try:
-        cluster = k8s_client.connect(config, settings)
-    except k8s_client.ConnectError as exc:
-        out.unavailable = {kind: str(exc) for kind in KINDS}
-        return out
-    source = f"kubernetes {cluster.context}"
-    with cluster.api, ThreadPoolExecutor(WORKERS, thread_name_prefix="k8s") as pool:
-        results = list(pool.map(lambda kind: _read(cluster, kind, namespace), TABLE))
-    for kind, result in zip(TABLE, results, strict=True):
-        if isinstance(result, str):
-            out.unavailable[kind.kind] = result
-        else:
-            out.resources.extend(_resource(kind, item, namespace, source) for item in result
-                                 if isinstance(item, dict))
+    with k8s_logs.quiet():  # failures become reasons; the client's logging is noise
+        try:
+            cluster = k8s_client.connect(config, settings)
+        except k8s_client.ConnectError as exc:
+            out.unavailable = {kind: str(exc) for kind in KINDS}
+            return out
+        source = f"kubernetes {cluster.context}"
+        with cluster.api, ThreadPoolExecutor(WORKERS, thread_name_prefix="k8s") as pool:
+            results = list(pool.map(lambda kind: _read(cluster, kind, namespace), TABLE))
+            for kind, result in zip(TABLE, results, strict=True):
+                if isinstance(result, str):
+                    out.unavailable[kind.kind] = result
+                else:
+                    out.resources.extend(_resource(kind, item, namespace, source)
+                                         for item in result if isinstance(item, dict))
+            wanted = {r.name for r in declared if r.kind == "ConfigMap"
+                      and r.namespace in (None, namespace)}
+            mine = [r for r in out.resources if r.kind == "ConfigMap" and r.name in wanted]
+            contents = list(pool.map(lambda r: _configmap(cluster, r), mine))
+    gone = {r.name for r, body in zip(mine, contents, strict=True) if body is None}
+    out.resources = [r for r in out.resources if not (r.kind == "ConfigMap" and r.name in gone)]
+    for r, body in zip(mine, contents, strict=True):
+        if body is not None:
+            r.body = body
     live_deployments = [r.name for r in out.resources if r.kind == "Deployment"]
     if live_deployments and not any(r.kind == "Deployment" for r in declared):
         out.names["deployment"] = live_deployments[0]
@@ -116,6 +131,28 @@ def _read(cluster: k8s_client.Cluster, kind: Kind, namespace: str) -> list[Any] 
         return f"unreadable answer from the API server at {cluster.server}: {exc}"
     except Exception as exc:  # urllib3 and socket errors: timeouts, refused connections
         return _reason(exc, cluster)
+
+
+def _configmap(cluster: k8s_client.Cluster, listed: Resource) -> dict[str, Any] | None:
+    """A declared ConfigMap's body with its content as hash markers; None when it is gone
+    since the list. A failed read leaves the content unknown (an error, not a pass)."""
+    path = f"{CONFIGMAP.path(str(listed.namespace))}/{listed.name}"
+    try:
+        item = _get(cluster.api, path, [], JSON)
+    except Exception as exc:
+        if isinstance(exc, ApiException) and exc.status == 404:
+            return None
+        reason = (f"unreadable answer from the API server at {cluster.server}: {exc}"
+                  if isinstance(exc, _Unreadable) else _reason(exc, cluster))
+        return {**listed.body, "data": Unknown(
+            f"the content of ConfigMap {listed.name} was not read: {reason}", failed=True)}
+    body = _body(CONFIGMAP, item)
+    for key in ("data", "binaryData"):
+        if isinstance(item.get(key), dict):
+            body[key] = mark_values(item[key])
+    if isinstance(item.get("immutable"), bool):
+        body["immutable"] = item["immutable"]
+    return body
 
 
 def _reason(exc: Exception, cluster: k8s_client.Cluster) -> str:

@@ -4,12 +4,16 @@ Bodies keep Terraform's attribute names (so live collectors map API responses on
 same names and drift compares like with like). On top of that, joins that Terraform
 spreads over several resources are folded in (:mod:`~auditor.terraform.joins`): standalone
 security group rules into their group, a WAF association into its load balancer, a rotation
-into its secret; parameter blocks become a name -> value map. References follow
-:mod:`~auditor.terraform.refs`: a security group where one is expected, else unknown.
+into its secret; parameter blocks become a name -> value map. A group whose rules in a
+direction come only from standalone rule resources says so (``standalone_rules``: it does
+not own that rule set). References follow :mod:`~auditor.terraform.refs`: a security group
+where one is expected, else unknown. ``lifecycle.ignore_changes`` is kept on the resource
+as body paths (drift leaves them alone).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from auditor.models import Location, Resource
@@ -32,6 +36,7 @@ KINDS = {
     "aws_cloudwatch_metric_alarm": "MetricAlarm", "aws_secretsmanager_secret":
     "SecretsManagerSecret",
 }  # fmt: skip
+_STEP = re.compile(r'([A-Za-z_][\w-]*)|\[(\d+)\]|\["([^"]*)"\]')
 NAME_ATTR = {"DBInstance": "identifier", "DBCluster": "cluster_identifier",
              "Nodegroup": "node_group_name", "ACMCertificate": "domain_name",
              "MetricAlarm": "alarm_name"}
@@ -43,6 +48,7 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
     names = {e.block.address: _name(e, "SecurityGroup") for e in items
              if e.type in SG_TYPES and e.block.kind == "resource"}
     out: dict[str, Resource] = {}
+    inline: dict[str, set[str]] = {}  # group address -> directions its own block sets
     for e in items:
         kind = KINDS.get(e.type)
         if kind is None or e.block.kind != "resource":
@@ -50,13 +56,15 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
         body = fold_blocks(resolve(e.attrs, names))
         res = Resource(kind=kind, name=_name(e, kind), body=body, source=source,
                        location=Location(e.block.file, e.block.line), address=e.block.address,
-                       field_locations=_locations(e.block))
+                       field_locations=_locations(e.block), ignore_changes=_ignored(e.block))
         if e.instances is not None:
             body["instances"] = e.instances
             line = e.block.lines.get(("count",), e.block.lines.get(("for_each",)))
             if line is not None:
                 res.field_locations[("instances",)] = Location(e.block.file, line)
         if kind == "SecurityGroup":
+            inline[e.block.address] = {d for d in ("ingress", "egress")
+                                       if d in e.attrs or _has_dynamic(e.block, d)}
             for direction in ("ingress", "egress"):
                 body[direction] = _rules(e.block, body.get(direction), direction)
         if kind == "DBParameterGroup":
@@ -65,7 +73,51 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
             body["rotation_enabled"] = False
         out[e.block.address] = res
     joins.apply(items, out, names, source)
+    rule_at = {Location(e.block.file, e.block.line): e.block.address for e in items
+               if e.type in joins.RULE_TYPES}
+    for address, res in out.items():
+        if res.kind == "SecurityGroup":
+            _mark_standalone(res, inline.get(address, set()), rule_at)
     return list(out.values())
+
+
+def _mark_standalone(group: Resource, inline: set[str], rule_at: dict[Location, str]) -> None:
+    """``standalone_rules``: for each direction the group's own block leaves to standalone
+    rule resources, their addresses (index for index with the rules). Terraform then does
+    not own the direction's whole rule set: another stack may attach rules there."""
+    marked: dict[str, list[str]] = {}
+    for direction in ("ingress", "egress"):
+        rules = group.body.get(direction)
+        if direction in inline or not isinstance(rules, list):
+            continue
+        where = [group.field_locations.get((direction, i)) for i in range(len(rules))]
+        marked[direction] = [rule_at.get(loc, "") if loc else "" for loc in where]
+    if any(marked.values()):
+        group.body["standalone_rules"] = marked
+
+
+def _ignored(block: Block) -> tuple[Path, ...]:
+    """``lifecycle { ignore_changes = [...] }`` as body paths (``scaling_config[0].x`` is
+    ``("scaling_config", "x")``, as single blocks are folded); ``all`` is the path ()."""
+    lifecycle = block.attrs.get("lifecycle")
+    out: list[Path] = []
+    for entry in lifecycle if isinstance(lifecycle, list) else [lifecycle]:
+        value = entry.get("ignore_changes") if isinstance(entry, dict) else None
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            text = item.strip().removeprefix("${").removesuffix("}").strip().strip('"')
+            if text in ("all", "*"):
+                return ((),)
+            path: list[str | int] = [m.group(1) or (int(m.group(2)) if m.group(2) else
+                                                    m.group(3)) for m in _STEP.finditer(text)]
+            if len(path) > 1 and path[0] in SINGLE_BLOCKS and path[1] == 0:
+                del path[1]
+            if path and path[0] == "parameter":
+                path = ["parameters"]  # parameter blocks are folded into a name -> value map
+            if path:
+                out.append(tuple(path))
+    return tuple(out)
 
 
 def _rules(block: Block, rules: Any, direction: str) -> Any:

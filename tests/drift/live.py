@@ -1,15 +1,16 @@
 """Live copies of declared objects, as the collectors return them with nothing changed.
 
 Kubernetes objects get what the API server adds (defaults, canonical quantities, allocated
-IPs, bookkeeping metadata, status) and come back in another order; AWS resources get the
-collector's live-only extras and AWS's own spelling. Auditing such a copy against its
-declared original must find no drift: every test of real drift starts from one and changes
-exactly one thing.
+IPs, bookkeeping metadata, status) and come back in another order, a ConfigMap's data as
+the hash markers a snapshot keeps; AWS resources get the collector's live-only extras and
+AWS's own spelling. Auditing such a copy against its declared original must find no
+drift: every test of real drift starts from one and changes exactly one thing.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 from auditor.checks.base import CheckContext, Outcome
@@ -92,8 +93,9 @@ def _server_side(kind: str, body: dict[str, Any]) -> None:
         body["status"] = {"phase": "Bound", "capacity": {"storage": "100Gi"}}
     elif kind == "StorageClass" and body.get("allowVolumeExpansion") is False:
         del body["allowVolumeExpansion"]  # the API omits an unset false
-    elif kind == "ConfigMap":  # read as metadata only: never its data
-        body.pop("data", None)
+    elif kind == "ConfigMap":  # its content as a snapshot keeps it: a hash per key
+        body["data"] = {k: {"$sha256": hashlib.sha256(str(v).encode()).hexdigest()}
+                        for k, v in body.get("data", {}).items()}
 
 
 def _pod(pod: dict[str, Any]) -> None:
@@ -130,6 +132,7 @@ _AWS_EXTRAS: dict[str, dict[str, Any]] = {
 
 def _aws_spelling(kind: str, body: dict[str, Any]) -> None:
     if kind == "SecurityGroup":
+        body.pop("standalone_rules", None)  # the declared shape's own marker
         for direction in ("ingress", "egress"):
             rules = body.get(direction) or []
             rules.reverse()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -136,8 +137,55 @@ def test_security_group_grants_are_a_set() -> None:
                       "cidr_blocks": [Unknown("var.cidr")]}])[1] is not None
 
 
-def test_rendered_values_never_show_secrets() -> None:
-    label = "spec.template.spec.containers[a].env[API_TOKEN]"
-    assert render("s3cr3t", label) == "<redacted>"
-    assert "s3cr3t" not in render([{"name": "DB_PASSWORD", "value": "s3cr3t"}], "x.env")
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("value", "label"), [
+    ("s3cr3t", "spec.template.spec.containers[a].env[API_TOKEN].value"),
+    ({"name": "LOG_LEVEL", "value": "s3cr3t"}, "spec.template.spec.containers[a].env[LOG_LEVEL]"),
+    ([{"name": "X", "value": "s3cr3t"}], "spec.template.spec.containers[a].env"),
+    (["--db-password=s3cr3t"], "spec.template.spec.containers[a].args"),
+    (["sh", "-c", "login s3cr3t"], "spec.template.spec.containers[a].command"),
+    (["cat", "s3cr3t"], "spec.template.spec.containers[a].readinessProbe.exec.command"),
+    ({"name": "debug", "image": "busybox", "args": ["s3cr3t"],
+      "env": [{"name": "A", "value": "s3cr3t"}]}, "spec.template.spec.containers[debug]"),
+    ("s3cr3t", "data.password"),
+    ({"$sha256": sha("s3cr3t")}, "spec.anything"),
+])
+def test_env_values_args_commands_and_configmap_data_show_as_hashes(value: Any,
+                                                                   label: str) -> None:
+    shown = render(value, label)
+    assert "s3cr3t" not in shown and "sha256:" in shown
+
+
+def test_a_hash_is_the_same_for_a_value_and_its_snapshot_marker() -> None:
+    label = "spec.template.spec.containers[a].env[X].value"
+    assert render("debug", label) == render({"$sha256": sha("debug")}, label) == \
+        f"sha256:{sha('debug')[:12]}"
+    args = "spec.template.spec.containers[a].args"
+    assert render(["-v", "x"], args) == render([{"$sha256": sha("-v")}, {"$sha256": sha("x")}],
+                                               args)
     assert render(MISSING) == "(absent)" and render(True) == "true"
+    assert render("registry/app:1.2", "spec.template.spec.containers[a].image") == \
+        "registry/app:1.2"  # what is not hidden is shown as it is
+
+
+def test_values_a_snapshot_keeps_as_hashes_compare_by_hash() -> None:
+    declared = deployment({"name": "a", "image": "a:1", "args": ["--port", "8080"],
+                           "env": [{"name": "X", "value": "one"}, {"name": "Y", "value": "2"}]})
+    live = deployment({"name": "a", "image": "a:1",
+                       "args": [{"$sha256": sha("--port")}, {"$sha256": sha("8080")}],
+                       "env": [{"name": "X", "value": {"$sha256": sha("one")}},
+                               {"name": "Y", "value": {"$sha256": sha("2")}}]})
+    assert fields(declared, live) == {}
+    live["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = {"$sha256": sha("1")}
+    live["spec"]["template"]["spec"]["containers"][0]["args"][1] = {"$sha256": sha("9090")}
+    assert set(fields(declared, live)) == {"containers[a].env[X].value", "containers[a].args"}
+
+
+def test_a_redacted_live_value_is_unknown_not_silence() -> None:
+    declared = deployment({"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]})
+    live = deployment({"name": "a", "image": "a:1", "env": [{"name": "X", "value": "<redacted>"}]})
+    [d] = diff(DEPLOYMENT, clean("Deployment", declared), clean("Deployment", live))
+    assert d.field.endswith("env[X].value") and d.unknown is not None and "redacted" in d.unknown

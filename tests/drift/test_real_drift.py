@@ -5,6 +5,7 @@ the command that restores Git's value."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,13 @@ from auditor.models import Inventory, Resource
 from auditor.pipeline import declared_inventory
 from tests.drift.live import find, live_copy, run
 
+RESTORED = "chess-ai-restored.us-east-1.rds.amazonaws.com"
 HELM_RESTORE = "helm upgrade chess-ai ./helm/chess-ai -f helm/values-prod.yaml -n chess-ai"
 TF = "terraform -chdir=infrastructure/terraform/aws apply -target="
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def only_finding(check: str, declared: Inventory, live: list[Resource]) -> Outcome:
@@ -69,21 +75,56 @@ def test_cpu_limit_raised_as_the_runbook_does(declared: Inventory, live: list[Re
 
 
 def test_env_var_added_by_kubectl_set_env(declared: Inventory, live: list[Resource]) -> None:
-    main_container(live)["env"].append(
-        {"name": "DB_HOST", "value": "chess-ai-restored.us-east-1.rds.amazonaws.com"})
+    main_container(live)["env"].append({"name": "DB_HOST", "value": RESTORED})
     out = only_finding("helm-drift", declared, live)
     assert out.item == "spec.template.spec.containers[chess-ai].env[DB_HOST]"
-    expect(out, declared="(not declared)", live="chess-ai-restored.us-east-1.rds.amazonaws.com",
-           at="helm/chess-ai/templates/deployment.yaml:54", restore=HELM_RESTORE,
-           cause="kubectl set env deployment/chess-ai -c chess-ai "
-                 "DB_HOST=chess-ai-restored.us-east-1.rds.amazonaws.com -n chess-ai")
+    # The value is never shown (a hash instead); Helm's three-way merge keeps a variable
+    # added out of band, so the restore removes it first and upgrades after.
+    expect(out, declared="(not declared)", live=f"set (sha256:{sha(RESTORED)[:12]})",
+           at="helm/chess-ai/templates/deployment.yaml:54",
+           restore=f"kubectl set env deployment/chess-ai -c chess-ai DB_HOST- -n chess-ai "
+                   f"&& {HELM_RESTORE}",
+           cause="kubectl set env deployment/chess-ai -c chess-ai DB_HOST=<value> -n chess-ai")
+    assert RESTORED not in str(out.vars)
+
+
+def test_env_value_changed_shows_only_hashes(declared: Inventory, live: list[Resource]) -> None:
+    old, new = "postgres://app@db:5432/app", "postgres://app:hunter2@db:5432/app"
+    dep = next(r for r in declared.resources if r.kind == "Deployment")
+    dep.body["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "DATABASE_URL", "value": old})
+    main_container(live)["env"].append({"name": "DATABASE_URL", "value": new})
+    out = only_finding("helm-drift", declared, live)
+    assert out.item == "spec.template.spec.containers[chess-ai].env[DATABASE_URL].value"
+    expect(out, declared=f"sha256:{sha(old)[:12]}", live=f"changed (sha256:{sha(new)[:12]})",
+           restore=HELM_RESTORE, cause="kubectl set env deployment/chess-ai -c chess-ai "
+                                       "DATABASE_URL=<value> -n chess-ai")
+    assert "hunter2" not in str(out.vars) and old not in str(out.vars)
+    # Compared by value all the same: the hash marker of the declared value is no drift.
+    main_container(live)["env"][-1]["value"] = {"$sha256": sha(old)}
+    assert {o.status for o in run("helm-drift", declared, live)} == {"pass"}
+
+
+def test_args_changed_show_only_hashes(declared: Inventory, live: list[Resource]) -> None:
+    pod = find(live, "Deployment").body["spec"]["template"]["spec"]
+    sidecar = next(c for c in pod["containers"] if c["name"] == "log-shipper")
+    old = list(sidecar["args"])
+    sidecar["args"] = [*old, "-p", "token=hunter2"]
+    out = only_finding("helm-drift", declared, live)
+    assert out.item == "spec.template.spec.containers[log-shipper].args"
+    assert "hunter2" not in str(out.vars) and "cloudwatch_logs" not in str(out.vars)
+    assert out.vars["live"].startswith("changed (sha256:")
+    assert out.vars["declared"] == "sha256:" + sha("\n".join(sha(a) for a in old))[:12]
+    sidecar["args"] = [{"$sha256": sha(a)} for a in old]  # as a snapshot keeps them
+    assert {o.status for o in run("helm-drift", declared, live)} == {"pass"}
 
 
 def test_a_secret_looking_env_value_is_never_shown(declared: Inventory,
                                                    live: list[Resource]) -> None:
     main_container(live)["env"].append({"name": "DB_PASSWORD_OVERRIDE", "value": "hunter2"})
     out = only_finding("helm-drift", declared, live)
-    assert "hunter2" not in str(out.vars) and out.vars["live"] == "<redacted>"
+    assert "hunter2" not in str(out.vars)
+    assert out.vars["live"] == f"set (sha256:{sha('hunter2')[:12]})"
 
 
 def test_probe_patched_with_kubectl_patch(declared: Inventory, live: list[Resource]) -> None:
@@ -110,8 +151,22 @@ def test_configmap_edited_when_its_content_was_read(declared: Inventory,
     find(live, "ConfigMap").body["data"] = {**data, "LOG_LEVEL": "DEBUG"}
     out = only_finding("helm-drift", declared, live)
     # INFO is set in both values files: Helm attribution points at the template line.
-    expect(out, declared="INFO", live="DEBUG", at="helm/chess-ai/templates/configmap.yaml:14",
+    expect(out, declared=f"sha256:{sha('INFO')[:12]}", live=f"changed (sha256:{sha('DEBUG')[:12]})",
+           at="helm/chess-ai/templates/configmap.yaml:14",
            cause="kubectl edit configmap chess-ai -n chess-ai")
+    # As a snapshot records it: a hash per key, compared by hash.
+    find(live, "ConfigMap").body["data"] = {k: {"$sha256": sha(str(v))} for k, v in data.items()}
+    assert {o.status for o in run("helm-drift", declared, live)} == {"pass"}
+    find(live, "ConfigMap").body["data"]["LOG_LEVEL"] = {"$sha256": sha("DEBUG")}
+    assert only_finding("helm-drift", declared, live).item == "data.LOG_LEVEL"
+
+
+def test_a_configmap_whose_content_was_not_read_is_unknown(declared: Inventory,
+                                                           live: list[Resource]) -> None:
+    del find(live, "ConfigMap").body["data"]  # read as metadata only
+    [out] = [o for o in run("helm-drift", declared, live) if o.status != "pass"]
+    assert (out.status, out.resource.kind, out.item) == ("unknown", "ConfigMap", "data")
+    assert out.reason.startswith("content not read")
 
 
 def test_hpa_min_replicas_patched(declared: Inventory, live: list[Resource]) -> None:

@@ -33,7 +33,9 @@ def test_an_unchanged_live_copy_passes_object_by_object(declared: Inventory,
         ("helm-drift", "Deployment/chess-ai/chess-ai"), ("helm-drift", "Service/chess-ai/chess-ai"),
         ("helm-drift", "Ingress/chess-ai/chess-ai"),
         ("helm-drift", "PersistentVolumeClaim/chess-ai/chess-ai-data"),
+        ("helm-drift", "ConfigMap/chess-ai/chess-ai"),  # its data as hash markers
         ("hpa-drift", "HorizontalPodAutoscaler/chess-ai/chess-ai"),
+        ("hpa-drift", "Deployment/chess-ai/chess-ai"),  # 7 replicas: within the HPA's bounds
         ("terraform-drift", "StorageClass/chess-ai-gp3"),
         ("terraform-drift", "TargetGroup/chess-ai-prod-tg"),
         ("terraform-drift", "Nodegroup/general"),

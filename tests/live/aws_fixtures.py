@@ -18,8 +18,10 @@ import os
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,8 +55,32 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    with eks_answers_like_aws():
+        yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@contextmanager
+def eks_answers_like_aws() -> Iterator[None]:
+    """EKS answers ListNodegroups for a cluster that does not exist with
+    ResourceNotFoundException; moto fails with a 500 (a KeyError)."""
+    from moto.eks.exceptions import ResourceNotFoundException
+    from moto.eks.models import CLUSTER_NOT_FOUND_MSG, EKSBackend
+
+    original = EKSBackend.list_nodegroups
+
+    def list_nodegroups(self: EKSBackend, cluster_name: str, **kwargs: Any) -> Any:
+        if cluster_name not in self.clusters:
+            raise ResourceNotFoundException(
+                clusterName=cluster_name, nodegroupName=None, fargateProfileName=None,
+                addonName=None, message=CLUSTER_NOT_FOUND_MSG.format(clusterName=cluster_name))
+        return original(self, cluster_name, **kwargs)
+
+    EKSBackend.list_nodegroups = list_nodegroups  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        EKSBackend.list_nodegroups = original  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -410,6 +436,32 @@ resource "aws_secretsmanager_secret_rotation" "db" {
 """
 
 
+# ---- what moto cannot be asked for over HTTP ----------------------------------------------
+
+@contextmanager
+def pending_reboot(*identifiers: str) -> Iterator[None]:
+    """The named RDS instances report their parameter group ``pending-reboot`` (moto says
+    ``in-sync`` always), as RDS does after a static parameter changed until a reboot."""
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.db_parameter_group_status_list
+
+    def status_list(self: DBInstance) -> Any:
+        groups = self.db_parameter_groups()
+        for group in groups:
+            status = "pending-reboot" if self.db_instance_identifier in identifiers else (
+                "in-sync")
+            group.ParameterApplyStatus = status  # type: ignore[attr-defined]
+        return groups
+
+    DBInstance.db_parameter_group_status_list = property(  # type: ignore[assignment,method-assign]
+        status_list)
+    try:
+        yield
+    finally:
+        DBInstance.db_parameter_group_status_list = original  # type: ignore[method-assign]
+
+
 # ---- a server that fails like AWS -------------------------------------------------------
 
 # mode -> (HTTP status, error code for JSON protocols, error code for query protocols)
@@ -422,10 +474,13 @@ FAULTS = {
 
 class FaultServer:
     """Answers every request with the fault ``mode`` (see FAULTS), or, in mode "hang",
-    answers only after ``delay`` seconds. Counts the requests it received."""
+    answers only after ``delay`` seconds. Counts the requests it received. With ``only``
+    (API operation names), other operations are passed on to ``upstream`` (moto) and its
+    answer relayed, so one call of a service can fail while the others succeed."""
 
-    def __init__(self, mode: str, delay: float = 3.0) -> None:
-        self.mode, self.delay = mode, delay
+    def __init__(self, mode: str, delay: float = 3.0, only: set[str] | None = None,
+                 upstream: str | None = None) -> None:
+        self.mode, self.delay, self.only, self.upstream = mode, delay, only, upstream
         self.requests: list[str] = []
         outer = self
 
@@ -452,6 +507,9 @@ class FaultServer:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
+        if self.only is not None and _operation(handler, raw) not in self.only:
+            self._relay(handler, raw)
+            return
         self.requests.append(handler.path)
         if self.mode == "hang":
             time.sleep(self.delay)
@@ -481,6 +539,34 @@ class FaultServer:
         handler.wfile.write(body)
 
 
+    def _relay(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        assert self.upstream, "a FaultServer with `only` needs an upstream"
+        request = urllib.request.Request(
+            self.upstream + handler.path, data=raw or None, method=handler.command,
+            headers={k: v for k, v in handler.headers.items() if k.lower() != "host"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, headers, body = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as exc:
+            status, headers, body = exc.code, exc.headers, exc.read()
+        handler.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection",
+                                    "server", "date"):
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def _operation(handler: BaseHTTPRequestHandler, raw: bytes) -> str:
+    """The API operation of a request: the query protocols' Action, or X-Amz-Target's."""
+    target = handler.headers.get("X-Amz-Target", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    return (parse_qs(raw.decode()).get("Action") or [""])[0]
+
+
 def _cbor_map(items: dict[str, str]) -> bytes:
     """A CBOR map of short text strings (all the error body needs)."""
     def text(value: str) -> bytes:
@@ -495,8 +581,9 @@ def fault_server() -> Iterator[type[FaultServer]]:
     started: list[FaultServer] = []
 
     class Started(FaultServer):
-        def __init__(self, mode: str, delay: float = 3.0) -> None:
-            super().__init__(mode, delay)
+        def __init__(self, mode: str, delay: float = 3.0, only: set[str] | None = None,
+                     upstream: str | None = None) -> None:
+            super().__init__(mode, delay, only, upstream)
             started.append(self)
 
     yield Started

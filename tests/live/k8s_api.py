@@ -4,10 +4,11 @@ real HTTP on 127.0.0.1, so the official client is exercised end to end.
 It serves the collections of :data:`RESOURCES` per namespace (list items without
 ``kind``/``apiVersion``, as kube-apiserver sends them, except for custom resources),
 honours ``limit`` and ``continue`` with opaque tokens (and may cap pages below ``limit``,
-as servers may), answers ``PartialObjectMetadataList`` when the client asks for it, and
-serves the discovery documents. Faults are injected per resource (status, delay,
-Retry-After, how many times). Every request is recorded; anything but GET is rejected
-with 405 and recorded in :attr:`FakeKubeApi.rejected`.
+as servers may), answers ``PartialObjectMetadataList`` when the client asks for it, serves
+single objects by name (``.../configmaps/NAME``, a 404 Status when there is none) and the
+discovery documents. Faults are injected per resource (status, delay, Retry-After, how
+many times), or per object as ``plural/name``. Every request is recorded; anything but GET
+is rejected with 405 and recorded in :attr:`FakeKubeApi.rejected`.
 """
 
 from __future__ import annotations
@@ -117,13 +118,20 @@ class FakeKubeApi:
     # ---- what happened ----------------------------------------------------------------
 
     def reads(self, plural: str) -> list[Request]:
+        """The list requests of a collection."""
         return [r for r in self.requests if r.path.rsplit("/", 1)[-1] == plural]
+
+    def gets(self, plural: str) -> list[Request]:
+        """The requests for single objects of a collection."""
+        return [r for r in self.requests if self._object(r.path) is not None
+                and r.path.rsplit("/", 2)[-2] == plural]
 
     # ---- serving ----------------------------------------------------------------------
 
     def answer(self, req: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
         """(status, JSON body, extra headers) for one GET."""
-        plural = req.path.rsplit("/", 1)[-1]
+        single = self._object(req.path)
+        plural = "/".join(req.path.rsplit("/", 2)[-2:]) if single else req.path.rsplit("/", 1)[-1]
         fault = self._take_fault(plural, "continue" in req.query)
         if fault:
             self._stopping.wait(fault.delay)
@@ -136,6 +144,17 @@ class FakeKubeApi:
         discovered = self._discovery(req.path)
         if discovered is not None:
             return 200, discovered, {}
+        if single is not None:
+            gv, kind, name = single
+            held = [o for o in self._matching(req.path.rsplit("/", 1)[0], gv, kind)
+                    if o["metadata"].get("name") == name]
+            if not held:
+                plural_name = req.path.rsplit("/", 2)[-2]
+                return 404, status_body(404, f'{plural_name} "{name}" not found'), {}
+            obj = copy.deepcopy(held[0])
+            obj.setdefault("kind", kind)
+            obj.setdefault("apiVersion", gv)
+            return 200, obj, {}
         served = self._collection(req.path)
         if served is None:
             return 404, status_body(404, "the server could not find the requested resource"), {}
@@ -166,6 +185,14 @@ class FakeKubeApi:
                                           and parts[0] == "namespaces" and parts[2] == plural)):
                 return gv, kind
         return None
+
+    def _object(self, path: str) -> tuple[str, str, str] | None:
+        """(groupVersion, kind, name) when ``path`` names one namespaced object."""
+        collection_path, _, name = path.rpartition("/")
+        served = self._collection(collection_path) if name else None
+        if served is None or "/namespaces/" not in collection_path:
+            return None
+        return served[0], served[1], name
 
     def _list(self, req: Request, gv: str, kind: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         everything = self._matching(req.path, gv, kind)

@@ -17,7 +17,7 @@ import auditor.live.aws as aws_live
 from auditor.config import Config, load
 from auditor.live.aws import api as aws_api
 from auditor.live.base import LiveCollected
-from auditor.models import Resource
+from auditor.models import Location, Resource
 from auditor.sources import terraform
 from auditor.unknown import Unknown
 from tests.conftest import REPO
@@ -31,6 +31,7 @@ from tests.live.aws_fixtures import (  # fixtures come through tests/live/confte
     build_chess_ai,
     client,
     free_port,
+    pending_reboot,
 )
 
 # The Terraform attributes each kind is compared on (docs/live-model.md), plus the exact
@@ -86,8 +87,10 @@ def _live(found: LiveCollected, kind: str, name: str) -> Resource:
 
 
 def _comparable(value: Any) -> Any:
-    """Rules in a stable order: their order in AWS and in HCL means nothing."""
+    """Rules in a stable order: their order in AWS and in HCL means nothing. A rule
+    without prefix lists may leave the key out."""
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        value = [{"prefix_list_ids": [], **v} if "protocol" in v else v for v in value]
         return sorted(value, key=lambda v: json.dumps(v, sort_keys=True, default=str))
     return value
 
@@ -170,6 +173,11 @@ def test_names_from_the_config_where_terraform_is_absent(
         f" certificates: ['{chess.cert_arn}'], secrets: [chess-ai/prod/api-key, nope]}}"))
     _, found = _collect(config)
     assert found.unavailable == {}
+    # Listed but not there: with no Terraform, nothing else would say so.
+    assert [(p.message, p.status, p.location.file) for p in found.problems] == [
+        (f"configured {key} {name} was not found in {REGION}", "error", "auditor.yaml")
+        for key, name in (("security_groups", "no-such-group"), ("db_instances", "gone"),
+                          ("secrets", "nope"))]
     kinds = sorted((r.kind, r.name) for r in found.resources if r.kind != "MetricAlarm")
     assert kinds == [
         ("ACMCertificate", "chess-ai.example.com"), ("AWSAccount", REGION),
@@ -181,6 +189,123 @@ def test_names_from_the_config_where_terraform_is_absent(
     # A secret that never rotated has no RotationEnabled in AWS: it reads as false.
     assert _live(found, "SecretsManagerSecret", "chess-ai/prod/api-key").body[
         "rotation_enabled"] is False
+
+
+def test_configured_names_that_do_not_exist_are_errors_at_their_line(
+        chess: Stack, project: Callable[[dict[str, str]], Path]) -> None:
+    """A typo in auditor.yaml must not leave the RDS and node group checks with nothing
+    to look at and the audit complete."""
+    config = _config(project, None, "\n".join([
+        "", "                  region: us-east-1",
+        "                  db_instances: [chess-ai-prod, chess-ai-prdo]",
+        "                  parameter_groups: [CHESS-AI-PARAMS]",  # RDS ignores the case
+        f"                  secrets: ['{_secret_arn()}']",
+        "                  eks_cluster: chess-ai-prdo"]))
+    _, found = _collect(config)
+    assert found.unavailable == {}
+    text = (config.base_dir / "auditor.yaml").read_text(encoding="utf-8").splitlines()
+    problems = {p.message: p for p in found.problems}
+    assert set(problems) == {
+        f"configured db_instances chess-ai-prdo was not found in {REGION}",
+        f"configured eks_cluster chess-ai-prdo was not found in {REGION}"}
+    for message, p in problems.items():
+        assert p.status == "error" and p.location.file == "auditor.yaml"
+        assert p.location.line and message.split()[1] in text[p.location.line - 1]
+    config = _config(project, None, "{region: us-east-1, eks_cluster: chess-ai-prod, "
+                                    "nodegroups: [general, gpu]}")
+    assert [p.message for p in _collect(config)[1].problems] == [
+        f"configured nodegroups gpu (eks_cluster chess-ai-prod) was not found in {REGION}"]
+
+
+def _secret_arn() -> str:
+    return str(client("secretsmanager").describe_secret(
+        SecretId="chess-ai/prod/database")["ARN"])
+
+
+def test_a_configured_name_of_a_kind_not_read_is_no_problem(
+        aws: str, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_RDS", fault_server("403").url)
+    config = Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {"region": REGION, "db_instances": ["db"]}}}})
+    found = aws_live.collect(config, "prod", config.environments["prod"], [])
+    assert set(found.unavailable) == {"DBInstance"}
+    assert found.problems == []  # the unavailable kind already says why
+
+
+# ---- security groups: one name, several VPCs; prefix lists -------------------------------
+
+def _twin_groups() -> dict[str, str]:
+    """A group named "db" in each of two VPCs (names are unique per VPC only), each
+    admitting its own VPC: vpc id -> group id."""
+    ec2 = client("ec2")
+    groups = {}
+    for cidr in ("10.1.0.0/16", "10.2.0.0/16"):
+        vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        gid = ec2.create_security_group(GroupName="db", Description="db",
+                                        VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+             "IpRanges": [{"CidrIp": cidr}]}])
+        groups[vpc] = gid
+    return groups
+
+
+def _group_config() -> Config:
+    return Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {"region": REGION}}}})
+
+
+def test_a_group_is_looked_up_in_the_vpc_terraform_declares(aws: str) -> None:
+    groups = _twin_groups()
+    prod = list(groups)[1]
+    declared = [Resource("SecurityGroup", "db", {"name": "db", "vpc_id": prod},
+                         "terraform tf", address="aws_security_group.db")]
+    config = _group_config()
+    found = aws_live.collect(config, "prod", config.environments["prod"], declared)
+    assert found.problems == [] and found.unavailable == {}
+    (group,) = [r for r in found.resources if r.kind == "SecurityGroup"]
+    assert (group.body["id"], group.body["vpc_id"]) == (groups[prod], prod)
+    assert group.body["ingress"][0]["cidr_blocks"] == ["10.2.0.0/16"]
+
+
+@pytest.mark.parametrize("vpc", [Unknown("aws_vpc.main.id"), None])
+def test_a_name_several_groups_carry_is_not_guessed(aws: str, vpc: Unknown | None) -> None:
+    groups = _twin_groups()
+    body: dict[str, Any] = {"name": "db"} if vpc is None else {"name": "db", "vpc_id": vpc}
+    declared = [Resource("SecurityGroup", "db", body, "terraform tf",
+                         location=Location("sg.tf", 3), address="aws_security_group.db")]
+    config = _group_config()
+    found = aws_live.collect(config, "prod", config.environments["prod"], declared)
+    (group,) = [r for r in found.resources if r.kind == "SecurityGroup"]  # not two
+    doubt = group.body["ingress"]
+    assert isinstance(doubt, Unknown) and doubt.failed  # an error, neither group passes
+    assert all(group.body[k] is doubt for k in ("egress", "vpc_id", "description"))
+    assert "id" not in group.body  # there is no one group id
+    (problem,) = found.problems
+    assert problem.status == "error" and problem.location == Location("sg.tf", 3)
+    assert problem.message == doubt.reason
+    assert problem.message.startswith(f"2 security groups are named db in {REGION} (")
+    assert all(f"{gid} in {v}" in problem.message for v, gid in groups.items())
+
+
+def test_prefix_lists_are_sources_of_a_rule(aws: str) -> None:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    gid = ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
+    pl = ec2.create_managed_prefix_list(
+        PrefixListName="corp", AddressFamily="IPv4", MaxEntries=5,
+        Entries=[{"Cidr": "0.0.0.0/0"}])["PrefixList"]["PrefixListId"]
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+         "PrefixListIds": [{"PrefixListId": pl}]}])
+    config = Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {"region": REGION, "security_groups": ["db"]}}}})
+    found = aws_live.collect(config, "prod", config.environments["prod"], [])
+    (group,) = [r for r in found.resources if r.kind == "SecurityGroup"]
+    assert group.body["ingress"] == [{
+        "protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr_blocks": [],
+        "ipv6_cidr_blocks": [], "security_groups": [], "self": False,
+        "description": "", "prefix_list_ids": [pl]}]
 
 
 def test_unknown_names_are_not_looked_up(aws: str) -> None:
@@ -236,11 +361,36 @@ def test_max_connections_formula_is_evaluated_from_the_class_memory(aws: str) ->
     assert value["pg-gone-group"] == 1802  # a default group sets nothing: RDS's formula
     unknown = value["pg-unknown-class"]
     assert isinstance(unknown, Unknown)
+    assert not unknown.failed  # EC2 answered: the class is not known, nothing failed
     assert "DescribeInstanceTypes does not know q9x.large" in unknown.reason
     assert "LEAST({DBInstanceClassMemory/9531392},5000)" in unknown.reason
     groups = {r.name: r.body for r in found.resources if r.kind == "DBParameterGroup"}
     assert groups["formula"]["parameters"] == {
         "max_connections": "LEAST({DBInstanceClassMemory/9531392},50)"}  # stays a string
+
+
+def test_a_value_waiting_for_a_reboot_is_not_in_effect(aws: str) -> None:
+    """`aws rds modify-db-parameter-group ... ApplyMethod=pending-reboot`: the group holds
+    500 (what Terraform compares), the instance still runs on the value before, which RDS
+    does not report."""
+    _group("raised", "postgres15", {"max_connections": "500", "work_mem": "8192"})
+    _db("waiting", "db.r6g.large", "raised")
+    _db("rebooted", "db.r6g.large", "raised")
+    config = Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {"region": REGION,
+                                         "db_instances": ["waiting", "rebooted"]}}}})
+    with pending_reboot("waiting"):
+        found = aws_live.collect(config, "prod", config.environments["prod"], [])
+    value = {r.name: r.body["max_connections"] for r in found.resources
+             if r.kind == "DBInstance"}
+    assert value["rebooted"] == 500
+    assert value["waiting"] == Unknown("500 pending reboot; the value in effect is not known")
+    group = _live(found, "DBParameterGroup", "raised").body
+    assert group["parameters"] == {"max_connections": "500", "work_mem": "8192"}
+    assert group["pending_reboot"] == ["max_connections", "work_mem"]
+    found = aws_live.collect(config, "prod", config.environments["prod"], [])  # rebooted
+    assert _live(found, "DBParameterGroup", "raised").body["pending_reboot"] == []
+    assert _live(found, "DBInstance", "waiting").body["max_connections"] == 500
 
 
 # ---- faults: each costs only its own kinds ---------------------------------------------
@@ -350,6 +500,62 @@ def test_failing_ec2_lookups_make_only_the_values_they_feed_unknown(
     assert isinstance(capacity, Unknown)
     assert capacity.reason.startswith("the capacity of m6i.xlarge was not read: ec2 "
                                       "DescribeInstanceTypes: AccessDenied (HTTP 403)")
+    # A read that failed is an error to report, not a value unknown offline.
+    assert capacity.failed and db["vpc_security_group_ids"].failed
+
+
+def test_an_unreadable_parameter_group_is_a_failed_read_of_max_connections(
+        aws: str, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    _group("chess-ai-params", "postgres15", {"max_connections": "200"})
+    _db("chess-ai-prod", "db.r6g.large", "chess-ai-params")
+    fault = fault_server("403", only={"DescribeDBParameterGroups"}, upstream=aws)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_RDS", fault.url)  # the rest goes on to moto
+    config = Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {"region": REGION, "db_instances": ["chess-ai-prod"]}}}})
+    found = aws_live.collect(config, "prod", config.environments["prod"], [])
+    assert set(found.unavailable) == {"DBParameterGroup"}
+    value = _live(found, "DBInstance", "chess-ai-prod").body["max_connections"]
+    assert isinstance(value, Unknown) and value.failed
+    assert value.reason.startswith("parameter group chess-ai-params was not read: rds "
+                                   "DescribeDBParameterGroups: AccessDenied (HTTP 403)")
+
+
+@pytest.mark.parametrize(("setting", "attempts"), [
+    ({}, 3),  # standard mode, three attempts in all
+    ({"AWS_MAX_ATTEMPTS": "5"}, 5),
+    ({"AWS_RETRY_MODE": "legacy", "AWS_MAX_ATTEMPTS": "2"}, 2),
+    ({"profile": "max_attempts = 4\nretry_mode = adaptive"}, 4),
+])
+def test_the_users_retry_settings_are_honoured(
+        aws: str, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, setting: dict[str, str], attempts: int) -> None:
+    _small_stack()
+    for name, value in setting.items():
+        if name == "profile":  # the aws fixture points AWS_CONFIG_FILE at this path
+            (tmp_path / "no-aws-config").write_text(f"[default]\n{value}\n")
+        else:
+            monkeypatch.setenv(name, value)
+    fault = fault_server("500")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", fault.url)
+    found = _collect_small()
+    assert len(fault.requests) == attempts
+    assert found.unavailable["SecretsManagerSecret"].startswith(
+        f"secretsmanager DescribeSecret: InternalFailure (HTTP 500, after {attempts} "
+        "attempts)")
+    mode = {"AWS_RETRY_MODE": "legacy", "profile": "adaptive"}
+    expected = next((v for k, v in mode.items() if k in setting), "standard")
+    made = aws_api.Api(None, REGION, ["sts"])
+    assert made._clients["sts"].meta.config.retries == {"mode": expected,
+                                                        "total_max_attempts": attempts}
+
+
+def test_a_retry_setting_botocore_rejects_makes_every_kind_unavailable(
+        aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_RETRY_MODE", "eager")
+    found = _collect_small()
+    assert found.resources == []
+    assert all(why.startswith("cannot set up AWS access (InvalidRetryModeError)")
+               for why in found.unavailable.values())
 
 
 def test_missing_credentials_make_every_kind_unavailable(

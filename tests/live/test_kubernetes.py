@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -19,13 +21,16 @@ import pytest
 import yaml
 
 import auditor.live
+from auditor import snapshot
 from auditor.config import Config, Environment, load
-from auditor.live import k8s_client
+from auditor.live import k8s_client, k8s_logs
 from auditor.live import kubernetes as kc
 from auditor.live.base import LiveCollected
 from auditor.live.collect import collect as collect_all
+from auditor.live.markers import marker
 from auditor.models import Resource
 from auditor.sources import helm
+from auditor.unknown import Unknown
 from tests.conftest import EXAMPLE, REPO
 from tests.live.k8s_api import PARTIAL, FakeKubeApi
 from tests.live.k8s_fixtures import CONTEXT, TOKEN, write_kubeconfig
@@ -278,6 +283,71 @@ def test_in_cluster_without_a_service_account_is_a_reason_not_a_crash(
     assert "token" in found.unavailable["Deployment"].lower()
 
 
+def _plugin_kubeconfig(path: Path, server: str, script: str) -> Path:
+    """A kubeconfig whose user gets its token from an exec credential plugin (as EKS's
+    ``aws eks get-token`` or ``aws sso`` set ups do), the plugin being ``sh -c script``."""
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
+        "clusters": [{"name": "fake", "cluster": {"server": server}}],
+        "users": [{"name": "sso", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sh",
+            "args": ["-c", script]}}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": "fake", "user": "sso"}}]}),
+        encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("script", "expected"), [
+    ("echo 'Error when retrieving token from sso: Token has expired' >&2; exit 255",
+     "exec: process returned 255. Error when retrieving token from sso: Token has expired"),
+    ("echo 'not json'", "exec: failed to decode process output"),
+    ("echo '{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", "
+     "\"kind\": \"ExecCredential\", \"status\": {}}'",
+     "exec: missing token or clientCertificateData field in plugin output"),
+])
+def test_a_failing_credential_plugin_makes_every_kind_unavailable(
+        kube_api: FakeKubeApi, make_kube_env: MakeEnv, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, script: str, expected: str) -> None:
+    """The client only logs a failing plugin and sends every request unauthenticated:
+    the collector says the plugin failed instead, and sends nothing."""
+    caplog.set_level(logging.DEBUG)
+    path = _plugin_kubeconfig(tmp_path / "kc", kube_api.url, script)
+    found = run(make_kube_env, kubeconfig=str(path))
+    assert set(found.unavailable) == set(kc.KINDS)
+    reason = found.unavailable["Deployment"]
+    assert f"context {CONTEXT}: the kubeconfig's credential plugin failed: {expected}" \
+        in reason, reason
+    assert kube_api.requests == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # not on stderr
+
+
+def test_a_working_credential_plugin_is_used(kube_api: FakeKubeApi, make_kube_env: MakeEnv,
+                                             tmp_path: Path) -> None:
+    script = ("echo '{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", "
+              "\"kind\": \"ExecCredential\", \"status\": {\"token\": \"from-sso\"}}'")
+    path = _plugin_kubeconfig(tmp_path / "kc", kube_api.url, script)
+    found = run(make_kube_env, kubeconfig=str(path))
+    assert found.unavailable == {}
+    assert {r.authorization for r in kube_api.requests} == {"Bearer from-sso"}
+
+
+def test_the_clients_logging_stays_off_the_terminal(
+        kube_api: FakeKubeApi, make_kube_env: MakeEnv, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """urllib3 logs each retry of a refused connection as a warning: the reason already
+    says it, and ``--quiet`` must be quiet. The levels are restored afterwards."""
+    caplog.set_level(logging.DEBUG)
+    before = [logging.getLogger(n).level for n in k8s_logs.QUIET_LOGGERS]
+    path = write_kubeconfig(tmp_path / "kubeconfig", kube_api.url)
+    found = run(make_kube_env, kubeconfig=str(path), context="closed-port")
+    assert "connection refused" in found.unavailable["Deployment"]
+    assert [r.getMessage() for r in caplog.records
+            if r.name.split(".")[0] in ("urllib3", "kubernetes", "root")] == []
+    assert [logging.getLogger(n).level for n in k8s_logs.QUIET_LOGGERS] == before
+    logging.getLogger("urllib3.connectionpool").warning("after the collection")
+    assert caplog.records[-1].getMessage() == "after the collection"
+
+
 # ---- pagination --------------------------------------------------------------------------
 
 def _configmaps(n: int) -> list[dict[str, Any]]:
@@ -331,10 +401,102 @@ def test_secret_data_is_never_fetched_or_kept(
 
 def test_configmap_content_is_not_read(chess_ai: Callable[..., LiveCollected],
                                        kube_api: FakeKubeApi) -> None:
-    chess_ai()
+    chess_ai()  # nothing declared: no ConfigMap is read by name
     assert all(r.accept == kc.METADATA_ONLY for r in kube_api.reads("configmaps"))
+    assert kube_api.gets("configmaps") == []
     assert all(r.accept == kc.JSON for r in kube_api.requests
                if r.path.rsplit("/", 1)[-1] not in ("configmaps", "secrets"))
+
+
+def _planted_configmaps(api: FakeKubeApi) -> dict[str, str]:
+    """The release's ConfigMap as edited live (`kubectl edit configmap`), with a value that
+    must not be kept, and another team's ConfigMap in the namespace."""
+    path = "/api/v1/namespaces/chess-ai/configmaps"
+    mine = next(o for o in api.objects[path] if o["metadata"]["name"] == "chess-ai")
+    mine["data"] = {**mine["data"], "LOG_LEVEL": "debug", "DATABASE_URL": PASSWORD}
+    mine["binaryData"] = {"blob": base64.b64encode(PASSWORD.encode()).decode()}
+    api.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "other-team", "namespace": NS}, "data": {"token": PASSWORD}})
+    data: dict[str, str] = mine["data"]
+    return data
+
+
+def test_declared_configmaps_are_read_by_name_and_kept_as_hashes(
+        chess_ai: Callable[..., LiveCollected], kube_api: FakeKubeApi) -> None:
+    data = _planted_configmaps(kube_api)
+    found = chess_ai(declared_resources=declared())
+    assert found.unavailable == {}
+    got = by_ident(found)
+    body = got[("ConfigMap", "chess-ai")].body
+    assert body["data"] == {k: marker(v) for k, v in data.items()}
+    assert body["data"]["LOG_LEVEL"] == {"$sha256": hashlib.sha256(b"debug").hexdigest()}
+    assert set(body["binaryData"]) == {"blob"}
+    assert body["metadata"]["name"] == "chess-ai" and "managedFields" not in body["metadata"]
+    # Not declared: existence only, its content never asked for.
+    assert set(got[("ConfigMap", "other-team")].body) == {"apiVersion", "kind", "metadata"}
+    reads = kube_api.gets("configmaps")
+    assert [(r.path, r.accept) for r in reads] == [
+        (f"/api/v1/namespaces/{NS}/configmaps/chess-ai", kc.JSON)]
+    everything = json.dumps([r.body for r in found.resources], default=str)
+    assert PASSWORD not in everything and "debug" not in everything
+    assert base64.b64encode(PASSWORD.encode()).decode() not in everything
+    recorded = snapshot.dump("chess-ai", {"prod": found})
+    assert PASSWORD not in recorded
+    cm = next(r for r in json.loads(recorded)["environments"]["prod"]["resources"]
+              if r["kind"] == "ConfigMap" and r["name"] == "chess-ai")
+    assert cm["body"]["data"] == body["data"]  # the markers are what is recorded
+
+
+@pytest.mark.parametrize(("status", "kept"), [(403, True), (500, True), (404, False)])
+def test_a_declared_configmap_that_cannot_be_read_by_name(
+        chess_ai: Callable[..., LiveCollected], kube_api: FakeKubeApi, status: int,
+        kept: bool) -> None:
+    _planted_configmaps(kube_api)
+    kube_api.fail("configmaps/chess-ai", status)
+    found = chess_ai(declared_resources=declared())
+    assert "ConfigMap" not in found.unavailable  # the others' existence was read
+    got = by_ident(found)
+    assert ("ConfigMap", "other-team") in got
+    if not kept:  # deleted between the list and the read: not there
+        assert ("ConfigMap", "chess-ai") not in got
+        return
+    content = got[("ConfigMap", "chess-ai")].body["data"]
+    assert isinstance(content, Unknown) and content.failed  # an error, never a pass
+    assert content.reason.startswith("the content of ConfigMap chess-ai was not read: ")
+    assert ("forbidden (403)" if status == 403 else "API server error 500") in content.reason
+
+
+def test_container_values_stay_in_memory_and_never_reach_a_snapshot(
+        kube_api: FakeKubeApi, kubeconfig: Path, make_kube_env: MakeEnv) -> None:
+    """Drift compares what was collected; the recording keeps env values, args and
+    commands only as hashes (they carry passwords and database URLs)."""
+    url = f"postgres://app:{PASSWORD}@db:5432/app"
+    container = {"name": "app", "image": "app:1", "command": ["/app", f"--token={PASSWORD}"],
+                 "args": [f"--db-password={PASSWORD}"],
+                 "env": [{"name": "DATABASE_URL", "value": url},
+                         {"name": "DB_USER", "valueFrom": {"secretKeyRef": {
+                             "name": "db", "key": "user"}}}]}
+    init = {"name": "migrate", "image": "app:1", "args": ["migrate", PASSWORD],
+            "env": [{"name": "DB_PASSWORD", "value": PASSWORD}]}
+    kube_api.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+        "name": "app", "namespace": NS}, "spec": {"template": {"spec": {
+            "containers": [container], "initContainers": [init]}}}})
+    found = run(make_kube_env, kubeconfig=str(kubeconfig))
+    live = by_ident(found)[("Deployment", "app")].body["spec"]["template"]["spec"]
+    assert live["containers"] == [container] and live["initContainers"] == [init]
+    recorded = snapshot.dump("chess-ai", {"prod": found})
+    assert PASSWORD not in recorded
+    assert by_ident(found)[("Deployment", "app")].body["spec"]["template"]["spec"][
+        "containers"] == [container]  # recording did not change what was collected
+    doc = json.loads(recorded)["environments"]["prod"]["resources"][0]["body"]
+    spec = doc["spec"]["template"]["spec"]
+    assert spec["containers"][0]["env"] == [
+        {"name": "DATABASE_URL", "value": {"$sha256": hashlib.sha256(url.encode()).hexdigest()}},
+        container["env"][1]]
+    assert spec["containers"][0]["args"] == [marker(f"--db-password={PASSWORD}")]
+    assert spec["containers"][0]["command"] == [marker("/app"), marker(f"--token={PASSWORD}")]
+    assert spec["initContainers"][0]["args"] == [marker("migrate"), marker(PASSWORD)]
+    assert spec["initContainers"][0]["env"][0]["value"] == marker(PASSWORD)
 
 
 # ---- cert-manager ------------------------------------------------------------------------
@@ -481,6 +643,9 @@ def test_rbac_grants_exactly_what_the_collector_reads() -> None:
             granted[r["kind"]] |= {(g, res) for g in rule["apiGroups"] for res in rule["resources"]}
     assert granted["ClusterRole"] == {(k.group, k.plural) for k in kc.TABLE if not k.namespaced}
     assert granted["Role"] == {(k.group, k.plural) for k in kc.TABLE if k.namespaced}
+    # Declared ConfigMaps are read by name: that takes `get`, not only `list`.
+    assert any("get" in rule["verbs"] and "configmaps" in rule["resources"]
+               for rule in role["rules"])
     ns = account["metadata"]["namespace"]
     assert role["metadata"]["namespace"] == ns
     subject = {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": ns}

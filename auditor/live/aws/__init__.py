@@ -6,18 +6,24 @@ attribute names (``docs/live-model.md``). The services are read concurrently, ea
 own thread with clients made up front. A service that cannot be read (403, throttled or
 5xx after retries, timeout, no connection, no credentials) costs only its kinds, which
 become unavailable with a one-line reason naming the API call and the error code; a
-service collector that crashes costs only its own kinds too. boto3 is imported only when
-a collection runs, never at ``auditor`` import time.
+service collector that crashes costs only its own kinds too. A name ``auditor.yaml`` lists
+that was read for and not found is a problem (an error) at its line: with no Terraform
+there is no declared resource whose drift would say it is missing. boto3 is imported only
+when a collection runs, never at ``auditor`` import time.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from auditor.config import AwsConfig, Config, Environment
 from auditor.live.base import LiveCollected
-from auditor.models import Resource
+from auditor.models import Location, Problem, Resource
+
+if TYPE_CHECKING:
+    from auditor.live.aws.targets import Targets
 
 KINDS = ("SecurityGroup", "DBInstance", "DBParameterGroup", "Nodegroup", "TargetGroup",
          "LoadBalancer", "ACMCertificate", "MetricAlarm", "SecretsManagerSecret", "AWSAccount")
@@ -25,6 +31,11 @@ KINDS = ("SecurityGroup", "DBInstance", "DBParameterGroup", "Nodegroup", "Target
 _NAMES = {"DBInstance": "db_identifier", "DBParameterGroup": "parameter_group",
           "Nodegroup": "nodegroup", "TargetGroup": "target_group",
           "LoadBalancer": "load_balancer"}
+# auditor.yaml's aws: key -> the kind its names are
+_CONFIGURED = {"security_groups": "SecurityGroup", "db_instances": "DBInstance",
+               "parameter_groups": "DBParameterGroup", "target_groups": "TargetGroup",
+               "load_balancers": "LoadBalancer", "certificates": "ACMCertificate",
+               "secrets": "SecretsManagerSecret", "nodegroups": "Nodegroup"}
 
 
 def collect(config: Config, env_name: str, env: Environment,
@@ -34,7 +45,14 @@ def collect(config: Config, env_name: str, env: Environment,
     from auditor.live.aws.targets import targets
 
     aws = env.aws or AwsConfig()
-    wanted = targets(aws, declared)
+
+    def origin(key: str, index: int | None) -> Location:
+        at = ("environments", env_name, "aws", key, *(() if index is None else (index,)))
+        line = next((n for end in range(len(at), 0, -1) if (n := config.line_of(at[:end]))),
+                    None)
+        return Location(config.config_rel(), line)
+
+    wanted = targets(aws, declared, origin)
     # Each service module with something to read, and the kinds it reads.
     readers = [(m, kinds) for m in (ec2, rds, eks, elbv2, acm, cloudwatch, secrets, account)
                if (kinds := m.wanted(wanted))]
@@ -48,7 +66,33 @@ def collect(config: Config, env_name: str, env: Environment,
         for future in futures:  # in a fixed order, so reports do not depend on timing
             out.extend(future.result())
     out.names.update(_names(out.resources))
+    out.problems += _not_found(wanted, out, api.region, aws.eks_cluster)
     return out
+
+
+def _not_found(wanted: Targets, out: LiveCollected, region: str,
+               cluster: str | None) -> list[Problem]:
+    """A problem for each name auditor.yaml lists that was read for and is not there."""
+    problems = []
+    for key, name in wanted.configured:
+        kind = _CONFIGURED[key]
+        if kind in out.unavailable or any(_is(r, key, name, cluster) for r in out.resources
+                                          if r.kind == kind):
+            continue
+        what = f"{name} (eks_cluster {cluster})" if key == "nodegroups" else name
+        problems.append(Problem("aws", f"configured {key} {what} was not found in {region}",
+                                wanted.origins.get((key, name)) or Location("auditor.yaml")))
+    return problems
+
+
+def _is(r: Resource, key: str, name: str, cluster: str | None) -> bool:
+    if key == "nodegroups":
+        return r.name == name and r.body.get("cluster_name") == cluster
+    if key in ("db_instances", "parameter_groups"):  # RDS keeps identifiers in lowercase
+        return r.name.lower() == name.lower()
+    if key == "secrets" and name.startswith("arn:"):  # the ARN ends in -<6 random chars>
+        return f":secret:{r.name}-" in name
+    return name in (r.name, r.body.get("id"), r.body.get("arn"))
 
 
 def _guarded(module: ModuleType, kinds: tuple[str, ...], api: object,

@@ -1,8 +1,10 @@
 """The one door every AWS call of the collector goes through.
 
 Clients come from one boto3 session (the profile and region of ``auditor.yaml``, else the
-default credential chain; ``AWS_ENDPOINT_URL`` is honoured by botocore itself) with the
-``standard`` retry mode and short timeouts. They are all created up front, on the calling
+default credential chain; ``AWS_ENDPOINT_URL`` is honoured by botocore itself) with short
+timeouts and the retry settings the user chose (``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS`` or
+the profile's ``retry_mode``/``max_attempts``), else the ``standard`` mode with three
+attempts in all. They are all created up front, on the calling
 thread, because a session is not thread-safe while its clients are. A call that fails for
 good (after botocore's retries) raises :class:`CallFailed`, whose text is the one-line
 reason a kind is unavailable: the service, the API operation and the error code. A "not
@@ -11,11 +13,13 @@ found" answer is no failure: the resource is simply not there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import (
     BotoCoreError,
@@ -47,17 +51,18 @@ class Api:
 
     def __init__(self, profile: str | None, region: str | None, services: Iterable[str]):
         try:
-            session = boto3.Session(profile_name=profile, region_name=region)
+            core = botocore.session.Session()
+            session = boto3.Session(botocore_session=core, profile_name=profile,
+                                    region_name=region)
             if session.get_credentials() is None:
                 raise CallFailed(_NO_CREDENTIALS)
-            # total_max_attempts counts the first try; botocore's max_attempts would not.
-            config = BotoConfig(retries={"mode": "standard",
-                                         "total_max_attempts": MAX_ATTEMPTS},
+            retries, self.attempts = _retries(core)
+            config = BotoConfig(retries=retries,
                                 connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
                                 user_agent_extra="runbook-auditor")
             self._clients = {s: session.client(s, config=config) for s in services}
         except (BotoCoreError, ClientError) as exc:  # unknown profile, no region, an
-            # expired SSO token, a role that cannot be assumed
+            # expired SSO token, a role that cannot be assumed, a retry mode botocore lacks
             raise CallFailed(f"cannot set up AWS access ({type(exc).__name__}): "
                              f"{_one_line(str(exc))}") from None
         self.region: str = session.region_name or ""
@@ -74,7 +79,7 @@ class Api:
                 return None
             raise CallFailed(_client_error(client, operation, exc)) from None
         except BotoCoreError as exc:
-            raise CallFailed(_transport_error(client, operation, exc)) from None
+            raise CallFailed(_transport_error(client, operation, exc, self.attempts)) from None
         return response
 
     def pages(self, service: str, operation: str, key: str, missing: tuple[str, ...] = (),
@@ -91,7 +96,7 @@ class Api:
                 return []
             raise CallFailed(_client_error(client, operation, exc)) from None
         except BotoCoreError as exc:
-            raise CallFailed(_transport_error(client, operation, exc)) from None
+            raise CallFailed(_transport_error(client, operation, exc, self.attempts)) from None
         return items
 
     def resource(self, kind: str, name: str, body: dict[str, Any]) -> Resource:
@@ -139,13 +144,31 @@ def _client_error(client: Any, operation: str, exc: ClientError) -> str:
                                                                    else "")
 
 
-def _transport_error(client: Any, operation: str, exc: BotoCoreError) -> str:
+def _retries(core: botocore.session.Session) -> tuple[dict[str, Any], int]:
+    """The ``retries`` client setting: what the user set is left to botocore (which reads
+    it from the environment and the profile), the rest is ours (standard mode, three
+    attempts in all); and how many attempts a failed call has had."""
+    scoped = core.get_scoped_config()
+    retries: dict[str, Any] = {}
+    if not (os.environ.get("AWS_RETRY_MODE") or scoped.get("retry_mode")):
+        retries["mode"] = "standard"
+    if not (os.environ.get("AWS_MAX_ATTEMPTS") or scoped.get("max_attempts")):
+        retries["total_max_attempts"] = MAX_ATTEMPTS  # counts the first try, as the user's
+        return retries, MAX_ATTEMPTS
+    try:
+        return retries, int(core.get_config_variable("max_attempts"))
+    except (TypeError, ValueError):
+        raise CallFailed("cannot set up AWS access: max_attempts (AWS_MAX_ATTEMPTS or the "
+                         "profile's max_attempts) is not a number") from None
+
+
+def _transport_error(client: Any, operation: str, exc: BotoCoreError, attempts: int) -> str:
     if isinstance(exc, NoCredentialsError):
         return f"{_label(client, operation)}: {_NO_CREDENTIALS}"
     # Timeouts and refused or dropped connections are retried: they failed every attempt.
     retried = isinstance(exc, BotoConnectionError | HTTPClientError)
     return (f"{_label(client, operation)}: {type(exc).__name__}"
-            + (f" after {MAX_ATTEMPTS} attempts" if retried else "")
+            + (f" after {attempts} attempts" if retried and attempts > 1 else "")
             + f": {_one_line(str(exc))}")
 
 

@@ -2,11 +2,15 @@
 
 A group takes the Terraform shape of ``aws_security_group``: one rule per IpPermission,
 built by the function the Terraform source uses for its rules, so protocols and ports
-normalise alike on both sides. Referenced groups are named (one describe of the groups the
-rules reference, by id), a reference to the group itself is ``self``, and a group of
-another account keeps Terraform's ``account/sg-id`` form. AWS keeps a description per
-source; a rule takes the first one, as Terraform has one per rule. Instance types give the
-vCPUs and memory of a node and how many pods the VPC CNI can place on it.
+normalise alike on both sides, plus the managed prefix lists it admits
+(``prefix_list_ids``). Referenced groups are named (one describe of the groups the rules
+reference, by id), a reference to the group itself is ``self``, and a group of another
+account keeps Terraform's ``account/sg-id`` form. AWS keeps a description per source; a
+rule takes the first one, as Terraform has one per rule. Names are unique per VPC only: a
+group is looked up in the VPC Terraform declares for it when that is known, and a name that
+still matches several groups is not guessed: its contents are unknown (an error) and a
+problem says why. Instance types give the vCPUs and memory of a node and how many pods the
+VPC CNI can place on it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from typing import Any
 from auditor.live.aws.api import Api, read
 from auditor.live.aws.targets import Targets
 from auditor.live.base import LiveCollected
-from auditor.models import Resource
+from auditor.models import Location, Problem, Resource
 from auditor.terraform import joins
+from auditor.unknown import Unknown
 
 KINDS = ("SecurityGroup",)
 SERVICES = ("ec2",)
@@ -31,23 +36,51 @@ def wanted(t: Targets) -> tuple[str, ...]:
 
 def collect(api: Api, t: Targets) -> LiveCollected:
     out = LiveCollected()
-    read(out, KINDS, lambda: security_groups(api, t.security_groups))
+    found = read(out, KINDS, lambda: security_groups(api, t.security_groups,
+                                                     t.security_group_vpcs))
+    for r in found:
+        if isinstance(r.body.get("ingress"), Unknown):  # a name several groups carry
+            where = t.origins.get(("security_groups", r.name)) or Location("auditor.yaml")
+            out.problems.append(Problem("aws", r.body["ingress"].reason, where))
     return out
 
 
-def security_groups(api: Api, wanted: list[str]) -> list[Resource]:
-    # By filter, not GroupNames: GroupNames only finds groups of the default VPC.
+def security_groups(api: Api, wanted: list[str], vpcs: dict[str, str] | None = None
+                    ) -> list[Resource]:
+    """The groups ``wanted`` (names, or sg- ids); a name is looked up in its VPC of
+    ``vpcs`` when known. A name several groups carry gives one resource whose contents
+    are unknown, never one of them."""
     ids = [w for w in wanted if w.startswith("sg-")]
-    names = [w for w in wanted if not w.startswith("sg-")]
-    groups = {g["GroupId"]: g for g in [*_describe(api, "group-name", names),
-                                        *_describe(api, "group-id", ids)]}
+    by_vpc: dict[str | None, list[str]] = {}
+    for name in (w for w in wanted if not w.startswith("sg-")):
+        by_vpc.setdefault((vpcs or {}).get(name), []).append(name)
+    named: dict[str, list[dict[str, Any]]] = {}
+    for vpc, names in by_vpc.items():
+        # By filter, not GroupNames: GroupNames only finds groups of the default VPC.
+        for g in _describe(api, "group-name", names, vpc):
+            named.setdefault(g["GroupName"], []).append(g)
+    groups = {g["GroupId"]: g for g in _describe(api, "group-id", ids)}
+    groups.update({found[0]["GroupId"]: found[0] for found in named.values()
+                   if len(found) == 1})
     known = {gid: g["GroupName"] for gid, g in groups.items()}
     referenced = sorted({pair["GroupId"] for g in groups.values() for perm in _permissions(g)
                          for pair in perm.get("UserIdGroupPairs") or []
                          if pair.get("GroupId") and pair["GroupId"] not in known})
     known.update(group_names(api, referenced))
-    return [api.resource("SecurityGroup", g["GroupName"], _group(g, known))
-            for g in groups.values()]
+    return [*(api.resource("SecurityGroup", g["GroupName"], _group(g, known))
+              for g in groups.values()),
+            *(_ambiguous(api, name, found) for name, found in named.items()
+              if len(found) > 1)]
+
+
+def _ambiguous(api: Api, name: str, found: list[dict[str, Any]]) -> Resource:
+    where = ", ".join(f"{g['GroupId']} in {g.get('VpcId')}" for g in found)
+    doubt = Unknown(f"{len(found)} security groups are named {name} in {api.region} "
+                    f"({where}) and the VPC Terraform declares for it is not known, so "
+                    "none of them was compared", failed=True)
+    return api.resource("SecurityGroup", name, {  # no id: there is not one
+        "name": name, "description": doubt, "vpc_id": doubt, "ingress": doubt,
+        "egress": doubt})
 
 
 def group_names(api: Api, ids: list[str]) -> dict[str, str]:
@@ -75,11 +108,13 @@ def capacity(info: dict[str, Any]) -> dict[str, Any]:
             "pods": pods}
 
 
-def _describe(api: Api, key: str, values: list[str]) -> list[dict[str, Any]]:
+def _describe(api: Api, key: str, values: list[str], vpc: str | None = None
+              ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc]}] if vpc else []
     for start in range(0, len(values), _CHUNK):
-        found += api.pages("ec2", "describe_security_groups", "SecurityGroups",
-                           Filters=[{"Name": key, "Values": values[start:start + _CHUNK]}])
+        found += api.pages("ec2", "describe_security_groups", "SecurityGroups", Filters=[
+            {"Name": key, "Values": values[start:start + _CHUNK]}, *in_vpc])
     return found
 
 
@@ -108,9 +143,9 @@ def _rule(perm: dict[str, Any], group: dict[str, Any], known: dict[str, str]
     pairs = perm.get("UserIdGroupPairs") or []
     ranges, ranges6 = perm.get("IpRanges") or [], perm.get("Ipv6Ranges") or []
     own = group["GroupId"]
-    described = (s.get("Description") for s in [*ranges, *ranges6, *pairs,
-                                                *(perm.get("PrefixListIds") or [])])
-    return joins.rule({
+    lists = perm.get("PrefixListIds") or []
+    described = (s.get("Description") for s in [*ranges, *ranges6, *pairs, *lists])
+    return {**joins.rule({
         "protocol": perm.get("IpProtocol"),
         # AWS omits the ports of an all-traffic rule; Terraform writes 0 and 0.
         "from_port": perm.get("FromPort", 0), "to_port": perm.get("ToPort", 0),
@@ -120,7 +155,7 @@ def _rule(perm: dict[str, Any], group: dict[str, Any], known: dict[str, str]
                             if p.get("GroupId") != own],
         "self": any(p.get("GroupId") == own for p in pairs),
         "description": next((d for d in described if d), ""),
-    })
+    }), "prefix_list_ids": [p["PrefixListId"] for p in lists if p.get("PrefixListId")]}
 
 
 def _reference(pair: dict[str, Any], group: dict[str, Any], known: dict[str, str]) -> str:

@@ -5,7 +5,9 @@ A node group takes the Terraform shape of ``aws_eks_node_group``. Its
 for a single instance type, or one such entry per type when the group lists several (any
 of them may be launched). Capacity that EC2 does not report is
 :class:`~auditor.unknown.Unknown` with the reason, so the capacity check says ``unknown``
-rather than passing on a guess; the node group itself still counts.
+rather than passing on a guess; the node group itself still counts. A cluster named in
+``auditor.yaml`` that does not exist is a problem (an error), not a cluster without node
+groups.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from auditor.live.aws import ec2
 from auditor.live.aws.api import Api, CallFailed, read
 from auditor.live.aws.targets import Targets
 from auditor.live.base import LiveCollected
-from auditor.models import Resource
+from auditor.models import Location, Problem, Resource
 from auditor.unknown import Unknown
 
 KINDS = ("Nodegroup",)
 SERVICES = ("eks", "ec2")
+_MAX_PAGES = 100  # of node group names, 100 a page: far beyond any real cluster
 
 
 def wanted(t: Targets) -> tuple[str, ...]:
@@ -29,16 +32,21 @@ def wanted(t: Targets) -> tuple[str, ...]:
 
 def collect(api: Api, t: Targets) -> LiveCollected:
     out = LiveCollected()
-    read(out, KINDS, lambda: _nodegroups(api, t))
+    missing: list[str] = []
+    read(out, KINDS, lambda: _nodegroups(api, t, missing))
+    out.problems += [Problem("aws", f"configured eks_cluster {cluster} was not found in "
+                             f"{api.region}", t.origins.get(("eks_cluster", cluster))
+                             or Location("auditor.yaml")) for cluster in missing]
     return out
 
 
-def _nodegroups(api: Api, t: Targets) -> list[Resource]:
+def _nodegroups(api: Api, t: Targets, missing: list[str]) -> list[Resource]:
     pairs = list(t.nodegroups)
     for cluster in t.clusters:
-        names = api.pages("eks", "list_nodegroups", "nodegroups",
-                          missing=("ResourceNotFoundException",), clusterName=cluster)
-        pairs += [(cluster, n) for n in names if (cluster, n) not in pairs]
+        names = _list(api, cluster)
+        if names is None:
+            missing.append(cluster)
+        pairs += [(cluster, n) for n in names or [] if (cluster, n) not in pairs]
     found = []
     capacities: dict[str, dict[str, Any] | Unknown] = {}
     for cluster, name in pairs:
@@ -56,6 +64,22 @@ def _nodegroups(api: Api, t: Targets) -> list[Resource]:
     return found
 
 
+def _list(api: Api, cluster: str) -> list[str] | None:
+    """The node groups of ``cluster``; None when there is no such cluster."""
+    names: list[str] = []
+    token: dict[str, str] = {}
+    for _ in range(_MAX_PAGES):
+        page = api.call("eks", "list_nodegroups", missing=("ResourceNotFoundException",),
+                        clusterName=cluster, **token)
+        if page is None:
+            return None
+        names += page.get("nodegroups") or []
+        if not page.get("nextToken") or page["nextToken"] == token.get("nextToken"):
+            break
+        token = {"nextToken": page["nextToken"]}
+    return names
+
+
 def _body(group: dict[str, Any]) -> dict[str, Any]:
     scaling = group.get("scalingConfig") or {}
     return {
@@ -71,8 +95,8 @@ def _body(group: dict[str, Any]) -> dict[str, Any]:
 def _capacity(api: Api, instance_type: str) -> dict[str, Any] | Unknown:
     try:
         info = ec2.instance_type(api, instance_type)
-    except CallFailed as exc:
-        return Unknown(f"the capacity of {instance_type} was not read: {exc}")
+    except CallFailed as exc:  # an error to report, not a value unknown offline
+        return Unknown(f"the capacity of {instance_type} was not read: {exc}", failed=True)
     if info is None:
         return Unknown(f"ec2 DescribeInstanceTypes does not know {instance_type}")
     return ec2.capacity(info)

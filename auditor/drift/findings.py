@@ -1,0 +1,59 @@
+"""The outcomes a drift check returns: one per drifted field (both values, where Git says
+it, the likely command and the restoring one), one per declared object missing live,
+and a pass per object that matches.
+
+Values go through :func:`auditor.drift.hidden.render`: an env value, args, a command or a
+ConfigMap's content is shown only as a short sha256 of each side ("changed" when both
+sides have one).
+"""
+
+from __future__ import annotations
+
+from auditor.checks.base import Outcome
+from auditor.drift.compare import Difference
+from auditor.drift.hidden import hidden, render
+from auditor.models import Resource
+from auditor.paths import MISSING
+
+OBJECT = "(object)"  # the item of a finding about a whole object
+
+
+def finding(declared: Resource, d: Difference, cause: str, fix: str) -> Outcome:
+    """One drifted field: both values, where Git says it, what did it, how to undo it."""
+    where = declared.locate(d.path)
+    value, live = render(d.declared, d.field), render(d.live, d.field)
+    if d.from_default:
+        value = f"{value} (the default; not set in Git)"
+    elif d.declared is MISSING:  # only live has it
+        value = "(not declared)"
+    if hidden(d.field, d.live) and d.live is not MISSING:
+        live = f"{'set' if d.declared is MISSING else 'changed'} ({live})"
+    facts = {"field": d.field, "declared": value, "live": live,
+             "declared_at": str(where or declared.source), "cause": cause, "restore": fix}
+    if d.unknown is not None:
+        return Outcome(declared, "unknown", item=d.field, path=d.path, location=where,
+                       reason=f"live {d.field} is not known: {d.unknown}", vars=facts)
+    return Outcome(declared, "fail", item=d.field, path=d.path, location=where, vars=facts)
+
+
+def missing(declared: Resource, cause: str, fix: str) -> Outcome:
+    """Declared, and read where it would be, but missing live."""
+    return Outcome(declared, "fail", item=OBJECT, location=declared.location, vars={
+        "field": f"{declared.kind} {declared.name}", "declared": "declared",
+        "live": "(absent)", "declared_at": str(declared.location or declared.source),
+        "cause": cause, "restore": fix})
+
+
+def not_read(declared: Resource, why: str, fix: str) -> Outcome:
+    """Declared, not found live, but nothing was read where it would be."""
+    return Outcome(declared, "unknown", item=OBJECT, location=declared.location,
+                   reason=why, vars={"restore": fix})
+
+
+def unreadable(declared: Resource, why: str, fix: str) -> Outcome:
+    return Outcome(declared, "error", reason=f"live {declared.kind} objects could not be "
+                   f"read: {why}", vars={"restore": fix})
+
+
+def passed(declared: Resource) -> Outcome:
+    return Outcome(declared, "pass", location=declared.location)
