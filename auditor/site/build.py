@@ -11,6 +11,7 @@ source, and a directory that is not an earlier build is never replaced.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -59,6 +60,8 @@ def build_site(options: SiteOptions) -> Built:
     data = site_data(reports, [policy_info(p) for p in pack])
     names = pages.names_for(config)
     service = config.service if config else (reports[-1].service if reports else "")
+    # MkDocs writes the site name into every page's <title> and header unescaped.
+    service = re.sub(r"[<>&\"'`]", "", service)
     site_name = f"{service} runbook" if service else "Runbook"
     with tempfile.TemporaryDirectory(prefix="runbook-site-") as tmp:
         staging = FsPath(tmp)
@@ -139,6 +142,9 @@ def output_dir(output: str, source: FsPath) -> FsPath:
 
 
 def _swap(built: FsPath, output: FsPath) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    built.chmod(0o777 & ~umask)  # mkdtemp made it 0700: a web server must read it
     (built / MARKER).write_text("built by `auditor site build`; replaced on the next build\n",
                                 encoding="utf-8")
     if output.exists():

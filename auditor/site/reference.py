@@ -8,6 +8,7 @@ page too, with what the report records, so every finding's check link resolves.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,14 +61,18 @@ def _paragraphs(text: str) -> list[str]:
 def _common(p: Policy | PolicyInfo, resolve: PageResolver) -> dict[str, Any]:
     anchor = p.runbook.anchor if isinstance(p, Policy) else p.runbook
     section = p.runbook.section if isinstance(p, Policy) else p.runbook_section
-    return {"id": p.id, "title": p.title, "severity": p.severity, "anchor": anchor,
+    # The title becomes the page's H1 and MkDocs copies it, decoded, into <title>: keep
+    # only characters that cannot open markup there.
+    return {"id": p.id, "title": re.sub(r"[<>&\"'`]", "", p.title), "severity": p.severity,
+            "anchor": anchor,
             "section": section, "description": _paragraphs(p.description),
             "why": _why(anchor, section, reference_page(p.id), resolve)}
 
 
 def _from_policy(p: Policy, resolve: PageResolver, names: dict[str, str]) -> dict[str, Any]:
     logic = md.Md(f"named check {md.code(p.check)}") if p.check else md.Md("a condition")
-    values = {**names, **{n: param.default for n, param in p.parameters.items()}}
+    defaults = {n: param.default for n, param in p.parameters.items()}
+    values = {**names, **defaults, "names": names, "params": defaults}  # as the engine gives
     return {**_common(p, resolve), "builtin": True, "sides": ", ".join(p.sides),
             "logic": logic,
             "parameters": [{"name": n, "default": _yaml_inline(param.default),

@@ -14,13 +14,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path as FsPath
 
 from pydantic import ValidationError
 
 from auditor.errors import InputError
-from auditor.models import Finding, PassedCheck, PolicyInfo, Report, severity_rank
+from auditor.models import REPORT_VERSION, Finding, PassedCheck, PolicyInfo, Report, severity_rank
 
 Key = tuple[str, str, str]  # fingerprint, side, environment
 # A check id as policy files have it: it becomes a page path, so nothing else is one.
@@ -70,12 +70,19 @@ def _load_one(path: FsPath) -> Report:
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InputError(f"{path}: not a JSON report: {' '.join(str(exc).split())}") from None
     try:
-        return Report.model_validate(data)
+        report = Report.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise InputError(f"{path}: not a valid report: {where}: {err['msg']}{more}") from None
+    if report.version != REPORT_VERSION:
+        raise InputError(f"{path}: report version {report.version!r} is not supported "
+                         f"(this auditor reads version {REPORT_VERSION})")
+    # One clock for ordering and labels: a time without a zone is taken as UTC.
+    at = report.generated_at
+    report.generated_at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return report
 
 
 def site_data(reports: list[Report], pack: Sequence[PolicyInfo]) -> SiteData:
