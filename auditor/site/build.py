@@ -58,7 +58,8 @@ def build_site(options: SiteOptions) -> Built:
     output = output_dir(options.output, source)
     pack = load_all([])
     data = site_data(reports, [policy_info(p) for p in pack])
-    names = pages.names_for(config)
+    names_env = pages.names_environment(config, reports)
+    names = pages.names_for(config, names_env)
     service = config.service if config else (reports[-1].service if reports else "")
     # MkDocs writes the site name into every page's <title> and header unescaped.
     service = re.sub(r"[<>&\"'`]", "", service)
@@ -74,7 +75,7 @@ def build_site(options: SiteOptions) -> Built:
         rendered = pages.render(source, staging, names, hook)
         nav = None if own_nav else auto_nav(rendered)
         sections = _sections(staging, rendered, data, nav_order(nav, mkdocs_file))
-        generated = {dashboard.PAGE: dashboard.render(data, sections, placed),
+        generated = {dashboard.PAGE: dashboard.render(data, sections, placed, names_env),
                      "history.md": history.render(data, sections),
                      **reference.render(pack, list(data.policies.values()),
                                         lambda page: _source_of(rendered, page), names)}

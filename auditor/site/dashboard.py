@@ -1,5 +1,7 @@
-"""The dashboard page: environments x runbook sections (worst current status per cell,
-linked to the section), failing findings by severity, drift listed on its own, and what
+"""The dashboard page: which environment the runbook's commands are filled for,
+environments x runbook sections (worst current status per cell, linked to the section;
+"pass" only when every check of the section has a result in that environment's current
+report, else "not checked"), failing findings by severity, drift listed on its own, and what
 could not be placed on a section (unreadable inputs, checks whose anchor no page shows).
 """
 
@@ -28,9 +30,13 @@ class Section:
     title: str
 
 
-def render(data: SiteData, sections: list[Section], placed: set[str]) -> str:
+def render(data: SiteData, sections: list[Section], placed: set[str],
+           names_environment: str | None = None) -> str:
+    """``names_environment``: the environment whose names fill the runbook's commands
+    (None: no config, the commands keep placeholders)."""
     env = md.markdown_env()
-    context: dict[str, Any] = {"data": data, "has_report": data.has_report}
+    context: dict[str, Any] = {"data": data, "has_report": data.has_report,
+                               "names_environment": names_environment}
     if data.has_report:
         context.update(
             environments=data.environments,
@@ -63,14 +69,17 @@ def _rows(data: SiteData, sections: list[Section]) -> list[dict[str, Any]]:
         cells = []
         for env in data.environments:
             statuses: Counter[str] = Counter(f.status for f in here if f.environment == env)
-            if any(p.policy in ids and p.environment == env for p in data.passed):
+            unchecked = sum(not data.has_result(i, env) for i in ids)
+            if ids and not unchecked:  # "pass" only when every check has a result
                 statuses.setdefault("pass", 0)
             worst = next((s for s in _WORST if s in statuses), None)
             label = _LABEL[worst] if worst else "not checked"
             if worst and statuses[worst]:
                 label += f" ({statuses[worst]})"
-            cells.append(md.link(label, md.href(PAGE, section.source)) if worst
-                         else md.escape(label))
+            elif not worst and unchecked < len(ids):
+                label += f" ({unchecked} of {len(ids)} checks)"
+            cells.append(md.link(label, md.href(PAGE, section.source))
+                         if worst or unchecked < len(ids) else md.escape(label))
         rows.append({"section": md.link(section.title, md.href(PAGE, section.source)),
                      "cells": cells})
     return rows

@@ -4,7 +4,9 @@ that link to that heading, as mkdocs-material admonitions.
 Failing critical/high checks are ``danger``/``failure``, medium/low ``warning``; a check
 that could not decide is a ``question`` and one that errored a ``bug`` (shown, never
 hidden). Each says where, since when, what to change and the filled commands. Where
-checks map to the heading and none fails, a quiet ``success`` note lists them. Nothing is
+checks map to the heading and none fails, a quiet ``success`` note lists them when every
+one has a result in every environment's current report; otherwise an ``info`` note says
+which were not checked in this report (e.g. live checks in a scan report). Nothing is
 rendered without a report, or where no check maps.
 """
 
@@ -46,6 +48,8 @@ def render(data: SiteData, source: str, anchor_id: str) -> md.Md:
         "findings": [_admonition(data, source, f, body.render(f=_fields(data, source, f)))
                      for f in shown],
         "checks": [_check(data, source, p) for p in checks],
+        # "all pass" only when every check has a result in every environment's report
+        "all_pass": all(data.has_result(p.id, e) for p in checks for e in data.environments),
     }
     return md.Md(env.get_template("findings.md.j2").render(context))
 
@@ -95,7 +99,12 @@ def since_text(since: Since | None) -> str:
 
 def _check(data: SiteData, source: str, policy: PolicyInfo) -> dict[str, Any]:
     passed = Counter(p.environment for p in data.passed if p.policy == policy.id)
-    note = ", ".join(f"{n} passed in {env}" for env, n in sorted(passed.items())) \
-        or "no result in the current report"
+    notes = [f"{n} passed in {env}" for env, n in sorted(passed.items())]
+    unchecked = [e for e in data.environments if not data.has_result(policy.id, e)]
+    if unchecked and len(data.environments) == 1:
+        notes.append("not checked in this report")
+    elif unchecked:
+        notes.append(f"not checked in this report in {', '.join(unchecked)}")
+    note = ", ".join(notes)
     return {"link": policy_link(data, source, policy.id, policy.title, policy.severity),
             "note": note}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path as FsPath
 from urllib.parse import urlsplit
 
@@ -30,6 +30,7 @@ from jinja2 import (
 
 from auditor.config import Config
 from auditor.errors import InputError
+from auditor.models import Report
 from auditor.site import md
 
 FindingsHook = Callable[[str, str], md.Md]  # (page source, heading id) -> Markdown
@@ -42,15 +43,28 @@ EXTRA_PLACEHOLDERS = {"endpoint": "<your-domain>", "region": "<region>",
                       "service": "<service>", "environment": "<environment>"}
 
 
-def names_for(config: Config | None) -> dict[str, str]:
-    """The first environment's names (as its remediation commands get them), the host of
-    its first (https) endpoint and its AWS region; placeholders for what is missing."""
+def names_environment(config: Config | None, reports: Sequence[Report]) -> str | None:
+    """The environment whose names fill the runbook's commands: the one the reports cover
+    when they cover exactly one, else the first that appears in them (oldest report
+    first), else the config's first; only environments of the config count."""
+    if config is None or not config.environments:
+        return None
+    appearing = [e for r in reports for e in r.environments if e in config.environments]
+    return next(iter(dict.fromkeys(appearing)), next(iter(config.environments)))
+
+
+def names_for(config: Config | None, environment: str | None = None) -> dict[str, str]:
+    """An environment's names (``environment``, or the config's first; as its remediation
+    commands get them, ``names.environment`` included), the host of its first (https)
+    endpoint and its AWS region; placeholders for what is missing."""
     from auditor.pipeline import PLACEHOLDERS, declared_inventory
 
     names = {**PLACEHOLDERS, **EXTRA_PLACEHOLDERS}
     if config is None:
         return names
-    env_name, env = next(iter(config.environments.items()))
+    if environment not in config.environments:
+        environment = next(iter(config.environments))
+    env_name, env = environment, config.environments[environment]
     names.update(declared_inventory(config, env_name).names)
     endpoints = sorted(env.endpoints, key=lambda e: not e.startswith("https://"))
     host = urlsplit(endpoints[0]).hostname if endpoints else None

@@ -55,6 +55,13 @@ class SiteData:
     def history_of(self, environment: str) -> list[Report]:
         return [r for r in self.reports if environment in r.environments]
 
+    def has_result(self, policy_id: str, environment: str) -> bool:
+        """Whether the current report of the environment has a result (a pass or a
+        finding) of the check: one without any was not checked in that report."""
+        return any(p.policy == policy_id and p.environment == environment
+                   for p in self.passed) or any(
+            f.policy == policy_id and f.environment == environment for f in self.findings)
+
 
 def load(paths: Sequence[str | FsPath]) -> list[Report]:
     """Each file validated by the report model (a bad one is exit 2, named); oldest first."""
@@ -136,9 +143,17 @@ def failing(report: Report, environment: str) -> dict[Key, Finding]:
             if f.status == "fail" and f.environment == environment}
 
 
+def checked_sides(report: Report, environment: str) -> set[str]:
+    """The sides a report checked in an environment, inferred from its results (a scan
+    report has only the declared side; an audit report also live and drift)."""
+    return {f.side for f in report.findings if f.environment == environment} | {
+        p.side for p in report.passed if p.environment == environment}
+
+
 def changes(data: SiteData) -> tuple[list[Finding], list[Finding]]:
     """Failing findings new since each environment's previous report, and those fixed
-    (failing then, absent now: passing or no longer checked)."""
+    (failing then, absent now from a report that checked that side of that environment:
+    a side the newer report did not check fixed nothing)."""
     new: list[Finding] = []
     fixed: list[Finding] = []
     for env in data.environments:
@@ -147,6 +162,7 @@ def changes(data: SiteData) -> tuple[list[Finding], list[Finding]]:
             continue
         before, now = failing(history[-2], env), failing(history[-1], env)
         present = {key(f) for f in history[-1].findings}
+        sides = checked_sides(history[-1], env)
         new += [f for k, f in now.items() if k not in before]
-        fixed += [f for k, f in before.items() if k not in present]
+        fixed += [f for k, f in before.items() if k not in present and f.side in sides]
     return sorted(new, key=sort_key), sorted(fixed, key=sort_key)

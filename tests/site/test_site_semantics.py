@@ -1,0 +1,114 @@
+"""Review fixes of the site's semantics: "all pass" only over checks that ran, "fixed"
+only on sides the newer report checked, one trend line per environment, and the
+environment whose names fill the runbook's commands."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+from tests.site.conftest import T0, BuildSite, days, finding, passed, report
+
+TLS = "common-issues/tls-certificates"
+# every declared-side check of the TLS section passes; cert-expiry is live only
+TLS_DECLARED = ("acm-cert-issued", "ingress-tls")
+
+
+def _admonitions(html: str, kind: str) -> list[str]:
+    return re.findall(rf'<div class="admonition {kind}">(.*?)\n</div>', html, re.DOTALL)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def _cell(dashboard: str, section: str) -> str:
+    row = next(r for r in dashboard.split("<tr>") if section in r)
+    return row.split("</td>", 1)[1]  # the first environment's cell
+
+
+def test_a_scan_report_does_not_call_unchecked_live_checks_passing(build_site: BuildSite
+                                                                   ) -> None:
+    scan = report([finding("hpa-present")], passes=[passed(p) for p in TLS_DECLARED])
+    site = build_site(scan)
+    assert site.result.exit_code == 0, site.result.stderr
+    page = site.article(TLS)
+    assert not any("cert-expiry" in a for a in _admonitions(page, "success"))
+    renew = next(a for a in _admonitions(page, "info") if "cert-expiry" in a)
+    assert "Not every check for this section was checked" in renew
+    assert "not checked in this report" in renew and "1 passed in prod" in renew
+    dash = site.article("dashboard")
+    cell = _cell(dash, "tls-certificates/")
+    assert "✓ pass" not in cell and "not checked" in cell
+
+
+def test_all_pass_when_every_check_of_the_section_has_a_result(build_site: BuildSite) -> None:
+    every = report([finding("hpa-present")],
+                   passes=[passed(p) for p in (*TLS_DECLARED, "cert-expiry")])
+    site = build_site(every)
+    assert site.result.exit_code == 0, site.result.stderr
+    page = site.article(TLS)
+    assert any("cert-expiry" in a for a in _admonitions(page, "success"))
+    assert "not checked" not in page
+    assert "✓ pass" in _cell(site.article("dashboard"), "tls-certificates/")
+
+
+def test_a_scan_after_an_audit_does_not_fix_live_and_drift_findings(build_site: BuildSite
+                                                                    ) -> None:
+    audit = report([
+        finding("cert-expiry", side="live", kind="Certificate", name="cert",
+                message="live cert expires"),
+        finding("helm-drift", side="drift", kind="HelmRelease", name="chess-ai",
+                message="release drifted"),
+        finding("pdb-present", name="api", message="declared and fixed"),
+    ], at=T0)
+    scan = report([finding("hpa-present", message="still declared")], at=T0 + days(1),
+                  passes=[passed("pdb-present", name="api")])
+    site = build_site(audit, scan)
+    assert site.result.exit_code == 0, site.result.stderr
+    fixed = site.article("history").split('id="fixed-since-the-previous-run"')[1]
+    assert "declared and fixed" in fixed
+    assert "live cert expires" not in fixed and "release drifted" not in fixed
+
+
+def test_the_trend_has_one_line_per_environment(build_site: BuildSite) -> None:
+    runs = []
+    for n in range(3):  # one report per environment per night
+        runs.append(report([finding("hpa-present", env="prod")] * 5, at=T0 + days(n)))
+        runs.append(report([], environments=["staging"], at=T0 + days(n) + timedelta(minutes=10)))
+    site = build_site(*runs)
+    assert site.result.exit_code == 0, site.result.stderr
+    history = site.article("history")
+    svg = history[history.index("<svg"):history.index("</svg>")]
+    lines = re.findall(r'<polyline[^>]*points="([^"]*)"', svg)
+    assert len(lines) == 2  # prod and staging, never zig-zagging between them
+    for points in lines:
+        ys = {p.split(",")[1] for p in points.split()}
+        assert len(ys) == 1  # each environment is flat: 5 failing, 0 failing
+    assert ">prod</text>" in svg and ">staging</text>" in svg  # the legend
+    assert "5 failing in prod" in svg and "0 failing in staging" in svg
+    assert "<script" not in svg
+
+
+def test_commands_use_the_names_of_the_reports_environment(build_site: BuildSite,
+                                                           proj: Path) -> None:
+    config = proj / "auditor.yaml"
+    data = yaml.safe_load(config.read_text())
+    staging = yaml.safe_load(yaml.safe_dump(data["environments"]["prod"]))
+    staging["helm"]["namespace"] = "chess-staging"
+    data["environments"]["staging"] = staging
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    site = build_site(report([finding("hpa-present", env="staging")]))
+    assert site.result.exit_code == 0, site.result.stderr
+    assert "kubectl get pods -n chess-staging" in _text(
+        site.article("common-issues/high-latency"))
+    assert "chess-staging" in site.article("")
+    dash = site.article("dashboard")
+    assert "<code>staging</code>" in dash.split('id="runbook-sections"')[0]
+    # without a report: the config's first environment
+    plain = build_site()
+    assert "kubectl get pods -n chess-ai" in _text(plain.article("common-issues/high-latency"))
+    assert "<code>prod</code>" in plain.article("dashboard")
