@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.errors import ConfigError, where
 from auditor.paths import Path
-from auditor.yamlfile import YamlError, decode, load_one
+from auditor.yamlfile import YamlError, decode, load_one, nearest_line
 
 DEFAULT_NAME = "auditor.yaml"
 
@@ -91,7 +91,7 @@ class Config(_Strict):
 
     def error_at(self, key: Path, message: str) -> ConfigError:
         """``file:line: a.b.c: message`` for ``key`` (at its line, else its parent's)."""
-        return ConfigError(f"{where(self.file, _line(self.lines, key))}: {_dotted(key)}: "
+        return ConfigError(f"{where(self.file, nearest_line(self.lines, key))}: {_dotted(key)}: "
                            f"{message}")
 
     def config_rel(self) -> str:
@@ -170,7 +170,7 @@ def _check(config: Config) -> None:
             except ValueError:
                 valid = False
             if not valid:
-                line = _line(config.lines, (*at, "helm", "set", key))
+                line = nearest_line(config.lines, (*at, "helm", "set", key))
                 raise ConfigError(f"{where(config.file, line)}: environments.{name}.helm.set: "
                                   f"invalid --set key {key!r}")
 
@@ -182,20 +182,12 @@ def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
     key = _dotted(loc)
-    line = _line(lines, loc)
+    line = nearest_line(lines, loc)
     message = err["msg"]
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where(file, line)}: {key}: {message}{more}"
-
-
-def _line(lines: dict[Path, int], key: Path) -> int | None:
-    """The line of ``key``, else of its nearest parent."""
-    for end in range(len(key), -1, -1):
-        if line := lines.get(tuple(key[:end])):
-            return line
-    return None
 
 
 def _dotted(key: Path) -> str:

@@ -17,7 +17,7 @@ from auditor import conditions
 from auditor.errors import PolicyError, where
 from auditor.models import Severity
 from auditor.paths import Path
-from auditor.yamlfile import YamlError, decode, load_one
+from auditor.yamlfile import YamlError, decode, load_one, nearest_line
 
 # A link to the top-level policies/ folder, so wheels ship the pack as package data.
 PACK_DIR = FsPath(__file__).parent / "policy_pack"
@@ -163,8 +163,7 @@ def load_file(path: FsPath) -> Policy:
         try:
             conditions.validate(policy.applies_to.where, ("applies_to", "where"))
         except conditions.ConditionError as exc:
-            line = next((doc.lines[exc.path[:end]] for end in range(len(exc.path), 0, -1)
-                         if exc.path[:end] in doc.lines), None)
+            line = nearest_line(doc.lines, exc.path)
             raise PolicyError(f"{where(shown, line)}: {exc}") from None
         unknown = sorted(conditions.param_refs(policy.applies_to.where) - declared)
         if unknown:
@@ -174,8 +173,7 @@ def load_file(path: FsPath) -> Policy:
         try:
             conditions.validate(policy.condition)
         except conditions.ConditionError as exc:
-            line = next((doc.lines[exc.path[:end]] for end in range(len(exc.path), 0, -1)
-                         if exc.path[:end] in doc.lines), None)
+            line = nearest_line(doc.lines, exc.path)
             raise PolicyError(f"{where(shown, line)}: {exc}") from None
     _check_templates(policy, shown, doc.lines)
     if path.stem != policy.id:
@@ -221,11 +219,7 @@ def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc) or "(policy)"
-    line = None
-    for end in range(len(loc), -1, -1):
-        line = lines.get(loc[:end])
-        if line:
-            break
+    line = nearest_line(lines, loc)
     message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
     message = message.removeprefix("Value error, ")
     return f"{where(file, line)}: {key}: {message}"

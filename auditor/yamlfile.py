@@ -53,6 +53,15 @@ def decode(raw: bytes) -> str:
                         line) from None
 
 
+def nearest_line(lines: dict[Path, int], path: Path) -> int | None:
+    """The line of ``path``, else of its nearest parent that has one (errors about a key
+    that is absent point at where it belongs)."""
+    for end in range(len(path), -1, -1):
+        if line := lines.get(tuple(path[:end])):
+            return line
+    return None
+
+
 def load_all(text: str, *, strict: bool = True) -> list[Document]:
     """Every non-empty document in ``text``, with line numbers for every path.
 

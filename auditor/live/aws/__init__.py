@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from auditor.config import AwsConfig, Config, Environment
 from auditor.live.base import LiveCollected
 from auditor.models import Location, Problem, Resource
+from auditor.yamlfile import nearest_line
 
 if TYPE_CHECKING:
     from auditor.live.aws.targets import Targets
@@ -48,8 +49,7 @@ def collect(config: Config, env_name: str, env: Environment,
 
     def origin(key: str, index: int | None) -> Location:
         at = ("environments", env_name, "aws", key, *(() if index is None else (index,)))
-        line = next((n for end in range(len(at), 0, -1) if (n := config.line_of(at[:end]))),
-                    None)
+        line = nearest_line(config.lines, at)
         return Location(config.config_rel(), line)
 
     wanted = targets(aws, declared, origin)
