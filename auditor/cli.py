@@ -18,8 +18,9 @@ from auditor.errors import AuditorError, ExitCode
 
 if TYPE_CHECKING:
     from auditor.models import Report
+    from auditor.outcome import OutcomeOptions
 
-FORMATS = ("table", "json", "sarif", "markdown", "junit")
+FORMATS = ("table", "json", "sarif", "markdown", "junit", "github")
 THRESHOLDS = ("low", "medium", "high", "critical", "never")
 
 
@@ -68,6 +69,14 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option("--policies", "policy_dirs", multiple=True, metavar="DIR",
                      type=click.Path(file_okay=False),
                      help="Extra policy directory (repeatable)."),
+        click.option("--waivers", metavar="FILE",
+                     help="Waiver file. [default: the config's `waivers`, else "
+                     ".auditor-waivers.yaml beside the config, if present]"),
+        click.option("--baseline", metavar="REPORT.json", type=click.Path(dir_okay=False),
+                     help="Report only findings new since this JSON report; gate on them."),
+        click.option("--source-url", metavar="URL",
+                     help="Prefix for file:line links (e.g. https://github.com/o/r/blob/SHA/). "
+                     "[default: from GitHub Actions' variables, if set]"),
     ]):
         f = option(f)
     return _config_options(f)
@@ -75,17 +84,25 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
 
 @cli.command()
 @_report_options
+@click.option("--base-ref", metavar="REF",
+              help="Compare with the same config at this git revision (checked out in a "
+              "temporary worktree): report and gate only new findings.")
 def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output: str | None,
-         fail_on: str, policy_dirs: tuple[str, ...]) -> None:
+         fail_on: str, policy_dirs: tuple[str, ...], waivers: str | None,
+         baseline: str | None, source_url: str | None, base_ref: str | None) -> None:
     """Audit declared config (Helm, manifests, Terraform): no credentials, no network.
 
     Exit codes: 0 nothing failed at or above --fail-on; 1 something did; 2 the audit could
-    not start; 3 the audit is incomplete (some input or check errored).
+    not start; 3 the audit is incomplete (some input or check errored). With --baseline or
+    --base-ref, only new findings count; waived findings never do.
     """
     from auditor import pipeline
+    from auditor.outcome import OutcomeOptions
 
+    if baseline and base_ref:
+        raise click.UsageError("give --baseline or --base-ref, not both")
     _report(pipeline.scan, config_path, pipeline.ScanOptions(environments=envs), fmt, output,
-            fail_on, policy_dirs)
+            fail_on, policy_dirs, OutcomeOptions(waivers, baseline, base_ref, source_url))
 
 
 @cli.command()
@@ -95,6 +112,7 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
           output: str | None, fail_on: str, policy_dirs: tuple[str, ...],
+          waivers: str | None, baseline: str | None, source_url: str | None,
           live_file: str | None, quiet: bool) -> None:
     """Audit declared config, the live state (read-only) and the drift between them.
 
@@ -103,11 +121,13 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
     makes the checks that need it `error` (exit 3 when nothing failed).
     """
     from auditor import pipeline
+    from auditor.outcome import OutcomeOptions
 
     options = pipeline.ScanOptions(environments=envs,
                                    live_file=FsPath(live_file) if live_file else None,
                                    progress=_progress(quiet))
-    _report(pipeline.audit, config_path, options, fmt, output, fail_on, policy_dirs)
+    _report(pipeline.audit, config_path, options, fmt, output, fail_on, policy_dirs,
+            OutcomeOptions(waivers, baseline, None, source_url))
 
 
 @cli.command()
@@ -134,24 +154,49 @@ def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet:
 
 def _report(run: Callable[..., Report], config_path: str | None, options: Any,
             fmt: str | None, output: str | None, fail_on: str,
-            policy_dirs: tuple[str, ...]) -> None:
+            policy_dirs: tuple[str, ...], outcome: OutcomeOptions) -> None:
     from auditor import config as config_mod
     from auditor import pipeline, policies
-    from auditor.formats import renderer
+    from auditor.outcome import finish
     from auditor.report import gate
 
     config = config_mod.load(config_path)
     pack = policies.load_all([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)
     report = run(config, pack, options)
+    finish(report, config, pack, run, options, outcome)
     code = gate(report, fail_on)  # decided before rendering, so every format can say it
+    _emit(report, fmt, output)
+    sys.exit(code)
+
+
+def _emit(report: Report, fmt: str | None, output: str | None) -> None:
+    from auditor.formats import renderer
+
     chosen = fmt or ("table" if sys.stdout.isatty() and not output else "json")
     text = renderer(chosen)(report)
     if output:
         _write(output, text)
     else:
         click.echo(text, nl=False)
-    sys.exit(code)
+
+
+@cli.command(name="report")
+@click.argument("report_file", metavar="REPORT.json", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Output format. [default: table on a terminal, else json]")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write here instead of standard output.")
+@click.option("--exit-code", is_flag=True,
+              help="Exit with the code the report's gate recorded (0 if it was not gated).")
+def report_cmd(report_file: str, fmt: str | None, output: str | None, exit_code: bool) -> None:
+    """Render a saved JSON report in another format: one scan, several outputs (SARIF,
+    a PR comment, annotations) in CI."""
+    from auditor.report_file import read_report
+
+    report = read_report(report_file)
+    _emit(report, fmt, output)
+    sys.exit(report.gate.exit_code if exit_code and report.gate else ExitCode.OK)
 
 
 def _write(output: str, text: str) -> None:

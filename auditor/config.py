@@ -81,6 +81,8 @@ class Config(_Strict):
         "http://127.0.0.1:8000/",
         description="Where the runbook site is served; runbook links in reports use it.",
     )
+    waivers: str | None = Field(
+        None, description="Waiver file. [default: .auditor-waivers.yaml here, if present]")
     # Set by load(), not by the file.
     base_dir: FsPath = Field(default=FsPath("."), exclude=True)
     file: str = Field(default=DEFAULT_NAME, exclude=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +25,10 @@ STATUSES: tuple[Status, ...] = ("fail", "error", "unknown", "pass")
 REPORT_VERSION = "1"
 # Not a catalog check: the result of an input file that could not be read or parsed.
 INPUT_ERROR = "input-error"
+# Not catalog checks either: a waiver that expired, or that matches no finding.
+WAIVER_EXPIRED = "waiver-expired"
+WAIVER_STALE = "waiver-stale"
+META_POLICIES = (INPUT_ERROR, WAIVER_EXPIRED, WAIVER_STALE)
 
 
 def severity_rank(severity: str) -> int:
@@ -35,6 +39,7 @@ def severity_rank(severity: str) -> int:
 class Location:
     file: str
     line: int | None = None
+    key: str | None = None  # the values key that set it (Helm values), for messages
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
@@ -154,11 +159,23 @@ class ResourceRef(_Model):
 class FindingLocation(_Model):
     file: str = Field(description="Path relative to the config file's directory.")
     line: int | None = None
+    key: str | None = Field(default=None, description="The values key that set the value, "
+                            "when a Helm values file (or --set) did, e.g. resources.limits.memory.")
 
 
 class Remediation(_Model):
     text: str
     commands: list[str] = Field(default_factory=list)
+
+
+class Waived(_Model):
+    """The waiver that covers a finding: the finding is shown, and does not gate."""
+
+    reason: str
+    owner: str
+    expires: date
+    file: str = Field(description="The waiver file, relative to the config's directory.")
+    line: int | None = None
 
 
 class Finding(_Model):
@@ -177,6 +194,11 @@ class Finding(_Model):
     remediation: Remediation
     fingerprint: str = Field(description="policy + environment + resource identity.")
     details: dict[str, Any] = Field(default_factory=dict)
+    waived: Waived | None = Field(default=None, description="Set when a waiver covers it: "
+                                  "reported, but not counted by the gate.")
+    baseline: Literal["new", "existing"] | None = Field(
+        default=None, description="With a baseline: whether the base had it too (same "
+        "fingerprint, side and status). Only new findings gate.")
 
 
 class PassedCheck(_Model):
@@ -198,8 +220,11 @@ class Gate(_Model):
     passed: bool = Field(description="True only for exit code 0: complete and nothing failed "
                          "at or above fail_on.")
     status: Literal["passed", "failed", "incomplete"] = "passed"
-    incomplete: bool = Field(False, description="Some input or check ended in error, even "
+    incomplete: bool = Field(default=False, description="Some input or check ended in error, even "
                              "when failing findings decided the exit code.")
+    scope: Literal["all", "new"] = Field(
+        default="all", description="'new' when a baseline was given: only new findings gate. "
+        "Waived findings never do.")
 
 
 class PolicyInfo(_Model):
@@ -211,9 +236,40 @@ class PolicyInfo(_Model):
     description: str
 
 
+class Comparison(_Model):
+    """The report against a base (a saved report, or the same config at a git ref)."""
+
+    base: str = Field(description="What was compared with: a report file or 'REF (sha)'.")
+    new: int
+    existing: int
+    fixed: int
+    fixed_findings: list[Finding] = Field(
+        default_factory=list, description="Base findings gone from this report (on the "
+        "sides and environments this report checked).")
+    note: str = Field(default="", description="Why the base is empty or partial, if it is.")
+
+
+class WaiverState(_Model):
+    """One waiver of the waiver file and what it did in this run."""
+
+    policy: str
+    resource: str = Field(description="kind/name or kind/namespace/name; globs allowed.")
+    item: str | None = None
+    environments: list[str]
+    reason: str
+    owner: str
+    expires: date
+    file: str
+    line: int | None = None
+    state: Literal["active", "expired", "stale"]
+    matched: int = Field(description="Findings it covers (expired: would cover).")
+
+
 class Summary(_Model):
     by_status: dict[str, int]
-    by_severity: dict[str, int] = Field(description="Failing findings per severity.")
+    by_severity: dict[str, int] = Field(description="Failing findings per severity "
+                                        "(waived ones not counted).")
+    waived: int = Field(default=0, description="Findings covered by a waiver.")
     passes: dict[str, int] = Field(description="Passing results per policy.")
 
 
@@ -229,5 +285,11 @@ class Report(_Model):
     passed: list[PassedCheck] = Field(default_factory=list)
     gate: Gate | None = Field(default=None, description="Set when the CLI gates on it.")
     source_root: str = Field(
-        "", description="The config file's directory relative to the root of its git work "
+        default="", description="The config file's directory relative to the root of its git work "
         "tree ('' at the root or outside git); finding files are relative to that directory.")
+    sides: list[Side] = Field(default_factory=list, description="The sides this run checked "
+                              "(scan: declared; audit: declared, live, drift).")
+    comparison: Comparison | None = Field(default=None, description="Set with a baseline.")
+    waivers: list[WaiverState] = Field(default_factory=list)
+    source_url: str = Field(default="", description="Web address of the files at this revision "
+                            "(e.g. GitHub's .../blob/SHA/), for file:line links.")

@@ -156,7 +156,7 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
         live_params = {"now": recorded_at, **params} if recorded_at else params
         for inventory in (live, drift):
             results.extend(engine.evaluate(policies, inventory, live_params))
-    return build(config, policies, inventories, results)
+    return build(config, policies, inventories, results, ("declared", "live", "drift"))
 
 
 def snapshot_state(config: Config, options: ScanOptions) -> dict[str, LiveCollected]:

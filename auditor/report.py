@@ -23,6 +23,7 @@ from auditor.models import (
     Report,
     ResourceRef,
     Result,
+    Side,
     Summary,
     fingerprint,
     severity_rank,
@@ -31,7 +32,7 @@ from auditor.policies import Policy
 
 
 def build(config: Config, policies: list[Policy], inventories: list[Inventory],
-          results: list[Result]) -> Report:
+          results: list[Result], sides: tuple[Side, ...] = ("declared",)) -> Report:
     by_id = {p.id: p for p in policies}
     findings = [_finding(config, by_id[r.policy_id], r) for r in results if r.status != "pass"]
     passed = [PassedCheck(policy=r.policy_id, environment=r.environment, side=r.side,
@@ -44,11 +45,11 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
         p.status for inv in inventories for p in inv.problems)
     summary = Summary(
         by_status={s: status.get(s, 0) for s in STATUSES},
-        by_severity={s: sum(1 for f in findings if f.status == "fail" and f.severity == s)
-                     for s in SEVERITIES},
+        by_severity=by_severity(findings),
         passes=dict(sorted(Counter(r.policy_id for r in results if r.status == "pass").items())),
     )
     return Report(
+        sides=list(sides),
         generated_at=datetime.now(UTC).replace(microsecond=0),
         tool={"name": "runbook-auditor", "version": __version__},
         service=config.service,
@@ -59,6 +60,12 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
                              runbook=p.runbook.anchor, runbook_section=p.runbook.section,
                              description=p.description.strip()) for p in policies],
     )
+
+
+def by_severity(findings: list[Finding]) -> dict[str, int]:
+    """Failing findings per severity, waived ones not counted."""
+    return {s: sum(1 for f in findings if f.status == "fail" and f.severity == s
+                   and f.waived is None) for s in SEVERITIES}
 
 
 def _source_root(config: Config) -> str:
@@ -78,8 +85,8 @@ def _finding(config: Config, policy: Policy, r: Result) -> Finding:
         environment=r.environment, side=r.side,
         resource=_ref(r),
         item=r.item, message=r.message,
-        location=FindingLocation(file=r.location.file, line=r.location.line)
-        if r.location else None,
+        location=FindingLocation(file=r.location.file, line=r.location.line,
+                                 key=r.location.key) if r.location else None,
         runbook=policy.runbook.anchor, runbook_url=config.site_url + policy.runbook.anchor,
         remediation=Remediation(text=r.remediation_text, commands=r.commands),
         fingerprint=r.fingerprint, details=r.details,
@@ -119,17 +126,27 @@ def gate(report: Report, fail_on: str) -> ExitCode:
     status = {ExitCode.OK: "passed", ExitCode.FINDINGS: "failed"}.get(code, "incomplete")
     report.gate = Gate(fail_on=fail_on, exit_code=int(code),  # type: ignore[arg-type]
                        passed=code == ExitCode.OK, status=status,  # type: ignore[arg-type]
-                       incomplete=any(f.status == "error" for f in report.findings))
+                       incomplete=any(f.status == "error" for f in gating(report)),
+                       scope="new" if report.comparison is not None else "all")
     return code
 
 
+def gating(report: Report) -> list[Finding]:
+    """The findings the gate counts: not waived, and new when there is a baseline."""
+    with_base = report.comparison is not None
+    return [f for f in report.findings
+            if f.waived is None and not (with_base and f.baseline != "new")]
+
+
 def exit_code(report: Report, fail_on: str) -> ExitCode:
-    """1 if anything failed at or above ``fail_on``; else 3 if anything errored; else 0."""
+    """1 if anything failed at or above ``fail_on``; else 3 if anything errored; else 0
+    (over the findings that gate: see :func:`gating`)."""
+    counted = gating(report)
     if fail_on != "never":
         threshold = severity_rank(fail_on)
         if any(f.status == "fail" and severity_rank(f.severity) >= threshold
-               for f in report.findings):
+               for f in counted):
             return ExitCode.FINDINGS
-    if any(f.status == "error" for f in report.findings):
+    if any(f.status == "error" for f in counted):
         return ExitCode.INCOMPLETE
     return ExitCode.OK

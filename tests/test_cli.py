@@ -244,7 +244,7 @@ def test_non_utf8_inputs(run_cli: Run, project: Project) -> None:
     result = run_cli("scan", "--config", str(root), "--format", "json")
     assert result.exit_code == 3, result.stderr
     (error,) = result.json()["findings"]
-    assert error["location"] == {"file": "latin1.yaml", "line": 3}
+    assert error["location"] == {"file": "latin1.yaml", "line": 3, "key": None}
     (root / "auditor.yaml").write_bytes(b"service: caf\xe9\n")
     result = run_cli("scan", "--config", str(root))
     assert result.exit_code == 2 and result.stdout == ""
@@ -315,12 +315,13 @@ def test_paths_outside_the_config_dir_are_the_same_in_every_checkout(
 def test_report_records_the_gate(run_cli: Run) -> None:
     strict = run_cli("scan", "--config", str(EXAMPLE), "--format", "json").json()
     assert strict["gate"] == {"fail_on": "high", "exit_code": 1, "passed": False,
-                              "status": "failed", "incomplete": False}
+                              "status": "failed", "incomplete": False, "scope": "all"}
     lenient = run_cli("scan", "--config", str(EXAMPLE), "--format", "json",
                       "--fail-on", "never")
     assert lenient.exit_code == 0
     assert lenient.json()["gate"] == {"fail_on": "never", "exit_code": 0, "passed": True,
-                                      "status": "passed", "incomplete": False}
+                                      "status": "passed", "incomplete": False,
+                                      "scope": "all"}
     assert strict["passed"] and all(p["policy"] for p in strict["passed"])
 
 

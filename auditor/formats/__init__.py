@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from auditor.models import Report
 
-FORMATS = ("table", "json", "sarif", "markdown", "junit")
+FORMATS = ("table", "json", "sarif", "markdown", "junit", "github")
 
 
 def renderer(name: str) -> Callable[[Report], str]:

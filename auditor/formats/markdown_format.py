@@ -9,10 +9,12 @@ ending with an "… and N more" line.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from auditor.formats.sarif_format import runbook_links
+from auditor.formats.sarif_format import rooted, runbook_links
 from auditor.models import SEVERITIES, Finding, Report, severity_rank
+from auditor.report import gating
 
 MAX_CHARS = 65_536  # GitHub's limit on a comment body
 MESSAGE_CHARS = 140
@@ -26,56 +28,91 @@ _URL_SAFE = ":/?#[]@!$&'*+,;=%~"
 
 
 def render(report: Report, max_chars: int = MAX_CHARS) -> str:
-    failing = sorted((f for f in report.findings if f.status == "fail"),
-                     key=lambda f: -severity_rank(f.severity))  # stable: report order
-    undecided = [f for f in report.findings if f.status != "fail"]
+    lists = _Lists.of(report)
     links = runbook_links(report)
-    most = max(len(failing), len(undecided))
-    text = _document(report, links, failing, undecided, most)
+    most = lists.longest()
+    text = _document(report, links, lists, most)
     if _size(text) <= max_chars:
         return text
     # The largest number of entries per list that fits; a size grows with it.
     low, high = 0, most
     while low < high:
         mid = (low + high + 1) // 2
-        if _size(_document(report, links, failing, undecided, mid)) <= max_chars:
+        if _size(_document(report, links, lists, mid)) <= max_chars:
             low = mid
         else:
             high = mid - 1
-    text = _document(report, links, failing, undecided, low)
+    text = _document(report, links, lists, low)
     if _size(text) > max_chars:  # only a pathological heading gets here
         text = text[: max_chars // 2] + "\n\n…\n"
     return text
 
 
-def _size(text: str) -> int:
-    # GitHub counts UTF-16 code units like JavaScript does: the icons count twice.
-    return len(text.encode("utf-16-le")) // 2
+@dataclass
+class _Lists:
+    """The report's findings as the comment groups them: what gates (failing, then
+    undecided), what the base had already, what a waiver covers, what was fixed."""
+
+    failing: list[Finding]
+    undecided: list[Finding]
+    existing: list[Finding]
+    waived: list[Finding]
+    fixed: list[Finding]
+
+    @classmethod
+    def of(cls, report: Report) -> _Lists:
+        counted = gating(report)
+        ids = {id(f) for f in counted}
+        failing = sorted((f for f in counted if f.status == "fail"),
+                         key=lambda f: -severity_rank(f.severity))  # stable: report order
+        return cls(
+            failing=failing, undecided=[f for f in counted if f.status != "fail"],
+            existing=[f for f in report.findings if id(f) not in ids and f.waived is None],
+            waived=[f for f in report.findings if f.waived is not None],
+            fixed=report.comparison.fixed_findings if report.comparison else [])
+
+    def longest(self) -> int:
+        return max(len(self.failing), len(self.undecided), len(self.existing),
+                   len(self.waived), len(self.fixed))
 
 
-def _document(report: Report, links: dict[str, str], failing: list[Finding],
-              undecided: list[Finding], shown: int) -> str:
+def marker(service: str) -> str:
+    """The hidden first line a workflow finds its earlier comment by (one per service)."""
+    return f"<!-- runbook-auditor: {re.sub(r'[^A-Za-z0-9._/-]', '_', service)} -->"
+
+
+def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) -> str:
     envs = ", ".join(report.environments) or "no environment"
-    out = [f"### runbook-auditor: {_esc(report.service)} ({_esc(envs)})", "",
-           _verdict(report), ""]
+    out = [marker(report.service), f"### runbook-auditor: {_esc(report.service)} "
+           f"({_esc(envs)})", "", _verdict(report, lists), ""]
+    if report.comparison is not None:
+        out += [_comparison(report), ""]
     many_envs = len({f.environment for f in report.findings} | set(report.environments)) > 1
-    if failing:
-        out += _table(links, failing[:shown], many_envs)
-        out += _more(len(failing) - shown, "failing finding")
+    if lists.failing:
+        out += _table(report, links, lists.failing[:shown], many_envs)
+        out += _more(len(lists.failing) - shown, "failing finding")
         out.append("")
-    if undecided:
-        out += [f"<details><summary>{_count(len(undecided), 'error or unknown finding')}"
-                "</summary>", ""]
-        out += [f"- **{f.status}** · {_what(links, f)} — {_esc(_cut(f.message))}"
-                for f in undecided[:shown]]
-        out += _more(len(undecided) - shown, "finding")
-        out += ["", "</details>", ""]
-    fixes = [f for f in failing[:shown] if f.remediation.text or f.remediation.commands]
+    noun = "new error or unknown finding" if report.comparison else "error or unknown finding"
+    out += _details(_count(len(lists.undecided), noun),
+                    [f"- **{f.status}** · {_what(report, links, f)} — {_esc(_cut(f.message))}"
+                     for f in lists.undecided], shown)
+    out += _details(f"Pre-existing ({len(lists.existing)}, not gated)",
+                    [f"- **{_label(f)}** · {_what(report, links, f)} — "
+                     f"{_esc(_cut(f.message))}" for f in lists.existing], shown)
+    out += _details(f"Fixed ({len(lists.fixed)})",
+                    [f"- ✅ {_label(f)} · {_what(report, links, f, linked=False)}"
+                     for f in lists.fixed], shown)
+    out += _details(f"Waived ({len(lists.waived)}, not gated)",
+                    [f"- {_label(f)} · {_what(report, links, f)} — waived until "
+                     f"{f.waived.expires.isoformat()} by {_esc(f.waived.owner)}: "
+                     f"{_esc(_cut(f.waived.reason))}" for f in lists.waived if f.waived],
+                    shown)
+    fixes = [f for f in lists.failing[:shown] if f.remediation.text or f.remediation.commands]
     if fixes:
         out += [f"<details><summary>Remediation ({_count(len(fixes), 'failing finding')})"
                 "</summary>", ""]
         for f in fixes:
-            out += [f"{_ICON[f.severity]} **{f.severity}** · {_what(links, f)}", ""]
+            out += [f"{_ICON[f.severity]} **{f.severity}** · {_what(report, links, f)}", ""]
             if f.remediation.text:
                 out += [_esc(f.remediation.text), ""]
             if f.remediation.commands:
@@ -84,10 +121,34 @@ def _document(report: Report, links: dict[str, str], failing: list[Finding],
     return "\n".join(out).rstrip() + "\n"
 
 
-def _verdict(report: Report) -> str:
-    fails = [f for f in report.findings if f.status == "fail"]
-    errors = sum(1 for f in report.findings if f.status == "error")
-    unknown = sum(1 for f in report.findings if f.status == "unknown")
+def _size(text: str) -> int:
+    # GitHub counts UTF-16 code units like JavaScript does: the icons count twice.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _details(summary: str, entries: list[str], shown: int) -> list[str]:
+    if not entries:
+        return []
+    return [f"<details><summary>{summary}</summary>", "", *entries[:shown],
+            *_more(len(entries) - shown, "finding"), "", "</details>", ""]
+
+
+def _label(f: Finding) -> str:
+    return f"{f.severity} {f.status}" if f.status == "fail" else f.status
+
+
+def _comparison(report: Report) -> str:
+    c = report.comparison
+    assert c is not None
+    text = (f"**{c.new} new** · {c.fixed} fixed · {c.existing} pre-existing "
+            f"(compared with {_esc(c.base)}; only new findings gate)")
+    return text + (f"  \n_{_esc(c.note)}_" if c.note else "")
+
+
+def _verdict(report: Report, lists: _Lists) -> str:
+    fails, undecided = lists.failing, lists.undecided
+    errors = sum(1 for f in undecided if f.status == "error")
+    unknown = sum(1 for f in undecided if f.status == "unknown")
     passing = report.summary.by_status.get("pass", sum(report.summary.passes.values()))
     icon = "❌" if fails else "⚠️" if errors or unknown else "✅"
     if report.gate is not None:  # the gate decides the icon: --fail-on may tolerate fails
@@ -95,11 +156,14 @@ def _verdict(report: Report) -> str:
             report.gate.status, "⚠️" if fails or errors or unknown else "✅")
     per = [f"{n} {s}" for s in reversed(SEVERITIES)
            if (n := sum(1 for f in fails if f.severity == s))]
-    parts = [f"{len(fails)} failing" + (f" ({', '.join(per)})" if per else "")]
+    new = " new" if report.comparison is not None else ""
+    parts = [f"{len(fails)}{new} failing" + (f" ({', '.join(per)})" if per else "")]
     if errors:
         parts.append(_count(errors, "error"))
     if unknown:
         parts.append(f"{unknown} unknown")
+    if lists.waived:
+        parts.append(f"{len(lists.waived)} waived")
     parts.append(f"{passing} passing")
     verdict = f"{icon} " + " · ".join(parts)
     if report.gate is not None:
@@ -107,23 +171,24 @@ def _verdict(report: Report) -> str:
     return verdict
 
 
-def _table(links: dict[str, str], findings: list[Finding], many_envs: bool) -> list[str]:
+def _table(report: Report, links: dict[str, str], findings: list[Finding], many_envs: bool
+           ) -> list[str]:
     head = ["Severity", "Policy", *(["Environment"] if many_envs else []), "Resource",
             "Location", "Message"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for f in findings:
         cells = [f"{_ICON[f.severity]} {f.severity}", _policy(links, f),
                  *([_esc(f.environment)] if many_envs else []), _esc(_resource(f)),
-                 _esc(_where(f)) or "—", _esc(_cut(f.message))]
+                 _where(report, f) or "—", _esc(_cut(f.message))]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
-def _what(links: dict[str, str], f: Finding) -> str:
+def _what(report: Report, links: dict[str, str], f: Finding, linked: bool = True) -> str:
     """Policy, environment, resource and location of a finding, for list entries."""
     parts = [_policy(links, f), _esc(f.environment), _esc(_resource(f))]
     if f.location is not None:
-        parts.append(_esc(_where(f)))
+        parts.append(_where(report, f) if linked else _esc(_where_text(f)))
     return " · ".join(parts)
 
 
@@ -155,10 +220,26 @@ def _resource(f: Finding) -> str:
     return ident + (f" [{f.item}]" if f.item else "")
 
 
-def _where(f: Finding) -> str:
+def _where_text(f: Finding) -> str:
     if f.location is None:
         return ""
-    return f"{f.location.file}:{f.location.line}" if f.location.line else f.location.file
+    loc = f.location
+    text = f"{loc.file}:{loc.line}" if loc.line else loc.file
+    return text + (f" ({loc.key})" if loc.key else "")
+
+
+def _where(report: Report, f: Finding) -> str:
+    """``file:line (key)``, linked to the line at this revision when the report knows
+    where the files are on the web (``source_url``)."""
+    text = _esc(_where_text(f))
+    if not text or not report.source_url or urlsplit(report.source_url).scheme != "https":
+        return text
+    loc = rooted(f, report.source_root).location
+    assert loc is not None
+    if loc.file.startswith(("/", "../")):  # not in the repository: nothing to link to
+        return text
+    url = report.source_url + quote(loc.file) + (f"#L{loc.line}" if loc.line else "")
+    return f"[{text}]({quote(url, safe=_URL_SAFE)})"
 
 
 def _cut(text: str) -> str:

@@ -36,7 +36,7 @@ def sarif(report: Report) -> dict[str, Any]:
     index = {p.id: i for i, p in enumerate(policies)}
     links = runbook_links(report)
     rules = [_rule(p, links.get(p.id, site + p.runbook)) for p in policies]
-    findings = [_rooted(f, report.source_root) for f in report.findings]
+    findings = [rooted(f, report.source_root) for f in report.findings]
     # A live finding has no file; its declared twin (same fingerprint) says where to fix it.
     located = {f.fingerprint: f.location for f in reversed(findings) if f.location}
     results = [_result(f, index[f.policy], located.get(f.fingerprint))
@@ -65,7 +65,7 @@ def sarif(report: Report) -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def _rooted(f: Finding, root: str) -> Finding:
+def rooted(f: Finding, root: str) -> Finding:
     """Code scanning resolves paths from the repository root; reports keep them relative
     to the config file's directory, which ``source_root`` locates in the repository."""
     if not root or f.location is None or f.location.file.startswith("/"):

@@ -10,17 +10,14 @@ unbroken run of reports in which it had the same status.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path as FsPath
 
-from pydantic import ValidationError
-
-from auditor.errors import InputError
-from auditor.models import REPORT_VERSION, Finding, PassedCheck, PolicyInfo, Report, severity_rank
+from auditor.models import Finding, PassedCheck, PolicyInfo, Report, severity_rank
+from auditor.report_file import expand, read_report
 
 Key = tuple[str, str, str]  # fingerprint, side, environment
 # A check id as policy files have it: it becomes a page path, so nothing else is one.
@@ -64,32 +61,10 @@ class SiteData:
 
 
 def load(paths: Sequence[str | FsPath]) -> list[Report]:
-    """Each file validated by the report model (a bad one is exit 2, named); oldest first."""
-    reports = [_load_one(FsPath(p)) for p in paths]
+    """Each file validated by the report model (a bad one is exit 2, named); oldest first.
+    A directory stands for every ``*.json`` report under it (a fleet's or a history's)."""
+    reports = [read_report(p) for p in expand(paths)]
     return sorted(reports, key=lambda r: r.generated_at)  # stable for equal times
-
-
-def _load_one(path: FsPath) -> Report:
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read report: {exc.strerror}") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InputError(f"{path}: not a JSON report: {' '.join(str(exc).split())}") from None
-    try:
-        report = Report.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise InputError(f"{path}: not a valid report: {where}: {err['msg']}{more}") from None
-    if report.version != REPORT_VERSION:
-        raise InputError(f"{path}: report version {report.version!r} is not supported "
-                         f"(this auditor reads version {REPORT_VERSION})")
-    # One clock for ordering and labels: a time without a zone is taken as UTC.
-    at = report.generated_at
-    report.generated_at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return report
 
 
 def site_data(reports: list[Report], pack: Sequence[PolicyInfo]) -> SiteData:

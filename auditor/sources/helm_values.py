@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import paths
 from auditor.models import Location
 from auditor.paths import Path, PathKey
 
@@ -43,12 +44,13 @@ class Values:
             path = parse_set_key(key)
             self.user = set_in(self.user, path, value)
             for end in range(1, len(path) + 1):
-                self.where[path[:end]] = Location(file, line_of.get(key))
+                self.where[path[:end]] = Location(file, line_of.get(key),
+                                                  paths.format(path[:end]))
 
     def _located(self, lines: dict[Path, int], file: str) -> None:
         for path, line in lines.items():
             if path:
-                self.where[path] = Location(file, line)
+                self.where[path] = Location(file, line, paths.format(path))
 
 
 def merge(base: dict[str, Any], override: dict[str, Any], keep_nulls: bool = False

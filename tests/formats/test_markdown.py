@@ -24,8 +24,9 @@ def _table_rows(text: str) -> list[str]:
 def test_heading_and_verdict(report: Report) -> None:
     assert renderer("markdown") is render
     lines = render(report).splitlines()
-    assert lines[0] == "### runbook-auditor: chess-ai (prod, staging)"
-    assert lines[2] == "❌ 4 failing (2 critical, 2 high) · 2 errors · 1 unknown · 4 passing"
+    assert lines[0] == "<!-- runbook-auditor: chess-ai -->"  # the sticky comment's marker
+    assert lines[1] == "### runbook-auditor: chess-ai (prod, staging)"
+    assert lines[3] == "❌ 4 failing (2 critical, 2 high) · 2 errors · 1 unknown · 4 passing"
 
 
 def test_clean_verdicts(report_factory: Callable[..., Report],
@@ -117,7 +118,7 @@ def test_small_limit(report: Report) -> None:
     text = render(report, max_chars=1200)
     assert len(text) <= 1200
     assert "_… and " in text
-    assert text.splitlines()[2].startswith("❌ 4 failing")
+    assert text.splitlines()[3].startswith("❌ 4 failing")
 
 
 def test_verdict_follows_the_gate(report_factory: Callable[..., Report]) -> None:

@@ -1,0 +1,116 @@
+"""After the checks, before the gate: waivers, the comparison with a base, source links.
+
+The order matters: waivers first (a waived finding is waived whether new or not), then
+the base, then :func:`auditor.report.gate` decides over what is left.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path as FsPath
+from typing import Any
+
+from auditor import baseline, gitbase, waivers
+from auditor.config import Config, load
+from auditor.errors import AuditorError, ConfigError
+from auditor.models import Report, Summary
+from auditor.policies import Policy
+from auditor.report_file import read_report
+
+Run = Callable[[Config, list[Policy], Any], Report]
+
+
+@dataclass(frozen=True)
+class OutcomeOptions:
+    waivers: str | None = None  # --waivers (relative to the working directory)
+    baseline: str | None = None  # --baseline REPORT.json
+    base_ref: str | None = None  # --base-ref REF
+    source_url: str | None = None  # --source-url
+
+
+def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_options: Any,
+           options: OutcomeOptions) -> None:
+    apply_waivers(report, config, pack, options.waivers)
+    if options.baseline:
+        base = read_report(options.baseline)
+        baseline.compare(report, base, options.baseline)
+    elif options.base_ref:
+        base, label, note = report_at_ref(config, pack, run, run_options, options.base_ref)
+        baseline.compare(report, base, label, note)
+    report.source_url = _source_url(options.source_url)
+
+
+def waiver_path(config: Config, given: str | None) -> tuple[FsPath, str] | None:
+    """The waiver file and how reports name it: --waivers, else the config's ``waivers``,
+    else ``.auditor-waivers.yaml`` beside the config when there is one."""
+    if given:
+        path = FsPath(given).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{given}: waiver file not found")
+    elif config.waivers:
+        path = config.path(config.waivers)
+        if not path.is_file():
+            raise config.error_at(("waivers",), f"waiver file {config.waivers} not found")
+    else:
+        path = config.path(waivers.DEFAULT_NAME)
+        if not path.is_file():
+            return None
+    return path, config.rel(path)
+
+
+def apply_waivers(report: Report, config: Config, pack: list[Policy],
+                  given: str | None) -> None:
+    found = waiver_path(config, given)
+    if found is None:
+        return
+    path, shown = found
+    loaded = waivers.load(path, shown, [p.id for p in pack])
+    sides: dict[str, list[str]] = {p.id: list(p.sides) for p in pack}
+    waivers.apply(report, loaded, datetime.now(UTC).date(), sides)
+
+
+def report_at_ref(config: Config, pack: list[Policy], run: Run, run_options: Any,
+                  ref: str) -> tuple[Report, str, str]:
+    """The same run on the config as it was at ``ref``: (report, label, note)."""
+    config_file = (config.base_dir / FsPath(config.file).name).resolve()
+    top = gitbase.toplevel(config_file.parent).resolve()
+    with gitbase.checkout(config_file.parent, ref) as base:
+        label = f"{ref} ({base.sha[:12]})"
+        rel = config_file.relative_to(top)
+        base_file = base.root / rel
+        if not base_file.is_file():
+            return _empty(config), label, f"{rel} does not exist at {ref}: every finding is new"
+        try:
+            base_config = load(str(base_file))
+            from auditor.pipeline import validate_params
+
+            validate_params(base_config, pack)
+        except AuditorError as exc:
+            shown = exc.message.replace(str(base.root) + os.sep, "")
+            return _empty(config), label, f"the config at {ref} is invalid ({shown}): " \
+                "every finding is new"
+        wanted = [e for e in (run_options.environments or config.environments)
+                  if e in base_config.environments]
+        if not wanted:
+            return _empty(config), label, f"none of these environments exist at {ref}"
+        report = run(base_config, pack, replace(run_options, environments=wanted))
+        return report, label, ""
+
+
+def _empty(config: Config) -> Report:
+    return Report(generated_at=datetime.now(UTC), tool={"name": "runbook-auditor"},
+                  service=config.service, environments=[],
+                  summary=Summary(by_status={}, by_severity={}, passes={}), findings=[])
+
+
+def _source_url(given: str | None) -> str:
+    """--source-url, else GitHub Actions' own variables: links to the files at this commit."""
+    if given is not None:
+        return given if not given or given.endswith("/") else given + "/"
+    server, repo, sha = (os.environ.get(k, "") for k in
+                         ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
+    return f"{server}/{repo}/blob/{sha}/" if server and repo and sha else ""
+

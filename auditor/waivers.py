@@ -1,0 +1,203 @@
+"""Waivers: accepted findings, each with a reason, an owner and an expiry date.
+
+A waiver matches findings by policy id, resource (kind, namespace, name: globs allowed),
+optionally the item (a container) and by environment; never by side or line, so one
+waiver covers the same defect in the values file, on the live object and in the drift.
+A waived finding stays in the report (``waived``) and does not gate. A waiver past its
+date no longer applies and is reported (``waiver-expired``), as is one that matches no
+finding where its policy was checked (``waiver-stale``): both are low-severity findings
+located at the waiver's line, so they show in every format.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path as FsPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auditor.errors import ConfigError, where
+from auditor.models import (
+    META_POLICIES,
+    WAIVER_EXPIRED,
+    WAIVER_STALE,
+    Finding,
+    FindingLocation,
+    Remediation,
+    Report,
+    ResourceRef,
+    Waived,
+    WaiverState,
+    fingerprint,
+)
+from auditor.report import by_severity
+from auditor.yamlfile import YamlError, decode, load_one, nearest_line
+
+DEFAULT_NAME = ".auditor-waivers.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WaiverEntry(_Strict):
+    policy: str = Field(min_length=1, description="Policy id (exact).")
+    resource: str = Field(min_length=1, description="kind/name or kind/namespace/name; "
+                          "each part may be a glob (*, ?, [..]).")
+    item: str | None = Field(None, description="Part of the resource (a container); glob.")
+    environments: list[str] = Field(min_length=1, description="Names or globs; ['*'] = all.")
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: date = Field(description="Last day the waiver applies (YYYY-MM-DD).")
+
+    @field_validator("resource")
+    @classmethod
+    def _shape(cls, value: str) -> str:
+        if not 2 <= len(value.split("/")) <= 3 or not all(value.split("/")):
+            raise ValueError("expected kind/name or kind/namespace/name")
+        return value
+
+    @field_validator("reason", "owner")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class WaiverFile(_Strict):
+    waivers: list[WaiverEntry] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    entry: WaiverEntry
+    file: str  # as shown in reports: relative to the config's directory
+    line: int | None
+
+    def matches(self, f: Finding) -> bool:
+        e = self.entry
+        parts = e.resource.split("/")
+        kind, name = parts[0], parts[-1]
+        namespace = parts[1] if len(parts) == 3 else None
+        r = f.resource
+        return (f.policy == e.policy and _glob(r.kind, kind) and _glob(r.name, name)
+                and (namespace is None or _glob(r.namespace or "", namespace))
+                and (e.item is None or _glob(f.item or "", e.item))
+                and self.covers(f.environment))
+
+    def covers(self, environment: str) -> bool:
+        return any(_glob(environment, pattern) for pattern in self.entry.environments)
+
+
+def _glob(value: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+def load(path: FsPath, shown: str, known_policies: Iterable[str]) -> list[Waiver]:
+    """The waiver file, validated; any problem is one ``file:line: key: message`` line
+    (exit 2): a waiver that silently matched nothing would hide nothing and fix nothing."""
+    try:
+        doc = load_one(decode(path.read_bytes()))
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read waiver file: {exc.strerror}") from None
+    except YamlError as exc:
+        raise ConfigError(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where(shown, doc.line)}: a waiver file is a mapping with a "
+                          "'waivers' list")
+    try:
+        parsed = WaiverFile.model_validate(data)
+    except ValidationError as exc:
+        err = next((e for e in exc.errors() if e["type"] == "extra_forbidden"),
+                   exc.errors()[0])
+        loc = tuple(err["loc"])
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"{where(shown, nearest_line(doc.lines, loc))}: "
+                          f"{_dotted(loc)}: {message}") from None
+    known = set(known_policies) | set(META_POLICIES)
+    out = []
+    for i, entry in enumerate(parsed.waivers):
+        line = doc.lines.get(("waivers", i)) or nearest_line(doc.lines, ("waivers", i))
+        if entry.policy not in known:
+            at = nearest_line(doc.lines, ("waivers", i, "policy"))
+            raise ConfigError(f"{where(shown, at)}: waivers[{i}].policy: no policy "
+                              f"{entry.policy!r} (see `auditor policies list`)")
+        out.append(Waiver(entry, shown, line))
+    return out
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "(top level)"
+
+
+def apply(report: Report, waivers: list[Waiver], today: date,
+          policy_sides: dict[str, list[str]]) -> None:
+    """Mark the findings waivers cover; report each waiver's state, and the expired and
+    stale ones as findings."""
+    states: list[WaiverState] = []
+    extra: list[Finding] = []
+    findings = [f for f in report.findings if f.policy not in (WAIVER_EXPIRED, WAIVER_STALE)]
+    for waiver in waivers:
+        expired = waiver.entry.expires < today
+        matched = [f for f in findings if waiver.matches(f)
+                   and (expired or f.waived is None)]  # the first active waiver wins
+        if not expired:
+            for f in matched:
+                f.waived = Waived(reason=waiver.entry.reason, owner=waiver.entry.owner,
+                                  expires=waiver.entry.expires, file=waiver.file,
+                                  line=waiver.line)
+        in_scope = [e for e in report.environments if waiver.covers(e)]
+        checked = bool(set(policy_sides.get(waiver.entry.policy, report.sides))
+                       & set(report.sides))
+        state: Literal["active", "expired", "stale"] = (
+            "expired" if expired else "stale" if not matched and in_scope and checked
+            else "active")
+        states.append(_state(waiver, state, len(matched)))
+        if state != "active" and in_scope:
+            extra.append(_finding(waiver, state, in_scope[0], len(matched)))
+    report.findings = findings + extra
+    report.waivers = states
+    report.summary.waived = sum(f.waived is not None for f in report.findings)
+    report.summary.by_severity = by_severity(report.findings)
+
+
+def _state(w: Waiver, state: Literal["active", "expired", "stale"], matched: int
+           ) -> WaiverState:
+    e = w.entry
+    return WaiverState(policy=e.policy, resource=e.resource, item=e.item,
+                       environments=e.environments, reason=e.reason, owner=e.owner,
+                       expires=e.expires, file=w.file, line=w.line, state=state,
+                       matched=matched)
+
+
+def _finding(w: Waiver, state: str, environment: str, matched: int) -> Finding:
+    e = w.entry
+    label = f"{e.policy} {e.resource}" + (f" [{e.item}]" if e.item else "")
+    if state == "expired":
+        policy, title = WAIVER_EXPIRED, "Waiver expired"
+        message = (f"{where(w.file, w.line)}: the waiver of {label} (owner {e.owner}) expired "
+                   f"on {e.expires.isoformat()}; it no longer applies"
+                   + (f" to {matched} finding(s)" if matched else ""))
+        fix = "Fix the findings it covered, or renew the waiver with a new date and reason."
+    else:
+        policy, title = WAIVER_STALE, "Waiver matches nothing"
+        message = (f"{where(w.file, w.line)}: the waiver of {label} (owner {e.owner}) "
+                   "matches no finding: the finding was fixed or the pattern is wrong")
+        fix = "Remove the waiver, or correct its policy, resource or environments."
+    return Finding(
+        policy=policy, title=title, severity="low", status="fail",
+        environment=environment, side="declared",
+        resource=ResourceRef(kind="Waiver", name=label, source=w.file),
+        message=message, location=FindingLocation(file=w.file, line=w.line), runbook="",
+        remediation=Remediation(text=fix),
+        fingerprint=fingerprint(policy, environment, "Waiver", None, label, None),
+    )
