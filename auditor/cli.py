@@ -181,6 +181,30 @@ def _emit(report: Report, fmt: str | None, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--config", "config_path", metavar="FILE",
+              help="auditor.yaml, or a directory holding one. [default: ./auditor.yaml]")
+@click.option("--fail-on", type=click.Choice(THRESHOLDS), default="high", show_default=True,
+              help="Exit 1 when a check fails at or above this severity.")
+@click.option("--waivers", metavar="FILE", help="Waiver file (as for scan).")
+def precommit(files: tuple[str, ...], config_path: str | None, fail_on: str,
+              waivers: str | None) -> None:
+    """For a pre-commit hook: scan the environments whose charts, values, manifests or
+    Terraform include FILES (the changed files); exit 0 at once when none do."""
+    from auditor import config as config_mod
+    from auditor import pipeline
+    from auditor.outcome import OutcomeOptions
+    from auditor.precommit import affected
+
+    config = config_mod.load(config_path)
+    envs = affected(config, files)
+    if not envs:
+        sys.exit(ExitCode.OK)
+    _report(pipeline.scan, config_path, pipeline.ScanOptions(environments=tuple(envs)),
+            "table", None, fail_on, (), OutcomeOptions(waivers, None, None, ""))
+
+
 @cli.command(name="report")
 @click.argument("report_file", metavar="REPORT.json", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
@@ -265,10 +289,11 @@ def _site_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option("--config", "config_path", metavar="FILE",
                      help="auditor.yaml, or a directory holding one: names for the commands. "
                      "[default: ./auditor.yaml if present]"),
-        click.option("--report", "reports", multiple=True, metavar="REPORT.json",
-                     type=click.Path(dir_okay=False),
-                     help="A JSON report (`--format json`); repeat for history, the newest "
-                     "is current."),
+        click.option("--report", "reports", multiple=True, metavar="REPORT.json|DIR",
+                     type=click.Path(),
+                     help="A JSON report (`--format json`), or a directory of them; repeat "
+                     "for history and fleets: the newest report of each environment is "
+                     "current."),
         click.option("--output", default="build/site", show_default=True, metavar="DIR",
                      type=click.Path(file_okay=False), help="Where to build the site."),
     ]):

@@ -44,13 +44,14 @@ def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_opt
 
 
 def waiver_path(config: Config, given: str | None) -> tuple[FsPath, str] | None:
-    """The waiver file and how reports name it: --waivers, else the config's ``waivers``,
-    else ``.auditor-waivers.yaml`` beside the config when there is one."""
+    """The waiver file and how errors name it: --waivers (as given), else the config's
+    ``waivers``, else ``.auditor-waivers.yaml`` beside the config when there is one."""
     if given:
-        path = FsPath(given).resolve()
+        path = FsPath(given)
         if not path.is_file():
             raise ConfigError(f"{given}: waiver file not found")
-    elif config.waivers:
+        return path, given
+    if config.waivers:
         path = config.path(config.waivers)
         if not path.is_file():
             raise config.error_at(("waivers",), f"waiver file {config.waivers} not found")
@@ -58,7 +59,7 @@ def waiver_path(config: Config, given: str | None) -> tuple[FsPath, str] | None:
         path = config.path(waivers.DEFAULT_NAME)
         if not path.is_file():
             return None
-    return path, config.rel(path)
+    return path, str(FsPath(config.file).parent / config.rel(path))
 
 
 def apply_waivers(report: Report, config: Config, pack: list[Policy],
@@ -67,7 +68,7 @@ def apply_waivers(report: Report, config: Config, pack: list[Policy],
     if found is None:
         return
     path, shown = found
-    loaded = waivers.load(path, shown, [p.id for p in pack])
+    loaded = waivers.load(path, shown, [p.id for p in pack], config.rel(path))
     sides: dict[str, list[str]] = {p.id: list(p.sides) for p in pack}
     waivers.apply(report, loaded, datetime.now(UTC).date(), sides)
 

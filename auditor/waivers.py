@@ -98,9 +98,11 @@ def _glob(value: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern)
 
 
-def load(path: FsPath, shown: str, known_policies: Iterable[str]) -> list[Waiver]:
+def load(path: FsPath, shown: str, known_policies: Iterable[str],
+         report_name: str | None = None) -> list[Waiver]:
     """The waiver file, validated; any problem is one ``file:line: key: message`` line
-    (exit 2): a waiver that silently matched nothing would hide nothing and fix nothing."""
+    (exit 2) naming it ``shown``: a waiver that silently matched nothing would hide nothing
+    and fix nothing. Reports name it ``report_name`` (relative to the config)."""
     try:
         doc = load_one(decode(path.read_bytes()))
     except OSError as exc:
@@ -128,7 +130,7 @@ def load(path: FsPath, shown: str, known_policies: Iterable[str]) -> list[Waiver
             at = nearest_line(doc.lines, ("waivers", i, "policy"))
             raise ConfigError(f"{where(shown, at)}: waivers[{i}].policy: no policy "
                               f"{entry.policy!r} (see `auditor policies list`)")
-        out.append(Waiver(entry, shown, line))
+        out.append(Waiver(entry, report_name or shown, line))
     return out
 
 

@@ -1,6 +1,6 @@
 """JUnit XML for CI test-report widgets: one ``<testsuite>`` per environment, one
 ``<testcase>`` per policy and resource (item included): a failure, an error, a skipped
-test (unknown) or a pass. Test names are stable (policy and resource), so CI history
+test (unknown, or waived) or a pass. Test names are stable (policy and resource), so CI history
 follows each check across runs. Everything taken from the report is escaped by
 ElementTree, after dropping characters that XML 1.0 cannot carry at all.
 """
@@ -70,7 +70,12 @@ def _testcase(suite: ET.Element, group: list[Finding]) -> None:
                                      -severity_rank(f.severity)))
     tag = _ELEMENT[lead.status]
     message = " ".join(lead.message.split())  # an attribute: viewers show one line
-    if tag == "skipped":
+    if all(f.waived is not None for f in group):  # accepted: not a failure of this run
+        w = lead.waived
+        assert w is not None
+        outcome = _element(case, "skipped", message=f"waived until {w.expires.isoformat()} "
+                           f"by {w.owner}: {' '.join(w.reason.split())}")
+    elif tag == "skipped":
         outcome = _element(case, tag, message=f"unknown: {message}")
     else:
         outcome = _element(case, tag, message=message, type=lead.severity)

@@ -142,7 +142,7 @@ def _result(f: Finding, rule_index: int, twin: FindingLocation | None) -> dict[s
     text = f.message if f.status == "fail" else f"unknown: {f.message}"
     if f.remediation.text:
         text += " Remediation: " + f.remediation.text
-    return {
+    result: dict[str, Any] = {
         "ruleId": f.policy,
         "ruleIndex": rule_index,
         "level": _LEVEL[f.severity] if f.status == "fail" else "note",
@@ -152,6 +152,15 @@ def _result(f: Finding, rule_index: int, twin: FindingLocation | None) -> dict[s
         "properties": {"environment": f.environment, "side": f.side,
                        "resource": _ident(f), "status": f.status},
     }
+    if f.baseline is not None:  # SARIF's own words for a comparison with a base
+        result["baselineState"] = "new" if f.baseline == "new" else "unchanged"
+    if f.waived is not None:  # a waiver is an accepted, external suppression
+        w = f.waived
+        result["suppressions"] = [{
+            "kind": "external", "status": "accepted",
+            "justification": f"{w.reason} (owner {w.owner}, until {w.expires.isoformat()}; "
+                             f"{w.file}:{w.line})"}]
+    return result
 
 
 def _location(f: Finding, twin: FindingLocation | None) -> dict[str, Any]:

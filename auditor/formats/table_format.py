@@ -26,13 +26,21 @@ def render(report: Report) -> str:
     s = report.summary
     lines.append("Summary: " + ", ".join(f"{n} {k}" for k, n in s.by_status.items())
                  + " | failing by severity: "
-                 + ", ".join(f"{n} {k}" for k, n in reversed(s.by_severity.items())))
+                 + ", ".join(f"{n} {k}" for k, n in reversed(s.by_severity.items()))
+                 + (f" | {s.waived} waived" if s.waived else ""))
+    if report.comparison is not None:
+        c = report.comparison
+        lines.append(f"Compared with {c.base}: {c.new} new, {c.fixed} fixed, {c.existing} "
+                     "pre-existing (only new findings gate)" + (f"; {c.note}" if c.note else ""))
+    if report.gate is not None:
+        lines.append(f"Gate: {report.gate.status} (fail on {report.gate.fail_on}, "
+                     f"exit {report.gate.exit_code})")
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _rows(findings: list[Finding]) -> list[str]:
     header = ("STATUS", "SEVERITY", "SIDE", "POLICY", "RESOURCE", "LOCATION")
-    table = [header] + [(f.status.upper(), f.severity, f.side, f.policy, _resource(f),
+    table = [header] + [(_status(f), f.severity, f.side, f.policy, _resource(f),
                          _where(f)) for f in findings]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     out = []
@@ -43,11 +51,21 @@ def _rows(findings: list[Finding]) -> list[str]:
         finding = findings[i - 1]
         out.extend(textwrap.wrap(finding.message, _WIDTH, initial_indent="    ",
                                  subsequent_indent="    "))
+        if finding.waived is not None:
+            w = finding.waived
+            out.append(f"    waived until {w.expires.isoformat()} by {w.owner}: "
+                       f"{' '.join(w.reason.split())}")
         for command in finding.remediation.commands[:1]:  # the first is the runbook's fix
             out.append(f"    fix: {' '.join(command.split())}")
         if finding.runbook:
             out.append(f"    runbook: {finding.runbook_url or finding.runbook}")
     return out
+
+
+def _status(f: Finding) -> str:
+    marks = [m for m in ("waived" if f.waived else "",
+                         "new" if f.baseline == "new" else "") if m]
+    return f.status.upper() + (f" ({', '.join(marks)})" if marks else "")
 
 
 def _resource(f: Finding) -> str:
@@ -59,4 +77,6 @@ def _resource(f: Finding) -> str:
 def _where(f: Finding) -> str:
     if f.location is None:
         return "-"
-    return f"{f.location.file}:{f.location.line}" if f.location.line else f.location.file
+    loc = f.location
+    text = f"{loc.file}:{loc.line}" if loc.line else loc.file
+    return text + (f" ({loc.key})" if loc.key else "")

@@ -11,14 +11,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.models import INPUT_ERROR, SEVERITIES, Finding
+from auditor.models import INPUT_ERROR, META_POLICIES, SEVERITIES, Finding
 from auditor.site import md
 from auditor.site.findings import policy_link
 from auditor.site.reports import SiteData
 
 PAGE = "dashboard.md"
-_WORST = ("fail", "error", "unknown", "pass")
-_LABEL = {"fail": "✗ fail", "error": "⚠ error", "unknown": "? unknown", "pass": "✓ pass"}
+_WORST = ("fail", "error", "unknown", "waived", "pass")
+_LABEL = {"fail": "✗ fail", "error": "⚠ error", "unknown": "? unknown", "waived": "≈ waived",
+          "pass": "✓ pass"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def render(data: SiteData, sections: list[Section], placed: set[str],
             inputs=[finding_row(data, f, sections) for f in data.findings
                     if f.policy == INPUT_ERROR],
             unplaced=[finding_row(data, f, sections) for f in data.findings
-                      if f.policy != INPUT_ERROR and f.runbook not in placed],
+                      if f.policy not in META_POLICIES and f.runbook not in placed],
+            waivers=_waivers(data),
         )
     return env.get_template("dashboard.md.j2").render(context)
 
@@ -68,7 +70,8 @@ def _rows(data: SiteData, sections: list[Section]) -> list[dict[str, Any]]:
         here = [f for f in data.findings if f.runbook.startswith(prefix)]
         cells = []
         for env in data.environments:
-            statuses: Counter[str] = Counter(f.status for f in here if f.environment == env)
+            statuses: Counter[str] = Counter("waived" if f.waived else f.status
+                                             for f in here if f.environment == env)
             unchecked = sum(not data.has_result(i, env) for i in ids)
             if ids and not unchecked:  # "pass" only when every check has a result
                 statuses.setdefault("pass", 0)
@@ -91,14 +94,16 @@ def _counts(data: SiteData) -> list[dict[str, Any]]:
     def count(env: str, row: str) -> int:
         if row == "passed":
             return sum(p.environment == env for p in data.passed)
-        mine = [f for f in data.findings if f.environment == env]
+        if row == "waived":
+            return sum(f.environment == env and f.waived is not None for f in data.findings)
+        mine = [f for f in data.findings if f.environment == env and not f.waived]
         if row in ("error", "unknown"):
             return sum(f.status == row for f in mine)
         return sum(f.status == "fail" and f.severity == row for f in mine)
 
-    rows = [*(f"{s}" for s in reversed(SEVERITIES)), "error", "unknown", "passed"]
+    rows = [*(f"{s}" for s in reversed(SEVERITIES)), "error", "unknown", "waived", "passed"]
     labels = {"error": "errored checks", "unknown": "undecided checks",
-              "passed": "passed checks"}
+              "waived": "waived findings", "passed": "passed checks"}
     return [{"label": labels.get(row, f"failing, {row}"),
              "counts": [count(env, row) for env in data.environments]} for row in rows]
 
@@ -118,3 +123,22 @@ def finding_row(data: SiteData, f: Finding, sections: list[Section]) -> dict[str
         else md.escape(f.runbook or "none"),
     }
 
+
+def _waivers(data: SiteData) -> list[dict[str, Any]]:
+    """The waivers of every environment's current report, each once: what they cover,
+    who owns them, until when, and whether they expired or match nothing."""
+    seen: dict[tuple[str, int | None], dict[str, Any]] = {}
+    for env in data.environments:
+        for w in data.history_of(env)[-1].waivers:
+            if (w.file, w.line) in seen:
+                continue
+            state = {"active": "active", "expired": "✗ expired",
+                     "stale": "✗ matches nothing"}[w.state]
+            seen[(w.file, w.line)] = {
+                "state": state, "check": md.code(w.policy),
+                "resource": md.code(w.resource + (f" [{w.item}]" if w.item else "")),
+                "environments": md.escape(", ".join(w.environments)),
+                "owner": md.escape(w.owner), "expires": w.expires.isoformat(),
+                "reason": md.prose(w.reason),
+                "where": md.code(f"{w.file}:{w.line}" if w.line else w.file)}
+    return list(seen.values())

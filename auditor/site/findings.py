@@ -63,6 +63,10 @@ def admonition_kind(finding: Finding) -> str:
 
 
 def _admonition(data: SiteData, source: str, f: Finding, body: str) -> dict[str, Any]:
+    if f.waived is not None:  # accepted: shown, quietly, with who accepted it until when
+        title = (f"Waived until {f.waived.expires.isoformat()} ({f.severity}, "
+                 f"{f.environment}): {f.title}")
+        return {"kind": "abstract", "title": title, "body": body}
     title = f"{_STATUS[f.status]} ({f.severity}, {f.environment}): {f.title}"
     return {"kind": admonition_kind(f), "title": title, "body": body}
 
@@ -78,6 +82,7 @@ def _fields(data: SiteData, source: str, f: Finding) -> dict[str, Any]:
         "since_label": _SINCE[f.status], "since": since_text(data.since.get(key(f))),
         "location": f"{loc.file}:{loc.line}" if loc and loc.line else (loc.file if loc else ""),
         "fix": f.remediation.text, "commands": f.remediation.commands,
+        "waived": f.waived,
     }
 
 

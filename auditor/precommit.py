@@ -1,0 +1,39 @@
+"""``auditor precommit FILE...``: the declared scan of the environments whose inputs the
+given (changed) files belong to, for a pre-commit hook. Nothing changed that an
+environment reads: nothing to scan, exit 0, in milliseconds.
+
+An environment reads its config file, the waiver file, its chart directory and values
+files, its manifests and its Terraform directories and var files. A local Terraform
+module outside those directories is not followed here: list its directory under the
+environment's ``terraform.dirs`` glob or run ``auditor scan`` in CI as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path as FsPath
+
+from auditor.config import Config, Environment
+from auditor.waivers import DEFAULT_NAME
+
+
+def inputs(config: Config, env: Environment) -> list[FsPath]:
+    """Every file or directory the environment's declared scan reads."""
+    rel: list[str] = [FsPath(config.file).name, config.waivers or DEFAULT_NAME]
+    if env.helm is not None:
+        rel += [env.helm.chart, *env.helm.values]
+    rel += env.manifests
+    if env.terraform is not None:
+        rel += [*env.terraform.dirs, *env.terraform.var_files]
+    return [config.path(r) for r in rel]
+
+
+def affected(config: Config, files: Iterable[str]) -> list[str]:
+    """The environments (config order) that read any of ``files``."""
+    changed = [FsPath(f).resolve() for f in files]
+    out = []
+    for name, env in config.environments.items():
+        reads = inputs(config, env)
+        if any(c == r or r in c.parents for c in changed for r in reads):
+            out.append(name)
+    return out

@@ -1,0 +1,204 @@
+"""The pull-request gate against a real git repository: a base commit, and a head commit
+that adds one defect, fixes another and moves lines around. Only the new finding gates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE, CliResult
+
+Run = Callable[..., CliResult]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The example in a git repo (under service/, so paths are not at the repo root):
+    commit 'base' as shipped, commit 'head' with the changes a pull request makes."""
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, root / "service", ignore=shutil.ignore_patterns("*.json"))
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "ci@example.com")
+    git(root, "config", "user.name", "CI")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    svc = root / "service"
+    values = svc / "helm" / "values-prod.yaml"
+    # One new defect: a CPU request above the CPU limit.
+    _edit(values, "    cpu: 1000m", "    cpu: 6000m")
+    # Lines move: a longer header, and the logging block moved above the image block.
+    _edit(values, "# Production overrides", "# Reviewed by the platform team.\n#\n#\n#\n"
+          "# Production overrides")
+    _edit(values, "logging:\n  level: INFO\n  retention: 7d\n\n", "")
+    _edit(values, "image:\n", "logging:\n  level: INFO\n  retention: 7d\n\nimage:\n")
+    # One fix: a week of backups.
+    tf = svc / "infrastructure" / "terraform" / "aws"
+    _edit(tf / "rds.tf", "backup_retention_period = 3", "backup_retention_period = 7")
+    # Reformatting: every Terraform line of the security groups shifts down.
+    sg = tf / "security_groups.tf"
+    sg.write_text("# Security groups of chess-ai.\n\n\n" + sg.read_text())
+    git(root, "commit", "-qam", "head")
+    return root
+
+
+def _scan(run_cli: Run, repo: Path, *args: str) -> CliResult:
+    return run_cli("scan", "--config", str(repo / "service"), "--format", "json",
+                   "--source-url", "", *args)
+
+
+def _key(f: dict[str, object]) -> tuple[object, ...]:
+    resource = f["resource"]
+    assert isinstance(resource, dict)
+    return (f["policy"], resource["name"], f["item"])
+
+
+def test_base_ref_reports_exactly_the_new_and_the_fixed(run_cli: Run, repo: Path) -> None:
+    result = _scan(run_cli, repo, "--base-ref", "HEAD~1", "--fail-on", "medium")
+    assert result.exit_code == 1, result.stderr
+    report = result.json()
+    comparison = report["comparison"]
+    base_sha = git(repo, "rev-parse", "HEAD~1")
+    assert comparison["base"] == f"HEAD~1 ({base_sha[:12]})"
+    new = [f for f in report["findings"] if f["baseline"] == "new"]
+    assert [_key(f) for f in new] == [("cpu-limits", "chess-ai", "chess-ai")]
+    assert new[0]["location"]["file"] == "helm/values-prod.yaml"
+    assert new[0]["location"]["key"] == "resources"  # the policy locates the block
+    assert (comparison["new"], comparison["fixed"]) == (1, 1)
+    assert [_key(f) for f in comparison["fixed_findings"]] == [
+        ("rds-backups", "chess-ai-prod", None)]
+    existing = [f for f in report["findings"] if f["baseline"] == "existing"]
+    assert comparison["existing"] == len(existing) == len(report["findings"]) - 1 >= 10
+    assert report["gate"]["scope"] == "new"
+    # The moved lines did not make old findings new: they kept their identity.
+    moved = {f["policy"]: f["location"]["line"] for f in existing
+             if f["policy"] in ("sg-no-world-admin", "db-connection-capacity")}
+    assert moved == {"sg-no-world-admin": 105, "db-connection-capacity": 42}  # were 102, 34
+
+
+def test_only_new_findings_gate(run_cli: Run, repo: Path) -> None:
+    # The new finding is high: below a critical threshold the gate passes, although the
+    # head has pre-existing critical findings.
+    assert _scan(run_cli, repo, "--base-ref", "HEAD~1", "--fail-on", "critical").exit_code == 0
+    assert _scan(run_cli, repo, "--fail-on", "critical").exit_code == 1
+    # Compared with itself, nothing is new and nothing fixed.
+    same = _scan(run_cli, repo, "--base-ref", "HEAD", "--fail-on", "low")
+    assert same.exit_code == 0
+    assert (same.json()["comparison"]["new"], same.json()["comparison"]["fixed"]) == (0, 0)
+
+
+def test_baseline_file_gives_the_same_answer(run_cli: Run, repo: Path,
+                                            tmp_path: Path) -> None:
+    git(repo, "checkout", "-q", "HEAD~1")
+    base = _scan(run_cli, repo)
+    git(repo, "checkout", "-q", "main")
+    saved = tmp_path / "base.json"
+    saved.write_text(base.stdout)
+    by_file = _scan(run_cli, repo, "--baseline", str(saved), "--fail-on", "medium")
+    by_ref = _scan(run_cli, repo, "--base-ref", "HEAD~1", "--fail-on", "medium")
+    assert by_file.exit_code == by_ref.exit_code == 1
+    pick = ("new", "existing", "fixed")
+    assert [by_file.json()["comparison"][k] for k in pick] == \
+        [by_ref.json()["comparison"][k] for k in pick]
+    assert [f["baseline"] for f in by_file.json()["findings"]] == \
+        [f["baseline"] for f in by_ref.json()["findings"]]
+
+
+def test_worktree_is_removed_and_checkout_untouched(run_cli: Run, repo: Path) -> None:
+    _scan(run_cli, repo, "--base-ref", "HEAD~1")
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+
+def test_markdown_and_annotations_for_the_pull_request(run_cli: Run, repo: Path,
+                                                       tmp_path: Path) -> None:
+    saved = tmp_path / "gate.json"
+    _scan(run_cli, repo, "--base-ref", "HEAD~1", "--fail-on", "medium",
+          "--output", str(saved), "--source-url", "https://github.com/acme/chess/blob/abc/")
+    md = run_cli("report", str(saved), "--format", "markdown")
+    assert md.exit_code == 0
+    text = md.stdout
+    assert "**1 new** · 1 fixed · " in text
+    # The new finding, linked to its line in the repository (repo-root path) and runbook.
+    line = next(x for x in text.splitlines() if x.startswith("| ") and "cpu-limits" in x)
+    assert "(https://github.com/acme/chess/blob/abc/service/helm/values-prod.yaml#L" in line
+    assert "[cpu-limits](http://127.0.0.1:8000/common-issues/high-cpu/" in line
+    assert "Fixed (1)" in text and "rds-backups" in text
+    annotations = run_cli("report", str(saved), "--format", "github", "--exit-code")
+    assert annotations.exit_code == 1  # the gate's recorded exit code
+    commands = [x for x in annotations.stdout.splitlines() if x.startswith("::")]
+    assert len(commands) == 1  # only the new finding is annotated
+    assert commands[0].startswith("::error file=service/helm/values-prod.yaml,line=")
+    assert "title=cpu-limits%3A" in commands[0]
+
+
+def test_base_without_the_config_makes_everything_new(run_cli: Run, repo: Path) -> None:
+    git(repo, "mv", "service/auditor.yaml", "service/auditor.yml")
+    git(repo, "commit", "-qm", "rename")
+    git(repo, "mv", "service/auditor.yml", "service/auditor.yaml")
+    git(repo, "commit", "-qm", "rename back")
+    result = _scan(run_cli, repo, "--base-ref", "HEAD~1")
+    comparison = result.json()["comparison"]
+    assert "does not exist at HEAD~1" in comparison["note"]
+    assert comparison["existing"] == 0 and comparison["new"] == len(result.json()["findings"])
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("ref", ["no-such-branch", "--output=x"])
+def test_bad_ref_is_one_line_and_exit_2(run_cli: Run, repo: Path, ref: str) -> None:
+    result = _scan(run_cli, repo, "--base-ref", ref)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --base-ref")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_outside_git_is_exit_2(run_cli: Run, tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "plain")
+    result = run_cli("scan", "--config", str(tmp_path / "plain"), "--base-ref", "main")
+    assert result.exit_code == 2 and "not in a git work tree" in result.stderr
+
+
+def test_baseline_and_base_ref_together_is_a_usage_error(run_cli: Run, repo: Path) -> None:
+    result = _scan(run_cli, repo, "--base-ref", "HEAD", "--baseline", "x.json")
+    assert result.exit_code == 2 and "not both" in result.stderr
+
+
+def test_bad_baseline_file(run_cli: Run, repo: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"version": "1"}))
+    result = _scan(run_cli, repo, "--baseline", str(bad))
+    assert result.exit_code == 2 and str(bad) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sarif_of_a_compared_and_waived_report_is_valid(run_cli: Run, repo: Path,
+                                                        tmp_path: Path) -> None:
+    from tests.formats.test_sarif import _validate
+
+    (repo / "service" / ".auditor-waivers.yaml").write_text(
+        "waivers:\n  - policy: sg-no-world-admin\n    resource: SecurityGroup/*\n"
+        "    environments: ['*']\n    reason: r\n    owner: o\n    expires: 2999-01-01\n")
+    sarif = json.loads(_scan(run_cli, repo, "--base-ref", "HEAD~1", "--format", "sarif").stdout)
+    _validate(sarif)
+    results = sarif["runs"][0]["results"]
+    new = [r["ruleId"] for r in results if r["baselineState"] == "new"]
+    assert new == ["cpu-limits"]
+    assert {r["baselineState"] for r in results if r["ruleId"] == "sg-no-world-admin"} == {
+        "unchanged"}
+    assert {r["ruleId"] for r in results if "suppressions" in r} == {"sg-no-world-admin"}

@@ -1,0 +1,227 @@
+"""Waivers end to end through the CLI: valid, expired, stale, malformed, and one waiver
+covering the declared and the live finding of the same resource."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXAMPLE, CliResult
+
+Run = Callable[..., CliResult]
+TODAY = datetime.now(UTC).date()
+NEXT_MONTH = (TODAY + timedelta(days=30)).isoformat()
+YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
+
+RDS = f"""
+waivers:
+  - policy: rds-backups
+    resource: DBInstance/chess-ai-prod
+    environments: [prod]
+    reason: Backups move to AWS Backup in Q1; the plan keeps 35 days there.
+    owner: team-data
+    expires: {NEXT_MONTH}
+"""
+
+
+def _waivers(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "waivers.yaml"
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def _scan(run_cli: Run, waivers: Path, *args: str) -> CliResult:
+    return run_cli("scan", "--config", str(EXAMPLE), "--format", "json",
+                   "--waivers", str(waivers), *args)
+
+
+def _of(report: dict[str, Any], policy: str) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["policy"] == policy]
+
+
+def test_a_valid_waiver_marks_the_finding_and_keeps_it(run_cli: Run, tmp_path: Path) -> None:
+    plain = run_cli("scan", "--config", str(EXAMPLE), "--format", "json").json()
+    report = _scan(run_cli, _waivers(tmp_path, RDS)).json()
+    (finding,) = _of(report, "rds-backups")  # reported, not hidden
+    assert finding["status"] == "fail"
+    waived = finding["waived"]
+    assert (waived["reason"], waived["owner"], waived["expires"], waived["line"]) == (
+        "Backups move to AWS Backup in Q1; the plan keeps 35 days there.", "team-data",
+        NEXT_MONTH, 2)
+    # Named relative to the config's directory, like every file in a report.
+    assert (EXAMPLE / waived["file"]).resolve() == (tmp_path / "waivers.yaml").resolve()
+    assert report["summary"]["waived"] == 1
+    severity = finding["severity"]
+    assert report["summary"]["by_severity"][severity] == \
+        plain["summary"]["by_severity"][severity] - 1
+    assert [w["state"] for w in report["waivers"]] == ["active"]
+    assert report["waivers"][0]["matched"] == 1
+    assert len(report["findings"]) == len(plain["findings"])
+
+
+def test_waived_findings_do_not_gate(run_cli: Run, tmp_path: Path) -> None:
+    # The example's only critical finding; waived, the critical gate passes.
+    waiver = _waivers(tmp_path, f"""
+        waivers:
+          - policy: sg-no-world-admin
+            resource: SecurityGroup/chess-ai-*-bastion
+            item: "tcp/22-22 *"
+            environments: ["*"]
+            reason: Bastion SSH is behind the VPN's egress IPs from January.
+            owner: team-platform
+            expires: {NEXT_MONTH}
+        """)
+    assert run_cli("scan", "--config", str(EXAMPLE), "--fail-on", "critical").exit_code == 1
+    result = _scan(run_cli, waiver, "--fail-on", "critical")
+    assert result.exit_code == 0
+    assert result.json()["gate"]["passed"] is True
+
+
+def test_an_expired_waiver_no_longer_applies_and_is_reported(run_cli: Run,
+                                                             tmp_path: Path) -> None:
+    waiver = _waivers(tmp_path, RDS.replace(NEXT_MONTH, YESTERDAY))
+    report = _scan(run_cli, waiver).json()
+    (finding,) = _of(report, "rds-backups")
+    assert finding["waived"] is None
+    (expired,) = _of(report, "waiver-expired")
+    assert expired["location"]["line"] == 2 and expired["location"]["file"].endswith(
+        "waivers.yaml")
+    assert f"expired on {YESTERDAY}" in expired["message"] and "team-data" in expired["message"]
+    assert report["waivers"][0]["state"] == "expired"
+    assert report["waivers"][0]["matched"] == 1  # what it would cover
+    assert report["summary"]["waived"] == 0
+
+
+def test_expiry_day_itself_still_applies(run_cli: Run, tmp_path: Path) -> None:
+    waiver = _waivers(tmp_path, RDS.replace(NEXT_MONTH, TODAY.isoformat()))
+    assert _of(_scan(run_cli, waiver).json(), "rds-backups")[0]["waived"] is not None
+
+
+def test_a_waiver_that_matches_nothing_is_stale(run_cli: Run, tmp_path: Path) -> None:
+    waiver = _waivers(tmp_path, RDS.replace("DBInstance/chess-ai-prod",
+                                            "DBInstance/chess-ai-staging"))
+    report = _scan(run_cli, waiver).json()
+    (stale,) = _of(report, "waiver-stale")
+    assert "matches no finding" in stale["message"]
+    assert stale["severity"] == "low" and stale["status"] == "fail"
+    assert report["waivers"][0]["state"] == "stale"
+    # A stale waiver is a low finding: it gates only a strict threshold.
+    assert _scan(run_cli, waiver, "--fail-on", "never").exit_code == 0
+
+
+def test_not_stale_where_its_policy_or_environment_was_not_checked(run_cli: Run,
+                                                                   tmp_path: Path) -> None:
+    waiver = _waivers(tmp_path, f"""
+        waivers:
+          - policy: cert-expiry
+            resource: Certificate/*
+            environments: [prod]
+            reason: live-only check, not run by a declared scan
+            owner: team-platform
+            expires: {NEXT_MONTH}
+          - policy: rds-backups
+            resource: DBInstance/*
+            environments: [staging]
+            reason: no staging in this config
+            owner: team-data
+            expires: {NEXT_MONTH}
+        """)
+    report = _scan(run_cli, waiver).json()
+    assert [w["state"] for w in report["waivers"]] == ["active", "active"]
+    assert not _of(report, "waiver-stale")
+
+
+def test_one_waiver_covers_the_declared_and_the_live_finding(run_cli: Run,
+                                                             tmp_path: Path) -> None:
+    result = run_cli("audit", "--config", str(EXAMPLE), "--live",
+                     str(EXAMPLE / "live-snapshot.json"), "--format", "json",
+                     "--waivers", str(_waivers(tmp_path, RDS)))
+    report = result.json()
+    found = _of(report, "rds-backups")
+    assert sorted(f["side"] for f in found) == ["declared", "live"]
+    assert all(f["waived"] and f["waived"]["owner"] == "team-data" for f in found)
+    assert len({f["fingerprint"] for f in found}) == 1
+    assert report["waivers"][0]["matched"] == 2
+
+
+def test_default_waiver_file_beside_the_config(run_cli: Run, example_copy: Path) -> None:
+    (example_copy / ".auditor-waivers.yaml").write_text(textwrap.dedent(RDS))
+    report = run_cli("scan", "--config", str(example_copy), "--format", "json").json()
+    (finding,) = _of(report, "rds-backups")
+    assert finding["waived"]["file"] == ".auditor-waivers.yaml"
+
+
+def test_config_key_names_the_waiver_file(run_cli: Run, example_copy: Path) -> None:
+    (example_copy / "ops").mkdir()
+    (example_copy / "ops" / "waivers.yaml").write_text(textwrap.dedent(RDS))
+    config = example_copy / "auditor.yaml"
+    config.write_text(config.read_text() + "waivers: ops/waivers.yaml\n")
+    report = run_cli("scan", "--config", str(example_copy), "--format", "json").json()
+    assert _of(report, "rds-backups")[0]["waived"]["file"] == "ops/waivers.yaml"
+    config.write_text(config.read_text().replace("ops/waivers.yaml", "ops/nope.yaml"))
+    missing = run_cli("scan", "--config", str(example_copy))
+    assert missing.exit_code == 2 and "waivers: waiver file ops/nope.yaml not found" in \
+        missing.stderr
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (RDS.replace(f"    expires: {NEXT_MONTH}\n", ""),
+     ":2: waivers[0].expires: Field required"),
+    (RDS.replace(NEXT_MONTH, "next quarter"), ":7: waivers[0].expires: Input should be"),
+    (RDS.replace("    owner: team-data\n", "    owner: '  '\n"),
+     ":6: waivers[0].owner: Value error, must not be blank"),
+    (RDS.replace("policy: rds-backups", "policy: rds-backup"),
+     ":2: waivers[0].policy: no policy 'rds-backup'"),
+    (RDS.replace("DBInstance/chess-ai-prod", "chess-ai-prod"),
+     ":3: waivers[0].resource: Value error, expected kind/name"),
+    (RDS.replace("    owner:", "    ownr:"), ":6: waivers[0].ownr: unknown key"),
+    (RDS.replace("environments: [prod]", "environments: []"),
+     ":4: waivers[0].environments: List should have at least 1 item"),
+    (RDS.replace("    reason:", "  reason:"), ":5: invalid YAML"),
+    ("- just a list\n", ":1: a waiver file is a mapping"),
+])
+def test_malformed_waiver_files(run_cli: Run, tmp_path: Path, text: str,
+                                expected: str) -> None:
+    path = _waivers(tmp_path, text)
+    result = _scan(run_cli, path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}"), result.stderr
+    assert expected in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_waiver_file_not_found(run_cli: Run, tmp_path: Path) -> None:
+    result = _scan(run_cli, tmp_path / "none.yaml")
+    assert result.exit_code == 2 and "waiver file not found" in result.stderr
+
+
+def test_waivers_show_in_markdown_and_not_in_annotations(run_cli: Run, tmp_path: Path) -> None:
+    waiver = _waivers(tmp_path, RDS)
+    md = _scan(run_cli, waiver, "--format", "markdown").stdout
+    assert "Waived (1, not gated)" in md
+    assert f"waived until {NEXT_MONTH} by team-data: Backups move" in md
+    annotations = _scan(run_cli, waiver, "--format", "github").stdout
+    assert "rds-backups" not in annotations
+
+
+def test_waivers_in_sarif_junit_and_table(run_cli: Run, tmp_path: Path) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    waiver = _waivers(tmp_path, RDS)
+    sarif = json.loads(_scan(run_cli, waiver, "--format", "sarif").stdout)
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "rds-backups"]
+    assert result["suppressions"][0]["kind"] == "external"
+    assert "team-data" in result["suppressions"][0]["justification"]
+    junit = ET.fromstring(_scan(run_cli, waiver, "--format", "junit").stdout)
+    (case,) = [c for c in junit.iter("testcase") if c.get("classname") == "rds-backups"]
+    assert case.find("failure") is None
+    skipped = case.find("skipped")
+    assert skipped is not None and "waived until" in (skipped.get("message") or "")
+    table = _scan(run_cli, waiver, "--format", "table").stdout
+    assert "FAIL (waived)" in table and "| 1 waived" in table
