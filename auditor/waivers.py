@@ -148,9 +148,12 @@ def apply(report: Report, waivers: list[Waiver], today: date,
     states: list[WaiverState] = []
     extra: list[Finding] = []
     findings = [f for f in report.findings if f.policy not in (WAIVER_EXPIRED, WAIVER_STALE)]
+    by_policy: dict[str, list[Finding]] = {}  # a waiver names one policy: look only there
+    for f in findings:
+        by_policy.setdefault(f.policy, []).append(f)
     for waiver in waivers:
         expired = waiver.entry.expires < today
-        matched = [f for f in findings if waiver.matches(f)
+        matched = [f for f in by_policy.get(waiver.entry.policy, []) if waiver.matches(f)
                    and (expired or f.waived is None)]  # the first active waiver wins
         if not expired:
             for f in matched:

@@ -202,3 +202,26 @@ def test_sarif_of_a_compared_and_waived_report_is_valid(run_cli: Run, repo: Path
     assert {r["baselineState"] for r in results if r["ruleId"] == "sg-no-world-admin"} == {
         "unchanged"}
     assert {r["ruleId"] for r in results if "suppressions" in r} == {"sg-no-world-admin"}
+
+
+def test_each_environment_scans_its_own_values(run_cli: Run, example_copy: Path) -> None:
+    """The per-environment matrix: one chart, each environment's values files; a finding
+    names its environment, values file, line and key."""
+    helm = example_copy / "helm"
+    staging = (helm / "values-prod.yaml").read_text().replace("    cpu: 1000m", "    cpu: 6000m")
+    (helm / "values-staging.yaml").write_text(staging)
+    config = example_copy / "auditor.yaml"
+    text = config.read_text()
+    env = text.split("  prod:\n", 1)[1].replace("values-prod.yaml", "values-staging.yaml")
+    config.write_text(text + "  staging:\n" + env)
+    report = run_cli("scan", "--config", str(example_copy), "--format", "json").json()
+    assert report["environments"] == ["prod", "staging"]
+    cpu = {(f["environment"], f["item"]): f["location"] for f in report["findings"]
+           if f["policy"] == "cpu-limits"}
+    assert ("prod", "chess-ai") not in cpu  # prod's request is within its limit
+    assert cpu[("staging", "chess-ai")]["file"] == "helm/values-staging.yaml"
+    assert cpu[("staging", "chess-ai")]["key"] == "resources"
+    assert cpu[("prod", "log-shipper")] == {"file": "helm/values-prod.yaml", "line": 45,
+                                            "key": "sidecars[0]"}
+    line = staging.splitlines().index("resources:") + 1
+    assert cpu[("staging", "chess-ai")]["line"] == line
