@@ -2,15 +2,21 @@
 
 A finding is the same finding when its fingerprint (policy, environment, resource, item:
 never the file or line, so moved and reformatted lines stay the same), its side and its
-status agree: an ``unknown`` that became a ``fail`` is a new failure. "Fixed" counts only
-base findings of the sides and environments this report checked, so a nightly audit's live
-findings are not "fixed" by a declared-only scan.
+status agree: an ``unknown`` that became a ``fail`` is a new failure.
+
+"Fixed" is claimed only where this run could have seen the finding: on the sides and
+environments it checked, where its inputs were readable, and when the same resource does
+not still have the finding with another status (a ``fail`` that became ``unknown`` is
+not fixed, it is no longer decided). An environment the base does not cover, or whose
+inputs the base could not read, is said in the note: its findings count as new.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from auditor.errors import InputError
-from auditor.models import Comparison, Finding, Report
+from auditor.models import INPUT_ERROR, Comparison, Finding, Report, Summary
 
 Key = tuple[str, str, str]  # fingerprint, side, status
 
@@ -19,23 +25,60 @@ def key(f: Finding) -> Key:
     return (f.fingerprint, f.side, f.status)
 
 
-def compare(report: Report, base: Report, label: str, note: str = "") -> None:
+def merge(reports: Sequence[Report]) -> Report:
+    """Several saved reports (e.g. one per environment of a nightly run) as one base; for
+    an environment in several, the newest report's findings."""
+    newest: dict[str, Report] = {}
+    for r in sorted(reports, key=lambda r: r.generated_at):
+        for env in r.environments:
+            newest[env] = r
+    first = reports[0]
+    findings = [f for env, r in newest.items() for f in r.findings if f.environment == env]
+    return Report(generated_at=max(r.generated_at for r in reports), tool=first.tool,
+                  service=first.service, environments=sorted(newest),
+                  summary=Summary(by_status={}, by_severity={}, passes={}),
+                  findings=findings,
+                  sides=sorted({s for r in reports for s in r.sides}))
+
+
+def unreadable(report: Report) -> set[tuple[str, str]]:
+    """(environment, side) pairs where some input could not be read (an error, not an
+    input that is merely not audited offline)."""
+    return {(f.environment, f.side) for f in report.findings
+            if f.policy == INPUT_ERROR and f.status == "error"}
+
+
+def compare(report: Report, base: Report, label: str, note: str = "",
+            check_service: bool = True) -> None:
     """Mark each finding of ``report`` new or existing and record the comparison."""
+    notes = [note] if note else []
     if base.service != report.service and base.findings:
-        raise InputError(f"{label}: the baseline is a report of service {base.service!r}, "
-                         f"not {report.service!r}")
+        if check_service:
+            raise InputError(f"{label}: the baseline is a report of service "
+                             f"{base.service!r}, not {report.service!r}")
+        notes.append(f"the base's service was {base.service!r}")
     sides = set(report.sides) or {f.side for f in report.findings}
     environments = set(report.environments)
-    comparable = [f for f in base.findings
-                  if f.side in sides and f.environment in environments]
+    missing = sorted(environments - set(base.environments))
+    if missing and base.environments:
+        notes.append(f"the base does not cover {', '.join(missing)}: its findings count as new")
+    base_blind = unreadable(base)
+    blind_envs = sorted({env for env, side in base_blind if env in environments})
+    if blind_envs:
+        notes.append(f"some inputs of {', '.join(blind_envs)} could not be read at the base: "
+                     "findings it could not see count as new")
+    comparable = [f for f in base.findings if f.side in sides and f.environment in environments]
     before = {key(f) for f in comparable}
     for f in report.findings:
         f.baseline = "existing" if key(f) in before else "new"
-    now = {key(f) for f in report.findings}
-    fixed = [f for f in comparable if key(f) not in now]
+    head_blind = unreadable(report)
+    still_there = {(f.fingerprint, f.side) for f in report.findings}
+    fixed = [f for f in comparable
+             if (f.fingerprint, f.side) not in still_there
+             and (f.environment, f.side) not in head_blind]
     report.comparison = Comparison(
         base=label,
         new=sum(f.baseline == "new" for f in report.findings),
         existing=sum(f.baseline == "existing" for f in report.findings),
-        fixed=len(fixed), fixed_findings=fixed, note=note,
+        fixed=len(fixed), fixed_findings=fixed, note="; ".join(notes),
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor import __version__
-from auditor.errors import AuditorError, ExitCode
+from auditor.errors import AuditorError, ExitCode, InputError
 
 if TYPE_CHECKING:
     from auditor.models import Report
@@ -72,8 +72,11 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option("--waivers", metavar="FILE",
                      help="Waiver file. [default: the config's `waivers`, else "
                      ".auditor-waivers.yaml beside the config, if present]"),
-        click.option("--baseline", metavar="REPORT.json", type=click.Path(dir_okay=False),
-                     help="Report only findings new since this JSON report; gate on them."),
+        click.option("--baseline", metavar="REPORT.json|DIR", multiple=True,
+                     type=click.Path(),
+                     help="Compare with this JSON report (or a directory of them, or "
+                     "repeated: e.g. a nightly run's per-environment reports): only new "
+                     "findings fail the gate."),
         click.option("--source-url", metavar="URL",
                      help="Prefix for file:line links (e.g. https://github.com/o/r/blob/SHA/). "
                      "[default: from GitHub Actions' variables, if set]"),
@@ -85,11 +88,11 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
 @cli.command()
 @_report_options
 @click.option("--base-ref", metavar="REF",
-              help="Compare with the same config at this git revision (checked out in a "
-              "temporary worktree): report and gate only new findings.")
+              help="Compare with the same config where this branch left REF (their merge "
+              "base; checked out in a temporary worktree): only new findings fail the gate.")
 def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output: str | None,
          fail_on: str, policy_dirs: tuple[str, ...], waivers: str | None,
-         baseline: str | None, source_url: str | None, base_ref: str | None) -> None:
+         baseline: tuple[str, ...], source_url: str | None, base_ref: str | None) -> None:
     """Audit declared config (Helm, manifests, Terraform): no credentials, no network.
 
     Exit codes: 0 nothing failed at or above --fail-on; 1 something did; 2 the audit could
@@ -112,7 +115,7 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
           output: str | None, fail_on: str, policy_dirs: tuple[str, ...],
-          waivers: str | None, baseline: str | None, source_url: str | None,
+          waivers: str | None, baseline: tuple[str, ...], source_url: str | None,
           live_file: str | None, quiet: bool) -> None:
     """Audit declared config, the live state (read-only) and the drift between them.
 
@@ -188,21 +191,27 @@ def _emit(report: Report, fmt: str | None, output: str | None) -> None:
 @click.option("--fail-on", type=click.Choice(THRESHOLDS), default="high", show_default=True,
               help="Exit 1 when a check fails at or above this severity.")
 @click.option("--waivers", metavar="FILE", help="Waiver file (as for scan).")
+@click.option("--policies", "policy_dirs", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False), help="Extra policy directory (repeatable).")
+@click.option("--all", "gate_all", is_flag=True,
+              help="Gate on every finding, not only on those the change adds.")
 def precommit(files: tuple[str, ...], config_path: str | None, fail_on: str,
-              waivers: str | None) -> None:
+              waivers: str | None, policy_dirs: tuple[str, ...], gate_all: bool) -> None:
     """For a pre-commit hook: scan the environments whose charts, values, manifests or
-    Terraform include FILES (the changed files); exit 0 at once when none do."""
+    Terraform include FILES (the changed files), comparing with HEAD: only findings the
+    change adds fail. Exit 0 at once when no environment reads FILES."""
     from auditor import config as config_mod
     from auditor import pipeline
     from auditor.outcome import OutcomeOptions
-    from auditor.precommit import affected
+    from auditor.precommit import affected, base_ref
 
     config = config_mod.load(config_path)
-    envs = affected(config, files)
+    envs = affected(config, files, waivers)
     if not envs:
         sys.exit(ExitCode.OK)
+    ref = None if gate_all else base_ref(config)
     _report(pipeline.scan, config_path, pipeline.ScanOptions(environments=tuple(envs)),
-            "table", None, fail_on, (), OutcomeOptions(waivers, None, None, ""))
+            "table", None, fail_on, policy_dirs, OutcomeOptions(waivers, (), ref, ""))
 
 
 @cli.command(name="report")
@@ -219,6 +228,9 @@ def report_cmd(report_file: str, fmt: str | None, output: str | None, exit_code:
     from auditor.report_file import read_report
 
     report = read_report(report_file)
+    if exit_code and report.gate is None:  # nothing decided: never a silent pass
+        raise InputError(f"{report_file}: the report was not gated (written by an older "
+                         "auditor?): --exit-code has no code to give")
     _emit(report, fmt, output)
     sys.exit(report.gate.exit_code if exit_code and report.gate else ExitCode.OK)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ TIMEOUT = 120  # seconds; a worktree of a large monorepo can take a while
 class BaseCheckout:
     root: FsPath  # the worktree's top directory
     sha: str
+    merge_base: bool  # sha is the merge base of the ref and HEAD, not the ref itself
 
 
 def _git(cwd: FsPath, *args: str) -> str:
@@ -58,19 +60,48 @@ def resolve(top: FsPath, ref: str) -> str:
                          "actions/checkout with fetch-depth: 0)") from None
 
 
+def merge_base(top: FsPath, sha: str) -> str | None:
+    """Where HEAD's branch left ``sha``'s: what a pull request adds is measured from there
+    (like ``git diff REF...HEAD``), so fixes made on the base branch since then are not
+    counted against the branch. None when there is no common ancestor."""
+    try:
+        return _git(top, "merge-base", sha, "HEAD") or None
+    except InputError:
+        return None
+
+
 @contextlib.contextmanager
 def checkout(directory: FsPath, ref: str) -> Iterator[BaseCheckout]:
-    """A detached worktree of ``ref`` for the repository holding ``directory``; removed
-    afterwards, whatever happens."""
+    """A detached worktree of the merge base of ``ref`` and HEAD (or of ``ref``) for the
+    repository holding ``directory``; removed afterwards, also on SIGTERM (a cancelled CI
+    job), since the worktree is registered in the user's repository."""
     top = toplevel(directory)
-    sha = resolve(top, ref)
-    with tempfile.TemporaryDirectory(prefix="auditor-base-") as tmp:
+    tip = resolve(top, ref)
+    sha = merge_base(top, tip) or tip
+    with tempfile.TemporaryDirectory(prefix="auditor-base-") as tmp, _terminate_cleanly():
         tree = FsPath(tmp) / "tree"
         _git(top, "worktree", "add", "--detach", "--quiet", str(tree), sha)
         try:
-            yield BaseCheckout(tree, sha)
+            yield BaseCheckout(tree, sha, sha != tip)
         finally:
             with contextlib.suppress(InputError):
                 _git(top, "worktree", "remove", "--force", str(tree))
             with contextlib.suppress(InputError):
                 _git(top, "worktree", "prune")
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM raises SystemExit (exit 143) while the worktree exists, so it is removed."""
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -198,7 +198,7 @@ class Finding(_Model):
                                   "reported, but not counted by the gate.")
     baseline: Literal["new", "existing"] | None = Field(
         default=None, description="With a baseline: whether the base had it too (same "
-        "fingerprint, side and status). Only new findings gate.")
+        "fingerprint, side and status). Only new failing findings fail the gate.")
 
 
 class PassedCheck(_Model):
@@ -220,11 +220,12 @@ class Gate(_Model):
     passed: bool = Field(description="True only for exit code 0: complete and nothing failed "
                          "at or above fail_on.")
     status: Literal["passed", "failed", "incomplete"] = "passed"
-    incomplete: bool = Field(default=False, description="Some input or check ended in error, even "
-                             "when failing findings decided the exit code.")
+    incomplete: bool = Field(default=False, description="Some input or check ended in "
+                             "error, even when failing findings decided the exit code.")
     scope: Literal["all", "new"] = Field(
-        default="all", description="'new' when a baseline was given: only new findings gate. "
-        "Waived findings never do.")
+        default="all", description="'new' when a baseline was given: only new failing "
+        "findings fail the gate (any error still makes it incomplete). Waived findings never "
+        "count.")
 
 
 class PolicyInfo(_Model):

@@ -7,6 +7,7 @@ the base, then :func:`auditor.report.gate` decides over what is left.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from auditor.config import Config, load
 from auditor.errors import AuditorError, ConfigError
 from auditor.models import Report, Summary
 from auditor.policies import Policy
-from auditor.report_file import read_report
+from auditor.report_file import expand, read_report
 
 Run = Callable[[Config, list[Policy], Any], Report]
 
@@ -26,7 +27,7 @@ Run = Callable[[Config, list[Policy], Any], Report]
 @dataclass(frozen=True)
 class OutcomeOptions:
     waivers: str | None = None  # --waivers (relative to the working directory)
-    baseline: str | None = None  # --baseline REPORT.json
+    baseline: tuple[str, ...] = ()  # --baseline REPORT.json|DIR (repeatable)
     base_ref: str | None = None  # --base-ref REF
     source_url: str | None = None  # --source-url
 
@@ -35,11 +36,12 @@ def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_opt
            options: OutcomeOptions) -> None:
     apply_waivers(report, config, pack, options.waivers)
     if options.baseline:
-        base = read_report(options.baseline)
-        baseline.compare(report, base, options.baseline)
+        base = baseline.merge([read_report(p) for p in expand(options.baseline)])
+        baseline.compare(report, base, ", ".join(options.baseline))
     elif options.base_ref:
         base, label, note = report_at_ref(config, pack, run, run_options, options.base_ref)
-        baseline.compare(report, base, label, note)
+        # A PR may rename the service: the fingerprints do not include it.
+        baseline.compare(report, base, label, note, check_service=False)
     report.source_url = _source_url(options.source_url)
 
 
@@ -68,9 +70,10 @@ def apply_waivers(report: Report, config: Config, pack: list[Policy],
     if found is None:
         return
     path, shown = found
-    loaded = waivers.load(path, shown, [p.id for p in pack], config.rel(path))
+    loaded = waivers.load(path, shown, [p.id for p in pack], config.rel(path),
+                          config.environments)
     sides: dict[str, list[str]] = {p.id: list(p.sides) for p in pack}
-    waivers.apply(report, loaded, datetime.now(UTC).date(), sides)
+    waivers.apply(report, loaded, datetime.now(UTC).date(), sides, config.environments)
 
 
 def report_at_ref(config: Config, pack: list[Policy], run: Run, run_options: Any,
@@ -79,9 +82,11 @@ def report_at_ref(config: Config, pack: list[Policy], run: Run, run_options: Any
     config_file = (config.base_dir / FsPath(config.file).name).resolve()
     top = gitbase.toplevel(config_file.parent).resolve()
     with gitbase.checkout(config_file.parent, ref) as base:
-        label = f"{ref} ({base.sha[:12]})"
+        label = f"{ref} ({base.sha[:12]})" if not base.merge_base else \
+            f"{ref} (merge base {base.sha[:12]})"
         rel = config_file.relative_to(top)
         base_file = base.root / rel
+        _copy_chart_dependencies(config, top, base.root)
         if not base_file.is_file():
             return _empty(config), label, f"{rel} does not exist at {ref}: every finding is new"
         try:
@@ -99,6 +104,22 @@ def report_at_ref(config: Config, pack: list[Policy], run: Run, run_options: Any
             return _empty(config), label, f"none of these environments exist at {ref}"
         report = run(base_config, pack, replace(run_options, environments=wanted))
         return report, label, ""
+
+
+def _copy_chart_dependencies(config: Config, top: FsPath, tree: FsPath) -> None:
+    """Chart dependencies (``charts/``) are usually not committed but fetched by
+    ``helm dependency build``: the base is rendered with this checkout's, or it would fail
+    to render and every finding would look new."""
+    for env in config.environments.values():
+        if env.helm is None:
+            continue
+        charts = config.path(env.helm.chart) / "charts"
+        try:
+            target = tree / charts.relative_to(top)
+        except ValueError:  # a chart outside the repository: the base reads it as is
+            continue
+        if charts.is_dir() and not target.exists() and target.parent.is_dir():
+            shutil.copytree(charts, target, symlinks=True)
 
 
 def _empty(config: Config) -> Report:

@@ -1,6 +1,7 @@
 """``auditor precommit FILE...``: the declared scan of the environments whose inputs the
-given (changed) files belong to, for a pre-commit hook. Nothing changed that an
-environment reads: nothing to scan, exit 0, in milliseconds.
+given (changed) files belong to, for a pre-commit hook, compared with HEAD so that only
+what the commit adds fails it. Nothing changed that an environment reads: nothing to
+scan, exit 0, in milliseconds.
 
 An environment reads its config file, the waiver file, its chart directory and values
 files, its manifests and its Terraform directories and var files. A local Terraform
@@ -17,23 +18,39 @@ from auditor.config import Config, Environment
 from auditor.waivers import DEFAULT_NAME
 
 
-def inputs(config: Config, env: Environment) -> list[FsPath]:
-    """Every file or directory the environment's declared scan reads."""
+def inputs(config: Config, env: Environment, waivers: str | None = None) -> list[FsPath]:
+    """Every file or directory the environment's declared scan reads (``waivers``: the
+    --waivers file, relative to the working directory)."""
+    extra = [FsPath(waivers).resolve()] if waivers else []
     rel: list[str] = [FsPath(config.file).name, config.waivers or DEFAULT_NAME]
     if env.helm is not None:
         rel += [env.helm.chart, *env.helm.values]
     rel += env.manifests
     if env.terraform is not None:
         rel += [*env.terraform.dirs, *env.terraform.var_files]
-    return [config.path(r) for r in rel]
+    return [config.path(r) for r in rel] + extra
 
 
-def affected(config: Config, files: Iterable[str]) -> list[str]:
+def affected(config: Config, files: Iterable[str], waivers: str | None = None) -> list[str]:
     """The environments (config order) that read any of ``files``."""
     changed = [FsPath(f).resolve() for f in files]
     out = []
     for name, env in config.environments.items():
-        reads = inputs(config, env)
+        reads = inputs(config, env, waivers)
         if any(c == r or r in c.parents for c in changed for r in reads):
             out.append(name)
     return out
+
+
+def base_ref(config: Config) -> str | None:
+    """HEAD, when the config is in a git work tree with a commit; else no base (a first
+    commit gates on everything)."""
+    from auditor import gitbase
+    from auditor.errors import InputError
+
+    try:
+        top = gitbase.toplevel(config.base_dir)
+        gitbase.resolve(top, "HEAD")
+    except InputError:
+        return None
+    return "HEAD"

@@ -126,27 +126,32 @@ def gate(report: Report, fail_on: str) -> ExitCode:
     status = {ExitCode.OK: "passed", ExitCode.FINDINGS: "failed"}.get(code, "incomplete")
     report.gate = Gate(fail_on=fail_on, exit_code=int(code),  # type: ignore[arg-type]
                        passed=code == ExitCode.OK, status=status,  # type: ignore[arg-type]
-                       incomplete=any(f.status == "error" for f in gating(report)),
+                       incomplete=bool(errored(report)),
                        scope="new" if report.comparison is not None else "all")
     return code
 
 
 def gating(report: Report) -> list[Finding]:
-    """The findings the gate counts: not waived, and new when there is a baseline."""
+    """The findings that can fail the gate: not waived, and new when there is a base."""
     with_base = report.comparison is not None
     return [f for f in report.findings
             if f.waived is None and not (with_base and f.baseline != "new")]
 
 
+def errored(report: Report) -> list[Finding]:
+    """What this run could not evaluate, new or not: a gate never passes over it (a
+    baseline narrows what *fails*, not what was checked)."""
+    return [f for f in report.findings if f.status == "error" and f.waived is None]
+
+
 def exit_code(report: Report, fail_on: str) -> ExitCode:
-    """1 if anything failed at or above ``fail_on``; else 3 if anything errored; else 0
-    (over the findings that gate: see :func:`gating`)."""
-    counted = gating(report)
+    """1 if a finding that gates (see :func:`gating`) failed at or above ``fail_on``;
+    else 3 if anything errored; else 0."""
     if fail_on != "never":
         threshold = severity_rank(fail_on)
         if any(f.status == "fail" and severity_rank(f.severity) >= threshold
-               for f in counted):
+               for f in gating(report)):
             return ExitCode.FINDINGS
-    if any(f.status == "error" for f in counted):
+    if errored(report):
         return ExitCode.INCOMPLETE
     return ExitCode.OK

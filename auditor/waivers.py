@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.errors import ConfigError, where
 from auditor.models import (
-    META_POLICIES,
+    INPUT_ERROR,
     WAIVER_EXPIRED,
     WAIVER_STALE,
     Finding,
@@ -57,7 +57,8 @@ class WaiverEntry(_Strict):
     @field_validator("resource")
     @classmethod
     def _shape(cls, value: str) -> str:
-        if not 2 <= len(value.split("/")) <= 3 or not all(value.split("/")):
+        kind, _, rest = value.partition("/")
+        if not kind or not rest:
             raise ValueError("expected kind/name or kind/namespace/name")
         return value
 
@@ -80,26 +81,28 @@ class Waiver:
     line: int | None
 
     def matches(self, f: Finding) -> bool:
-        e = self.entry
-        parts = e.resource.split("/")
-        kind, name = parts[0], parts[-1]
-        namespace = parts[1] if len(parts) == 3 else None
-        r = f.resource
-        return (f.policy == e.policy and _glob(r.kind, kind) and _glob(r.name, name)
-                and (namespace is None or _glob(r.namespace or "", namespace))
-                and (e.item is None or _glob(f.item or "", e.item))
+        """Same policy, resource, item and environment. A finding whose check errored is
+        never covered: what was not evaluated cannot be accepted."""
+        e, r = self.entry, f.resource
+        idents = [f"{r.kind}/{r.name}"] + ([f"{r.kind}/{r.namespace}/{r.name}"]
+                                           if r.namespace else [])
+        return (f.policy == e.policy and f.status != "error"
+                and any(_like(i, e.resource) for i in idents)
+                and (e.item is None or _like(f.item or "", e.item))
                 and self.covers(f.environment))
 
     def covers(self, environment: str) -> bool:
-        return any(_glob(environment, pattern) for pattern in self.entry.environments)
+        return any(_like(environment, pattern) for pattern in self.entry.environments)
 
 
-def _glob(value: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(value, pattern)
+def _like(value: str, pattern: str) -> bool:
+    """Equal, else a glob match: names with ``[`` or ``/`` (drift items, Secrets Manager
+    names) can be copied from a report as they are."""
+    return value == pattern or fnmatch.fnmatchcase(value, pattern)
 
 
 def load(path: FsPath, shown: str, known_policies: Iterable[str],
-         report_name: str | None = None) -> list[Waiver]:
+         report_name: str | None = None, environments: Iterable[str] = ()) -> list[Waiver]:
     """The waiver file, validated; any problem is one ``file:line: key: message`` line
     (exit 2) naming it ``shown``: a waiver that silently matched nothing would hide nothing
     and fix nothing. Reports name it ``report_name`` (relative to the config)."""
@@ -122,7 +125,8 @@ def load(path: FsPath, shown: str, known_policies: Iterable[str],
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise ConfigError(f"{where(shown, nearest_line(doc.lines, loc))}: "
                           f"{_dotted(loc)}: {message}") from None
-    known = set(known_policies) | set(META_POLICIES)
+    known = set(known_policies) | {INPUT_ERROR}  # an input not audited offline: waivable
+    envs = list(environments)
     out = []
     for i, entry in enumerate(parsed.waivers):
         line = doc.lines.get(("waivers", i)) or nearest_line(doc.lines, ("waivers", i))
@@ -130,6 +134,12 @@ def load(path: FsPath, shown: str, known_policies: Iterable[str],
             at = nearest_line(doc.lines, ("waivers", i, "policy"))
             raise ConfigError(f"{where(shown, at)}: waivers[{i}].policy: no policy "
                               f"{entry.policy!r} (see `auditor policies list`)")
+        for j, pattern in enumerate(entry.environments):
+            if envs and not any(_like(e, pattern) for e in envs):
+                at = nearest_line(doc.lines, ("waivers", i, "environments", j))
+                raise ConfigError(f"{where(shown, at)}: waivers[{i}].environments[{j}]: "
+                                  f"no environment {pattern!r} in the config "
+                                  f"(defined: {', '.join(envs)})")
         out.append(Waiver(entry, report_name or shown, line))
     return out
 
@@ -142,9 +152,11 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 
 def apply(report: Report, waivers: list[Waiver], today: date,
-          policy_sides: dict[str, list[str]]) -> None:
+          policy_sides: dict[str, list[str]], environments: Iterable[str] = ()) -> None:
     """Mark the findings waivers cover; report each waiver's state, and the expired and
-    stale ones as findings."""
+    stale ones as findings. ``environments``: all the config's; a waiver that covers one
+    this run left out (``--env``) may match there, so it is not called stale."""
+    left_out = [e for e in environments if e not in report.environments]
     states: list[WaiverState] = []
     extra: list[Finding] = []
     findings = [f for f in report.findings if f.policy not in (WAIVER_EXPIRED, WAIVER_STALE)]
@@ -153,8 +165,10 @@ def apply(report: Report, waivers: list[Waiver], today: date,
         by_policy.setdefault(f.policy, []).append(f)
     for waiver in waivers:
         expired = waiver.entry.expires < today
-        matched = [f for f in by_policy.get(waiver.entry.policy, []) if waiver.matches(f)
-                   and (expired or f.waived is None)]  # the first active waiver wins
+        candidates = [f for f in by_policy.get(waiver.entry.policy, []) if waiver.matches(f)]
+        # the first active waiver wins; an expired one counts what it would cover
+        matched = [f for f in candidates if expired or f.waived is None]
+        shadow = None if expired or matched or not candidates else candidates[0].waived
         if not expired:
             for f in matched:
                 f.waived = Waived(reason=waiver.entry.reason, owner=waiver.entry.owner,
@@ -162,13 +176,13 @@ def apply(report: Report, waivers: list[Waiver], today: date,
                                   line=waiver.line)
         in_scope = [e for e in report.environments if waiver.covers(e)]
         checked = bool(set(policy_sides.get(waiver.entry.policy, report.sides))
-                       & set(report.sides))
+                       & set(report.sides)) and not any(waiver.covers(e) for e in left_out)
         state: Literal["active", "expired", "stale"] = (
             "expired" if expired else "stale" if not matched and in_scope and checked
             else "active")
         states.append(_state(waiver, state, len(matched)))
         if state != "active" and in_scope:
-            extra.append(_finding(waiver, state, in_scope[0], len(matched)))
+            extra.append(_finding(waiver, state, in_scope[0], len(matched), shadow))
     report.findings = findings + extra
     report.waivers = states
     report.summary.waived = sum(f.waived is not None for f in report.findings)
@@ -184,7 +198,8 @@ def _state(w: Waiver, state: Literal["active", "expired", "stale"], matched: int
                        matched=matched)
 
 
-def _finding(w: Waiver, state: str, environment: str, matched: int) -> Finding:
+def _finding(w: Waiver, state: str, environment: str, matched: int,
+             shadow: Waived | None) -> Finding:
     e = w.entry
     label = f"{e.policy} {e.resource}" + (f" [{e.item}]" if e.item else "")
     if state == "expired":
@@ -193,10 +208,16 @@ def _finding(w: Waiver, state: str, environment: str, matched: int) -> Finding:
                    f"on {e.expires.isoformat()}; it no longer applies"
                    + (f" to {matched} finding(s)" if matched else ""))
         fix = "Fix the findings it covered, or renew the waiver with a new date and reason."
+    elif shadow is not None:
+        policy, title = WAIVER_STALE, "Waiver duplicates another"
+        message = (f"{where(w.file, w.line)}: the waiver of {label} (owner {e.owner}) covers "
+                   f"nothing: every finding it matches is already covered by the waiver at "
+                   f"{where(shadow.file, shadow.line)}")
+        fix = "Remove one of the two waivers."
     else:
         policy, title = WAIVER_STALE, "Waiver matches nothing"
         message = (f"{where(w.file, w.line)}: the waiver of {label} (owner {e.owner}) "
-                   "matches no finding: the finding was fixed or the pattern is wrong")
+                   "matches no finding: the finding was fixed, or the pattern is wrong")
         fix = "Remove the waiver, or correct its policy, resource or environments."
     return Finding(
         policy=policy, title=title, severity="low", status="fail",

@@ -206,6 +206,21 @@ def test_published_schema_matches_the_model() -> None:
         assert field in committed["required"]
 
 
+def test_reports_of_the_first_release_stay_valid(run_cli: Run) -> None:
+    """A version 1 report written by 0.1.0 (before waivers and baselines): valid against
+    today's schema, and readable as a baseline and by `auditor report`."""
+    old_path = REPO / "tests" / "data" / "report-v1-0.1.0.json"
+    old = json.loads(old_path.read_text())
+    assert "waivers" not in old and "key" not in old["findings"][0]["location"]
+    schema = json.loads((REPO / "schemas" / "report.schema.json").read_text())
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(old))
+    assert not errors, errors[0].message
+    compared = run_cli("scan", "--config", str(EXAMPLE), "--baseline", str(old_path),
+                       "--format", "json")
+    assert compared.json()["comparison"]["new"] == 0
+    assert run_cli("report", str(old_path), "--format", "markdown").exit_code == 0
+
+
 def test_sarif_paths_are_relative_to_the_repository_root(run_cli: Run) -> None:
     """GitHub code scanning resolves result paths from the repository root."""
     sarif = json.loads(run_cli("scan", "--config", str(EXAMPLE), "--format", "sarif").stdout)

@@ -225,3 +225,97 @@ def test_each_environment_scans_its_own_values(run_cli: Run, example_copy: Path)
                                             "key": "sidecars[0]"}
     line = staging.splitlines().index("resources:") + 1
     assert cpu[("staging", "chess-ai")]["line"] == line
+
+
+def test_untracked_chart_dependencies_are_used_for_the_base(run_cli: Run,
+                                                            repo: Path) -> None:
+    """charts/ is usually gitignored and filled by `helm dependency build`: the base is
+    rendered with this checkout's, not reported unreadable (which made everything new)."""
+    chart = repo / "service" / "helm" / "chess-ai"
+    meta = chart / "Chart.yaml"
+    meta.write_text(meta.read_text() + "dependencies:\n  - name: common\n"
+                    "    version: 1.0.0\n    repository: https://charts.example.com\n")
+    (repo / ".gitignore").write_text("charts/\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "a dependency")
+    sub = chart / "charts" / "common"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: common\nversion: 1.0.0\n"
+                                    "type: library\n")
+    (sub / "templates" / "_helpers.tpl").write_text('{{- define "common.x" -}}x{{- end -}}\n')
+    assert git(repo, "status", "--porcelain") == ""  # charts/ is not in git
+    result = _scan(run_cli, repo, "--base-ref", "HEAD")
+    comparison = result.json()["comparison"]
+    assert comparison["note"] == ""
+    assert (comparison["new"], comparison["fixed"]) == (0, 0)
+    assert not (repo / "service" / "helm" / "chess-ai" / "charts" / "common" / ".git").exists()
+
+
+def test_errors_keep_the_gate_incomplete_even_when_not_new(run_cli: Run, repo: Path) -> None:
+    values = repo / "service" / "helm" / "values-prod.yaml"
+    values.write_text(values.read_text() + "oops: [\n")
+    git(repo, "commit", "-qam", "break the values")
+    base_ref_result = _scan(run_cli, repo, "--base-ref", "HEAD~1", "--fail-on", "never")
+    report = base_ref_result.json()
+    # head cannot read its values: nothing is claimed fixed there, and it is incomplete
+    assert report["comparison"]["fixed"] == 0
+    assert base_ref_result.exit_code == 3
+    # the same error at the base too: still not a pass (nothing was evaluated)
+    same = _scan(run_cli, repo, "--base-ref", "HEAD", "--fail-on", "never")
+    assert same.json()["comparison"]["new"] == 0
+    assert same.exit_code == 3 and same.json()["gate"]["status"] == "incomplete"
+
+
+def test_renaming_the_service_is_a_note_not_a_failure(run_cli: Run, repo: Path) -> None:
+    config = repo / "service" / "auditor.yaml"
+    config.write_text(config.read_text().replace("service: chess-ai", "service: chess-ai-v2"))
+    git(repo, "commit", "-qam", "rename")
+    result = _scan(run_cli, repo, "--base-ref", "HEAD~1", "--fail-on", "critical")
+    assert result.exit_code == 0, result.stderr
+    assert "service was 'chess-ai'" in result.json()["comparison"]["note"]
+
+
+def test_merge_base_not_the_tip_of_the_base_branch(run_cli: Run, repo: Path) -> None:
+    """A fix made on main after the branch left it is not counted against the branch."""
+    git(repo, "checkout", "-q", "-b", "feature", "HEAD~1")
+    notes = repo / "service" / "NOTES.md"
+    notes.write_text("a change that adds no finding\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "feature work")
+    result = _scan(run_cli, repo, "--base-ref", "main", "--fail-on", "low")
+    comparison = result.json()["comparison"]
+    assert comparison["new"] == 0 and comparison["fixed"] == 0, comparison
+    assert "merge base" in comparison["base"]
+    assert result.exit_code == 0
+
+
+def test_baseline_directory_of_per_environment_reports(run_cli: Run, example_copy: Path,
+                                                       tmp_path: Path) -> None:
+    config = example_copy / "auditor.yaml"
+    text = config.read_text()
+    config.write_text(text + "  staging:\n" + text.split("  prod:\n", 1)[1])
+    nightly = tmp_path / "nightly"
+    (nightly / "prod").mkdir(parents=True)
+    (nightly / "prod" / "r.json").write_text(run_cli(
+        "scan", "--config", str(example_copy), "--env", "prod", "--format", "json").stdout)
+    only_prod = run_cli("scan", "--config", str(example_copy), "--format", "json",
+                        "--baseline", str(nightly)).json()["comparison"]
+    assert only_prod["existing"] > 0 and only_prod["new"] == only_prod["existing"]
+    assert "does not cover staging" in only_prod["note"]
+    (nightly / "staging").mkdir()
+    (nightly / "staging" / "r.json").write_text(run_cli(
+        "scan", "--config", str(example_copy), "--env", "staging", "--format", "json").stdout)
+    both = run_cli("scan", "--config", str(example_copy), "--format", "json",
+                   "--baseline", str(nightly))
+    assert both.exit_code == 0
+    assert (both.json()["comparison"]["new"], both.json()["comparison"]["note"]) == (0, "")
+
+
+def test_report_exit_code_needs_a_gate(run_cli: Run, tmp_path: Path) -> None:
+    old = Path(__file__).parent / "data" / "report-v1-0.1.0.json"
+    data = json.loads(old.read_text())
+    data.pop("gate", None)
+    ungated = tmp_path / "ungated.json"
+    ungated.write_text(json.dumps(data))
+    result = run_cli("report", str(ungated), "--format", "table", "--exit-code")
+    assert result.exit_code == 2 and "not gated" in result.stderr

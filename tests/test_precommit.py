@@ -36,9 +36,16 @@ def test_manifest_is_valid_for_pre_commit() -> None:
 ])
 def test_only_affected_environments_are_scanned(run_cli: Run, files: list[Path],
                                                 code: int) -> None:
-    result = run_cli("precommit", "--config", str(EXAMPLE), *map(str, files))
+    result = run_cli("precommit", "--all", "--config", str(EXAMPLE), *map(str, files))
     assert result.exit_code == code, result.stderr
     assert ("== prod ==" in result.stdout) == bool(code)
+
+
+def test_compared_with_head_by_default(run_cli: Run) -> None:
+    # The example as committed: every finding is pre-existing, nothing the change adds.
+    result = run_cli("precommit", "--config", str(EXAMPLE), str(VALUES))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "Compared with HEAD" in result.stdout and "0 new" in result.stdout
 
 
 def test_affected_picks_environments(example_copy: Path) -> None:
@@ -90,6 +97,17 @@ def test_pre_commit_runs_the_hook_on_changed_files(tmp_path: Path) -> None:
     values = repo / "helm" / "values-prod.yaml"
     values.write_text(values.read_text().replace("tag: v2.4.1", "tag: v2.4.2"))
     _git(repo, "add", ".")
-    changed = subprocess.run(pre_commit, cwd=repo, env=env, capture_output=True, text=True)
-    assert changed.returncode == 1, changed.stdout + changed.stderr
-    assert "== prod ==" in changed.stdout and "sg-no-world-admin" in changed.stdout
+    bump = subprocess.run(pre_commit, cwd=repo, env=env, capture_output=True, text=True)
+    assert bump.returncode == 0, bump.stdout + bump.stderr  # adds no finding
+    _git(repo, "commit", "-qm", "bump")
+
+    values.write_text(values.read_text().replace("    cpu: 1000m", "    cpu: 6000m"))
+    _git(repo, "add", ".")
+    defect = subprocess.run(pre_commit, cwd=repo, env=env, capture_output=True, text=True)
+    assert defect.returncode == 1, defect.stdout + defect.stderr
+    assert "FAIL (new)" in defect.stdout and "cpu-limits" in defect.stdout
+    assert "1 new" in defect.stdout
+    # the hook left no worktree behind in the user's repository
+    listed = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True,
+                            text=True).stdout
+    assert len(listed.splitlines()) == 1

@@ -114,8 +114,16 @@ def test_a_waiver_that_matches_nothing_is_stale(run_cli: Run, tmp_path: Path) ->
     assert _scan(run_cli, waiver, "--fail-on", "never").exit_code == 0
 
 
-def test_not_stale_where_its_policy_or_environment_was_not_checked(run_cli: Run,
-                                                                   tmp_path: Path) -> None:
+def _two_environments(example_copy: Path) -> Path:
+    config = example_copy / "auditor.yaml"
+    text = config.read_text()
+    config.write_text(text + "  staging:\n" + text.split("  prod:\n", 1)[1])
+    return example_copy
+
+
+def test_not_stale_where_its_policy_or_environment_was_not_checked(
+        run_cli: Run, example_copy: Path, tmp_path: Path) -> None:
+    _two_environments(example_copy)
     waiver = _waivers(tmp_path, f"""
         waivers:
           - policy: cert-expiry
@@ -125,15 +133,81 @@ def test_not_stale_where_its_policy_or_environment_was_not_checked(run_cli: Run,
             owner: team-platform
             expires: {NEXT_MONTH}
           - policy: rds-backups
-            resource: DBInstance/*
-            environments: [staging]
-            reason: no staging in this config
+            resource: DBInstance/chess-ai-prod
+            environments: ["*"]
+            reason: a nightly audits each environment in its own run
             owner: team-data
             expires: {NEXT_MONTH}
         """)
-    report = _scan(run_cli, waiver).json()
+    # The rds waiver matches in prod; a staging-only run cannot call it stale.
+    report = run_cli("scan", "--config", str(example_copy), "--env", "staging",
+                     "--waivers", str(waiver), "--format", "json").json()
     assert [w["state"] for w in report["waivers"]] == ["active", "active"]
     assert not _of(report, "waiver-stale")
+    # With every environment in the run, a waiver matching nothing is stale.
+    both = run_cli("scan", "--config", str(example_copy), "--waivers", str(waiver),
+                   "--format", "json").json()
+    assert [w["state"] for w in both["waivers"]] == ["active", "active"]
+    assert both["waivers"][1]["matched"] == 2
+
+
+def test_unknown_environment_is_an_error(run_cli: Run, tmp_path: Path) -> None:
+    result = _scan(run_cli, _waivers(tmp_path, RDS.replace("[prod]", "[prdo]")))
+    assert result.exit_code == 2
+    assert ":4: waivers[0].environments[0]: no environment 'prdo' in the config" in \
+        result.stderr
+
+
+def test_errors_are_never_waived(run_cli: Run, example_copy: Path, tmp_path: Path) -> None:
+    (example_copy / "helm" / "values-prod.yaml").write_text("oops: [\n")
+    waiver = _waivers(tmp_path, f"""
+        waivers:
+          - policy: input-error
+            resource: File/*
+            environments: ["*"]
+            reason: trying to hide a broken file
+            owner: nobody
+            expires: {NEXT_MONTH}
+        """)
+    result = run_cli("scan", "--config", str(example_copy), "--waivers", str(waiver),
+                     "--format", "json", "--fail-on", "never")
+    assert result.exit_code == 3  # still incomplete: what was not evaluated is not accepted
+    errors = [f for f in result.json()["findings"] if f["status"] == "error"]
+    assert errors and all(f["waived"] is None for f in errors)
+
+
+def test_duplicate_waiver_is_reported_as_such(run_cli: Run, tmp_path: Path) -> None:
+    body = RDS.split("waivers:\n", 1)[1]
+    report = _scan(run_cli, _waivers(tmp_path, "waivers:\n" + body + body)).json()
+    assert [w["state"] for w in report["waivers"]] == ["active", "stale"]
+    (stale,) = _of(report, "waiver-stale")
+    assert "already covered by the waiver at" in stale["message"] and ":2" in stale["message"]
+
+
+def test_names_with_slashes_and_brackets_match_as_printed(run_cli: Run,
+                                                         tmp_path: Path) -> None:
+    """Drift items and Secrets Manager names are matched exactly as the report prints
+    them (a glob would read `[...]` as a character class)."""
+    audit = run_cli("audit", "--config", str(EXAMPLE), "--live",
+                    str(EXAMPLE / "live-snapshot.json"), "--format", "json").json()
+    drift = next(f for f in audit["findings"] if f["side"] == "drift" and f["item"]
+                 and "[" in f["item"])
+    r = drift["resource"]
+    ident = "/".join(x for x in (r["kind"], r["namespace"], r["name"]) if x)
+    waiver = _waivers(tmp_path, f"""
+        waivers:
+          - policy: {drift["policy"]}
+            resource: "{ident}"
+            item: "{drift["item"]}"
+            environments: [prod]
+            reason: rolled back next sprint
+            owner: team-web
+            expires: {NEXT_MONTH}
+        """)
+    report = run_cli("audit", "--config", str(EXAMPLE), "--live",
+                     str(EXAMPLE / "live-snapshot.json"), "--format", "json",
+                     "--waivers", str(waiver)).json()
+    assert report["waivers"][0]["state"] == "active" and report["waivers"][0]["matched"] == 1
 
 
 def test_one_waiver_covers_the_declared_and_the_live_finding(run_cli: Run,

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.models import INPUT_ERROR, META_POLICIES, SEVERITIES, Finding
+from auditor.models import INPUT_ERROR, META_POLICIES, SEVERITIES, Finding, WaiverState
 from auditor.site import md
 from auditor.site.findings import policy_link
 from auditor.site.reports import SiteData
@@ -126,19 +126,23 @@ def finding_row(data: SiteData, f: Finding, sections: list[Section]) -> dict[str
 
 def _waivers(data: SiteData) -> list[dict[str, Any]]:
     """The waivers of every environment's current report, each once: what they cover,
-    who owns them, until when, and whether they expired or match nothing."""
-    seen: dict[tuple[str, int | None], dict[str, Any]] = {}
+    who owns them, until when, and their state over all environments (a nightly audits
+    each environment in its own run: active if it covers a finding in any of them)."""
+    found: dict[tuple[str, int | None], list[WaiverState]] = {}
     for env in data.environments:
         for w in data.history_of(env)[-1].waivers:
-            if (w.file, w.line) in seen:
-                continue
-            state = {"active": "active", "expired": "✗ expired",
-                     "stale": "✗ matches nothing"}[w.state]
-            seen[(w.file, w.line)] = {
-                "state": state, "check": md.code(w.policy),
-                "resource": md.code(w.resource + (f" [{w.item}]" if w.item else "")),
-                "environments": md.escape(", ".join(w.environments)),
-                "owner": md.escape(w.owner), "expires": w.expires.isoformat(),
-                "reason": md.prose(w.reason),
-                "where": md.code(f"{w.file}:{w.line}" if w.line else w.file)}
-    return list(seen.values())
+            found.setdefault((w.file, w.line), []).append(w)
+    rows = []
+    for states in found.values():
+        w = states[0]
+        kinds = {s.state for s in states}
+        state = "✗ expired" if "expired" in kinds else "active" if "active" in kinds \
+            else "✗ matches nothing"
+        rows.append({
+            "state": state, "check": md.code(w.policy),
+            "resource": md.code(w.resource + (f" [{w.item}]" if w.item else "")),
+            "environments": md.escape(", ".join(w.environments)),
+            "owner": md.escape(w.owner), "expires": w.expires.isoformat(),
+            "reason": md.prose(w.reason),
+            "where": md.code(f"{w.file}:{w.line}" if w.line else w.file)})
+    return rows

@@ -57,3 +57,21 @@ def test_report_directory_is_a_history(build_site: BuildSite, tmp_path: Path) ->
     assert site.result.exit_code == 0, site.result.stderr
     assert "run 2" in site.article(LATENCY) and "run 1" not in site.article(LATENCY)
     assert "3 consecutive reports" in site.article(LATENCY)
+
+
+def test_a_waiver_active_in_one_environment_is_active(build_site: BuildSite) -> None:
+    def state(value: str) -> WaiverState:
+        return WaiverState(policy="hpa-present", resource="Deployment/*", environments=["*"],
+                           reason="r", owner="o", expires=date(2027, 1, 31),
+                           file=".auditor-waivers.yaml", line=2, state=value,  # type: ignore[arg-type]
+                           matched=1 if value == "active" else 0)
+
+    staging = report([finding("pdb-present", env="staging")], environments=["staging"],
+                     waivers=[state("stale")])
+    prod = report([finding("pdb-present")], environments=["prod"],
+                  waivers=[state("active")], at=T0 + days(1))
+    site = build_site(staging, prod)
+    assert site.result.exit_code == 0, site.result.stderr
+    waivers = site.article("dashboard").split('id="waivers"')[1]
+    rows = [r for r in waivers.split("<tr>") if "hpa-present" in r]
+    assert len(rows) == 1 and "active" in rows[0] and "matches nothing" not in rows[0]
