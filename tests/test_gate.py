@@ -319,3 +319,22 @@ def test_report_exit_code_needs_a_gate(run_cli: Run, tmp_path: Path) -> None:
     ungated.write_text(json.dumps(data))
     result = run_cli("report", str(ungated), "--format", "table", "--exit-code")
     assert result.exit_code == 2 and "not gated" in result.stderr
+
+
+def test_sigterm_removes_the_worktree(repo: Path) -> None:
+    """A cancelled CI job sends SIGTERM: the worktree registered in the user's repository
+    is removed before the process ends."""
+    import os
+    import signal
+
+    from auditor import gitbase
+
+    with pytest.raises(SystemExit) as stopped, \
+            gitbase.checkout(repo / "service", "HEAD~1") as base:
+        tree = base.root
+        assert len(git(repo, "worktree", "list").splitlines()) == 2
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert not tree.exists()
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
