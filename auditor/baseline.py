@@ -25,20 +25,26 @@ def key(f: Finding) -> Key:
     return (f.fingerprint, f.side, f.status)
 
 
-def merge(reports: Sequence[Report]) -> Report:
-    """Several saved reports (e.g. one per environment of a nightly run) as one base; for
-    an environment in several, the newest report's findings."""
-    newest: dict[str, Report] = {}
-    for r in sorted(reports, key=lambda r: r.generated_at):
+def merge(reports: Sequence[Report], service: str) -> Report:
+    """Saved reports (e.g. one per environment of a nightly run, or a fleet's directory) as
+    one base: the service's reports only, and for each environment and side the newest
+    report that checked it."""
+    mine = sorted((r for r in reports if r.service == service), key=lambda r: r.generated_at)
+    if not mine:
+        services = ", ".join(sorted({r.service for r in reports}))
+        raise InputError(f"no baseline report is of service {service!r} (found: {services})")
+    newest: dict[tuple[str, str], Report] = {}
+    for r in mine:
         for env in r.environments:
-            newest[env] = r
-    first = reports[0]
-    findings = [f for env, r in newest.items() for f in r.findings if f.environment == env]
-    return Report(generated_at=max(r.generated_at for r in reports), tool=first.tool,
-                  service=first.service, environments=sorted(newest),
+            for side in r.sides or sorted({f.side for f in r.findings}):
+                newest[(env, side)] = r
+    findings = [f for (env, side), r in newest.items() for f in r.findings
+                if f.environment == env and f.side == side]
+    return Report(generated_at=mine[-1].generated_at, tool=mine[-1].tool, service=service,
+                  environments=sorted({env for env, _ in newest}),
                   summary=Summary(by_status={}, by_severity={}, passes={}),
                   findings=findings,
-                  sides=sorted({s for r in reports for s in r.sides}))
+                  sides=sorted({side for _, side in newest}))  # type: ignore[misc]
 
 
 def unreadable(report: Report) -> set[tuple[str, str]]:

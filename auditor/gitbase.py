@@ -8,6 +8,7 @@ and ``remove`` on a temporary directory.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -28,12 +29,29 @@ class BaseCheckout:
     merge_base: bool  # sha is the merge base of the ref and HEAD, not the ref itself
 
 
+def _clean_env() -> dict[str, str]:
+    """The environment without git's repository-local variables. Inside a git hook git
+    exports GIT_INDEX_FILE, GIT_DIR, ...: inherited, `git worktree add` would write the
+    base commit into the index of the commit being made."""
+    global _LOCAL_VARS
+    if _LOCAL_VARS is None:
+        done = subprocess.run(["git", "rev-parse", "--local-env-vars"], capture_output=True,
+                              text=True, timeout=TIMEOUT, check=False)
+        _LOCAL_VARS = frozenset(done.stdout.split()) | _KNOWN_LOCAL_VARS
+    return {k: v for k, v in os.environ.items() if k not in _LOCAL_VARS}
+
+
+_KNOWN_LOCAL_VARS = frozenset({"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX",
+                               "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"})
+_LOCAL_VARS: frozenset[str] | None = None
+
+
 def _git(cwd: FsPath, *args: str) -> str:
     if shutil.which("git") is None:
         raise InputError("--base-ref needs git on PATH")
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=TIMEOUT, check=False)
+                              timeout=TIMEOUT, check=False, env=_clean_env())
     except subprocess.TimeoutExpired:
         raise InputError(f"git {args[0]} timed out after {TIMEOUT} s") from None
     if done.returncode != 0:
@@ -80,8 +98,8 @@ def checkout(directory: FsPath, ref: str) -> Iterator[BaseCheckout]:
     sha = merge_base(top, tip) or tip
     with tempfile.TemporaryDirectory(prefix="auditor-base-") as tmp, _terminate_cleanly():
         tree = FsPath(tmp) / "tree"
-        _git(top, "worktree", "add", "--detach", "--quiet", str(tree), sha)
-        try:
+        try:  # from before `add`: a SIGTERM right after it must also clean up
+            _git(top, "worktree", "add", "--detach", "--quiet", str(tree), sha)
             yield BaseCheckout(tree, sha, sha != tip)
         finally:
             with contextlib.suppress(InputError):

@@ -7,17 +7,16 @@ the base, then :func:`auditor.report.gate` decides over what is left.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import baseline, gitbase, waivers
-from auditor.config import Config, load
-from auditor.errors import AuditorError, ConfigError
-from auditor.models import Report, Summary
+from auditor import base_ref, baseline, waivers
+from auditor.config import Config
+from auditor.errors import ConfigError
+from auditor.models import Report
 from auditor.policies import Policy
 from auditor.report_file import expand, read_report
 
@@ -36,10 +35,12 @@ def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_opt
            options: OutcomeOptions) -> None:
     apply_waivers(report, config, pack, options.waivers)
     if options.baseline:
-        base = baseline.merge([read_report(p) for p in expand(options.baseline)])
+        base = baseline.merge([read_report(p) for p in expand(options.baseline)],
+                              report.service)
         baseline.compare(report, base, ", ".join(options.baseline))
     elif options.base_ref:
-        base, label, note = report_at_ref(config, pack, run, run_options, options.base_ref)
+        base, label, note = base_ref.report_at_ref(config, pack, run, run_options,
+                                                   options.base_ref)
         # A PR may rename the service: the fingerprints do not include it.
         baseline.compare(report, base, label, note, check_service=False)
     report.source_url = _source_url(options.source_url)
@@ -74,58 +75,6 @@ def apply_waivers(report: Report, config: Config, pack: list[Policy],
                           config.environments)
     sides: dict[str, list[str]] = {p.id: list(p.sides) for p in pack}
     waivers.apply(report, loaded, datetime.now(UTC).date(), sides, config.environments)
-
-
-def report_at_ref(config: Config, pack: list[Policy], run: Run, run_options: Any,
-                  ref: str) -> tuple[Report, str, str]:
-    """The same run on the config as it was at ``ref``: (report, label, note)."""
-    config_file = (config.base_dir / FsPath(config.file).name).resolve()
-    top = gitbase.toplevel(config_file.parent).resolve()
-    with gitbase.checkout(config_file.parent, ref) as base:
-        label = f"{ref} ({base.sha[:12]})" if not base.merge_base else \
-            f"{ref} (merge base {base.sha[:12]})"
-        rel = config_file.relative_to(top)
-        base_file = base.root / rel
-        _copy_chart_dependencies(config, top, base.root)
-        if not base_file.is_file():
-            return _empty(config), label, f"{rel} does not exist at {ref}: every finding is new"
-        try:
-            base_config = load(str(base_file))
-            from auditor.pipeline import validate_params
-
-            validate_params(base_config, pack)
-        except AuditorError as exc:
-            shown = exc.message.replace(str(base.root) + os.sep, "")
-            return _empty(config), label, f"the config at {ref} is invalid ({shown}): " \
-                "every finding is new"
-        wanted = [e for e in (run_options.environments or config.environments)
-                  if e in base_config.environments]
-        if not wanted:
-            return _empty(config), label, f"none of these environments exist at {ref}"
-        report = run(base_config, pack, replace(run_options, environments=wanted))
-        return report, label, ""
-
-
-def _copy_chart_dependencies(config: Config, top: FsPath, tree: FsPath) -> None:
-    """Chart dependencies (``charts/``) are usually not committed but fetched by
-    ``helm dependency build``: the base is rendered with this checkout's, or it would fail
-    to render and every finding would look new."""
-    for env in config.environments.values():
-        if env.helm is None:
-            continue
-        charts = config.path(env.helm.chart) / "charts"
-        try:
-            target = tree / charts.relative_to(top)
-        except ValueError:  # a chart outside the repository: the base reads it as is
-            continue
-        if charts.is_dir() and not target.exists() and target.parent.is_dir():
-            shutil.copytree(charts, target, symlinks=True)
-
-
-def _empty(config: Config) -> Report:
-    return Report(generated_at=datetime.now(UTC), tool={"name": "runbook-auditor"},
-                  service=config.service, environments=[],
-                  summary=Summary(by_status={}, by_severity={}, passes={}), findings=[])
 
 
 def _source_url(given: str | None) -> str:

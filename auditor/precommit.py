@@ -11,6 +11,7 @@ environment's ``terraform.dirs`` glob or run ``auditor scan`` in CI as well.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path as FsPath
 
@@ -43,14 +44,17 @@ def affected(config: Config, files: Iterable[str], waivers: str | None = None) -
 
 
 def base_ref(config: Config) -> str | None:
-    """HEAD, when the config is in a git work tree with a commit; else no base (a first
-    commit gates on everything)."""
+    """What the change is compared with: pre-commit's ``--from-ref`` (set for pre-push
+    hooks and `pre-commit run --from-ref`), else HEAD (the commit being made is HEAD plus
+    the staged files); None outside git or before the first commit (gate on everything).
+    Under ``pre-commit run --all-files`` the files equal HEAD: nothing is new, use --all."""
     from auditor import gitbase
     from auditor.errors import InputError
 
+    ref = os.environ.get("PRE_COMMIT_FROM_REF") or "HEAD"
     try:
         top = gitbase.toplevel(config.base_dir)
-        gitbase.resolve(top, "HEAD")
+        gitbase.resolve(top, ref)
     except InputError:
         return None
-    return "HEAD"
+    return ref

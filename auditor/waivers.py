@@ -84,12 +84,19 @@ class Waiver:
         """Same policy, resource, item and environment. A finding whose check errored is
         never covered: what was not evaluated cannot be accepted."""
         e, r = self.entry, f.resource
-        idents = [f"{r.kind}/{r.name}"] + ([f"{r.kind}/{r.namespace}/{r.name}"]
-                                           if r.namespace else [])
-        return (f.policy == e.policy and f.status != "error"
-                and any(_like(i, e.resource) for i in idents)
-                and (e.item is None or _like(f.item or "", e.item))
-                and self.covers(f.environment))
+        if f.policy != e.policy or f.status == "error" or not self.covers(f.environment):
+            return False
+        if e.item is not None and not _like(f.item or "", e.item):
+            return False
+        short = f"{r.kind}/{r.name}"
+        full = f"{r.kind}/{r.namespace}/{r.name}" if r.namespace else None
+        if e.resource in (short, full):  # as printed, also names holding / or [
+            return True
+        # A glob's shape says what it names: kind/name, or kind/namespace/name (so
+        # Kind/team-* never matches a whole namespace team-data).
+        if e.resource.count("/") == 2 and full is not None:
+            return fnmatch.fnmatchcase(full, e.resource)
+        return fnmatch.fnmatchcase(short, e.resource)  # cluster-scoped: the name may hold /
 
     def covers(self, environment: str) -> bool:
         return any(_like(environment, pattern) for pattern in self.entry.environments)
@@ -157,6 +164,11 @@ def apply(report: Report, waivers: list[Waiver], today: date,
     stale ones as findings. ``environments``: all the config's; a waiver that covers one
     this run left out (``--env``) may match there, so it is not called stale."""
     left_out = [e for e in environments if e not in report.environments]
+    # Where inputs could not be read or the check errored, a waiver that matched nothing
+    # may match once they can: not stale, just not decided.
+    blind = {f.environment for f in report.findings
+             if f.policy == INPUT_ERROR and f.status == "error"}
+    errored = {(f.policy, f.environment) for f in report.findings if f.status == "error"}
     states: list[WaiverState] = []
     extra: list[Finding] = []
     findings = [f for f in report.findings if f.policy not in (WAIVER_EXPIRED, WAIVER_STALE)]
@@ -175,8 +187,11 @@ def apply(report: Report, waivers: list[Waiver], today: date,
                                   expires=waiver.entry.expires, file=waiver.file,
                                   line=waiver.line)
         in_scope = [e for e in report.environments if waiver.covers(e)]
-        checked = bool(set(policy_sides.get(waiver.entry.policy, report.sides))
-                       & set(report.sides)) and not any(waiver.covers(e) for e in left_out)
+        checked = (bool(set(policy_sides.get(waiver.entry.policy, report.sides))
+                        & set(report.sides))
+                   and not any(waiver.covers(e) for e in left_out)
+                   and not any(e in blind or (waiver.entry.policy, e) in errored
+                               for e in in_scope))
         state: Literal["active", "expired", "stale"] = (
             "expired" if expired else "stale" if not matched and in_scope and checked
             else "active")

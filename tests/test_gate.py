@@ -338,3 +338,64 @@ def test_sigterm_removes_the_worktree(repo: Path) -> None:
     assert not tree.exists()
     assert len(git(repo, "worktree", "list").splitlines()) == 1
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
+
+
+def _dependency(repo: Path, version: str, *, ignore: bool = True) -> Path:
+    chart = repo / "service" / "helm" / "chess-ai"
+    meta = chart / "Chart.yaml"
+    text = meta.read_text().split("dependencies:")[0]
+    meta.write_text(text + f"dependencies:\n  - name: common\n    version: {version}\n"
+                    "    repository: https://charts.example.com\n")
+    if ignore:
+        (repo / ".gitignore").write_text("**/charts/common/\n")
+    sub = chart / "charts" / "common"
+    (sub / "templates").mkdir(parents=True, exist_ok=True)
+    (sub / "Chart.yaml").write_text(f"apiVersion: v2\nname: common\nversion: {version}\n"
+                                    "type: library\n")
+    (sub / "templates" / "_helpers.tpl").write_text('{{- define "common.x" -}}x{{- end -}}\n')
+    return chart
+
+
+def test_partly_committed_charts_get_the_missing_entries(run_cli: Run, repo: Path) -> None:
+    chart = _dependency(repo, "1.0.0")
+    vendored = chart / "charts" / "vendored"
+    (vendored / "templates").mkdir(parents=True)
+    (vendored / "Chart.yaml").write_text("apiVersion: v2\nname: vendored\nversion: 1.0.0\n"
+                                         "type: library\n")
+    meta = chart / "Chart.yaml"
+    meta.write_text(meta.read_text() + "  - name: vendored\n    version: 1.0.0\n"
+                    "    repository: file://charts/vendored\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "vendored + common")
+    assert git(repo, "ls-files", "service/helm/chess-ai/charts").splitlines() == [
+        "service/helm/chess-ai/charts/vendored/Chart.yaml"]
+    comparison = _scan(run_cli, repo, "--base-ref", "HEAD").json()["comparison"]
+    assert (comparison["new"], comparison["note"]) == (0, "")
+
+
+def test_a_dependency_bump_is_not_rendered_with_the_new_charts(run_cli: Run,
+                                                               repo: Path) -> None:
+    _dependency(repo, "1.0.0")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "common 1")
+    _dependency(repo, "2.0.0")
+    git(repo, "commit", "-qam", "common 2")
+    comparison = _scan(run_cli, repo, "--base-ref", "HEAD~1").json()["comparison"]
+    assert "alters the chart's dependencies" in comparison["note"]
+
+
+def test_baseline_reports_of_other_services_are_ignored(run_cli: Run, repo: Path,
+                                                        tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    mine = _scan(run_cli, repo).json()
+    (fleet / "chess.json").write_text(json.dumps(mine))
+    other = {**mine, "service": "billing", "findings": [],
+             "generated_at": "2030-01-01T00:00:00Z"}
+    (fleet / "billing.json").write_text(json.dumps(other))
+    result = _scan(run_cli, repo, "--baseline", str(fleet))
+    assert result.json()["comparison"]["new"] == 0
+    (fleet / "chess.json").unlink()
+    refused = _scan(run_cli, repo, "--baseline", str(fleet))
+    assert refused.exit_code == 2 and "no baseline report is of service 'chess-ai'" in \
+        refused.stderr

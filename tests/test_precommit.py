@@ -111,3 +111,48 @@ def test_pre_commit_runs_the_hook_on_changed_files(tmp_path: Path) -> None:
     listed = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True,
                             text=True).stdout
     assert len(listed.splitlines()) == 1
+
+
+def test_a_real_git_hook_commits_what_was_staged(tmp_path: Path) -> None:
+    """git exports GIT_INDEX_FILE to hooks; the base worktree must not touch that index
+    (it would commit nothing, or fail on .git/index)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("*.json"))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "ci@example.com")
+    _git(repo, "config", "user.name", "CI")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    auditor = Path(sys.executable).parent / "auditor"
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\nexec {auditor} precommit --config . "
+                    "$(git diff --cached --name-only)\n")
+    hook.chmod(0o755)
+    values = repo / "helm" / "values-prod.yaml"
+
+    def commit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "commit", "-q", *args], cwd=repo, capture_output=True,
+                              text=True)
+
+    for i, args in enumerate([("-m", "staged"), ("-am", "all"), ("-m", "path",
+                                                                  "helm/values-prod.yaml")]):
+        values.write_text(values.read_text().replace(f"tag: v2.4.{i + 1}",
+                                                     f"tag: v2.4.{i + 2}"))
+        if i == 0:
+            _git(repo, "add", ".")
+        done = commit(*args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        changed = subprocess.run(["git", "show", "--stat", "--format=", "HEAD"], cwd=repo,
+                                 capture_output=True, text=True).stdout
+        assert "values-prod.yaml" in changed, (args, changed)
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=repo,
+                                capture_output=True, text=True).stdout
+        assert status == "", status
+    # a new defect is refused, and nothing is committed
+    values.write_text(values.read_text().replace("    cpu: 1000m", "    cpu: 6000m"))
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                          text=True).stdout
+    refused = commit("-am", "defect")
+    assert refused.returncode != 0 and "cpu-limits" in refused.stdout + refused.stderr
+    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                          text=True).stdout == head

@@ -299,3 +299,40 @@ def test_waivers_in_sarif_junit_and_table(run_cli: Run, tmp_path: Path) -> None:
     assert skipped is not None and "waived until" in (skipped.get("message") or "")
     table = _scan(run_cli, waiver, "--format", "table").stdout
     assert "FAIL (waived)" in table and "| 1 waived" in table
+
+
+def test_a_name_glob_never_matches_a_namespace() -> None:
+    from auditor.models import Finding, Remediation, ResourceRef
+    from auditor.waivers import Waiver, WaiverEntry
+
+    def waiver(resource: str) -> Waiver:
+        return Waiver(WaiverEntry(policy="storage-expandable", resource=resource,
+                                  environments=["*"], reason="r", owner="o",
+                                  expires=TODAY), "w.yaml", 1)
+
+    pvc = Finding(policy="storage-expandable", title="t", severity="medium", status="fail",
+                  environment="prod", side="declared",
+                  resource=ResourceRef(kind="PersistentVolumeClaim", name="chess-ai-data",
+                                       namespace="team-data", source="helm"),
+                  message="m", runbook="", remediation=Remediation(text=""), fingerprint="f")
+    assert not waiver("PersistentVolumeClaim/team-*").matches(pvc)
+    assert waiver("PersistentVolumeClaim/team-*/*").matches(pvc)
+    assert waiver("PersistentVolumeClaim/chess-*").matches(pvc)
+    assert waiver("PersistentVolumeClaim/team-data/chess-ai-data").matches(pvc)
+    assert not waiver("PersistentVolumeClaim/other/chess-ai-data").matches(pvc)
+    secret = pvc.model_copy(update={"resource": ResourceRef(
+        kind="SecretsManagerSecret", name="chess-ai/prod/database", source="aws")})
+    assert waiver("SecretsManagerSecret/chess-ai/prod/database").matches(secret)
+    assert waiver("SecretsManagerSecret/chess-ai/*").matches(secret)
+
+
+def test_not_stale_where_inputs_could_not_be_read(run_cli: Run, example_copy: Path,
+                                                  tmp_path: Path) -> None:
+    values = example_copy / "helm" / "values-prod.yaml"
+    values.write_text(values.read_text() + "oops: [\n")
+    waiver = _waivers(tmp_path, RDS.replace("rds-backups", "liveness-probe").replace(
+        "DBInstance/chess-ai-prod", "Deployment/chess-ai/chess-ai"))
+    report = run_cli("scan", "--config", str(example_copy), "--waivers", str(waiver),
+                     "--format", "json").json()
+    assert report["waivers"][0]["state"] == "active"
+    assert not _of(report, "waiver-stale")

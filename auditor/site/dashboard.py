@@ -136,8 +136,10 @@ def _waivers(data: SiteData) -> list[dict[str, Any]]:
     for states in found.values():
         w = states[0]
         kinds = {s.state for s in states}
-        state = "✗ expired" if "expired" in kinds else "active" if "active" in kinds \
-            else "✗ matches nothing"
+        matched = sum(s.matched for s in states)
+        state = ("✗ expired" if "expired" in kinds else f"active ({matched} covered)"
+                 if matched else "✗ matches nothing" if "stale" in kinds
+                 else "active (nothing covered in the current reports)")
         rows.append({
             "state": state, "check": md.code(w.policy),
             "resource": md.code(w.resource + (f" [{w.item}]" if w.item else "")),
