@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.errors import InputError
-from auditor.models import INPUT_ERROR, Comparison, Finding, Report, Summary
+from auditor.models import Comparison, Finding, Report, Summary
 
 Key = tuple[str, str, str]  # fingerprint, side, status
 
@@ -47,13 +47,6 @@ def merge(reports: Sequence[Report], service: str) -> Report:
                   sides=sorted({side for _, side in newest}))  # type: ignore[misc]
 
 
-def unreadable(report: Report) -> set[tuple[str, str]]:
-    """(environment, side) pairs where some input could not be read (an error, not an
-    input that is merely not audited offline)."""
-    return {(f.environment, f.side) for f in report.findings
-            if f.policy == INPUT_ERROR and f.status == "error"}
-
-
 def compare(report: Report, base: Report, label: str, note: str = "",
             check_service: bool = True) -> None:
     """Mark each finding of ``report`` new or existing and record the comparison."""
@@ -68,7 +61,7 @@ def compare(report: Report, base: Report, label: str, note: str = "",
     missing = sorted(environments - set(base.environments))
     if missing and base.environments:
         notes.append(f"the base does not cover {', '.join(missing)}: its findings count as new")
-    base_blind = unreadable(base)
+    base_blind = base.unreadable()
     blind_envs = sorted({env for env, side in base_blind if env in environments})
     if blind_envs:
         notes.append(f"some inputs of {', '.join(blind_envs)} could not be read at the base: "
@@ -77,7 +70,7 @@ def compare(report: Report, base: Report, label: str, note: str = "",
     before = {key(f) for f in comparable}
     for f in report.findings:
         f.baseline = "existing" if key(f) in before else "new"
-    head_blind = unreadable(report)
+    head_blind = report.unreadable()
     still_there = {(f.fingerprint, f.side) for f in report.findings}
     fixed = [f for f in comparable
              if (f.fingerprint, f.side) not in still_there

@@ -155,12 +155,25 @@ class ResourceRef(_Model):
     address: str | None = Field(
         default=None, description="Terraform address or Helm template that declares it.")
 
+    @property
+    def ident(self) -> str:
+        """``Kind/namespace/name`` (``Kind/name`` when cluster-scoped), as reports show it."""
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else (
+            f"{self.kind}/{self.name}")
+
 
 class FindingLocation(_Model):
     file: str = Field(description="Path relative to the config file's directory.")
     line: int | None = None
     key: str | None = Field(default=None, description="The values key that set the value, "
                             "when a Helm values file (or --set) did, e.g. resources.limits.memory.")
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def described(self) -> str:
+        """``file:line (values key)``: where to change it, and which key."""
+        return str(self) + (f" ({self.key})" if self.key else "")
 
 
 class Remediation(_Model):
@@ -176,6 +189,11 @@ class Waived(_Model):
     expires: date
     file: str = Field(description="The waiver file, relative to the config's directory.")
     line: int | None = None
+
+    def summary(self) -> str:
+        """One line: until when, by whom, why."""
+        return (f"waived until {self.expires.isoformat()} by {self.owner}: "
+                f"{' '.join(self.reason.split())}")
 
 
 class Finding(_Model):
@@ -294,3 +312,9 @@ class Report(_Model):
     waivers: list[WaiverState] = Field(default_factory=list)
     source_url: str = Field(default="", description="Web address of the files at this revision "
                             "(e.g. GitHub's .../blob/SHA/), for file:line links.")
+
+    def unreadable(self) -> set[tuple[str, str]]:
+        """(environment, side) pairs where some input could not be read (an error, not an
+        input that is merely not audited offline)."""
+        return {(f.environment, f.side) for f in self.findings
+                if f.policy == INPUT_ERROR and f.status == "error"}

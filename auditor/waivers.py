@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from auditor import paths
 from auditor.errors import ConfigError, where
 from auditor.models import (
     INPUT_ERROR,
@@ -89,7 +90,7 @@ class Waiver:
         if e.item is not None and not _like(f.item or "", e.item):
             return False
         short = f"{r.kind}/{r.name}"
-        full = f"{r.kind}/{r.namespace}/{r.name}" if r.namespace else None
+        full = r.ident if r.namespace else None
         if e.resource in (short, full):  # as printed, also names holding / or [
             return True
         # A glob's shape says what it names: kind/name, or kind/namespace/name (so
@@ -131,7 +132,7 @@ def load(path: FsPath, shown: str, known_policies: Iterable[str],
         loc = tuple(err["loc"])
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise ConfigError(f"{where(shown, nearest_line(doc.lines, loc))}: "
-                          f"{_dotted(loc)}: {message}") from None
+                          f"{paths.format(loc)}: {message}") from None
     known = set(known_policies) | {INPUT_ERROR}  # an input not audited offline: waivable
     envs = list(environments)
     out = []
@@ -151,13 +152,6 @@ def load(path: FsPath, shown: str, known_policies: Iterable[str],
     return out
 
 
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(top level)"
-
-
 def apply(report: Report, waivers: list[Waiver], today: date,
           policy_sides: dict[str, list[str]], environments: Iterable[str] = ()) -> None:
     """Mark the findings waivers cover; report each waiver's state, and the expired and
@@ -166,8 +160,7 @@ def apply(report: Report, waivers: list[Waiver], today: date,
     left_out = [e for e in environments if e not in report.environments]
     # Where inputs could not be read or the check errored, a waiver that matched nothing
     # may match once they can: not stale, just not decided.
-    blind = {f.environment for f in report.findings
-             if f.policy == INPUT_ERROR and f.status == "error"}
+    blind = {env for env, _ in report.unreadable()}
     errored = {(f.policy, f.environment) for f in report.findings if f.status == "error"}
     states: list[WaiverState] = []
     extra: list[Finding] = []

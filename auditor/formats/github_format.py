@@ -34,9 +34,7 @@ def _command(f: Finding) -> str:
     status = "" if f.status == "fail" else f" ({f.status})"
     props["title"] = f"{f.policy}{status}: {f.title} [{f.environment}]"
     where = f" ({f.location.key})" if f.location and f.location.key else ""
-    resource = f.resource
-    ident = "/".join(p for p in (resource.kind, resource.namespace, resource.name) if p)
-    message = f"{ident}{f' [{f.item}]' if f.item else ''}{where}: {f.message}"
+    message = f"{f.resource.ident}{f' [{f.item}]' if f.item else ''}{where}: {f.message}"
     if f.runbook_url:
         message += f"\nRunbook: {f.runbook_url}"
     if f.remediation.commands:

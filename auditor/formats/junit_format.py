@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from auditor.models import Finding, Report, severity_rank
+from auditor.models import Finding, Report, ResourceRef, severity_rank
 
 PREFIX = "runbook-auditor"
 # Control characters (other than tab and newlines) and surrogates are not allowed in XML
@@ -36,8 +36,7 @@ def render(report: Report) -> str:
             if p.environment == env and p.fingerprint not in seen:
                 seen.add(p.fingerprint)
                 _element(suite, "testcase", classname=p.policy,
-                         name=_ident(p.resource.kind, p.resource.namespace, p.resource.name,
-                                     p.item), time="0")
+                         name=_ident(p.resource, p.item), time="0")
     _totals(root, root.findall("testsuite"))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
@@ -71,10 +70,8 @@ def _testcase(suite: ET.Element, group: list[Finding]) -> None:
     tag = _ELEMENT[lead.status]
     message = " ".join(lead.message.split())  # an attribute: viewers show one line
     if all(f.waived is not None for f in group):  # accepted: not a failure of this run
-        w = lead.waived
-        assert w is not None
-        outcome = _element(case, "skipped", message=f"waived until {w.expires.isoformat()} "
-                           f"by {w.owner}: {' '.join(w.reason.split())}")
+        assert lead.waived is not None
+        outcome = _element(case, "skipped", message=lead.waived.summary())
     elif tag == "skipped":
         outcome = _element(case, tag, message=f"unknown: {message}")
     else:
@@ -85,8 +82,7 @@ def _testcase(suite: ET.Element, group: list[Finding]) -> None:
 def _body(f: Finding) -> str:
     lines = [f"[{f.status}, {f.side}] {f.message}"]
     if f.location is not None:
-        where = f"{f.location.file}:{f.location.line}" if f.location.line else f.location.file
-        lines.append(f"location: {where}")
+        lines.append(f"location: {f.location}")
     runbook = f.runbook_url or f.runbook
     if runbook:
         lines.append(f"runbook: {runbook}")
@@ -97,12 +93,11 @@ def _body(f: Finding) -> str:
 
 
 def _name(f: Finding) -> str:
-    return _ident(f.resource.kind, f.resource.namespace, f.resource.name, f.item)
+    return _ident(f.resource, f.item)
 
 
-def _ident(kind: str, namespace: str | None, name: str, item: str | None) -> str:
-    ident = f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
-    return ident + (f"[{item}]" if item else "")
+def _ident(resource: ResourceRef, item: str | None) -> str:
+    return resource.ident + (f"[{item}]" if item else "")
 
 
 def _totals(root: ET.Element, suites: Iterable[ET.Element]) -> None:

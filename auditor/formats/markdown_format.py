@@ -215,17 +215,11 @@ def _fenced(code: str) -> list[str]:
 
 
 def _resource(f: Finding) -> str:
-    r = f.resource
-    ident = f"{r.kind}/{r.namespace}/{r.name}" if r.namespace else f"{r.kind}/{r.name}"
-    return ident + (f" [{f.item}]" if f.item else "")
+    return f.resource.ident + (f" [{f.item}]" if f.item else "")
 
 
 def _where_text(f: Finding) -> str:
-    if f.location is None:
-        return ""
-    loc = f.location
-    text = f"{loc.file}:{loc.line}" if loc.line else loc.file
-    return text + (f" ({loc.key})" if loc.key else "")
+    return f.location.described() if f.location is not None else ""
 
 
 def _where(report: Report, f: Finding) -> str:

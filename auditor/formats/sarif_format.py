@@ -207,9 +207,7 @@ def _is_web(url: str) -> bool:
 
 
 def _ident(f: Finding) -> str:
-    r = f.resource
-    ident = f"{r.kind}/{r.namespace}/{r.name}" if r.namespace else f"{r.kind}/{r.name}"
-    return ident + (f"[{f.item}]" if f.item else "")
+    return f.resource.ident + (f"[{f.item}]" if f.item else "")
 
 
 def camel_case(policy_id: str) -> str:

@@ -52,9 +52,7 @@ def _rows(findings: list[Finding]) -> list[str]:
         out.extend(textwrap.wrap(finding.message, _WIDTH, initial_indent="    ",
                                  subsequent_indent="    "))
         if finding.waived is not None:
-            w = finding.waived
-            out.append(f"    waived until {w.expires.isoformat()} by {w.owner}: "
-                       f"{' '.join(w.reason.split())}")
+            out.append(f"    {finding.waived.summary()}")
         for command in finding.remediation.commands[:1]:  # the first is the runbook's fix
             out.append(f"    fix: {' '.join(command.split())}")
         if finding.runbook:
@@ -69,14 +67,8 @@ def _status(f: Finding) -> str:
 
 
 def _resource(f: Finding) -> str:
-    r = f.resource
-    name = f"{r.namespace}/{r.name}" if r.namespace else r.name
-    return f"{r.kind}/{name}" + (f" [{f.item}]" if f.item else "")
+    return f.resource.ident + (f" [{f.item}]" if f.item else "")
 
 
 def _where(f: Finding) -> str:
-    if f.location is None:
-        return "-"
-    loc = f.location
-    text = f"{loc.file}:{loc.line}" if loc.line else loc.file
-    return text + (f" ({loc.key})" if loc.key else "")
+    return f.location.described() if f.location is not None else "-"

@@ -80,7 +80,7 @@ def _fields(data: SiteData, source: str, f: Finding) -> dict[str, Any]:
         "resource": f"{resource.kind} {ident}", "item": f.item, "message": f.message,
         "check": policy_link(data, source, f.policy, f.title, f.severity),
         "since_label": _SINCE[f.status], "since": since_text(data.since.get(key(f))),
-        "location": f"{loc.file}:{loc.line}" if loc and loc.line else (loc.file if loc else ""),
+        "location": str(loc) if loc else "",
         "fix": f.remediation.text, "commands": f.remediation.commands,
         "waived": f.waived,
     }
