@@ -17,6 +17,7 @@ from auditor import __version__
 from auditor.errors import AuditorError, ExitCode, InputError
 
 if TYPE_CHECKING:
+    from auditor.config import Config
     from auditor.models import Report
     from auditor.outcome import OutcomeOptions
 
@@ -99,13 +100,14 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
     not start; 3 the audit is incomplete (some input or check errored). With --baseline or
     --base-ref, only new findings count; waived findings never do.
     """
-    from auditor import pipeline
+    from auditor import config, pipeline
     from auditor.outcome import OutcomeOptions
 
     if baseline and base_ref:
         raise click.UsageError("give --baseline or --base-ref, not both")
-    _report(pipeline.scan, config_path, pipeline.ScanOptions(environments=envs), fmt, output,
-            fail_on, policy_dirs, OutcomeOptions(waivers, baseline, base_ref, source_url))
+    _report(pipeline.scan, config.load(config_path), pipeline.ScanOptions(environments=envs),
+            fmt, output, fail_on, policy_dirs,
+            OutcomeOptions(waivers, baseline, base_ref, source_url))
 
 
 @cli.command()
@@ -123,14 +125,14 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
     or from a snapshot (--live). Same exit codes as scan; an API that could not be read
     makes the checks that need it `error` (exit 3 when nothing failed).
     """
-    from auditor import pipeline
+    from auditor import config, pipeline
     from auditor.outcome import OutcomeOptions
 
     options = pipeline.ScanOptions(environments=envs,
                                    live_file=FsPath(live_file) if live_file else None,
                                    progress=_progress(quiet))
-    _report(pipeline.audit, config_path, options, fmt, output, fail_on, policy_dirs,
-            OutcomeOptions(waivers, baseline, None, source_url))
+    _report(pipeline.audit, config.load(config_path), options, fmt, output, fail_on,
+            policy_dirs, OutcomeOptions(waivers, baseline, None, source_url))
 
 
 @cli.command()
@@ -155,15 +157,13 @@ def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet:
     sys.exit(ExitCode.INCOMPLETE if unread else ExitCode.OK)
 
 
-def _report(run: Callable[..., Report], config_path: str | None, options: Any,
+def _report(run: Callable[..., Report], config: Config, options: Any,
             fmt: str | None, output: str | None, fail_on: str,
             policy_dirs: tuple[str, ...], outcome: OutcomeOptions) -> None:
-    from auditor import config as config_mod
     from auditor import pipeline, policies
     from auditor.outcome import finish
     from auditor.report import gate
 
-    config = config_mod.load(config_path)
     pack = policies.load_all([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)
     report = run(config, pack, options)
@@ -210,7 +210,7 @@ def precommit(files: tuple[str, ...], config_path: str | None, fail_on: str,
     if not envs:
         sys.exit(ExitCode.OK)
     ref = None if gate_all else base_ref(config)
-    _report(pipeline.scan, config_path, pipeline.ScanOptions(environments=tuple(envs)),
+    _report(pipeline.scan, config, pipeline.ScanOptions(environments=tuple(envs)),
             "table", None, fail_on, policy_dirs, OutcomeOptions(waivers, (), ref, ""))
 
 
@@ -221,7 +221,8 @@ def precommit(files: tuple[str, ...], config_path: str | None, fail_on: str,
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Write here instead of standard output.")
 @click.option("--exit-code", is_flag=True,
-              help="Exit with the code the report's gate recorded (0 if it was not gated).")
+              help="Exit with the code the report's gate recorded (exit 2 for a report "
+              "that was not gated).")
 def report_cmd(report_file: str, fmt: str | None, output: str | None, exit_code: bool) -> None:
     """Render a saved JSON report in another format: one scan, several outputs (SARIF,
     a PR comment, annotations) in CI."""

@@ -7,20 +7,18 @@ the base, then :func:`auditor.report.gate` decides over what is left.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Any
 
 from auditor import base_ref, baseline, waivers
+from auditor.base_ref import Run
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.models import Report
 from auditor.policies import Policy
 from auditor.report_file import expand, read_report
-
-Run = Callable[[Config, list[Policy], Any], Report]
 
 
 @dataclass(frozen=True)
