@@ -17,7 +17,7 @@ from auditor import conditions
 from auditor.errors import PolicyError, where
 from auditor.models import Severity
 from auditor.paths import Path
-from auditor.yamlfile import YamlError, decode, load_one, nearest_line
+from auditor.yamlfile import nearest_line, read_document
 
 # A link to the top-level policies/ folder, so wheels ship the pack as package data.
 PACK_DIR = FsPath(__file__).parent / "policy_pack"
@@ -137,12 +137,7 @@ def load_dir(directory: FsPath) -> list[Policy]:
 
 def load_file(path: FsPath) -> Policy:
     shown = str(path)
-    try:
-        doc = load_one(decode(path.read_bytes()))
-    except YamlError as exc:
-        raise PolicyError(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
-    except OSError as exc:
-        raise PolicyError(f"{shown}: cannot read policy file: {exc.strerror}") from None
+    doc = read_document(path, shown, "policy file", PolicyError)
     if not isinstance(doc.data, dict):
         raise PolicyError(f"{where(shown, doc.line)}: a policy file must be a mapping")
     try:

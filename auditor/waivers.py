@@ -36,7 +36,7 @@ from auditor.models import (
     fingerprint,
 )
 from auditor.report import by_severity
-from auditor.yamlfile import YamlError, decode, load_one, nearest_line
+from auditor.yamlfile import nearest_line, read_document
 
 DEFAULT_NAME = ".auditor-waivers.yaml"
 
@@ -114,12 +114,7 @@ def load(path: FsPath, shown: str, known_policies: Iterable[str],
     """The waiver file, validated; any problem is one ``file:line: key: message`` line
     (exit 2) naming it ``shown``: a waiver that silently matched nothing would hide nothing
     and fix nothing. Reports name it ``report_name`` (relative to the config)."""
-    try:
-        doc = load_one(decode(path.read_bytes()))
-    except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read waiver file: {exc.strerror}") from None
-    except YamlError as exc:
-        raise ConfigError(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
+    doc = read_document(path, shown, "waiver file", ConfigError)
     data = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
         raise ConfigError(f"{where(shown, doc.line)}: a waiver file is a mapping with a "

@@ -9,11 +9,14 @@ and aliases may not expand a document beyond :data:`MAX_NODES` (the "billion lau
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
 
+from auditor.errors import where
 from auditor.paths import Path
 
 try:  # the C loader is ~8x faster; fall back where libyaml is absent
@@ -51,6 +54,18 @@ def decode(raw: bytes) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise YamlError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line})",
                         line) from None
+
+
+def read_document(path: FsPath, shown: str, noun: str,
+                  error: Callable[[str], Exception]) -> Document:
+    """The one YAML document of a file the user wrote (a policy, a waiver file); a file
+    that cannot be read or parsed raises ``error("file[:line]: reason")``, one line."""
+    try:
+        return load_one(decode(path.read_bytes()))
+    except OSError as exc:
+        raise error(f"{shown}: cannot read {noun}: {exc.strerror}") from None
+    except YamlError as exc:
+        raise error(f"{where(shown, exc.line)}: invalid YAML: {exc}") from None
 
 
 def nearest_line(lines: dict[Path, int], path: Path) -> int | None:
