@@ -8,7 +8,8 @@ fakes and records it with the real collection code (``pipeline.snapshot_state`` 
   (rendered by ``pipeline.declared_inventory``) as kube-apiserver holds them (defaults,
   canonical quantities, uid/resourceVersion/managedFields, status), plus the objects the
   chart does not render (Helm's release Secret, cert-manager's Certificate and Secret);
-- AWS: moto's server holding the stack the example's Terraform declares, built with boto3;
+- AWS: moto's server holding the stack the example's Terraform declares, built with boto3
+  by tests/live/chess_ai_aws.py (the AWS collector's tests build the same stack);
 - TLS: a local server with a trustme certificate for chess-ai.example.com, which the
   script's resolver maps to 127.0.0.1 (as an /etc/hosts line would), trusted through
   SSL_CERT_FILE.
@@ -24,8 +25,10 @@ path changed to /health/ready; the database Secret the pods read is gone, one po
 its readiness check (so its ALB target is unhealthy), the newest RDS snapshot is three days
 old and the served certificate expires in 12 days.
 
-The recording is made reproducible: moto's ids are seeded, Kubernetes uids derive from the
-object's identity, and every time in it is moved by one offset so that ``collected_at`` is
+The recording is made reproducible: the ids moto draws at random are replaced by ids derived
+from the objects' names (so neither moto's seed nor its version changes them), Kubernetes
+uids derive from the object's identity, and every time in it is moved by one offset so
+that ``collected_at`` is
 the pinned moment (``--collected-at`` or ``RECORD_COLLECTED_AT``; ages and remaining
 validity are exactly as recorded). The local endpoint's port is rewritten to the example's
 real ``https://chess-ai.example.com``. The script fails if any planted secret value, or
@@ -66,7 +69,8 @@ if str(REPO) not in sys.path:  # run as a script: the repository's packages come
 from auditor import config as config_mod  # noqa: E402
 from auditor import pipeline, snapshot  # noqa: E402
 from auditor.live.markers import is_marker  # noqa: E402
-from tests.live.aws_fixtures import client, pending_reboot  # noqa: E402
+from tests.live import chess_ai_aws  # noqa: E402
+from tests.live.chess_ai_aws import DB_PASSWORD, Stack, pending_reboot  # noqa: E402
 from tests.live.k8s_api import RESOURCES, FakeKubeApi  # noqa: E402
 from tests.live.k8s_fixtures import CONTEXT, write_kubeconfig  # noqa: E402
 from tests.live.tls_fixtures import LocalServer, TlsHandler  # noqa: E402
@@ -75,16 +79,13 @@ EXAMPLE = REPO / "examples" / "chess-ai"
 OUTPUT = EXAMPLE / "live-snapshot.json"
 NAMESPACE = "chess-ai"
 HOST = "chess-ai.example.com"
-REGION = "us-east-1"
+REGION = chess_ai_aws.REGION
 COLLECTED_AT = "2026-11-27T07:45:00Z"  # the default pinned moment of the recording
 CERT_DAYS_LEFT = 12
-SNAPSHOT_AGE = timedelta(days=3, hours=4, minutes=33)  # the last backup, 03:12 three days ago
-MOTO_SEED = 20261127
-VPC_ID = "vpc-0a1b2c3d4e5f67890"  # var.vpc_id of the example's Terraform
-POD_IPS = ("10.40.1.23", "10.40.2.47", "10.40.3.12", "10.40.1.88", "10.40.3.105")
+MOTO_SEED = 20261127  # the script's own runs repeat exactly; the ids do not depend on it
 NOT_READY_POD_IP = "10.40.2.47"  # the pod whose /health/ready answers 503
 # Planted in the fakes where real prod holds secrets: none may reach the recording.
-SECRETS = ("s3cr3t-db-password-never-recorded", "tls-private-key-never-recorded",
+SECRETS = (DB_PASSWORD, "tls-private-key-never-recorded",
            "helm-release-manifest-never-recorded")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -96,21 +97,24 @@ class World:
     root: Path  # the example's copy; its auditor.yaml names the fakes
     kube: FakeKubeApi
     tls: LocalServer
-    moment: datetime  # the real clock when the world was built (to the second)
+    moment: datetime  # the clock when the world was built (to the second)
+    aws: Stack  # what moto assigned (its ids are replaced by stable ones in a recording)
 
 
 @contextmanager
-def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None
-               ) -> Iterator[World]:
+def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None,
+               seed: int = MOTO_SEED) -> Iterator[World]:
     """The example's prod after the night's fixes. AWS_ENDPOINT_URL and dummy credentials
     must already point at ``moto_url`` (an empty moto, running in this process: its health
-    and clock hooks are patched here). ``params`` go into the copied auditor.yaml."""
+    and clock hooks are patched here). ``params`` go into the copied auditor.yaml; ``seed``
+    is moto's (the ids it draws change with it, the recording does not)."""
     moment = datetime.now(UTC).replace(microsecond=0)
     with ExitStack() as stack:
         stack.enter_context(_moto_hooks())
-        _post(f"{moto_url}/moto-api/seed?a={MOTO_SEED}")
-        build_aws(moment)
-        apply_aws_fixes()
+        stack.enter_context(chess_ai_aws.dns_validation_at_once())
+        _post(f"{moto_url}/moto-api/seed?a={seed}")
+        aws = chess_ai_aws.build(moment)
+        chess_ai_aws.apply_runbook_fixes(aws)
         stack.enter_context(pending_reboot("chess-ai-prod"))  # nobody rebooted it since
         declared = pipeline.declared_inventory(config_mod.load(str(EXAMPLE)), "prod")
         kube = FakeKubeApi()
@@ -131,17 +135,19 @@ def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None
         stack.enter_context(_resolving(HOST, "127.0.0.1"))
         root = write_config(tmp, write_kubeconfig(tmp / "kubeconfig", kube.url), tls.port,
                             params or {})
-        yield World(root=root, kube=kube, tls=tls, moment=moment)
+        yield World(root=root, kube=kube, tls=tls, moment=moment, aws=aws)
 
 
 def record(world: World, collected_at: str = COLLECTED_AT) -> str:
-    """What `auditor snapshot` writes for the world, rebased to ``collected_at`` and with
-    the example's real endpoint; checked to hold nothing secret or local."""
+    """What `auditor snapshot` writes for the world, rebased to ``collected_at``, with the
+    example's real endpoint and stable ids for moto's random ones; checked to hold nothing
+    secret or local."""
     config = config_mod.load(str(world.root))
     state = pipeline.snapshot_state(config, pipeline.ScanOptions())
     doc = json.loads(snapshot.dump(config.service, state))
     pinned = datetime.fromisoformat(collected_at.replace("Z", "+00:00")).astimezone(UTC)
     doc = _rebase(doc, pinned - world.moment)
+    doc = _replace_ids(doc, world.aws.stable_ids())
     doc["collected_at"] = pinned.isoformat()
     for env in doc["environments"].values():
         for r in env["resources"]:
@@ -176,6 +182,18 @@ def check_clean(text: str, world: World) -> None:
                 assert all(is_marker(v) for v in [*c.get("args", []), *c.get("command", []),
                                                   *(e["value"] for e in c.get("env", [])
                                                     if "value" in e)]), r["name"]
+
+
+def _replace_ids(value: Any, ids: dict[str, str]) -> Any:
+    """Every occurrence of a key of ``ids`` in a string replaced by its value."""
+    if isinstance(value, dict):
+        return {k: _replace_ids(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_ids(v, ids) for v in value]
+    if isinstance(value, str):
+        for drawn, stable in ids.items():
+            value = value.replace(drawn, stable)
+    return value
 
 
 def _rebase(value: Any, offset: timedelta) -> Any:
@@ -389,182 +407,16 @@ def _certificate(moment: datetime) -> dict[str, Any]:
                            "retried: ACME DNS-01 challenge for chess-ai.example.com failed")]}}
 
 
-# ---- AWS: the stack Terraform declares, in moto -------------------------------------------
-
-def build_aws(moment: datetime) -> None:
-    """infrastructure/terraform/aws as `terraform apply` left it (names, rules, sizes)."""
-    ec2 = client("ec2")
-    ec2.describe_vpcs()  # moto makes the region's default VPC on its first EC2 request
-    with _moto_vpc_id(VPC_ID):
-        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
-    private = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24",
-                                 AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
-               for i, z in ((1, "a"), (2, "b"), (3, "c"))]
-    public = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{100 + i}.0/24",
-                                AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
-              for i, z in ((1, "a"), (2, "b"), (3, "c"))]
-    described = {"alb": "Public HTTPS entry point of chess-ai",
-                 "app": "chess-ai application pods", "db": "chess-ai PostgreSQL",
-                 "bastion": "Break-glass SSH bastion"}
-    sg = {name: ec2.create_security_group(GroupName=f"chess-ai-prod-{name}", Description=text,
-                                          VpcId=vpc)["GroupId"]
-          for name, text in described.items()}
-    for gid in sg.values():  # Terraform removes AWS's default allow-all egress
-        ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
-            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-
-    def rule(way: str, group: str, port: int, proto: str = "tcp", **peer: Any) -> None:
-        call = getattr(ec2, f"authorize_security_group_{way}")
-        ports = {} if proto == "-1" else {"FromPort": port, "ToPort": port}
-        call(GroupId=sg[group], IpPermissions=[{"IpProtocol": proto, **ports, **peer}])
-
-    def cidr(block: str, text: str) -> dict[str, Any]:
-        return {"IpRanges": [{"CidrIp": block, "Description": text}]}
-
-    rule("ingress", "alb", 443, **cidr("0.0.0.0/0", "HTTPS from the internet"))
-    rule("ingress", "alb", 80, **cidr("0.0.0.0/0",
-                                      "HTTP from the internet (redirected to HTTPS)"))
-    rule("egress", "alb", 8000, **cidr("10.40.0.0/16", "Forward to targets inside the VPC"))
-    rule("ingress", "app", 8000, UserIdGroupPairs=[
-        {"GroupId": sg["alb"], "Description": "Application port from the ALB"}])
-    rule("egress", "app", 0, "-1", **cidr("0.0.0.0/0", "All outbound"))
-    rule("ingress", "db", 5432, UserIdGroupPairs=[
-        {"GroupId": sg["app"], "Description": "PostgreSQL from the application pods only"}])
-    rule("ingress", "bastion", 22, **cidr("0.0.0.0/0", "SSH to the bastion"))
-    rule("egress", "bastion", 0, "-1", **cidr("10.40.0.0/16",
-                                              "Bastion to anything inside the VPC"))
-
-    rds = client("rds")
-    rds.create_db_subnet_group(DBSubnetGroupName="chess-ai-prod-db", SubnetIds=private,
-                               DBSubnetGroupDescription="Private subnets of the database")
-    rds.create_db_parameter_group(DBParameterGroupName="chess-ai-params",
-                                  DBParameterGroupFamily="postgres15",
-                                  Description="chess-ai PostgreSQL 15 parameters")
-    rds.modify_db_parameter_group(DBParameterGroupName="chess-ai-params", Parameters=[
-        {"ParameterName": "max_connections", "ParameterValue": "200",
-         "ApplyMethod": "pending-reboot"},
-        {"ParameterName": "log_min_duration_statement", "ParameterValue": "500",
-         "ApplyMethod": "immediate"}])
-    with _moto_clock("rds", moment - SNAPSHOT_AGE):  # created, and last backed up, back then
-        rds.create_db_instance(
-            DBInstanceIdentifier="chess-ai-prod", DBInstanceClass="db.r6g.large",
-            Engine="postgres", EngineVersion="15.7", DBName="chessai", Port=5432,
-            MasterUsername="chessai_admin", ManageMasterUserPassword=True,
-            AllocatedStorage=100, MaxAllocatedStorage=500, StorageType="gp3",
-            StorageEncrypted=True, DBSubnetGroupName="chess-ai-prod-db",
-            VpcSecurityGroupIds=[sg["db"]], DBParameterGroupName="chess-ai-params",
-            PubliclyAccessible=False, MultiAZ=True, BackupRetentionPeriod=3,
-            PreferredBackupWindow="03:00-04:00",
-            PreferredMaintenanceWindow="sun:04:30-sun:05:30", CopyTagsToSnapshot=True,
-            DeletionProtection=True, AutoMinorVersionUpgrade=True)
-
-    eks = client("eks")
-    eks.create_cluster(name="chess-ai-prod",
-                       roleArn="arn:aws:iam::123456789012:role/chess-ai-prod-eks-cluster",
-                       resourcesVpcConfig={"subnetIds": private})
-    eks.create_nodegroup(clusterName="chess-ai-prod", nodegroupName="general",
-                         nodeRole="arn:aws:iam::123456789012:role/chess-ai-prod-eks-node",
-                         subnets=private, instanceTypes=["m6i.xlarge"],
-                         capacityType="ON_DEMAND", diskSize=100,
-                         scalingConfig={"minSize": 3, "maxSize": 6, "desiredSize": 6},
-                         labels={"workload": "general"})
-
-    elb = client("elbv2")
-    lb = elb.create_load_balancer(Name="chess-ai-prod-alb", Subnets=public,
-                                  SecurityGroups=[sg["alb"]], Scheme="internet-facing",
-                                  Type="application")["LoadBalancers"][0]
-    elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
-        {"Key": "access_logs.s3.enabled", "Value": "true"},
-        {"Key": "access_logs.s3.bucket", "Value": "chess-ai-alb-logs"},
-        {"Key": "access_logs.s3.prefix", "Value": "prod"},
-        {"Key": "deletion_protection.enabled", "Value": "true"},
-        {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}])
-    tg = elb.create_target_group(
-        Name="chess-ai-prod-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip",
-        HealthCheckEnabled=True, HealthCheckPath="/health", HealthCheckPort="traffic-port",
-        HealthCheckProtocol="HTTP", HealthCheckIntervalSeconds=15, HealthCheckTimeoutSeconds=5,
-        HealthyThresholdCount=2, UnhealthyThresholdCount=3,
-        Matcher={"HttpCode": "200"})["TargetGroups"][0]
-    # The AWS Load Balancer Controller registers the pods by IP.
-    elb.register_targets(TargetGroupArn=tg["TargetGroupArn"],
-                         Targets=[{"Id": ip, "Port": 8000} for ip in POD_IPS])
-
-    with _moto_clock("acm", moment - timedelta(days=120)):  # issued four months ago
-        client("acm").request_certificate(DomainName=HOST, ValidationMethod="DNS")
-    suffix = lb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
-    topic = "arn:aws:sns:us-east-1:123456789012:chess-ai-prod-alerts"
-    cw = client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName="chess-ai-prod-alb-latency-p95",
-        AlarmDescription="p95 target response time is high (runbook: 2. High Latency)",
-        Namespace="AWS/ApplicationELB", MetricName="TargetResponseTime",
-        ExtendedStatistic="p95", Period=60, EvaluationPeriods=5, DatapointsToAlarm=3,
-        ComparisonOperator="GreaterThanThreshold", Threshold=1.0,
-        TreatMissingData="notBreaching", AlarmActions=[topic], OKActions=[topic],
-        Dimensions=[{"Name": "LoadBalancer", "Value": suffix}])
-    cw.put_metric_alarm(
-        AlarmName="chess-ai-prod-alb-target-5xx",
-        AlarmDescription="Targets return 5xx (runbook: 1. High Error Rate)",
-        Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
-        Statistic="Sum", Period=300, EvaluationPeriods=1,
-        ComparisonOperator="GreaterThanThreshold", Threshold=50,
-        TreatMissingData="notBreaching", AlarmActions=[topic], OKActions=[topic],
-        Dimensions=[{"Name": "LoadBalancer", "Value": suffix}])
-
-    sm = client("secretsmanager")
-    sm.create_secret(Name="chess-ai/prod/database",
-                     Description="chess-ai application database credentials",
-                     SecretString=json.dumps({"username": "chessai_app",
-                                              "password": SECRETS[0]}))
-    # moto would invoke a rotation Lambda named here; the rules are what is audited.
-    sm.rotate_secret(SecretId="chess-ai/prod/database",
-                     RotationRules={"AutomaticallyAfterDays": 30})
-
-    client("guardduty").create_detector(Enable=True)
-    client("s3").create_bucket(Bucket="org-cloudtrail-123456789012")
-    trail = client("cloudtrail")
-    trail.create_trail(Name="org-trail", S3BucketName="org-cloudtrail-123456789012",
-                       IsMultiRegionTrail=True)
-    trail.start_logging(Name="org-trail")
-
-
-def apply_aws_fixes() -> None:
-    """The runbook's AWS commands, as on-call ran them during the night's incidents."""
-    ec2 = client("ec2")
-    db_group = ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": ["chess-ai-prod-db"]}])["SecurityGroups"][0]
-    # aws ec2 authorize-security-group-ingress --group-id sg-... --protocol tcp --port 5432
-    #   --cidr 10.0.0.0/8
-    ec2.authorize_security_group_ingress(GroupId=db_group["GroupId"], IpProtocol="tcp",
-                                         FromPort=5432, ToPort=5432, CidrIp="10.0.0.0/8")
-    # aws rds modify-db-parameter-group --db-parameter-group-name chess-ai-params
-    #   --parameters "ParameterName=max_connections,ParameterValue=500,ApplyMethod=pending-reboot"
-    client("rds").modify_db_parameter_group(DBParameterGroupName="chess-ai-params", Parameters=[
-        {"ParameterName": "max_connections", "ParameterValue": "500",
-         "ApplyMethod": "pending-reboot"}])
-    # aws eks update-nodegroup-config --cluster-name chess-ai-prod --nodegroup-name general
-    #   --scaling-config minSize=3,maxSize=12,desiredSize=8
-    client("eks").update_nodegroup_config(clusterName="chess-ai-prod", nodegroupName="general",
-                                          scalingConfig={"minSize": 3, "maxSize": 12,
-                                                         "desiredSize": 8})
-    # aws elbv2 modify-target-group --target-group-arn ... --health-check-path /health/ready
-    elb = client("elbv2")
-    tg = elb.describe_target_groups(Names=["chess-ai-prod-tg"])["TargetGroups"][0]
-    elb.modify_target_group(TargetGroupArn=tg["TargetGroupArn"],
-                            HealthCheckPath="/health/ready")
-
-
 # ---- hooks into the fakes and the process ------------------------------------------------
 
 @contextmanager
 def _moto_hooks() -> Iterator[None]:
     """What moto cannot be asked for over HTTP: a target failing its health check (moto
-    reports every registered IP healthy) and DNS validation that completes at once. The
-    services' models are imported first, before the seed: some draw from moto's random
-    numbers on import, so the ids would depend on what this process imported before."""
+    reports every registered IP healthy). The services' models are imported first, before
+    the seed: some draw from moto's random numbers on import, so the script's own runs
+    would otherwise depend on what the process imported before."""
     import importlib
 
-    from moto import settings
     from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 
     for service in ("ec2", "rds", "eks", "elbv2", "acm", "cloudwatch", "secretsmanager",
@@ -581,43 +433,11 @@ def _moto_hooks() -> Iterator[None]:
                                     "Health checks failed with these codes: [503]")
         return status
 
-    wait = settings.ACM_VALIDATION_WAIT
     FakeTargetGroup.health_for = health_for  # type: ignore[method-assign,assignment]
-    settings.ACM_VALIDATION_WAIT = -1
     try:
         yield
     finally:
         FakeTargetGroup.health_for = original  # type: ignore[method-assign]
-        settings.ACM_VALIDATION_WAIT = wait
-
-
-@contextmanager
-def _moto_vpc_id(vpc_id: str) -> Iterator[None]:
-    """The next VPC moto makes gets ``vpc_id`` (the one Terraform's var.vpc_id names, so
-    the groups are found in the VPC Terraform declares for them)."""
-    from moto.ec2.models import vpcs
-
-    original = vpcs.random_vpc_id
-    vpcs.random_vpc_id = lambda: vpc_id  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        vpcs.random_vpc_id = original  # type: ignore[assignment]
-
-
-@contextmanager
-def _moto_clock(service: str, moment: datetime) -> Iterator[None]:
-    """The clock of one moto service set back: what it creates meanwhile is stamped
-    ``moment`` (and a certificate it issues runs from then)."""
-    import importlib
-
-    models = importlib.import_module(f"moto.{service}.models")
-    original = models.utcnow
-    models.utcnow = lambda: moment.replace(tzinfo=None)  # type: ignore[attr-defined]
-    try:  # moto keeps naive UTC times
-        yield
-    finally:
-        models.utcnow = original  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -686,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                  COLLECTED_AT),
                         help=f"the recording's moment, ISO 8601 [default: {COLLECTED_AT}]")
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--moto-seed", type=int, default=MOTO_SEED,
+                        help="moto's seed (the recording is the same for any seed)")
     args = parser.parse_args(argv)
     import logging
 
@@ -701,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         moto.start()
         restore = _aws_env(f"http://127.0.0.1:{port}", tmp)
         try:
-            with live_world(tmp, f"http://127.0.0.1:{port}") as world:
+            with live_world(tmp, f"http://127.0.0.1:{port}", seed=args.moto_seed) as world:
                 text = record(world, args.collected_at)
         finally:
             restore()

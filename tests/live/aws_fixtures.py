@@ -1,5 +1,5 @@
-"""A local AWS for the AWS collector's tests: moto's server over real HTTP, the chess-ai
-stack built in it with boto3, and a fault server that fails the way AWS fails.
+"""A local AWS for the AWS collector's tests: moto's server over real HTTP, and a fault
+server that fails the way AWS fails (the chess-ai stack built in moto is chess_ai_aws.py).
 
 moto runs once per session (its first EC2 call takes seconds) on 127.0.0.1 at a free port.
 Every test starts from an empty account (``POST /moto-api/reset``), with dummy credentials,
@@ -22,8 +22,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,15 +29,12 @@ from urllib.parse import parse_qs
 
 import boto3
 import pytest
-import trustme
 from moto.server import ThreadedMotoServer
 
 # What tests/live/conftest.py re-exports: the fixtures (helpers are imported by name).
 __all__ = ["aws", "fault_server", "moto_server"]
 
 REGION = "us-east-1"
-CERT_NOT_AFTER = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-SECRET_VALUE = "s3cr3t-db-password-never-read"
 
 
 def free_port() -> int:
@@ -100,27 +95,6 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> st
     return moto_server
 
 
-def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No ~/.aws, no ~/.boto, no instance metadata: only what the test sets counts."""
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "no-boto-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-# ---- the chess-ai stack, as the runbook's Terraform describes it ---------------------------
-
-@dataclass
-class Stack:
-    vpc_id: str
-    groups: dict[str, str]  # name -> id
-    lb_arn: str
-    lb_suffix: str
-    web_acl_arn: str
-    cert_arn: str
-    ids: dict[str, Any] = field(default_factory=dict)
-
-
 def client(service: str) -> Any:
     """A client of moto itself (never of a fault server), made once per session."""
     return _client(service, os.environ["AWS_ENDPOINT_URL"])
@@ -132,334 +106,12 @@ def _client(service: str, endpoint: str) -> Any:
                          aws_secret_access_key="testing").client(service, endpoint_url=endpoint)
 
 
-def build_chess_ai() -> Stack:
-    """The runbook's service in moto: three security groups chained ALB -> app -> db (and a
-    world-open SSH rule on a bastion), RDS with its parameter group, the EKS node group,
-    the ALB with target group, access logs and WAF, certificates (two imported for one
-    domain, one requested with DNS validation), alarms, a
-    rotating secret, GuardDuty and a multi-region trail."""
-    ec2 = client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24",
-                                 AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
-               for i, zone in ((1, "a"), (2, "b"))]
-    groups = {name: ec2.create_security_group(GroupName=f"chess-ai-prod-{name}",
-                                              Description=f"chess-ai {name}",
-                                              VpcId=vpc)["GroupId"]
-              for name in ("alb", "app", "db", "bastion")}
-    for gid in groups.values():  # Terraform removes AWS's default allow-all egress
-        ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
-            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    world = [{"CidrIp": "0.0.0.0/0", "Description": "HTTPS from the internet"}]
-    ec2.authorize_security_group_ingress(GroupId=groups["alb"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": world}])
-    ec2.authorize_security_group_egress(GroupId=groups["alb"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000,
-         "IpRanges": [{"CidrIp": "10.40.0.0/16", "Description": "Forward to targets"}]}])
-    ec2.authorize_security_group_ingress(GroupId=groups["app"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "UserIdGroupPairs": [
-            {"GroupId": groups["alb"], "Description": "Application port from the ALB"}]}])
-    ec2.authorize_security_group_egress(GroupId=groups["app"], IpPermissions=[
-        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0",
-                                           "Description": "All outbound"}]}])
-    ec2.authorize_security_group_ingress(GroupId=groups["db"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [
-            {"GroupId": groups["app"], "Description": "PostgreSQL from the pods only"}]}])
-    ec2.authorize_security_group_ingress(GroupId=groups["bastion"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "SSH to the bastion"}]}])
-
-    rds = client("rds")
-    rds.create_db_parameter_group(DBParameterGroupName="chess-ai-params",
-                                  DBParameterGroupFamily="postgres15", Description="chess-ai")
-    rds.modify_db_parameter_group(DBParameterGroupName="chess-ai-params", Parameters=[
-        {"ParameterName": "max_connections", "ParameterValue": "200",
-         "ApplyMethod": "pending-reboot"},
-        {"ParameterName": "log_min_duration_statement", "ParameterValue": "500",
-         "ApplyMethod": "immediate"}])
-    rds.create_db_instance(
-        DBInstanceIdentifier="chess-ai-prod", DBInstanceClass="db.r6g.large",
-        Engine="postgres", EngineVersion="15.7", AllocatedStorage=100, Port=5432,
-        MasterUsername="chessai_admin", MasterUserPassword=SECRET_VALUE,
-        DBParameterGroupName="chess-ai-params", VpcSecurityGroupIds=[groups["db"]],
-        MultiAZ=True, BackupRetentionPeriod=3, DeletionProtection=True,
-        StorageEncrypted=True, PubliclyAccessible=False)
-
-    eks = client("eks")
-    eks.create_cluster(name="chess-ai-prod", roleArn="arn:aws:iam::123456789012:role/eks",
-                       resourcesVpcConfig={"subnetIds": subnets})
-    eks.create_nodegroup(clusterName="chess-ai-prod", nodegroupName="general",
-                         nodeRole="arn:aws:iam::123456789012:role/node", subnets=subnets,
-                         instanceTypes=["m6i.xlarge"],
-                         scalingConfig={"minSize": 3, "maxSize": 6, "desiredSize": 6})
-
-    elb = client("elbv2")
-    lb = elb.create_load_balancer(Name="chess-ai-prod-alb", Subnets=subnets,
-                                  SecurityGroups=[groups["alb"]], Scheme="internet-facing",
-                                  Type="application")["LoadBalancers"][0]
-    elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
-        {"Key": "access_logs.s3.enabled", "Value": "true"},
-        {"Key": "access_logs.s3.bucket", "Value": "chess-ai-alb-logs"},
-        {"Key": "access_logs.s3.prefix", "Value": "prod"},
-        {"Key": "deletion_protection.enabled", "Value": "true"},
-        {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}])
-    tg = elb.create_target_group(
-        Name="chess-ai-prod-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip",
-        HealthCheckEnabled=True, HealthCheckPath="/health", HealthCheckPort="traffic-port",
-        HealthCheckProtocol="HTTP", HealthCheckIntervalSeconds=15, HealthCheckTimeoutSeconds=5,
-        HealthyThresholdCount=2, UnhealthyThresholdCount=3,
-        Matcher={"HttpCode": "200"})["TargetGroups"][0]
-    elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[
-        {"Id": "10.40.1.10", "Port": 8000}, {"Id": "10.40.2.11", "Port": 8000}])
-    waf = client("wafv2")
-    acl = waf.create_web_acl(Name="chess-ai", Scope="REGIONAL", DefaultAction={"Allow": {}},
-                             Rules=[], VisibilityConfig={
-                                 "SampledRequestsEnabled": False,
-                                 "CloudWatchMetricsEnabled": False, "MetricName": "chess"})
-    waf.associate_web_acl(WebACLArn=acl["Summary"]["ARN"], ResourceArn=lb["LoadBalancerArn"])
-
-    ca = trustme.CA()
-    acm = client("acm")
-    for not_after in (datetime(2026, 12, 1, tzinfo=UTC), CERT_NOT_AFTER):  # old, then new
-        leaf = ca.issue_cert("chess-ai.example.com", not_after=not_after)
-        cert_arn = acm.import_certificate(
-            Certificate=leaf.cert_chain_pems[0].bytes(), PrivateKey=leaf.private_key_pem.bytes(),
-            CertificateChain=ca.cert_pem.bytes())["CertificateArn"]
-
-    acm.request_certificate(DomainName="api.chess-ai.example.com", ValidationMethod="DNS")
-
-    suffix = lb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
-    cw = client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName="chess-ai-prod-alb-latency-p95", Namespace="AWS/ApplicationELB",
-        MetricName="TargetResponseTime", ExtendedStatistic="p95", Period=60,
-        EvaluationPeriods=5, DatapointsToAlarm=3, ComparisonOperator="GreaterThanThreshold",
-        Threshold=1.0, TreatMissingData="notBreaching",
-        Dimensions=[{"Name": "LoadBalancer", "Value": suffix}])
-    cw.put_metric_alarm(  # added in the console during an incident: not in Terraform
-        AlarmName="oncall-5xx", Namespace="AWS/ApplicationELB",
-        MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Period=300,
-        EvaluationPeriods=1, ComparisonOperator="GreaterThanThreshold", Threshold=50,
-        Dimensions=[{"Name": "LoadBalancer", "Value": suffix}])
-    cw.put_metric_alarm(  # another team's: neither declared nor on the load balancer
-        AlarmName="billing", Namespace="AWS/Billing", MetricName="EstimatedCharges",
-        Statistic="Maximum", Period=21600, EvaluationPeriods=1,
-        ComparisonOperator="GreaterThanThreshold", Threshold=1000)
-
-    sm = client("secretsmanager")
-    sm.create_secret(Name="chess-ai/prod/database", SecretString=SECRET_VALUE)
-    sm.rotate_secret(SecretId="chess-ai/prod/database",
-                     RotationRules={"AutomaticallyAfterDays": 30})
-    sm.create_secret(Name="chess-ai/prod/api-key", SecretString=SECRET_VALUE)
-
-    detector = client("guardduty").create_detector(Enable=True)["DetectorId"]
-    client("s3").create_bucket(Bucket="chess-ai-trail")
-    trail = client("cloudtrail")
-    trail.create_trail(Name="org-trail", S3BucketName="chess-ai-trail", IsMultiRegionTrail=True)
-    trail.start_logging(Name="org-trail")
-    return Stack(vpc_id=vpc, groups=groups, lb_arn=lb["LoadBalancerArn"], lb_suffix=suffix,
-                 web_acl_arn=acl["Summary"]["ARN"], cert_arn=cert_arn,
-                 ids={"detector": detector, "target_group_arn": tg["TargetGroupArn"]})
-
-
-# The same stack as Terraform declares it (literal names where Terraform would read them
-# from other stacks), for comparing the collected bodies with the Terraform source's.
-CHESS_TF = """
-variable "vpc_id" {}
-variable "web_acl_arn" {}
-variable "lb_suffix" {}
-
-resource "aws_security_group" "alb" {
-  name        = "chess-ai-prod-alb"
-  description = "chess-ai alb"
-  vpc_id      = var.vpc_id
-  ingress {
-    description = "HTTPS from the internet"
-    from_port   = 443
-    to_port     = 443
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-  egress {
-    description = "Forward to targets"
-    from_port   = 8000
-    to_port     = 8000
-    protocol    = "tcp"
-    cidr_blocks = ["10.40.0.0/16"]
-  }
-}
-resource "aws_security_group" "app" {
-  name        = "chess-ai-prod-app"
-  description = "chess-ai app"
-  vpc_id      = var.vpc_id
-  ingress {
-    description     = "Application port from the ALB"
-    from_port       = 8000
-    to_port         = 8000
-    protocol        = "tcp"
-    security_groups = [aws_security_group.alb.id]
-  }
-  egress {
-    description = "All outbound"
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-resource "aws_security_group" "db" {
-  name        = "chess-ai-prod-db"
-  description = "chess-ai db"
-  vpc_id      = var.vpc_id
-  ingress {
-    description     = "PostgreSQL from the pods only"
-    from_port       = 5432
-    to_port         = 5432
-    protocol        = "tcp"
-    security_groups = [aws_security_group.app.id]
-  }
-}
-resource "aws_security_group" "bastion" {
-  name        = "chess-ai-prod-bastion"
-  description = "chess-ai bastion"
-  vpc_id      = var.vpc_id
-}
-resource "aws_security_group_rule" "bastion_ssh" {
-  type              = "ingress"
-  description       = "SSH to the bastion"
-  security_group_id = aws_security_group.bastion.id
-  from_port         = 22
-  to_port           = 22
-  protocol          = "tcp"
-  cidr_blocks       = ["0.0.0.0/0"]
-}
-resource "aws_db_parameter_group" "main" {
-  name   = "chess-ai-params"
-  family = "postgres15"
-  parameter {
-    name         = "max_connections"
-    value        = "200"
-    apply_method = "pending-reboot"
-  }
-  parameter {
-    name  = "log_min_duration_statement"
-    value = "500"
-  }
-}
-resource "aws_db_instance" "main" {
-  identifier              = "chess-ai-prod"
-  engine                  = "postgres"
-  engine_version          = "15.7"
-  instance_class          = "db.r6g.large"
-  port                    = 5432
-  multi_az                = true
-  backup_retention_period = 3
-  deletion_protection     = true
-  publicly_accessible     = false
-  storage_encrypted       = true
-  parameter_group_name    = "chess-ai-params"
-  vpc_security_group_ids  = [aws_security_group.db.id]
-}
-resource "aws_eks_node_group" "general" {
-  cluster_name    = "chess-ai-prod"
-  node_group_name = "general"
-  instance_types  = ["m6i.xlarge"]
-  scaling_config {
-    min_size     = 3
-    max_size     = 6
-    desired_size = 6
-  }
-}
-resource "aws_lb" "main" {
-  name                       = "chess-ai-prod-alb"
-  internal                   = false
-  load_balancer_type         = "application"
-  drop_invalid_header_fields = true
-  enable_deletion_protection = true
-  access_logs {
-    bucket  = "chess-ai-alb-logs"
-    prefix  = "prod"
-    enabled = true
-  }
-}
-resource "aws_wafv2_web_acl_association" "alb" {
-  resource_arn = aws_lb.main.arn
-  web_acl_arn  = var.web_acl_arn
-}
-resource "aws_lb_target_group" "app" {
-  name        = "chess-ai-prod-tg"
-  port        = 8000
-  protocol    = "HTTP"
-  target_type = "ip"
-  vpc_id      = var.vpc_id
-  health_check {
-    enabled             = true
-    path                = "/health"
-    port                = "traffic-port"
-    protocol            = "HTTP"
-    matcher             = "200"
-    interval            = 15
-    timeout             = 5
-    healthy_threshold   = 2
-    unhealthy_threshold = 3
-  }
-}
-resource "aws_acm_certificate" "api" {
-  domain_name       = "api.chess-ai.example.com"
-  validation_method = "DNS"
-}
-resource "aws_cloudwatch_metric_alarm" "latency" {
-  alarm_name          = "chess-ai-prod-alb-latency-p95"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "TargetResponseTime"
-  extended_statistic  = "p95"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 1.0
-  treat_missing_data  = "notBreaching"
-  dimensions = {
-    LoadBalancer = var.lb_suffix
-  }
-}
-resource "aws_secretsmanager_secret" "db" {
-  name = "chess-ai/prod/database"
-}
-resource "aws_secretsmanager_secret_rotation" "db" {
-  secret_id           = aws_secretsmanager_secret.db.id
-  rotation_lambda_arn = "arn:aws:lambda:us-east-1:123456789012:function:rotate"
-  rotation_rules {
-    automatically_after_days = 30
-  }
-}
-"""
-
-
-# ---- what moto cannot be asked for over HTTP ----------------------------------------------
-
-@contextmanager
-def pending_reboot(*identifiers: str) -> Iterator[None]:
-    """The named RDS instances report their parameter group ``pending-reboot`` (moto says
-    ``in-sync`` always), as RDS does after a static parameter changed until a reboot."""
-    from moto.rds.models import DBInstance
-
-    original = DBInstance.db_parameter_group_status_list
-
-    def status_list(self: DBInstance) -> Any:
-        groups = self.db_parameter_groups()
-        for group in groups:
-            status = "pending-reboot" if self.db_instance_identifier in identifiers else (
-                "in-sync")
-            group.ParameterApplyStatus = status  # type: ignore[attr-defined]
-        return groups
-
-    DBInstance.db_parameter_group_status_list = property(  # type: ignore[assignment,method-assign]
-        status_list)
-    try:
-        yield
-    finally:
-        DBInstance.db_parameter_group_status_list = original  # type: ignore[method-assign]
+def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No ~/.aws, no ~/.boto, no instance metadata: only what the test sets counts."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("BOTO_CONFIG", str(tmp_path / "no-boto-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 # ---- a server that fails like AWS -------------------------------------------------------

@@ -26,7 +26,14 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
-from scripts.record_example_snapshot import OUTPUT, SECRETS, World, live_world, record
+from scripts.record_example_snapshot import (
+    MOTO_SEED,
+    OUTPUT,
+    SECRETS,
+    World,
+    live_world,
+    record,
+)
 from tests.conftest import EXAMPLE
 from tests.live.aws_fixtures import FaultServer, isolate
 
@@ -275,7 +282,9 @@ def world(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         # The clock of the time-based checks, pinned: a direct audit and one of a snapshot
         # taken seconds later then judge alike.
         now = datetime.now(UTC).replace(microsecond=0).isoformat()
-        with live_world(tmp, moto_server, params={"now": now}) as built:
+        # Another seed than the script's: moto draws other ids than the committed recording
+        # was made with, which the recording must not depend on.
+        with live_world(tmp, moto_server, params={"now": now}, seed=MOTO_SEED + 1) as built:
             mp.setattr(recorder, "_location", str(tmp / "moto-requests.jsonl"))
             _post(f"{moto_server}/moto-api/recorder/reset-recording")
             _post(f"{moto_server}/moto-api/recorder/start-recording")
@@ -510,6 +519,48 @@ def test_a_snapshot_audits_like_the_live_state_it_recorded(
 def test_the_committed_recording_is_what_the_script_records_today(live: World) -> None:
     """examples/chess-ai/live-snapshot.json is a recording, not an edited file: the
     collectors reading this world now produce it byte for byte (when a collector changes,
-    run scripts/record_example_snapshot.py and commit the result)."""
-    assert record(live) == SNAPSHOT.read_text(encoding="utf-8"), (
-        "the recorded example is stale: run .venv/bin/python scripts/record_example_snapshot.py")
+    run scripts/record_example_snapshot.py and commit the result). This world was built
+    today, with moto drawing other ids than when the file was recorded."""
+    recorded, committed = record(live), SNAPSHOT.read_text(encoding="utf-8")
+    assert recorded == committed, (
+        "the recorded example is stale: run .venv/bin/python scripts/record_example_snapshot.py"
+        "\n" + "\n".join(differences(json.loads(recorded), json.loads(committed))[:20]))
+
+
+@slow
+def test_one_changed_field_in_the_world_is_a_changed_recording(live: World) -> None:
+    """The comparison above is not blind: a Service port changed in the fake API server
+    (no request, so the audits' read-only check is unaffected) changes the recording at
+    that one field, and only there."""
+    committed = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    service = next(o for path, items in live.kube.objects.items() for o in items
+                   if path.endswith("/services") and o["metadata"]["name"] == "chess-ai")
+    port = service["spec"]["ports"][0]
+    before = port["port"]
+    port["port"] = before + 1
+    try:
+        changed = record(live)
+    finally:
+        port["port"] = before
+    assert changed != SNAPSHOT.read_text(encoding="utf-8")
+    index = next(i for i, r in enumerate(committed["environments"]["prod"]["resources"])
+                 if (r["kind"], r["name"]) == ("Service", "chess-ai"))
+    assert differences(json.loads(changed), committed) == [
+        f"environments.prod.resources[{index}].body.spec.ports[0].port: "
+        f"{before + 1} here, {before} committed"]
+    assert record(live) == SNAPSHOT.read_text(encoding="utf-8")  # put back: equal again
+
+
+def differences(here: Any, committed: Any, path: str = "") -> list[str]:
+    """Where two JSON documents differ, as dotted paths (the reason a comparison failed)."""
+    if isinstance(here, dict) and isinstance(committed, dict):
+        return [d for k in sorted({*here, *committed}, key=str)
+                for d in (differences(here[k], committed[k], f"{path}.{k}".lstrip("."))
+                          if k in here and k in committed else
+                          [f"{path}.{k}".lstrip(".") + (": only here" if k in here
+                                                        else ": only committed")])]
+    if (isinstance(here, list) and isinstance(committed, list)
+            and len(here) == len(committed)):
+        return [d for i, (a, b) in enumerate(zip(here, committed, strict=True))
+                for d in differences(a, b, f"{path}[{i}]")]
+    return [] if here == committed else [f"{path}: {here!r} here, {committed!r} committed"]

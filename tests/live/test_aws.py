@@ -4,14 +4,18 @@ faults (each kind's own), and proof that it only reads."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import trustme
 
 import auditor.live.aws as aws_live
 from auditor.config import Config, load
@@ -20,19 +24,24 @@ from auditor.live.base import LiveCollected
 from auditor.models import Location, Resource
 from auditor.sources import terraform
 from auditor.unknown import Unknown
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE, REPO
 from tests.live.aws_fixtures import (  # fixtures come through tests/live/conftest.py
-    CERT_NOT_AFTER,
-    CHESS_TF,
     REGION,
-    SECRET_VALUE,
     FaultServer,
-    Stack,
-    build_chess_ai,
     client,
     free_port,
+)
+from tests.live.chess_ai_aws import (
+    DB_PASSWORD,
+    POD_IPS,
+    Stack,
+    build,
+    dns_validation_at_once,
     pending_reboot,
 )
+
+EXAMPLE_TF = EXAMPLE / "infrastructure" / "terraform" / "aws"
+LEGACY = "legacy.chess-ai.example.com"  # a domain with two imported certificates
 
 # The Terraform attributes each kind is compared on (docs/live-model.md), plus the exact
 # mappings the collector adds on top of the contract.
@@ -54,23 +63,80 @@ COMPARED = {
     "SecretsManagerSecret": ("name", "rotation_enabled", "rotation_rules"),
 }
 
-def _config(project: Callable[[dict[str, str]], Path], stack: Stack | None,
+
+@dataclass(frozen=True)
+class Chess:
+    """The example's stack as built for the recording, plus what these tests add to it."""
+
+    stack: Stack
+    web_acl_arn: str  # a WAF web ACL on the load balancer
+    legacy_not_after: datetime  # the later of the two imported certificates' expiry
+
+
+@pytest.fixture
+def chess(aws: str) -> Iterator[Chess]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    with dns_validation_at_once():
+        stack = build(now)
+        yield Chess(stack, _web_acl(stack), _extras(now))
+
+
+def _web_acl(stack: Stack) -> str:
+    waf = client("wafv2")
+    acl = waf.create_web_acl(Name="chess-ai", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                             Rules=[], VisibilityConfig={
+                                 "SampledRequestsEnabled": False,
+                                 "CloudWatchMetricsEnabled": False, "MetricName": "chess"})
+    waf.associate_web_acl(WebACLArn=acl["Summary"]["ARN"], ResourceArn=stack.lb_arn)
+    return str(acl["Summary"]["ARN"])
+
+
+def _extras(now: datetime) -> datetime:
+    """Two certificates imported for one domain (the older one about to expire, both valid
+    from a month before ``now``), an alarm added in the console during an incident, another
+    team's alarm and a secret that never rotated. Returns the later certificate's expiry."""
+    ca, acm = trustme.CA(), client("acm")
+    start, later = now - timedelta(days=30), now + timedelta(days=200)
+    for not_after in (now + timedelta(days=5), later):  # old, then new
+        leaf = ca.issue_cert(LEGACY, not_before=start, not_after=not_after)
+        acm.import_certificate(
+            Certificate=leaf.cert_chain_pems[0].bytes(), PrivateKey=leaf.private_key_pem.bytes(),
+            CertificateChain=ca.cert_pem.bytes())
+    cw = client("cloudwatch")
+    lb = client("elbv2").describe_load_balancers(Names=["chess-ai-prod-alb"])
+    suffix = lb["LoadBalancers"][0]["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+    cw.put_metric_alarm(  # added in the console during an incident: not in Terraform
+        AlarmName="oncall-5xx", Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_ELB_5XX_Count", Statistic="Sum", Period=300,
+        EvaluationPeriods=1, ComparisonOperator="GreaterThanThreshold", Threshold=50,
+        Dimensions=[{"Name": "LoadBalancer", "Value": suffix}])
+    cw.put_metric_alarm(  # another team's: neither declared nor on the load balancer
+        AlarmName="billing", Namespace="AWS/Billing", MetricName="EstimatedCharges",
+        Statistic="Maximum", Period=21600, EvaluationPeriods=1,
+        ComparisonOperator="GreaterThanThreshold", Threshold=1000)
+    client("secretsmanager").create_secret(Name="chess-ai/prod/api-key",
+                                           SecretString=DB_PASSWORD)
+    return later
+
+
+def _config(project: Callable[[dict[str, str]], Path], with_terraform: bool,
             aws_yaml: str = "{region: us-east-1, certificates: [chess-ai.example.com]}",
             ) -> Config:
-    variables = (f"{{vpc_id: {stack.vpc_id}, web_acl_arn: '{stack.web_acl_arn}', "
-                 f"lb_suffix: {stack.lb_suffix}}}") if stack else "{}"
+    """A service whose Terraform is the example's own (its variables' defaults name the
+    VPC the stack is built in), or empty."""
     root = project({
-        "tf/main.tf": CHESS_TF if stack else "",
+        "tf/empty.tf": "",
         "auditor.yaml": f"""
             service: chess-ai
             environments:
               prod:
                 terraform:
                   dirs: [tf]
-                  vars: {variables}
                 aws: {aws_yaml}
             """,
     })
+    if with_terraform:
+        shutil.copytree(EXAMPLE_TF, root / "tf", dirs_exist_ok=True)
     return load(str(root))
 
 
@@ -95,15 +161,21 @@ def _comparable(value: Any) -> Any:
     return value
 
 
-@pytest.fixture
-def chess(aws: str) -> Stack:
-    return build_chess_ai()
+def _knows(value: Any) -> bool:
+    """No part of the value is unknown offline (an ARN suffix moto makes up, say)."""
+    if isinstance(value, dict):
+        return all(_knows(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_knows(v) for v in value)
+    return not isinstance(value, Unknown)
 
 
-def test_live_bodies_match_what_terraform_declares(
-        chess: Stack, project: Callable[[dict[str, str]], Path]) -> None:
-    declared, found = _collect(_config(project, chess))
-    assert found.unavailable == {}
+def test_live_bodies_match_what_the_examples_terraform_declares(
+        chess: Chess, project: Callable[[dict[str, str]], Path]) -> None:
+    """The stack the recording is made of is the example's Terraform, applied: every
+    compared attribute the Terraform knows offline is what the collector reads back."""
+    declared, found = _collect(_config(project, True))
+    assert found.unavailable == {} and found.problems == []
     compared = 0
     for res in declared:
         if res.kind not in COMPARED:
@@ -111,22 +183,23 @@ def test_live_bodies_match_what_terraform_declares(
         live = _live(found, res.kind, res.name)
         for key in COMPARED[res.kind]:
             want = res.body.get(key)
-            if key not in res.body or isinstance(want, Unknown):
+            if key not in res.body or not _knows(want):
                 continue
             assert _comparable(live.body.get(key)) == _comparable(want), (res.ident, key)
             compared += 1
-    assert compared >= 50  # the comparison really ran over the whole stack
+    assert compared >= 70  # the comparison really ran over the whole stack
     # The collected SG-to-SG rules name groups, the way Terraform's references do.
     app = _live(found, "SecurityGroup", "chess-ai-prod-app")
     assert app.body["ingress"][0]["security_groups"] == ["chess-ai-prod-alb"]
-    assert app.body["id"] == chess.groups["app"]
+    assert app.body["id"] == chess.stack.groups["app"]
     bastion = _live(found, "SecurityGroup", "chess-ai-prod-bastion")
     assert bastion.body["ingress"][0]["cidr_blocks"] == ["0.0.0.0/0"]
 
 
-def test_live_only_facts_are_collected(chess: Stack,
+def test_live_only_facts_are_collected(chess: Chess,
                                        project: Callable[[dict[str, str]], Path]) -> None:
-    _, found = _collect(_config(project, chess))
+    _, found = _collect(_config(project, True, "{region: us-east-1, certificates: "
+                                               f"[chess-ai.example.com, {LEGACY}]}}"))
     db = _live(found, "DBInstance", "chess-ai-prod")
     assert db.body["status"] == "available"
     assert db.body["latest_snapshot_time"].endswith("Z")  # moto takes an automated snapshot
@@ -137,22 +210,25 @@ def test_live_only_facts_are_collected(chess: Stack,
     assert node.body["instance_capacity"] == {"cpu": 4, "memory": "16384Mi", "pods": 58}
     assert node.body["status"] == "ACTIVE"
     tg = _live(found, "TargetGroup", "chess-ai-prod-tg")
-    assert sorted((t["id"], t["port"], t["state"]) for t in tg.body["targets"]) == [
-        ("10.40.1.10", 8000, "healthy"), ("10.40.2.11", 8000, "healthy")]
+    assert sorted((t["id"], t["port"], t["state"]) for t in tg.body["targets"]) == sorted(
+        (ip, 8000, "healthy") for ip in POD_IPS)
     lb = _live(found, "LoadBalancer", "chess-ai-prod-alb")
-    assert lb.body["web_acl"] == chess.web_acl_arn and lb.body["arn"] == chess.lb_arn
-    cert = _live(found, "ACMCertificate", "chess-ai.example.com")
+    assert lb.body["web_acl"] == chess.web_acl_arn and lb.body["arn"] == chess.stack.lb_arn
+    issued = _live(found, "ACMCertificate", "chess-ai.example.com")
+    assert issued.body["status"] == "ISSUED" and issued.body["validation_method"] == "DNS"
+    assert issued.body["arn"] == chess.stack.cert_arn
+    imported = _live(found, "ACMCertificate", LEGACY)
     # Of two imports for the domain, the later-expiring one counts.
-    assert cert.body["not_after"] == "2027-03-01T12:00:00Z" == CERT_NOT_AFTER.strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
-    assert cert.body["status"] == "ISSUED" and cert.body["validation_method"] is None
+    assert imported.body["not_after"] == chess.legacy_not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert imported.body["status"] == "ISSUED" and imported.body["validation_method"] is None
     alarms = {r.name for r in found.resources if r.kind == "MetricAlarm"}
-    assert alarms == {"chess-ai-prod-alb-latency-p95", "oncall-5xx"}  # not the billing one
+    assert alarms == {"chess-ai-prod-alb-latency-p95", "chess-ai-prod-alb-target-5xx",
+                      "oncall-5xx"}  # not the billing one
     secret = _live(found, "SecretsManagerSecret", "chess-ai/prod/database")
     assert secret.body == {"name": "chess-ai/prod/database", "rotation_enabled": True,
                            "rotation_rules": {"automatically_after_days": 30}}
     account = _live(found, "AWSAccount", REGION)
-    assert account.body["guardduty_detectors"] == [{"id": chess.ids["detector"],
+    assert account.body["guardduty_detectors"] == [{"id": chess.stack.detector_id,
                                                     "status": "ENABLED"}]
     assert account.body["trails"] == [{"name": "org-trail", "is_multi_region_trail": True,
                                        "is_logging": True}]
@@ -161,16 +237,17 @@ def test_live_only_facts_are_collected(chess: Stack,
                            "target_group": "chess-ai-prod-tg", "load_balancer":
                            "chess-ai-prod-alb"}
     assert all(r.source == f"aws {REGION}" for r in found.resources)
-    assert SECRET_VALUE not in json.dumps([r.body for r in found.resources], default=str)
+    assert DB_PASSWORD not in json.dumps([r.body for r in found.resources], default=str)
 
 
 def test_names_from_the_config_where_terraform_is_absent(
-        chess: Stack, project: Callable[[dict[str, str]], Path]) -> None:
-    config = _config(project, None, (
-        "{region: us-east-1, security_groups: [chess-ai-prod-db, " + chess.groups["alb"]
-        + ", no-such-group], db_instances: [chess-ai-prod, gone], eks_cluster: chess-ai-prod,"
-        " target_groups: [chess-ai-prod-tg], load_balancers: [chess-ai-prod-alb],"
-        f" certificates: ['{chess.cert_arn}'], secrets: [chess-ai/prod/api-key, nope]}}"))
+        chess: Chess, project: Callable[[dict[str, str]], Path]) -> None:
+    config = _config(project, False, (
+        "{region: us-east-1, security_groups: [chess-ai-prod-db, "
+        + chess.stack.groups["alb"] + ", no-such-group], db_instances: [chess-ai-prod, gone],"
+        " eks_cluster: chess-ai-prod, target_groups: [chess-ai-prod-tg], load_balancers:"
+        f" [chess-ai-prod-alb], certificates: ['{chess.stack.cert_arn}'],"
+        " secrets: [chess-ai/prod/api-key, nope]}"))
     _, found = _collect(config)
     assert found.unavailable == {}
     # Listed but not there: with no Terraform, nothing else would say so.
@@ -192,10 +269,10 @@ def test_names_from_the_config_where_terraform_is_absent(
 
 
 def test_configured_names_that_do_not_exist_are_errors_at_their_line(
-        chess: Stack, project: Callable[[dict[str, str]], Path]) -> None:
+        chess: Chess, project: Callable[[dict[str, str]], Path]) -> None:
     """A typo in auditor.yaml must not leave the RDS and node group checks with nothing
     to look at and the audit complete."""
-    config = _config(project, None, "\n".join([
+    config = _config(project, False, "\n".join([
         "", "                  region: us-east-1",
         "                  db_instances: [chess-ai-prod, chess-ai-prdo]",
         "                  parameter_groups: [CHESS-AI-PARAMS]",  # RDS ignores the case
@@ -211,8 +288,8 @@ def test_configured_names_that_do_not_exist_are_errors_at_their_line(
     for message, p in problems.items():
         assert p.status == "error" and p.location.file == "auditor.yaml"
         assert p.location.line and message.split()[1] in text[p.location.line - 1]
-    config = _config(project, None, "{region: us-east-1, eks_cluster: chess-ai-prod, "
-                                    "nodegroups: [general, gpu]}")
+    config = _config(project, False, "{region: us-east-1, eks_cluster: chess-ai-prod, "
+                                     "nodegroups: [general, gpu]}")
     assert [p.message for p in _collect(config)[1].problems] == [
         f"configured nodegroups gpu (eks_cluster chess-ai-prod) was not found in {REGION}"]
 
@@ -468,11 +545,11 @@ def test_an_unreachable_endpoint_costs_only_its_kinds(
 
 
 def test_a_failing_waf_call_costs_the_load_balancers_only(
-        chess: Stack, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch,
+        chess: Chess, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch,
         project: Callable[[dict[str, str]], Path]) -> None:
     """The web ACL is part of what a load balancer is: without it the kind is not read
     (a load balancer without ``web_acl`` would fail waf-on-alb for nothing)."""
-    config = _config(project, chess)
+    config = _config(project, True)
     monkeypatch.setenv("AWS_ENDPOINT_URL_WAFV2", fault_server("403").url)
     _, found = _collect(config)
     assert set(found.unavailable) == {"LoadBalancer"}
@@ -482,11 +559,11 @@ def test_a_failing_waf_call_costs_the_load_balancers_only(
 
 
 def test_failing_ec2_lookups_make_only_the_values_they_feed_unknown(
-        chess: Stack, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch,
+        chess: Chess, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch,
         project: Callable[[dict[str, str]], Path]) -> None:
     """Group names and instance sizes refine other kinds: those values become unknown
     with the reason, the database and the node group still count."""
-    config = _config(project, chess)
+    config = _config(project, True)
     monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", fault_server("403").url)
     _, found = _collect(config)
     assert set(found.unavailable) == {"SecurityGroup"}
@@ -600,10 +677,10 @@ IAM_PREFIX = {"elbv2": "elasticloadbalancing"}  # else the botocore service name
 
 
 def test_only_reads_and_the_iam_policy_covers_exactly_what_is_called(
-        chess: Stack, monkeypatch: pytest.MonkeyPatch, aws: str,
+        chess: Chess, monkeypatch: pytest.MonkeyPatch, aws: str,
         project: Callable[[dict[str, str]], Path]) -> None:
-    config = _config(project, chess, "{region: us-east-1, eks_cluster: chess-ai-prod, "
-                                     f"certificates: ['{chess.cert_arn}']}}")
+    config = _config(project, True, "{region: us-east-1, eks_cluster: chess-ai-prod, "
+                                    f"certificates: ['{chess.stack.cert_arn}']}}")
     calls: set[str] = set()
     endpoints: set[str] = set()
     original = boto3.session.Session.client
