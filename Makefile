@@ -7,14 +7,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/chess-ai
 
-.PHONY: demo test browser lint typecheck pytest schema bench clean
+.PHONY: demo test debian-tools lint typecheck pytest clock schema bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# constraints.txt pins the whole dev environment (test tools, moto, linters): the same answer
+# on any day, whatever the package index has published since.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 demo: $(STAMP)
@@ -30,14 +32,19 @@ demo: $(STAMP)
 	@$(BIN)/auditor site build --config $(EXAMPLE) --report build/chess-ai-report.json --output build/site
 	@echo "preview it: $(BIN)/auditor site serve --config $(EXAMPLE) --report build/chess-ai-report.json (http://127.0.0.1:8000/)"
 
-test: browser lint typecheck pytest
+test: debian-tools lint typecheck pytest clock
 
-# The site's browser tests drive Debian's Chromium (never a downloaded browser build).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing: sudo apt-get install chromium (browser tests will skip)"; fi; }
+# Debian packages the tests drive: chromium for the site's browser tests (never a downloaded
+# browser build) and faketime for the clock runs. Installed when root (as in CI), else named.
+debian-tools:
+	@missing=""; \
+	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    else echo "missing:$$missing (sudo apt-get install$$missing): without chromium the" \
+	      "browser tests skip, without faketime the clock runs do"; fi; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests scripts bench
@@ -47,6 +54,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+# The date-sensitive tests (marked `clock`) again with the clock moved 2 and 5 years ahead
+# by libfaketime (see the script).
+clock: $(STAMP)
+	scripts/clock_tests.sh $(BIN)/pytest 730 1826
 
 # Regenerate the published JSON Schema of the report (a test keeps it in sync).
 schema: $(STAMP)

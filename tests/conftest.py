@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,20 @@ from auditor.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "chess-ai"
+DAY = 86_400.0
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """`make clock` says how many days ahead it moved the clock, and the real time it
+    started at: a run whose clock did not move (libfaketime not loaded) must not pass for
+    one that did."""
+    days = os.environ.get("AUDITOR_TEST_CLOCK_DAYS")
+    if not days:
+        return
+    moved = (time.time() - float(os.environ["AUDITOR_TEST_CLOCK_FROM"])) / DAY
+    if abs(moved - float(days)) > 1:
+        raise pytest.UsageError(f"the clock should be {days} days ahead, it is {moved:.1f} "
+                                "days ahead: libfaketime is not in effect")
 
 
 @dataclass

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from auditor import engine
 from auditor.models import Inventory, Resource
 from auditor.pipeline import PLACEHOLDERS
 from auditor.policies import PACK_DIR, load_file
 from auditor.unknown import Unknown
+
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
 
 
 def _inv(*resources: Resource) -> Inventory:

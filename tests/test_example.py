@@ -10,6 +10,8 @@ import pytest
 from auditor import config, pipeline, policies
 from tests.conftest import EXAMPLE
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 # (policy, resource kind/name[item], file:line): the planted defects.
 PLANTED = {
     ("readiness-probe-timing", "Deployment/chess-ai[chess-ai]", "helm/chess-ai/values.yaml:61"),

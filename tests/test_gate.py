@@ -7,11 +7,14 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLE, CliResult
+
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
 
 Run = Callable[..., CliResult]
 
@@ -193,7 +196,8 @@ def test_sarif_of_a_compared_and_waived_report_is_valid(run_cli: Run, repo: Path
 
     (repo / "service" / ".auditor-waivers.yaml").write_text(
         "waivers:\n  - policy: sg-no-world-admin\n    resource: SecurityGroup/*\n"
-        "    environments: ['*']\n    reason: r\n    owner: o\n    expires: 2999-01-01\n")
+        "    environments: ['*']\n    reason: r\n    owner: o\n"
+        f"    expires: {datetime.now(UTC).date() + timedelta(days=30)}\n")
     sarif = json.loads(_scan(run_cli, repo, "--base-ref", "HEAD~1", "--format", "sarif").stdout)
     _validate(sarif)
     results = sarif["runs"][0]["results"]
@@ -390,8 +394,8 @@ def test_baseline_reports_of_other_services_are_ignored(run_cli: Run, repo: Path
     fleet.mkdir()
     mine = _scan(run_cli, repo).json()
     (fleet / "chess.json").write_text(json.dumps(mine))
-    other = {**mine, "service": "billing", "findings": [],
-             "generated_at": "2030-01-01T00:00:00Z"}
+    later = datetime.fromisoformat(mine["generated_at"]) + timedelta(days=1)
+    other = {**mine, "service": "billing", "findings": [], "generated_at": later.isoformat()}
     (fleet / "billing.json").write_text(json.dumps(other))
     result = _scan(run_cli, repo, "--baseline", str(fleet))
     assert result.json()["comparison"]["new"] == 0

@@ -15,6 +15,8 @@ from auditor.examples import inventory, run_examples
 from auditor.policies import PACK_DIR, load_all, load_dir, load_file
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 PACK = load_dir(PACK_DIR)
 CATALOG = REPO / "tests" / "data" / "POLICY-CATALOG.md"  # a copy of shared/'s catalog
 

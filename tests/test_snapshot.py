@@ -21,6 +21,8 @@ from auditor.live.base import LiveCollected
 from auditor.models import Location, Problem, Resource
 from auditor.unknown import Unknown
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 PASSWORD = "hunter2-prod-pw"
 
 

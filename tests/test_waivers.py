@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import EXAMPLE, CliResult
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 Run = Callable[..., CliResult]
 TODAY = datetime.now(UTC).date()
 NEXT_MONTH = (TODAY + timedelta(days=30)).isoformat()

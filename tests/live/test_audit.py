@@ -37,6 +37,8 @@ from scripts.record_example_snapshot import (
 from tests.conftest import EXAMPLE
 from tests.live.aws_fixtures import FaultServer, isolate
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 SNAPSHOT = OUTPUT  # examples/chess-ai/live-snapshot.json
 SARIF_SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 HELM_RESTORE = "helm upgrade chess-ai ./helm/chess-ai -f helm/values-prod.yaml -n chess-ai"

@@ -40,6 +40,8 @@ from tests.live.chess_ai_aws import (
     pending_reboot,
 )
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 EXAMPLE_TF = EXAMPLE / "infrastructure" / "terraform" / "aws"
 LEGACY = "legacy.chess-ai.example.com"  # a domain with two imported certificates
 

@@ -35,6 +35,8 @@ from tests.conftest import EXAMPLE, REPO
 from tests.live.k8s_api import PARTIAL, FakeKubeApi
 from tests.live.k8s_fixtures import CONTEXT, TOKEN, write_kubeconfig
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 NS = "chess-ai"
 MakeEnv = Callable[..., tuple[Config, Environment]]
 PASSWORD = "hunter2-prod-db-password"

@@ -28,6 +28,8 @@ from tests.live.tls_fixtures import (
     silent_handler,
 )
 
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
+
 CERT_EXPIRY = load_file(PACK_DIR / "cert-expiry.yaml")
 
 
@@ -84,7 +86,7 @@ def test_trusted_certificate_is_verified_with_its_expiry_and_names(
     assert body["dns_names"] == ["localhost"]
     assert "O=Test Trust" in str(body["issuer"]) and body["subject"] != body["issuer"]
     # Read-only: a handshake and nothing else; no HTTP request reaches the server.
-    assert handler.handshakes == 1 and handler.received == b""
+    assert srv.settle() and handler.handshakes == 1 and handler.received == b""
 
 
 def test_ssl_cert_file_is_what_decides_trust(
@@ -162,7 +164,8 @@ def test_urls_are_parsed_deduplicated_and_bad_ones_are_problems(
     srv, handler = server
     bodies, problems = _collect(f"https://localhost:{srv.port}/a", f"localhost:{srv.port}",
                                 "http://chess-ai.example.com/", "https://:443/")
-    assert list(bodies) == [f"localhost:{srv.port}"] and handler.handshakes == 1
+    assert list(bodies) == [f"localhost:{srv.port}"]
+    assert srv.settle() and handler.handshakes == 1
     assert bodies[f"localhost:{srv.port}"]["url"] == f"https://localhost:{srv.port}/a"
     assert problems == ["endpoint 'http://chess-ai.example.com/': only https:// URLs carry a "
                         "certificate (got http://)", "endpoint 'https://:443/': no host name"]

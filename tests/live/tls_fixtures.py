@@ -29,6 +29,8 @@ class LocalServer:
         self._sock.settimeout(0.2)  # lets the thread notice stop() between accepts
         self.port: int = self._sock.getsockname()[1]
         self.connections = 0
+        self._handled = 0
+        self._settled = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -45,6 +47,16 @@ class LocalServer:
                 conn.settimeout(5)
                 with suppress(OSError):  # a client that gives up mid-handshake is fine
                     self._handle(conn)
+            with self._settled:
+                self._handled += 1
+                self._settled.notify_all()
+
+    def settle(self, timeout: float = 5.0) -> LocalServer:
+        """Waits until every connection accepted so far has been handled: the client may
+        be done with a connection before this thread has counted what happened on it."""
+        with self._settled:
+            self._settled.wait_for(lambda: self._handled >= self.connections, timeout)
+        return self
 
     def start(self) -> LocalServer:
         self._thread.start()

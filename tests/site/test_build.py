@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CliResult
 from tests.site.conftest import (
     SCRIPT,
@@ -17,6 +19,8 @@ from tests.site.conftest import (
     passed,
     report,
 )
+
+pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
 
 LATENCY = "common-issues/high-latency"
 
