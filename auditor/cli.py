@@ -17,6 +17,8 @@ from auditor import __version__
 from auditor.errors import AuditorError, ExitCode, InputError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from auditor.config import Config
     from auditor.models import Report
     from auditor.outcome import OutcomeOptions
@@ -57,6 +59,17 @@ def _config_options(f: Callable[..., None]) -> Callable[..., None]:
         help="auditor.yaml, or a directory holding one. [default: ./auditor.yaml]")(f)
 
 
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from auditor.checks.clock import parse_time
+
+    moment = parse_time(value)
+    if moment is None:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date and time")
+    return moment
+
+
 def _report_options(f: Callable[..., None]) -> Callable[..., None]:
     """The options every reporting command shares (an option bundle, as MkDocs does)."""
     for option in reversed([
@@ -81,6 +94,10 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option("--source-url", metavar="URL",
                      help="Prefix for file:line links (e.g. https://github.com/o/r/blob/SHA/). "
                      "[default: from GitHub Actions' variables, if set]"),
+        click.option("--now", metavar="TIME", callback=_moment,
+                     help="Judge as of this moment (ISO 8601, e.g. 2026-12-24T09:00Z): "
+                     "waiver expiry, certificate and backup ages. [default: the clock; "
+                     "for a --live snapshot, when it was recorded]"),
     ]):
         f = option(f)
     return _config_options(f)
@@ -93,7 +110,8 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
               "base; checked out in a temporary worktree): only new findings fail the gate.")
 def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output: str | None,
          fail_on: str, policy_dirs: tuple[str, ...], waivers: str | None,
-         baseline: tuple[str, ...], source_url: str | None, base_ref: str | None) -> None:
+         baseline: tuple[str, ...], source_url: str | None, now: datetime | None,
+         base_ref: str | None) -> None:
     """Audit declared config (Helm, manifests, Terraform): no credentials, no network.
 
     Exit codes: 0 nothing failed at or above --fail-on; 1 something did; 2 the audit could
@@ -105,9 +123,9 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
 
     if baseline and base_ref:
         raise click.UsageError("give --baseline or --base-ref, not both")
-    _report(pipeline.scan, config.load(config_path), pipeline.ScanOptions(environments=envs),
-            fmt, output, fail_on, policy_dirs,
-            OutcomeOptions(waivers, baseline, base_ref, source_url))
+    _report(pipeline.scan, config.load(config_path),
+            pipeline.ScanOptions(environments=envs, now=now), fmt, output, fail_on,
+            policy_dirs, OutcomeOptions(waivers, baseline, base_ref, source_url, now))
 
 
 @cli.command()
@@ -118,7 +136,7 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
 def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
           output: str | None, fail_on: str, policy_dirs: tuple[str, ...],
           waivers: str | None, baseline: tuple[str, ...], source_url: str | None,
-          live_file: str | None, quiet: bool) -> None:
+          now: datetime | None, live_file: str | None, quiet: bool) -> None:
     """Audit declared config, the live state (read-only) and the drift between them.
 
     Live state comes from the Kubernetes API, AWS and TLS endpoints named in the config,
@@ -130,9 +148,9 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
 
     options = pipeline.ScanOptions(environments=envs,
                                    live_file=FsPath(live_file) if live_file else None,
-                                   progress=_progress(quiet))
+                                   progress=_progress(quiet), now=now)
     _report(pipeline.audit, config.load(config_path), options, fmt, output, fail_on,
-            policy_dirs, OutcomeOptions(waivers, baseline, None, source_url))
+            policy_dirs, OutcomeOptions(waivers, baseline, None, source_url, now))
 
 
 @cli.command()

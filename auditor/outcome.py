@@ -27,11 +27,12 @@ class OutcomeOptions:
     baseline: tuple[str, ...] = ()  # --baseline REPORT.json|DIR (repeatable)
     base_ref: str | None = None  # --base-ref REF
     source_url: str | None = None  # --source-url
+    now: datetime | None = None  # --now: waivers expire by this moment's date
 
 
 def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_options: Any,
            options: OutcomeOptions) -> None:
-    apply_waivers(report, config, pack, options.waivers)
+    apply_waivers(report, config, pack, options.waivers, options.now)
     if options.baseline:
         base = baseline.merge([read_report(p) for p in expand(options.baseline)],
                               report.service)
@@ -64,7 +65,7 @@ def waiver_path(config: Config, given: str | None) -> tuple[FsPath, str] | None:
 
 
 def apply_waivers(report: Report, config: Config, pack: list[Policy],
-                  given: str | None) -> None:
+                  given: str | None, now: datetime | None = None) -> None:
     found = waiver_path(config, given)
     if found is None:
         return
@@ -72,7 +73,8 @@ def apply_waivers(report: Report, config: Config, pack: list[Policy],
     loaded = waivers.load(path, shown, [p.id for p in pack], config.rel(path),
                           config.environments)
     sides: dict[str, list[str]] = {p.id: list(p.sides) for p in pack}
-    waivers.apply(report, loaded, datetime.now(UTC).date(), sides, config.environments)
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    waivers.apply(report, loaded, today, sides, config.environments)
 
 
 def _source_url(given: str | None) -> str:

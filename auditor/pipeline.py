@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -35,6 +36,7 @@ PLACEHOLDERS = {
 class ScanOptions:
     environments: Sequence[str] = ()
     live_file: FsPath | None = None  # audit: a recorded snapshot instead of the live APIs
+    now: datetime | None = None  # --now: the moment checks judge ages and expiry by
     progress: Callable[[str], None] = field(default=lambda _: None)
 
 
@@ -117,8 +119,19 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
     for env_name in select_environments(config, options.environments):
         inventory = declared_inventory(config, env_name)
         inventories.append(inventory)
-        results.extend(engine.evaluate(policies, inventory, config.environments[env_name].params))
+        results.extend(engine.evaluate(policies, inventory,
+                                       _params(config, env_name, options.now)))
     return build(config, policies, inventories, results)
+
+
+def _params(config: Config, env_name: str, now: datetime | None,
+            recorded_at: str = "") -> dict[str, Any]:
+    """An environment's parameters, with the moment time-based checks judge by: --now,
+    else the environment's own ``now``, else a snapshot's recording time, else the clock."""
+    params = config.environments[env_name].params
+    if now is not None:
+        return {**params, "now": now.isoformat()}
+    return {"now": recorded_at, **params} if recorded_at else params
 
 
 def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Report:
@@ -132,7 +145,6 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
     results: list[Result] = []
     inventories = []
     for env_name in select_environments(config, options.environments):
-        params = config.environments[env_name].params
         declared = declared_inventory(config, env_name)
         if recorded is not None:
             live_state = recorded.get(env_name) or LiveCollected(unavailable={
@@ -150,10 +162,11 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
         drift = Inventory(env_name, "drift", live_state.resources, [], names,
                           live_state.unavailable, baseline=declared)
         inventories += [declared, live]
-        results.extend(engine.evaluate(policies, declared, params))
+        results.extend(engine.evaluate(policies, declared, _params(config, env_name,
+                                                                   options.now)))
         # A snapshot is judged as of when it was recorded (certificate and snapshot ages),
         # so a recorded audit gives the same answer every day.
-        live_params = {"now": recorded_at, **params} if recorded_at else params
+        live_params = _params(config, env_name, options.now, recorded_at)
         for inventory in (live, drift):
             results.extend(engine.evaluate(policies, inventory, live_params))
     return build(config, policies, inventories, results, ("declared", "live", "drift"))

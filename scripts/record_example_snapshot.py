@@ -87,6 +87,8 @@ NOT_READY_POD_IP = "10.40.2.47"  # the pod whose /health/ready answers 503
 # Planted in the fakes where real prod holds secrets: none may reach the recording.
 SECRETS = (DB_PASSWORD, "tls-private-key-never-recorded",
            "helm-release-manifest-never-recorded")
+# EC2's id shapes: any in the recording must be one of the stable ids, not one moto drew.
+_EC2_ID = re.compile(r"\b(?:sg|sgr|subnet|vpc|eni|rtb|igw|nat|acl|vol|snap|ami|i)-[0-9a-f]{8,17}\b")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -111,7 +113,6 @@ def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None,
     moment = datetime.now(UTC).replace(microsecond=0)
     with ExitStack() as stack:
         stack.enter_context(_moto_hooks())
-        stack.enter_context(chess_ai_aws.dns_validation_at_once())
         _post(f"{moto_url}/moto-api/seed?a={seed}")
         aws = chess_ai_aws.build(moment)
         chess_ai_aws.apply_runbook_fixes(aws)
@@ -165,6 +166,10 @@ def check_clean(text: str, world: World) -> None:
     leaks += [s for s in ("127.0.0.1", "localhost", str(world.root.parent),
                           f":{world.tls.port}") if s in text]
     assert not leaks, f"the recording holds what it must not: {leaks}"
+    known = {*world.aws.stable_ids().values(), chess_ai_aws.VPC_ID}
+    drawn = sorted({m.group() for m in _EC2_ID.finditer(text)} - known)
+    assert not drawn, (f"the recording holds ids moto drew at random: {drawn} (give them "
+                       "stable ids in tests/live/chess_ai_aws.py, Stack.stable_ids)")
     doc = json.loads(text)
     for env in doc["environments"].values():
         assert not env["unavailable"], f"kinds not read: {env['unavailable']}"
@@ -516,14 +521,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="record-chess-ai-") as tmp_dir:
         tmp = Path(tmp_dir)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
-        restore = _aws_env(f"http://127.0.0.1:{port}", tmp)
+        url = f"http://127.0.0.1:{moto.get_host_and_port()[1]}"
+        restore = _aws_env(url, tmp)
         try:
-            with live_world(tmp, f"http://127.0.0.1:{port}", seed=args.moto_seed) as world:
+            with live_world(tmp, url, seed=args.moto_seed) as world:
                 text = record(world, args.collected_at)
         finally:
             restore()

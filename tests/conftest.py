@@ -29,7 +29,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     days = os.environ.get("AUDITOR_TEST_CLOCK_DAYS")
     if not days:
         return
-    moved = (time.time() - float(os.environ["AUDITOR_TEST_CLOCK_FROM"])) / DAY
+    started = os.environ.get("AUDITOR_TEST_CLOCK_FROM")
+    if not started:
+        raise pytest.UsageError("AUDITOR_TEST_CLOCK_DAYS needs AUDITOR_TEST_CLOCK_FROM, the "
+                                "real time (epoch seconds) the clock was moved from")
+    moved = (time.time() - float(started)) / DAY
     if abs(moved - float(days)) > 1:
         raise pytest.UsageError(f"the clock should be {days} days ahead, it is {moved:.1f} "
                                 "days ahead: libfaketime is not in effect")

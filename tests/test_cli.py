@@ -105,6 +105,8 @@ def test_failing_findings_win_over_incomplete(run_cli: Run, project: Project) ->
     ("scan", "--config", str(EXAMPLE), "--env", "staging"),
     ("scan", "--config", str(EXAMPLE), "--format", "yaml"),
     ("scan", "--config", str(EXAMPLE), "--policies", "/nonexistent-dir"),
+    ("scan", "--config", str(EXAMPLE), "--now", "next tuesday"),
+    ("audit", "--config", str(EXAMPLE), "--now", "2026-13-01"),
 ])
 def test_cannot_start_is_exit_2_with_one_line(run_cli: Run, args: tuple[str, ...]) -> None:
     result = run_cli(*args)

@@ -100,8 +100,16 @@ def test_an_expired_waiver_no_longer_applies_and_is_reported(run_cli: Run,
 
 
 def test_expiry_day_itself_still_applies(run_cli: Run, tmp_path: Path) -> None:
-    waiver = _waivers(tmp_path, RDS.replace(NEXT_MONTH, TODAY.isoformat()))
-    assert _of(_scan(run_cli, waiver).json(), "rds-backups")[0]["waived"] is not None
+    """Judged as of --now (the time is an input): no run can straddle midnight."""
+    waiver = _waivers(tmp_path, RDS.replace(NEXT_MONTH, "2031-02-28"))
+    last = _scan(run_cli, waiver, "--now", "2031-02-28T23:59:59Z").json()
+    assert _of(last, "rds-backups")[0]["waived"] is not None and not _of(last, "waiver-expired")
+    after = _scan(run_cli, waiver, "--now", "2031-03-01T00:00:00Z").json()
+    assert _of(after, "rds-backups")[0]["waived"] is None
+    assert "expired on 2031-02-28" in _of(after, "waiver-expired")[0]["message"]
+    # A moment in another zone counts by its UTC date.
+    east = _scan(run_cli, waiver, "--now", "2031-03-01T08:00:00+09:00").json()
+    assert _of(east, "rds-backups")[0]["waived"] is not None
 
 
 def test_a_waiver_that_matches_nothing_is_stale(run_cli: Run, tmp_path: Path) -> None:

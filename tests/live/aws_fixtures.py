@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 import os
-import socket
 import threading
 import time
 import urllib.error
@@ -37,21 +36,13 @@ __all__ = ["aws", "fault_server", "moto_server"]
 REGION = "us-east-1"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in reports
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     with eks_answers_like_aws():
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.get_host_and_port()[1]}"
     server.stop()
 
 

@@ -1,10 +1,13 @@
 """The chess-ai example's AWS side in moto, built once for every user of it.
 
 ``build`` leaves moto as ``terraform apply`` of examples/chess-ai/infrastructure/terraform/aws
-would leave AWS (names, rules, sizes; the example's Terraform is the reference that
-tests/live/test_aws.py compares the collected bodies with). ``apply_runbook_fixes`` runs the
-runbook's AWS emergency commands on top, as on-call ran them. The AWS collector's tests and
-scripts/record_example_snapshot.py (the example's recorded prod) both build it from here.
+would leave AWS, in everything the collectors read (names, rules, sizes, health checks,
+alarms; tests/live/test_aws.py compares the collected bodies with that Terraform). What no
+collector reads is left out (listeners, tags, deregistration delay) or made up where moto
+needs it (subnets, roles); the EKS cluster, GuardDuty and the trail belong to other stacks.
+``apply_runbook_fixes`` runs the runbook's AWS emergency commands on top, as on-call ran
+them. The AWS collector's tests and scripts/record_example_snapshot.py (the example's
+recorded prod) both build it from here.
 
 Everything is relative to ``moment``, the caller's "now": nothing here is a calendar date.
 ``stable_ids`` maps the ids moto draws at random to ids derived from the names, so a recording
@@ -102,7 +105,7 @@ def build(moment: datetime) -> Stack:
                          labels={"workload": "general"})
 
     lb_arn, tg_arn = _load_balancer(vpc, public, sg["alb"])
-    with moto_clock("acm", moment - CERT_AGE):
+    with moto_clock("acm", moment - CERT_AGE):  # long past moto's wait for DNS validation
         cert_arn = client("acm").request_certificate(
             DomainName=DOMAIN, ValidationMethod="DNS")["CertificateArn"]
     _alarms(lb_arn.split(":loadbalancer/", 1)[1])
@@ -153,7 +156,7 @@ def _security_group_rules(sg: dict[str, str]) -> None:
 def _database(subnets: list[str], group: str, moment: datetime) -> None:
     rds = client("rds")
     rds.create_db_subnet_group(DBSubnetGroupName="chess-ai-prod-db", SubnetIds=subnets,
-                               DBSubnetGroupDescription="Private subnets of the database")
+                               DBSubnetGroupDescription="Private subnets of the chess-ai database")
     rds.create_db_parameter_group(DBParameterGroupName="chess-ai-params",
                                   DBParameterGroupFamily="postgres15",
                                   Description="chess-ai PostgreSQL 15 parameters")
@@ -241,20 +244,6 @@ def apply_runbook_fixes(stack: Stack) -> None:
 
 
 # ---- what moto cannot be asked for over HTTP (it runs in this process) --------------------
-
-@contextmanager
-def dns_validation_at_once() -> Iterator[None]:
-    """A certificate requested with DNS validation is issued at once (its records exist,
-    as the example's Terraform keeps them); moto would wait for a minute first."""
-    from moto import settings
-
-    wait = settings.ACM_VALIDATION_WAIT
-    settings.ACM_VALIDATION_WAIT = -1
-    try:
-        yield
-    finally:
-        settings.ACM_VALIDATION_WAIT = wait
-
 
 @contextmanager
 def moto_vpc_id(vpc_id: str) -> Iterator[None]:

@@ -3,7 +3,6 @@ factory for the config and environment the collector is called with."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import yaml
 from auditor.config import Config, Environment, HelmConfig, KubernetesConfig
 from auditor.live import kubernetes as kube_collector
 from tests.live.k8s_api import FakeKubeApi
+from tests.live.ports import refused_port
 
 __all__ = ["fast_kube_timeouts", "kube_api", "kube_env", "kubeconfig", "make_kube_env",
            "write_kubeconfig"]
@@ -46,7 +46,7 @@ def write_kubeconfig(path: Path, server: str, context: str = CONTEXT,
     doc: dict[str, Any] = {
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "fake", "cluster": {"server": server}},
-                     {"name": "closed", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+                     {"name": "closed", "cluster": {"server": f"http://127.0.0.1:{refused_port()}"}}],
         "users": [{"name": "auditor", "user": {"token": TOKEN}}],
         "contexts": [{"name": context, "context": {"cluster": "fake", "user": "auditor"}},
                      {"name": "closed-port", "context": {"cluster": "closed",
@@ -89,9 +89,3 @@ def fast_kube_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kube_collector, "THROTTLE_MAX_WAIT", 0.01)
 
 
-def free_port() -> int:
-    """A port with nothing listening on it (connections are refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port

@@ -16,7 +16,7 @@ import json
 import os
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from scripts.record_example_snapshot import (
     OUTPUT,
     SECRETS,
     World,
+    check_clean,
     live_world,
     record,
 )
@@ -206,6 +207,25 @@ def test_live_findings_are_judged_as_of_the_recording(
     # is pending a reboot, so the live capacity check cannot pass on it.
     assert {("db-instance-available", "DBInstance"), ("cert-expiry", "ACMCertificate")} <= passes
     assert ("db-connection-capacity", "DBInstance") not in passes
+
+
+def test_now_judges_a_recording_at_another_moment(snapshot_doc: dict[str, Any]) -> None:
+    """--now overrides the recording's time: ten days after the snapshot both certificates
+    have two days left, a day after their expiry they are expired."""
+    at = datetime.fromisoformat(snapshot_doc["collected_at"])
+
+    def expiry(moment: datetime) -> dict[str, str]:
+        _, report = audit("--config", str(EXAMPLE), "--live", str(SNAPSHOT),
+                          "--now", moment.isoformat())
+        return {f["resource"]["kind"]: f["message"] for f in report["findings"]
+                if f["policy"] == "cert-expiry" and f["side"] == "live"}
+
+    later = expiry(at + timedelta(days=10))
+    assert set(later) == {"TLSEndpoint", "Certificate"}
+    assert all("expires in 2 days, on 2026-12-09 07:45 UTC; critical: expires within 7 days"
+               in m for m in later.values()), later
+    gone = expiry(at + timedelta(days=13))
+    assert all("critical: expired 1 day ago" in m for m in gone.values()), gone
 
 
 def test_declared_findings_are_the_scans(recorded: tuple[int, dict[str, Any]]) -> None:
@@ -525,8 +545,21 @@ def test_the_committed_recording_is_what_the_script_records_today(live: World) -
     today, with moto drawing other ids than when the file was recorded."""
     recorded, committed = record(live), SNAPSHOT.read_text(encoding="utf-8")
     assert recorded == committed, (
-        "the recorded example is stale: run .venv/bin/python scripts/record_example_snapshot.py"
-        "\n" + "\n".join(differences(json.loads(recorded), json.loads(committed))[:20]))
+        "the recorded example is stale: run .venv/bin/python scripts/record_example_snapshot.py "
+        "(where only ids differ, a collector records an id moto draws at random: give it a "
+        "stable one in tests/live/chess_ai_aws.py, Stack.stable_ids)\n"
+        + "\n".join(differences(json.loads(recorded), json.loads(committed))[:20]))
+
+
+@slow
+def test_an_id_moto_drew_at_random_is_refused_in_a_recording(live: World) -> None:
+    """The script itself refuses such an id, with the place to give it a stable one."""
+    text = SNAPSHOT.read_text(encoding="utf-8")
+    group = next(i for i in live.aws.stable_ids().values() if i.startswith("sg-"))
+    drawn = "sg-0a0b0c0d0e0f01234"
+    with pytest.raises(AssertionError, match=rf"ids moto drew at random: \['{drawn}'\]"):
+        check_clean(text.replace(group, drawn), live)
+    check_clean(text, live)
 
 
 @slow

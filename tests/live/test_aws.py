@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,16 +29,15 @@ from tests.live.aws_fixtures import (  # fixtures come through tests/live/confte
     REGION,
     FaultServer,
     client,
-    free_port,
 )
 from tests.live.chess_ai_aws import (
     DB_PASSWORD,
     POD_IPS,
     Stack,
     build,
-    dns_validation_at_once,
     pending_reboot,
 )
+from tests.live.ports import refused_port
 
 pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
 
@@ -76,11 +75,10 @@ class Chess:
 
 
 @pytest.fixture
-def chess(aws: str) -> Iterator[Chess]:
+def chess(aws: str) -> Chess:
     now = datetime.now(UTC).replace(microsecond=0)
-    with dns_validation_at_once():
-        stack = build(now)
-        yield Chess(stack, _web_acl(stack), _extras(now))
+    stack = build(now)
+    return Chess(stack, _web_acl(stack), _extras(now))
 
 
 def _web_acl(stack: Stack) -> str:
@@ -538,7 +536,7 @@ def test_an_unreachable_endpoint_costs_only_its_kinds(
         aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _small_stack()
     monkeypatch.setattr(aws_api, "CONNECT_TIMEOUT", 0.5)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", f"http://127.0.0.1:{free_port()}")  # closed
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", f"http://127.0.0.1:{refused_port()}")
     found = _collect_small()
     assert set(found.unavailable) == {"SecurityGroup"}
     assert found.unavailable["SecurityGroup"].startswith(

@@ -18,10 +18,10 @@ from auditor.live import tls
 from auditor.live.collect import collect
 from auditor.models import Inventory, Resource
 from auditor.policies import PACK_DIR, load_file
+from tests.live.ports import refused_port
 from tests.live.tls_fixtures import (
     LocalServer,
     TlsHandler,
-    closed_port,
     leaf,
     plain_http_handler,
     serving,
@@ -130,7 +130,7 @@ def test_expired_certificate_is_read_with_its_past_expiry(ca: trustme.CA, truste
 
 
 def test_unreachable_and_non_tls_endpoints_are_endpoints_with_an_error(trusted: Path) -> None:
-    port = closed_port()
+    port = refused_port()
     with serving(plain_http_handler) as plain:
         bodies, _ = _collect(f"https://127.0.0.1:{port}", f"https://localhost:{plain.port}")
     refused, not_tls = bodies[f"127.0.0.1:{port}"], bodies[f"localhost:{plain.port}"]
@@ -201,7 +201,7 @@ def test_cert_expiry_on_collected_endpoints(ca: trustme.CA, trusted: Path) -> No
     with serving(handlers[0]) as soon, serving(handlers[1]) as month, \
             serving(handlers[2]) as fine, serving(handlers[3]) as untrusted:
         ports = [s.port for s in (soon, month, fine, untrusted)]
-        config = _config([f"https://localhost:{p}" for p in [*ports, closed_port()]])
+        config = _config([f"https://localhost:{p}" for p in [*ports, refused_port()]])
         found = collect(config, "prod", config.environments["prod"], [],
                         progress=lambda _: None)
     inventory = Inventory("prod", "live", found.resources, [], {}, found.unavailable)

@@ -51,12 +51,12 @@ class LocalServer:
                 self._handled += 1
                 self._settled.notify_all()
 
-    def settle(self, timeout: float = 5.0) -> LocalServer:
-        """Waits until every connection accepted so far has been handled: the client may
-        be done with a connection before this thread has counted what happened on it."""
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Waits until every connection accepted so far has been handled (the client may
+        be done with a connection before this thread has counted what happened on it);
+        False if that took longer than ``timeout``."""
         with self._settled:
-            self._settled.wait_for(lambda: self._handled >= self.connections, timeout)
-        return self
+            return self._settled.wait_for(lambda: self._handled >= self.connections, timeout)
 
     def start(self) -> LocalServer:
         self._thread.start()
@@ -105,14 +105,6 @@ def serving(handle: Handler) -> Iterator[LocalServer]:
         yield server
     finally:
         server.stop()
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def leaf(ca: trustme.CA, days: float, *names: str) -> trustme.LeafCert:
