@@ -7,6 +7,7 @@ Paths in the file are relative to the file's directory.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -23,12 +24,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# What Helm and Kubernetes accept (Helm's release name rule; a DNS-1123 label). Checked
+# here so a name can only ever be a name: these values reach Helm's command line.
+_RELEASE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _namespace(value: str | None) -> str | None:
+    if value is not None and not (len(value) <= 63 and _LABEL.fullmatch(value)):
+        raise ValueError("not a Kubernetes namespace name: lowercase letters, digits and "
+                         "'-', starting and ending with a letter or digit, at most 63 "
+                         "characters")
+    return value
+
+
 class HelmConfig(_Strict):
     chart: str = Field(description="Chart directory.")
     release: str
     namespace: str = "default"
     values: list[str] = Field(default_factory=list, description="Values files; later win.")
     set: dict[str, Any] = Field(default_factory=dict, description="Like helm --set.")
+
+    @field_validator("release")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        if not (len(value) <= 53 and _RELEASE.fullmatch(value)):
+            raise ValueError("not a Helm release name: lowercase letters, digits, '-' and "
+                             "'.', starting and ending with a letter or digit, at most 53 "
+                             "characters")
+        return value
+
+    _ns = field_validator("namespace")(_namespace)
 
 
 class TerraformConfig(_Strict):
@@ -42,6 +68,8 @@ class KubernetesConfig(_Strict):
                                 "and running in a pod.")
     kubeconfig: str | None = Field(None, description="Path; default KUBECONFIG or ~/.kube.")
     namespace: str | None = Field(None, description="Default: the Helm release's namespace.")
+
+    _ns = field_validator("namespace")(_namespace)
 
 
 class AwsConfig(_Strict):
@@ -185,7 +213,7 @@ def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
     key = _dotted(loc)
     line = nearest_line(lines, loc)
-    message = err["msg"]
+    message = str(err["msg"]).removeprefix("Value error, ")  # our validators' own words
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -1,11 +1,13 @@
 """Renders a chart with Helm's own template engine: the ``helm`` binary when it is on PATH,
-else the in-process Helm SDK (``helm-python-sdk``, the ``[helm]`` extra). Go templates are
-never re-implemented here.
+else the Helm SDK (``helm-python-sdk``, the ``[helm]`` extra) in a child process. Go
+templates are never re-implemented here.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +16,8 @@ from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
+
+from auditor.sources import helm_worker
 
 NO_ENGINE = ("cannot render Helm charts: neither the `helm` binary is on PATH nor the Helm "
              "SDK is installed (pip install 'runbook-auditor[helm]'); or render the chart "
@@ -29,22 +33,21 @@ class RenderError(Exception):
 
 def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
            ) -> dict[str, str]:
-    """{template path relative to the chart dir: rendered text}."""
+    """{template path relative to the chart dir: rendered text}. Either engine runs in a
+    child process with a deadline and a memory limit (helm_worker): a chart's templates are
+    code from whoever wrote the chart."""
     if shutil.which("helm"):
         return _render_binary(chart, values, release, namespace)
+    if importlib.util.find_spec("helm_python") is None:
+        raise RenderError(NO_ENGINE)
     try:
-        import helm_python
-    except ImportError:
-        raise RenderError(NO_ENGINE) from None
-    try:
-        loaded = helm_python.Chart.load(str(chart))
-        rendered = loaded.render(values, name=release, namespace=namespace)
-    except helm_python.HelmError as exc:
-        raise _error(str(getattr(exc, "detail", exc))) from None
-    except (TypeError, ValueError) as exc:  # values the SDK cannot pass on (e.g. !!binary)
-        raise RenderError(f"the values cannot be given to Helm: {exc}") from None
-    name = loaded.name
-    return {_strip_chart(path, name): text for path, text in rendered.items()}
+        answer = helm_worker.render(chart, values, release, namespace)
+    except helm_worker.WorkerError as exc:
+        raise RenderError(str(exc)) from None
+    if "error" in answer:
+        raise (RenderError(answer["error"]) if answer.get("values") else _error(answer["error"]))
+    rendered: dict[str, str] = answer["rendered"]
+    return {_strip_chart(path, answer["name"]): text for path, text in rendered.items()}
 
 
 def _render_binary(chart: FsPath, values: dict[str, Any], release: str, namespace: str
@@ -52,10 +55,22 @@ def _render_binary(chart: FsPath, values: dict[str, Any], release: str, namespac
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as tmp:
         yaml.safe_dump(values, tmp)
         tmp.flush()
-        proc = subprocess.run(
-            ["helm", "template", release, str(chart), "--namespace", namespace, "-f", tmp.name],
-            capture_output=True, text=True, check=False, timeout=120)
+        # Options as --name=value, then `--`: no value can be read as an option (a release
+        # named "--post-renderer=x" would make helm run x). Names are also checked in config.
+        try:
+            proc = subprocess.run(
+                ["helm", "template", f"--namespace={namespace}", f"--values={tmp.name}", "--",
+                 release, str(chart.resolve())],
+                capture_output=True, text=True, check=False, timeout=helm_worker.TIMEOUT,
+                preexec_fn=_limit_memory)
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"rendering took longer than {helm_worker.TIMEOUT:g} s: stopped "
+                              "(a template that loops without end?)") from None
     if proc.returncode != 0:
+        if "out of memory" in proc.stderr:
+            raise RenderError(f"rendering needed more than {helm_worker.MEMORY / 2**30:g} "
+                              "GiB of memory: stopped (a template that builds a huge list or "
+                              "string?)")
         raise _error(proc.stderr.strip().removeprefix("Error: "))
     out: dict[str, str] = {}
     current = None
@@ -68,6 +83,10 @@ def _render_binary(chart: FsPath, values: dict[str, Any], release: str, namespac
         elif current is not None:
             out[current] += line
     return out
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (helm_worker.MEMORY, helm_worker.MEMORY))
 
 
 def _strip_chart(path: str, name: str) -> str:

@@ -140,16 +140,12 @@ def test_missing_values_file(project: Callable[[dict[str, str]], Path]) -> None:
 
 def test_no_engine_names_both_and_manifests(monkeypatch: pytest.MonkeyPatch,
                                             project: Callable[[dict[str, str]], Path]) -> None:
-    import builtins
-
-    real_import = builtins.__import__
+    real_find_spec = helm_render.importlib.util.find_spec
 
     def no_sdk(name: str, *args: object, **kwargs: object) -> object:
-        if name == "helm_python":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+        return None if name == "helm_python" else real_find_spec(name)
 
-    monkeypatch.setattr(builtins, "__import__", no_sdk)
+    monkeypatch.setattr(helm_render.importlib.util, "find_spec", no_sdk)
     monkeypatch.setattr(helm_render.shutil, "which", lambda _: None)
     config = load(str(project(CHART)))
     (problem,) = helm.collect(config, "prod", config.environments["prod"]).problems

@@ -72,8 +72,9 @@ def test_binary_preferred_and_output_split_by_template(
     location = kinds["Deployment"].location
     assert location is not None and location.file == "chart/templates/deployment.yaml"
     args = (fake_helm / "args").read_text().split()
-    assert args[:3] == ["template", "web", str(config.path("chart"))]
-    assert args[3:5] == ["--namespace", "shop"] and "-f" in args
+    # Options first, then `--`: no configured value can be read as an option by helm.
+    assert args[:2] == ["template", "--namespace=shop"] and args[2].startswith("--values=")
+    assert args[3:] == ["--", "web", str(config.path("chart"))]
 
 
 def test_binary_error_keeps_template_and_line(

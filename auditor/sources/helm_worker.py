@@ -1,0 +1,160 @@
+"""The Helm SDK, out of process: a chart's templates are the pull request author's code.
+
+Go templates have no loop or size limit (``until 3000000000`` allocates until the Go runtime
+aborts the whole process), so the SDK renders in a child process with an address-space
+limit, and each render has a deadline. One child serves every render of a run; a child that
+died or missed its deadline is killed and the next render starts a new one. Requests and
+answers are one JSON line each over the child's stdin and stdout.
+
+Run as ``python -m auditor.sources.helm_worker`` (by :func:`render`, never by hand).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import resource
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path as FsPath
+from typing import IO, Any
+
+import yaml
+
+TIMEOUT = 60.0  # seconds for one chart; the largest public charts render in under 2 s
+MEMORY = 4 * 2**30  # address space of the renderer; Go reserves ~2 GiB of it up front
+
+
+class WorkerError(Exception):
+    """The render did not finish: the message says why (time, memory, crash)."""
+
+
+def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
+           ) -> dict[str, Any]:
+    """The child's answer: ``{"rendered": {path: text}}`` or ``{"error": text}``."""
+    request = {"chart": str(chart), "values": yaml.safe_dump(values), "release": release,
+               "namespace": namespace}
+    worker = _worker()
+    try:
+        return worker.ask(request, TIMEOUT)
+    except WorkerError:
+        _stop()
+        raise
+
+
+class _Worker:
+    def __init__(self) -> None:
+        # A Go crash dump can be large: a file, not a pipe nobody reads. Closed by stop().
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        self.memory = MEMORY
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "auditor.sources.helm_worker", str(self.memory)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=_env())
+
+    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        assert self.proc.stdin and self.proc.stdout
+        try:
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            raise WorkerError(self._died()) from None
+        line = _read_line(self.proc.stdout, time.monotonic() + timeout)
+        if line is None:
+            raise WorkerError(f"rendering took longer than {timeout:g} s: stopped (a template "
+                              "that loops without end?)")
+        if not line:
+            raise WorkerError(self._died())
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def _died(self) -> str:
+        code = self.proc.wait(timeout=5)
+        self.stderr.seek(0)
+        text = self.stderr.read().decode("utf-8", "replace")
+        if "out of memory" in text:
+            return (f"rendering needed more than {self.memory / 2**30:g} GiB of memory: "
+                    "stopped (a template that builds a huge list or string?)")
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        return f"the Helm renderer stopped (exit {code}){': ' + first[:200] if first else ''}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+            if stream:
+                stream.close()
+
+
+def _read_line(stream: IO[bytes], deadline: float) -> bytes | None:
+    """One line, b"" if the child closed its output first, None past the deadline."""
+    chunks: list[bytes] = []
+    with selectors.DefaultSelector() as sel:
+        sel.register(stream, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                return None
+            chunk = os.read(stream.fileno(), 1 << 20)
+            if not chunk:
+                return b""
+            chunks.append(chunk)
+            if chunk.endswith(b"\n"):
+                return b"".join(chunks)
+
+
+def _env() -> dict[str, str]:
+    """The child finds this package where the parent found it."""
+    root = str(FsPath(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+
+
+_current: _Worker | None = None
+
+
+def _worker() -> _Worker:
+    global _current
+    if _current is None or _current.proc.poll() is not None or _current.memory != MEMORY:
+        _stop()
+        _current = _Worker()
+    return _current
+
+
+def _stop() -> None:
+    global _current
+    if _current is not None:
+        _current.stop()
+        _current = None
+
+
+atexit.register(_stop)
+
+
+# ---- the child ------------------------------------------------------------------------------
+
+def _serve(memory: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # before Go's runtime starts
+    import helm_python
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            chart = helm_python.Chart.load(request["chart"])
+            rendered = chart.render(yaml.safe_load(request["values"]) or {},
+                                    name=request["release"], namespace=request["namespace"])
+            answer: dict[str, Any] = {"rendered": rendered, "name": chart.name}
+        except helm_python.HelmError as exc:
+            answer = {"error": str(getattr(exc, "detail", exc))}
+        except (TypeError, ValueError) as exc:  # values the SDK cannot take (e.g. !!binary)
+            answer = {"error": f"the values cannot be given to Helm: {exc}", "values": True}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
