@@ -165,6 +165,7 @@ def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet:
     from auditor import snapshot as snapshot_mod
 
     config = config_mod.load(config_path)
+    _refuse_inputs(output, config)
     state = pipeline.snapshot_state(config, pipeline.ScanOptions(environments=envs,
                                                                   progress=_progress(quiet)))
     # Owner-only (0600): a snapshot describes the production estate.
@@ -182,6 +183,9 @@ def _report(run: Callable[..., Report], config: Config, options: Any,
     from auditor.outcome import finish
     from auditor.report import gate
 
+    if output:
+        _refuse_inputs(output, config, policy_dirs, outcome.waivers, outcome.baseline,
+                       options.live_file)
     pack = policies.load_all([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)
     report = run(config, pack, options)
@@ -189,6 +193,19 @@ def _report(run: Callable[..., Report], config: Config, options: Any,
     code = gate(report, fail_on)  # decided before rendering, so every format can say it
     _emit(report, fmt, output)
     sys.exit(code)
+
+
+def _refuse_inputs(output: str, config: Config, policy_dirs: Sequence[str] = (),
+                   waivers: str | None = None, baseline: Sequence[str] = (),
+                   live_file: FsPath | None = None) -> None:
+    """Exit 2 before anything runs when --output would replace one of the run's inputs."""
+    from auditor.output import refuse_inputs
+
+    files, dirs = config.inputs()
+    files += [FsPath(p) for p in (waivers, live_file) if p]
+    for given in map(FsPath, baseline):  # a history folder may take the new report
+        files += sorted(given.rglob("*.json")) if given.is_dir() else [given]
+    refuse_inputs(output, files, [*dirs, *map(FsPath, policy_dirs)])
 
 
 def _emit(report: Report, fmt: str | None, output: str | None) -> None:
@@ -246,6 +263,10 @@ def report_cmd(report_file: str, fmt: str | None, output: str | None, exit_code:
     a PR comment, annotations) in CI."""
     from auditor.report_file import read_report
 
+    if output:
+        from auditor.output import refuse_inputs
+
+        refuse_inputs(output, [FsPath(report_file)])
     report = read_report(report_file)
     if exit_code and report.gate is None:  # nothing decided: never a silent pass
         raise InputError(f"{report_file}: the report was not gated (written by an older "
@@ -255,10 +276,9 @@ def report_cmd(report_file: str, fmt: str | None, output: str | None, exit_code:
 
 
 def _write(output: str, text: str) -> None:
-    try:
-        FsPath(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise AuditorError(f"{output}: cannot write: {exc.strerror}") from None
+    from auditor import output as output_mod
+
+    output_mod.write(FsPath(output), text)
 
 
 def _progress(quiet: bool) -> Callable[[str], None]:

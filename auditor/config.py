@@ -124,6 +124,23 @@ class Config(_Strict):
         return ConfigError(f"{where(self.file, nearest_line(self.lines, key))}: {_dotted(key)}: "
                            f"{message}")
 
+    def inputs(self) -> tuple[list[FsPath], list[FsPath]]:
+        """(files, directories) every environment reads: what no output may replace."""
+        files = [self.base_dir / FsPath(self.file).name, self.path(self.waivers or
+                                                                  ".auditor-waivers.yaml")]
+        dirs: list[FsPath] = []
+        for env in self.environments.values():
+            if env.helm:
+                dirs.append(self.path(env.helm.chart))
+                files += [self.path(v) for v in env.helm.values]
+            if env.terraform:
+                dirs += [self.path(d) for d in env.terraform.dirs]
+                files += [self.path(v) for v in env.terraform.var_files]
+            for entry in env.manifests:
+                path = self.path(entry)
+                (dirs if path.is_dir() else files).append(path)
+        return files, dirs
+
     def config_rel(self) -> str:
         return self.rel(self.base_dir / FsPath(self.file).name)
 

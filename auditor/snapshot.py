@@ -13,7 +13,6 @@ only. Reading validates the whole document's shape first, so a damaged file is o
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,7 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from auditor.errors import AuditorError, InputError
+from auditor import output
+from auditor.errors import InputError
 from auditor.live.base import LiveCollected
 from auditor.live.markers import mark_values, mark_workload
 from auditor.models import Location, Problem, Resource
@@ -82,14 +82,8 @@ def dump(service: str, environments: dict[str, LiveCollected]) -> str:
 
 def write(path: FsPath, text: str) -> None:
     """Writes a snapshot readable and writable by its owner only (0600), also when the
-    file was already there with wider permissions."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), 0o600)
-            out.write(text)
-    except OSError as exc:
-        raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
+    file was already there with wider permissions; atomically (see auditor.output)."""
+    output.write(path, text, mode=0o600)
 
 
 # ---- reading -----------------------------------------------------------------------------

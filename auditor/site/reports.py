@@ -11,17 +11,23 @@ unbroken run of reports in which it had the same status.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FsPath
 
+from auditor.errors import InputError
 from auditor.models import Finding, PassedCheck, PolicyInfo, Report, severity_rank
 from auditor.report_file import expand, read_report
 
 Key = tuple[str, str, str]  # fingerprint, side, environment
 # A check id as policy files have it: it becomes a page path, so nothing else is one.
 POLICY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def key(f: Finding) -> Key:
@@ -60,10 +66,22 @@ class SiteData:
             f.policy == policy_id and f.environment == environment for f in self.findings)
 
 
-def load(paths: Sequence[str | FsPath]) -> list[Report]:
-    """Each file validated by the report model (a bad one is exit 2, named); oldest first.
-    A directory stands for every ``*.json`` report under it (a fleet's or a history's)."""
-    reports = [read_report(p) for p in expand(paths)]
+def load(paths: Sequence[str | FsPath], warn: Callable[[str], None] = _stderr
+         ) -> list[Report]:
+    """Each file validated by the report model; oldest first. A directory stands for every
+    ``*.json`` report under it (a fleet's or a history's): there an unreadable one (a run
+    killed while writing it, by an older auditor) is skipped with a warning, so one bad night
+    does not stop the site; a file named on its own that is bad is exit 2, named."""
+    reports = []
+    for given in map(FsPath, paths):
+        if not given.is_dir():
+            reports.append(read_report(given))
+            continue
+        for path in expand([given]):
+            try:
+                reports.append(read_report(path))
+            except InputError as exc:
+                warn(f"warning: skipped {exc.message}")
     return sorted(reports, key=lambda r: r.generated_at)  # stable for equal times
 
 

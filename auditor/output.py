@@ -1,0 +1,81 @@
+"""Where reports and snapshots are written: never over one of the run's inputs, never half.
+
+A file is written beside its target under a temporary name and renamed over it, so a run
+killed mid-write leaves the previous file whole; the rename replaces a symlink rather than
+writing through it (a link planted at the output path cannot aim the write elsewhere).
+Devices and pipes (``/dev/stdout``) are written as they are. An ``--output`` that is one of the files the run reads (the config, a
+values file, a report it compares with), or lies in a directory it reads whole (a chart,
+Terraform, policies), is refused before anything runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path as FsPath
+
+from auditor.errors import AuditorError, InputError
+
+
+def write(path: FsPath, text: str, mode: int | None = None) -> None:
+    """``text`` at ``path``, atomically. ``mode`` forces the permissions (a snapshot is
+    0600); otherwise an existing file keeps its own, a new one gets the umask's."""
+    path = FsPath(path)
+    if path.exists() and not path.resolve().is_file():  # /dev/stdout, a pipe: no rename
+        try:
+            with path.open("w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode if mode is not None else _mode_for(path))
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _mode_for(path: FsPath) -> int:
+    try:
+        if not path.is_symlink():
+            return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def refuse_inputs(output: str, files: Iterable[FsPath], directories: Iterable[FsPath] = (),
+                  option: str = "--output") -> None:
+    """Exit 2 when ``output`` is one of ``files`` (the same file, however named) or lies
+    inside one of ``directories``."""
+    target = FsPath(output).resolve()
+    for file in files:
+        if _same(target, file):
+            raise InputError(f"{option} {output}: is {file}, which this run reads; "
+                             "refusing to replace an input")
+    for directory in directories:
+        d = directory.resolve()
+        if d == target or d in target.parents:
+            raise InputError(f"{option} {output}: is inside {directory}, which this run "
+                             "reads; write reports elsewhere")
+
+
+def _same(target: FsPath, file: FsPath) -> bool:
+    try:
+        return target == file.resolve() or (target.exists() and os.path.samefile(target, file))
+    except OSError:
+        return False
