@@ -4,26 +4,24 @@ For each policy that applies to the inventory's side, either run its condition o
 matching resource (or item, e.g. container) or call its named check, then render the
 message and remediation with the real names. A condition that hits an unresolved value
 gives ``unknown`` with the reason; a check that crashes gives ``error``, never a pass.
+Templates are bounded (:mod:`auditor.templates`): one that would hang or fill the memory
+makes its policy an ``error`` instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any, Literal
 
-from jinja2 import ChainableUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 
 from auditor import conditions, k8s, paths
 from auditor.checks import CHECKS
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Inventory, Resource, Result
 from auditor.policies import Policy
+from auditor.templates import TemplateBoundError, bounded, compiled
 from auditor.unknown import Unknown
-
-_ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False,
-                            keep_trailing_newline=False)
 
 
 def evaluate(policies: Iterable[Policy], inventory: Inventory,
@@ -51,6 +49,10 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
         for outcome in outcomes:
             try:
                 results.append(_result(policy, inventory, params, outcome))
+            except TemplateBoundError as exc:
+                results.append(_error(policy, inventory, f"template stopped at a bound: {exc}",
+                                      outcome.resource))
+                break  # its other findings would spend the same budget on the same template
             except Exception as exc:  # e.g. a template tripping over an odd value
                 results.append(_error(policy, inventory, f"cannot report: {exc!r}",
                                       outcome.resource))
@@ -113,16 +115,18 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
     if outcome.status in ("unknown", "error"):
         message = f"cannot be evaluated: {outcome.reason}"
     else:
-        message = _render(policy.message, ctx) if outcome.status == "fail" else policy.title
+        message = (_render(policy.message, ctx, "message") if outcome.status == "fail"
+                   else policy.title)
     return Result(
         policy_id=policy.id, status=outcome.status, environment=inventory.environment,
         side=inventory.side, kind=r.kind, name=r.name, namespace=r.namespace, source=r.source,
         item=outcome.item, message=message, address=r.address,
         location=outcome.location or r.locate(outcome.path),
         # Passes are only counted: rendering their remediation would be wasted work.
-        remediation_text="" if passed else _render(policy.remediation.text, ctx),
-        commands=[] if passed else [_render(c, ctx, collapse=False)
-                                    for c in policy.remediation.commands],
+        remediation_text="" if passed else _render(policy.remediation.text, ctx,
+                                                   "remediation.text"),
+        commands=[] if passed else [_render(c, ctx, f"remediation.commands[{i}]", collapse=False)
+                                    for i, c in enumerate(policy.remediation.commands)],
         details={k: v for k, v in outcome.vars.items() if k != "item" and _plain(v)},
     )
 
@@ -162,18 +166,16 @@ def _error(policy: Policy, inventory: Inventory, reason: str,
                   source=f"policy {policy.id}", message=reason)
 
 
-@lru_cache(maxsize=1024)
-def _compiled(template: str) -> Template:
-    return _ENV.from_string(template)  # compiling costs ~1 ms; a scan renders thousands
-
-
-def _render(template: str, ctx: dict[str, Any], collapse: bool = True) -> str:
-    try:
-        text = _compiled(template).render(ctx).strip()
-        return " ".join(text.split()) if collapse else text
-    except (TemplateError, TypeError, ValueError) as exc:  # e.g. an Unknown tested for truth
-        return f"{template} (template error: {exc})"
-
-
 def _plain(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
+
+
+def _render(template: str, ctx: dict[str, Any], field: str, collapse: bool = True) -> str:
+    """``collapse``: a message or text (whitespace folded); else a command (values quoted)."""
+    try:
+        text = bounded(compiled(template, command=not collapse), ctx).strip()
+        return " ".join(text.split()) if collapse else text
+    except TemplateBoundError as exc:
+        raise TemplateBoundError(f"{field}: {exc}") from None
+    except (TemplateError, TypeError, ValueError) as exc:  # e.g. an Unknown tested for truth
+        return f"{template} (template error: {exc})"

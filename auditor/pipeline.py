@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import api_defaults, engine
+from auditor import api_defaults, conditions, engine
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.live.base import LiveCollected
@@ -85,6 +85,11 @@ def _check_type(config: Config, at: tuple[str, ...], value: Any,
         if default is not None and got != want and (want, got) != ("float", "int"):
             raise config.error_at(at, f"expected {want} like the default of {policy_id} "
                                       f"({default!r}), got {got}")
+    if at[-1].endswith("_pattern") and isinstance(value, str):  # checked now, not mid-scan
+        try:
+            conditions.compile_pattern(value)
+        except ValueError as exc:
+            raise config.error_at(at, str(exc)) from None
 
 
 def _type(value: Any) -> str:

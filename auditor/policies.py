@@ -145,6 +145,7 @@ def load_file(path: FsPath) -> Policy:
     except ValidationError as exc:
         raise PolicyError(_describe(exc, shown, doc.lines)) from None
     declared = {*policy.parameters, *conditions.RESERVED_PARAMS}
+    defaults = {name: p.default for name, p in policy.parameters.items()}
     for field_name in ("condition", "locate"):
         try:
             unknown = sorted(conditions.param_refs(getattr(policy, field_name)) - declared)
@@ -156,7 +157,7 @@ def load_file(path: FsPath) -> Policy:
                               f"parameter {unknown[0]!r} is not declared under parameters")
     if policy.applies_to is not None and policy.applies_to.where is not None:
         try:
-            conditions.validate(policy.applies_to.where, ("applies_to", "where"))
+            conditions.validate(policy.applies_to.where, ("applies_to", "where"), defaults)
         except conditions.ConditionError as exc:
             line = nearest_line(doc.lines, exc.path)
             raise PolicyError(f"{where(shown, line)}: {exc}") from None
@@ -166,7 +167,7 @@ def load_file(path: FsPath) -> Policy:
                               f" parameter {unknown[0]!r} is not declared under parameters")
     if policy.condition is not None:
         try:
-            conditions.validate(policy.condition)
+            conditions.validate(policy.condition, defaults=defaults)
         except conditions.ConditionError as exc:
             line = nearest_line(doc.lines, exc.path)
             raise PolicyError(f"{where(shown, line)}: {exc}") from None
@@ -180,16 +181,15 @@ def load_file(path: FsPath) -> Policy:
 def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None:
     """Jinja syntax errors stop the audit at load time, not halfway through a report."""
     from jinja2 import TemplateSyntaxError
-    from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment()
+    from auditor.templates import compiled
     fields: list[tuple[Path, str]] = [(("message",), policy.message),
                                       (("remediation", "text"), policy.remediation.text)]
     fields += [(("remediation", "commands", i), c)
                for i, c in enumerate(policy.remediation.commands)]
     for key, template in fields:
         try:
-            env.from_string(template)  # compiling also catches unknown filters and tests
+            compiled(template)  # compiling also catches unknown filters and tests
         except TemplateSyntaxError as exc:
             name = ".".join(str(k) for k in key)
             raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "

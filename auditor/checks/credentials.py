@@ -6,9 +6,8 @@ parameter); a name not known offline leaves an unrotated secret ``unknown``, nev
 
 from __future__ import annotations
 
-import re
-
 from auditor.checks.base import CheckContext, Outcome
+from auditor.conditions import compile_pattern
 from auditor.quantities import semantic_equal
 from auditor.unknown import Unknown
 
@@ -17,7 +16,7 @@ def db_secret_rotation(ctx: CheckContext) -> list[Outcome]:
     """Per secret whose name (or name_prefix) matches ``db_secret_pattern``: pass when
     rotation is configured, fail when not. Other secrets are not database credentials and
     get no outcome; a name not known offline leaves an unrotated secret unknown."""
-    pattern = re.compile(str(ctx.params["db_secret_pattern"]))
+    pattern = compile_pattern(str(ctx.params["db_secret_pattern"]))  # RE2: linear time
     out = []
     for secret in ctx.inventory.of_kind("SecretsManagerSecret"):
         raw = [secret.body.get("name"), secret.body.get("name_prefix")]

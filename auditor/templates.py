@@ -1,0 +1,288 @@
+"""Policy templates (messages, remediation text and commands), rendered in a bounded sandbox.
+
+Policy files are code a pull request's author writes (``--policies DIR``). The sandbox keeps
+a template from reaching what it should not; the bounds (MAX_*) keep it from spending what
+it should not: a template past one raises :class:`TemplateBoundError` and its policy
+reports an ``error``. In remediation commands every value a template prints is one shell
+word (:func:`auditor.shell.q`): names from the inputs cannot add commands of their own.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache, wraps
+from typing import Any
+
+from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Namespace
+from jinja2.visitor import NodeTransformer
+
+from auditor.shell import Shell, q
+
+# Each bound is far above what a message needs.
+MAX_RANGE = 10_000  # items of one range()
+MAX_SIZE = 65_536  # characters (or items) of one value a template builds
+MAX_OUTPUT = 65_536  # characters one rendering prints, set blocks and macros included
+MAX_STEPS = 100_000  # calls, operators, loop turns and values weighed in one rendering
+
+
+class TemplateBoundError(RuntimeError):
+    """A template went past a bound. Not a TemplateError: a mistake in a template is shown
+    in its message, a template past a bound makes the finding an error."""
+
+
+@dataclass
+class _Spent:
+    steps: int = 0
+    printed: int = 0
+
+
+_SPENT: ContextVar[_Spent] = ContextVar("template_budget")
+
+
+def _charge(steps: int) -> None:
+    spent = _SPENT.get(None)
+    if spent is None:  # compile-time constant folding: leave it to the rendering
+        raise TemplateBoundError("not rendering")
+    spent.steps += steps
+    if spent.steps > MAX_STEPS:
+        raise TemplateBoundError(f"more than {MAX_STEPS:,} steps (loop turns, calls, "
+                                 "operators)")
+
+
+def _size(value: Any, limit: int = MAX_SIZE) -> int:
+    """About how many characters printing ``value`` takes, a part shared twice counted twice,
+    so that a value built by repeating references cannot hide its size; stops past limit."""
+    total, todo, seen = 0, [value], 0
+    while todo and total <= limit:
+        item, seen = todo.pop(), seen + 1
+        if isinstance(item, str | bytes):
+            total += len(item)
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 1  # about its decimal digits
+        elif isinstance(item, Namespace):
+            todo.append(object.__getattribute__(item, "_Namespace__attrs"))
+        elif isinstance(item, Mapping | Collection) and not isinstance(item, Context):
+            total += 2
+            todo.extend(item.items() if isinstance(item, Mapping) else item)
+        else:
+            total += 1
+    _charge(seen)
+    return total
+
+
+def _refuse_big(what: str, size: int, limit: int = MAX_SIZE) -> None:
+    if size > limit:
+        raise TemplateBoundError(f"{what} of more than {limit:,} characters or items")
+
+
+# Operations whose result grows with an int argument, or with the product of the text's and
+# the arguments' sizes (every character may become the arguments), checked before they run.
+_SIZED = {"ljust", "rjust", "center", "zfill", "expandtabs", "indent", "batch", "slice",
+          "tojson"}
+_PRODUCT = {"replace", "join", "format", "format_map", "translate", "%", "wordwrap", "urlize"}
+_PRINTF_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_op(name: str, text: Any, args: list[Any]) -> None:
+    """Refuse ``text.name(*args)`` (a str method, filter or ``%``) when its result could
+    exceed MAX_SIZE, before it allocates anything."""
+    weight = _size(args)
+    _refuse_big("an argument", weight)
+    if name not in _SIZED and name not in _PRODUCT:
+        return
+    length = _size(text)  # past MAX_SIZE the product is past it too
+    ints = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
+    growth = max([0, *ints]) if name in _SIZED else 0
+    _refuse_big(f"{name}() would build a value", (length + 1) * (weight + growth + 1))
+    widths: list[str] = []
+    if name in ("format", "format_map") and isinstance(text, str):
+        widths = [spec for _, _, spec, _ in string.Formatter().parse(text) if spec]
+        if any("{" in spec for spec in widths):
+            raise TemplateBoundError("a format width taken from an argument")
+    elif name == "%" and isinstance(text, str):
+        widths = [w for m in _PRINTF_WIDTH.finditer(text) for w in m.groups() if w]
+    for number in re.findall(r"\d+|\*", " ".join(widths)):
+        if number == "*" or int(number) > MAX_SIZE:
+            raise TemplateBoundError(f"a format width over {MAX_SIZE:,}")
+
+
+def _checked(result: Any) -> Any:
+    if isinstance(result, int):
+        _refuse_big("a number", result.bit_length() // 3)
+    elif isinstance(result, str | bytes | list | tuple | dict | set):
+        _refuse_big("a value", len(result))
+    return result
+
+
+def _binop_size(op: str, left: Any, right: Any) -> int:
+    """The size ``left op right`` would have (0 when it cannot grow much)."""
+    if isinstance(left, int) and isinstance(right, int):
+        if op == "**":
+            return abs(left).bit_length() * max(right, 0) // 3
+        return (left.bit_length() + right.bit_length()) // 3 if op == "*" else 0
+    if op == "*" and isinstance(left, int) != isinstance(right, int):
+        times, seq = (left, right) if isinstance(left, int) else (right, left)
+        return max(times, 0) * _size(seq)
+    return _size(left) + _size(right) if op == "+" else 0
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise TemplateBoundError(f"range() of {len(numbers):,} items (at most {MAX_RANGE:,})")
+    return numbers
+
+
+def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    skip = 0 if getattr(func, "jinja_pass_arg", None) is None else 1  # context, eval_ctx, env
+
+    @wraps(func)  # keeps jinja_pass_arg
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        _charge(1)
+        value = args[skip] if len(args) > skip else None
+        _check_op("%" if name == "format" else name, value,
+                  [*args[skip + 1:], *kwargs.values()])
+        return _checked(func(*args, **kwargs))
+
+    return bounded
+
+
+class _Hooks(NodeTransformer):
+    """Routes what the sandbox does not see through it: every loop turn, every printed
+    piece (captured ones too), every ``~`` and every list, tuple or dict written out."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        if node.recursive:
+            raise TemplateSyntaxError("recursive loops are not allowed in policy templates",
+                                      node.lineno)
+        self.generic_visit(node)
+        node.iter = _hook("turns", node.iter)
+        return node
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        # The template's own text is counted too, but is no value: a command keeps it as is.
+        node.nodes = [_hook("literal" if isinstance(child, nodes.TemplateData) else "printed",
+                            self.visit(child)) for child in node.nodes]
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        return _hook("joined", *(self.visit(child) for child in node.nodes))
+
+    def visit_List(self, node: nodes.List) -> nodes.Node:
+        return _hook("built", self.generic_visit(node))
+
+    visit_Dict = visit_List
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        self.generic_visit(node)
+        return node if node.ctx != "load" else _hook("built", node)
+
+
+_JINJA_KWARGS = ("_loop_vars", "_block_vars")
+
+
+def _hook(name: str, *args: Any) -> nodes.Expr:
+    return nodes.Call(nodes.EnvironmentAttribute(name), list(args), [], None, None)
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with bounds on time and memory (MAX_*), for templates of policy files.
+    Immutable: a template cannot grow a list in place. Render only inside :func:`bounded`."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _range
+        self.globals.pop("lipsum", None)  # lipsum(n) writes n paragraphs
+        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+
+    def compile_bounded(self, source: str) -> Template:
+        tree = _Hooks().visit(self.parse(source))
+        return self.from_string(tree)  # a parsed tree is accepted too
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _charge(1)
+        if operator == "%" and isinstance(left, str):
+            _check_op("%", left, [right])
+        else:
+            _refuse_big(f"{operator} would build a value", _binop_size(operator, left, right))
+        return _checked(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Context, __obj: Any,  # names as in the base class
+             *args: Any, **kwargs: Any) -> Any:
+        # What Jinja passes along inside loops and blocks is not the template's argument.
+        given = [*args, *(v for k, v in kwargs.items() if k not in _JINJA_KWARGS)]
+        if getattr(__obj, "__self__", None) is __self:  # one of the hooks below
+            return __obj(*given)
+        _charge(1)
+        method = getattr(__obj, "__wrapped__", __obj)  # str.format comes wrapped by the sandbox
+        receiver = getattr(method, "__self__", None)
+        _check_op(getattr(method, "__name__", "") if isinstance(receiver, str) else "",
+                  receiver, given)
+        return _checked(super().call(__context, __obj, *args, **kwargs))
+
+    def turns(self, iterable: Any) -> Iterator[Any]:
+        for item in iterable:
+            _charge(1)
+            yield item
+
+    def printed(self, value: Any) -> Any:
+        spent = _SPENT.get()
+        room = MAX_OUTPUT - spent.printed
+        if isinstance(value, str) or _size(value, room) <= room:  # str() of it is not huge
+            text = value if isinstance(value, str) else str(value)
+            spent.printed += len(text)
+            if spent.printed <= MAX_OUTPUT:
+                return text
+        raise TemplateBoundError(f"prints more than {MAX_OUTPUT:,} characters")
+
+    def literal(self, text: str) -> Shell:
+        return Shell(self.printed(text))
+
+    def joined(self, *parts: Any) -> str:
+        _refuse_big("~ would build a value", _size(parts))
+        return "".join(str(part) for part in parts)
+
+    def built(self, value: Any) -> Any:
+        _refuse_big("a value", _size(value))
+        return value
+
+
+def bounded(template: Template, context: dict[str, Any]) -> str:
+    """Render within the bounds; TemplateBoundError past one."""
+    token = _SPENT.set(_Spent())
+    try:
+        return template.render(context)
+    finally:
+        _SPENT.reset(token)
+
+
+def _shell_word(value: Any) -> Any:
+    """What a command template prints: each value one shell word (empty stays empty, so
+    ``{{ flag if cond else "" }}`` still leaves nothing)."""
+    if isinstance(value, Shell):  # a command built by the checks, quoted already
+        return value
+    text = str(value)
+    return q(text) if text else text
+
+
+_ENV = BoundedSandbox(undefined=ChainableUndefined, autoescape=False,
+                      keep_trailing_newline=False)
+_COMMANDS = BoundedSandbox(undefined=ChainableUndefined, autoescape=False,
+                           keep_trailing_newline=False, finalize=_shell_word)
+
+
+@lru_cache(maxsize=1024)
+def compiled(template: str, command: bool = False) -> Template:
+    """A policy template, compiled with its bounds (a remediation ``command`` quotes what
+    it prints); TemplateSyntaxError when it is not one."""
+    env = _COMMANDS if command else _ENV
+    return env.compile_bounded(template)  # compiling costs ~1 ms; a scan renders thousands
