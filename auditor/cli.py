@@ -47,8 +47,16 @@ def main(args: Sequence[str] | None = None) -> None:
             shown = " ".join(repr(exc).splitlines())
         except Exception:  # a repr that fails must not hide the error
             shown = type(exc).__name__
-        click.echo(f"error: internal error: {shown} (please report this)", err=True)
+        _say(f"error: internal error: {shown} (please report this)", err=True)
         sys.exit(ExitCode.CANNOT_START)
+
+
+def _say(text: str, err: bool = False, nl: bool = True) -> None:
+    """Text for a person at a terminal: what came from the inputs cannot send control
+    sequences (see auditor.terminal)."""
+    from auditor.terminal import visible_lines
+
+    click.echo(visible_lines(text), err=err, nl=nl)
 
 
 def _config_options(f: Callable[..., None]) -> Callable[..., None]:
@@ -171,7 +179,7 @@ def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet:
     # Owner-only (0600): a snapshot describes the production estate.
     snapshot_mod.write(FsPath(output), snapshot_mod.dump(config.service, state))
     unread = sum(len(c.unavailable) for c in state.values())
-    click.echo(f"snapshot written to {output}"
+    _say(f"snapshot written to {output}"
                + (f" ({unread} kinds could not be read)" if unread else ""), err=True)
     sys.exit(ExitCode.INCOMPLETE if unread else ExitCode.OK)
 
@@ -215,8 +223,10 @@ def _emit(report: Report, fmt: str | None, output: str | None) -> None:
     text = renderer(chosen)(report)
     if output:
         _write(output, text)
-    else:
+    elif chosen in ("json", "sarif", "junit"):  # their encoders escape control characters
         click.echo(text, nl=False)
+    else:
+        _say(text, nl=False)
 
 
 @cli.command()
@@ -285,7 +295,7 @@ def _progress(quiet: bool) -> Callable[[str], None]:
     """Progress lines on a terminal's stderr; silent in CI logs and with --quiet."""
     if quiet or not sys.stderr.isatty():
         return lambda _: None
-    return lambda line: click.echo(f"  {line}", err=True)
+    return lambda line: _say(f"  {line}", err=True)
 
 
 @cli.group(name="policies")
@@ -301,7 +311,7 @@ def policies_list(policy_dirs: tuple[str, ...]) -> None:
     from auditor import policies
 
     for p in policies.load_all([FsPath(d) for d in policy_dirs]):
-        click.echo(f"{p.id:28} {p.severity:9} {'+'.join(p.sides):14} {p.runbook.section}")
+        _say(f"{p.id:28} {p.severity:9} {'+'.join(p.sides):14} {p.runbook.section}")
 
 
 @policies_group.command(name="show")
@@ -315,7 +325,7 @@ def policies_show(policy_id: str, policy_dirs: tuple[str, ...]) -> None:
     found = {p.id: p for p in policies.load_all([FsPath(d) for d in policy_dirs])}
     if policy_id not in found:
         raise click.UsageError(f"no policy {policy_id!r} (see `auditor policies list`)")
-    click.echo(policies.describe(found[policy_id]), nl=False)
+    _say(policies.describe(found[policy_id]), nl=False)
 
 
 @policies_group.command(name="validate")
@@ -329,10 +339,10 @@ def policies_validate(directory: str | None) -> None:
     loaded = policies.load_dir(target)
     problems = [msg for p in loaded for msg in run_examples(p)]
     for msg in problems:
-        click.echo(f"error: {msg}", err=True)
+        _say(f"error: {msg}", err=True)
     if problems:
         sys.exit(ExitCode.CANNOT_START)
-    click.echo(f"{len(loaded)} policies valid in {target}, all examples behave as declared")
+    _say(f"{len(loaded)} policies valid in {target}, all examples behave as declared")
 
 
 def _site_options(f: Callable[..., None]) -> Callable[..., None]:
@@ -364,7 +374,7 @@ def site_build(config_path: str | None, reports: tuple[str, ...], output: str) -
     from auditor.site.build import SiteOptions, build_site
 
     built = build_site(SiteOptions(config_path, reports, output))
-    click.echo(f"site built in {built.output} ({built.pages} pages, {built.reports} reports, "
+    _say(f"site built in {built.output} ({built.pages} pages, {built.reports} reports, "
                f"{built.findings} current findings); open {built.output / 'index.html'} "
                "through `auditor site serve`")
 
@@ -386,6 +396,6 @@ def site_serve(config_path: str | None, reports: tuple[str, ...], output: str,
         server = make_server(built.output, port)
     except OSError as exc:
         raise AuditorError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}") from None
-    click.echo(f"serving {built.output} at {url(server)} (Ctrl-C to stop)", err=True)
+    _say(f"serving {built.output} at {url(server)} (Ctrl-C to stop)", err=True)
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

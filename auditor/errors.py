@@ -31,7 +31,9 @@ class AuditorError(click.ClickException):
         return self.message
 
     def show(self, file: object = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        from auditor.terminal import visible  # names in messages come from the inputs
+
+        click.echo(f"error: {visible(self.format_message())}", err=True)
 
 
 class ConfigError(AuditorError):

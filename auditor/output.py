@@ -3,9 +3,10 @@
 A file is written beside its target under a temporary name and renamed over it, so a run
 killed mid-write leaves the previous file whole; the rename replaces a symlink rather than
 writing through it (a link planted at the output path cannot aim the write elsewhere).
-Devices and pipes (``/dev/stdout``) are written as they are. An ``--output`` that is one of the files the run reads (the config, a
-values file, a report it compares with), or lies in a directory it reads whole (a chart,
-Terraform, policies), is refused before anything runs.
+Devices and pipes (``/dev/stdout``) are written as they are. An ``--output`` that is one
+of the files the run reads (the config, a values file, a report it compares with), or lies
+in a directory it reads whole (a chart, Terraform, policies), is refused before anything
+runs.
 """
 
 from __future__ import annotations

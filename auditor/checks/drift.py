@@ -30,6 +30,7 @@ from auditor.drift.removal import needs_removal, removal
 from auditor.drift.replicas import HPA, managed_replicas, target, undeclared
 from auditor.models import Inventory, Resource
 from auditor.paths import Path
+from auditor.shell import Shell
 
 __all__ = ["OBJECT", "helm_drift", "hpa_drift", "rule_label", "sg_rules", "terraform_drift"]
 Cause = Callable[[Inventory, Resource, Resource, Difference], str]
@@ -113,7 +114,8 @@ def _compare(inv: Inventory, declared: Resource, live: Resource, rules: Rules,
              if not any(d.path[:len(p)] == p for p in ignored)]
     fix = restore(declared, inv)
     return [finding(declared, d, cause(inv, declared, live, d),
-                    f"{removal(declared, d)} && {fix}" if needs_removal(declared, d) else fix)
+                    Shell(f"{removal(declared, d)} && {fix}") if needs_removal(declared, d)
+                    else fix)
             for d in diffs] or [passed(declared)]
 
 

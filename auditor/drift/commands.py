@@ -2,7 +2,8 @@
 differ (the runbook's emergency fix), and the one that puts Git's value back.
 
 Both are spelt for the tool that owns the object: ``helm upgrade`` or ``kubectl`` for a
-chart's objects, ``terraform apply -target`` or the ``aws`` CLI for AWS resources.
+chart's objects, ``terraform apply -target`` or the ``aws`` CLI for AWS resources. Every
+name and value in them is shell-quoted (auditor.shell): they are copied into terminals.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shlex
 from typing import Any
 
 from auditor.drift.compare import Difference, render
 from auditor.drift.hidden import hidden, scrub
 from auditor.models import Inventory, Location, Resource
 from auditor.paths import MISSING, Path, get
+from auditor.shell import Shell, dq, q, sq
 
 WORKLOADS = {"Deployment", "StatefulSet"}  # whose replica count drifts when no HPA owns it
 CONTAINER_FIELD = re.compile(r"containers\[([^\]]+)\]((?:\.[A-Za-z_][\w-]*)*)(.*)$")
@@ -24,23 +25,24 @@ CONTAINER_FIELD = re.compile(r"containers\[([^\]]+)\]((?:\.[A-Za-z_][\w-]*)*)(.*
 
 # ---- restoring Git's value ------------------------------------------------------------------
 
-def restore(declared: Resource, inventory: Inventory) -> str:
+def restore(declared: Resource, inventory: Inventory) -> Shell:
     """The command that puts the declared value back, run from the config's directory."""
     names = inventory.names
     if declared.source.startswith("helm chart"):
-        files = " ".join(f"-f {shlex.quote(f)}" for f in values_files(inventory))
-        sets = " ".join(f"--set {shlex.quote(s)}" for s in _config_sets(inventory))
-        return " ".join(p for p in ("helm upgrade", names.get("release", "<release>"),
-                                    names.get("chart", "<chart-dir>"), files, sets, "-n",
-                                    names.get("namespace", "<namespace>")) if p)
+        files = " ".join(f"-f {q(f)}" for f in values_files(inventory))
+        sets = " ".join(f"--set {q(s)}" for s in _config_sets(inventory))
+        return Shell(" ".join(p for p in (
+            "helm upgrade", q(names.get("release", "<release>")),
+            q(names.get("chart", "<chart-dir>")), files, sets, "-n",
+            q(names.get("namespace", "<namespace>"))) if p))
     if declared.source.startswith("terraform "):
         tf_dir = declared.source.removeprefix("terraform ")
-        return f"terraform -chdir={shlex.quote(tf_dir)} apply -target={declared.address}"
+        return Shell(f"terraform -chdir={q(tf_dir)} apply -target={q(declared.address)}")
     if declared.source.startswith("manifest "):
-        return f"kubectl apply -f {shlex.quote(declared.source.removeprefix('manifest '))}"
+        return Shell(f"kubectl apply -f {q(declared.source.removeprefix('manifest '))}")
     if "apiVersion" in declared.body:
-        return "kubectl apply -f <manifest>"
-    return f"terraform apply -target={declared.address or '<address>'}"
+        return Shell("kubectl apply -f <manifest>")
+    return Shell(f"terraform apply -target={q(declared.address or '<address>')}")
 
 
 def _values(inventory: Inventory) -> Resource | None:
@@ -97,41 +99,44 @@ def _set_key(path: Path) -> str:
 
 # ---- the commands that most likely caused it ----------------------------------------------
 
-def kubectl(r: Resource, verb: str) -> str:
-    return f"kubectl {verb} {r.kind.lower()} {r.name} -n {r.namespace or '<namespace>'}"
+def kubectl(r: Resource, verb: str) -> Shell:
+    return Shell(f"kubectl {verb} {q(r.kind.lower())} {q(r.name)} "
+                 f"-n {q(r.namespace or '<namespace>')}")
 
 
-def helm_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> str:
-    ns, ref = declared.namespace or "<namespace>", f"{declared.kind.lower()}/{declared.name}"
+def helm_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> Shell:
+    ns = q(declared.namespace or "<namespace>")
+    ref = q(f"{declared.kind.lower()}/{declared.name}")
     secret = hidden(d.field, d.live)
     value = "<value>" if secret else render(d.live, d.field)
     if declared.kind == "PersistentVolumeClaim":
-        return f"kubectl edit pvc {declared.name} -n {ns}"
+        return Shell(f"kubectl edit pvc {q(declared.name)} -n {ns}")
     if declared.kind == "Ingress" and d.path[:2] == ("metadata", "annotations") and len(
             d.path) == 3:
-        return (f"kubectl annotate ingress {declared.name} -n {ns} {d.path[2]}={value} "
-                "--overwrite")
+        return Shell(f"kubectl annotate ingress {q(declared.name)} -n {ns} "
+                     f"{q(f'{d.path[2]}={value}')} --overwrite")
     m = CONTAINER_FIELD.search(d.field)
     container, tail, rest = m.groups() if m else ("", "", "")
     if m and tail == ".image" and not rest:
-        return f"kubectl set image {ref} {container}={value} -n {ns}"
+        return Shell(f"kubectl set image {ref} {q(f'{container}={value}')} -n {ns}")
     if m and tail.startswith((".readinessProbe", ".livenessProbe", ".startupProbe")) \
             and not rest and scrub(d.live) == d.live:  # the runbook's probe fix
-        return f"kubectl patch {ref} -n {ns} -p '{_container_patch(container, tail, d)}'"
+        return Shell(f"kubectl patch {ref} -n {ns} -p {sq(_container_patch(container, tail, d))}")
     if m and tail == ".env" and rest.startswith("["):
-        var = rest[1:].split("]", 1)[0]
+        var = q(rest[1:].split("]", 1)[0])
         if d.live is MISSING:
-            return f"kubectl set env {ref} -c {container} {var}- -n {ns}"
-        return f"kubectl set env {ref} -c {container} {var}=<value> -n {ns}"
+            return Shell(f"kubectl set env {ref} -c {q(container)} {var}- -n {ns}")
+        return Shell(f"kubectl set env {ref} -c {q(container)} {var}=<value> -n {ns}")
     key = helm_key(inv, declared, d.path) if d.live is not MISSING else None
     if key is not None:  # the runbook's `helm upgrade --set`
-        return (f"helm upgrade {inv.names.get('release', '<release>')} "
-                f"{inv.names.get('chart', '<chart-dir>')} --set {key}={value} -n {ns}")
+        return Shell(f"helm upgrade {q(inv.names.get('release', '<release>'))} "
+                     f"{q(inv.names.get('chart', '<chart-dir>'))} --set {q(f'{key}={value}')} "
+                     f"-n {ns}")
     parts = tail.split(".")
     if m and len(parts) == 4 and parts[1] == "resources" and not rest and d.live is not MISSING:
-        return (f"kubectl set resources {ref} -c {container} --{parts[2]}={parts[3]}={value} "
-                f"-n {ns}")
-    return f"kubectl edit {declared.kind.lower()} {declared.name} -n {ns}"
+        return Shell(f"kubectl set resources {ref} -c {q(container)} "
+                     f"{q(f'--{parts[2]}={parts[3]}={value}')} -n {ns}")
+    return Shell(f"kubectl edit {q(declared.kind.lower())} {q(declared.name)} -n {ns}")
 
 
 def _container_patch(container: str, tail: str, d: Difference) -> str:
@@ -142,15 +147,15 @@ def _container_patch(container: str, tail: str, d: Difference) -> str:
     return json.dumps(patch, separators=(",", ":"))
 
 
-def hpa_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> str:
-    ns = declared.namespace or "<namespace>"
+def hpa_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> Shell:
+    ns = q(declared.namespace or "<namespace>")
     if declared.kind in WORKLOADS:
-        return (f"kubectl scale {declared.kind.lower()}/{declared.name} "
-                f"--replicas={render(d.live)} -n {ns}")
+        return Shell(f"kubectl scale {q(f'{declared.kind.lower()}/{declared.name}')} "
+                     f"--replicas={q(render(d.live))} -n {ns}")
     if d.path in (("spec", "minReplicas"), ("spec", "maxReplicas")) and d.live is not MISSING:
         patch = json.dumps({"spec": {d.path[1]: d.live}}, separators=(",", ":"))
-        return f"kubectl patch hpa {declared.name} -n {ns} -p '{patch}'"
-    return f"kubectl edit hpa {declared.name} -n {ns}"
+        return Shell(f"kubectl patch hpa {q(declared.name)} -n {ns} -p {sq(patch)}")
+    return Shell(f"kubectl edit hpa {q(declared.name)} -n {ns}")
 
 
 _HEALTH_FLAGS = {"path": "--health-check-path", "port": "--health-check-port",
@@ -163,58 +168,60 @@ _DB_FLAGS = {"backup_retention_period": "--backup-retention-period",
              "instance_class": "--db-instance-class"}
 
 
-def aws_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> str:
+def aws_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference) -> Shell:
     value, attr = render(d.live, d.field), str(d.path[-1]) if d.path else ""
+    name = q(declared.name)
     if declared.kind == "DBParameterGroup":
-        group = f"--db-parameter-group-name {declared.name}"
+        group = f"--db-parameter-group-name {name}"
         if d.live is MISSING:
-            return (f"aws rds reset-db-parameter-group {group} --parameters "
-                    f'"ParameterName={attr},ApplyMethod=pending-reboot"')
-        return (f"aws rds modify-db-parameter-group {group} --parameters "
-                f'"ParameterName={attr},ParameterValue={value},ApplyMethod=pending-reboot"')
+            return Shell(f"aws rds reset-db-parameter-group {group} --parameters "
+                         f"{dq(f'ParameterName={attr},ApplyMethod=pending-reboot')}")
+        spec = f"ParameterName={attr},ParameterValue={value},ApplyMethod=pending-reboot"
+        return Shell(f"aws rds modify-db-parameter-group {group} --parameters {dq(spec)}")
     if declared.kind == "Nodegroup":
         scaling = live.body.get("scaling_config")
         scaling = scaling if isinstance(scaling, dict) else {}
         sizes = ",".join(f"{flag}={render(scaling.get(key, MISSING))}" for key, flag in (
             ("min_size", "minSize"), ("max_size", "maxSize"), ("desired_size", "desiredSize")))
-        return (f"aws eks update-nodegroup-config --cluster-name "
-                f"{live.body.get('cluster_name', '<eks-cluster>')} --nodegroup-name "
-                f"{declared.name} --scaling-config {sizes}")
+        return Shell(f"aws eks update-nodegroup-config --cluster-name "
+                     f"{q(live.body.get('cluster_name', '<eks-cluster>'))} --nodegroup-name "
+                     f"{name} --scaling-config {q(sizes)}")
     if declared.kind == "TargetGroup":
         if d.path[:1] != ("health_check",):
-            return (f"aws elbv2 create-target-group --name {declared.name} --port {value} "
-                    "(the target group was replaced outside Terraform)")
-        flag = (f"--matcher HttpCode={value}" if attr == "matcher" else
+            return Shell(f"aws elbv2 create-target-group --name {name} --port {q(value)} "
+                         "(the target group was replaced outside Terraform)")
+        flag = (f"--matcher {q(f'HttpCode={value}')}" if attr == "matcher" else
                 f"--{'' if d.live in (True, 'true') else 'no-'}health-check-enabled"
-                if attr == "enabled" else f"{_HEALTH_FLAGS.get(attr, '--' + attr)} {value}")
-        return f"aws elbv2 modify-target-group --target-group-arn <tg-arn> {flag}"
+                if attr == "enabled" else f"{_HEALTH_FLAGS.get(attr, q('--' + attr))} {q(value)}")
+        return Shell(f"aws elbv2 modify-target-group --target-group-arn <tg-arn> {flag}")
     if declared.kind == "StorageClass":
         patch = json.dumps({"allowVolumeExpansion": d.live}, separators=(",", ":"))
-        return f"kubectl patch storageclass {declared.name} -p '{patch}'"
+        return Shell(f"kubectl patch storageclass {name} -p {sq(patch)}")
     named = _DB_FLAGS.get(attr)
-    flag = f"{named} {value}" if named else (
+    flag = f"{named} {q(value)}" if named else q(
         f"--{'' if d.live in (True, 'true') else 'no-'}{attr.replace('_', '-')}")
-    return (f"aws rds modify-db-instance --db-instance-identifier {declared.name} {flag} "
-            "--apply-immediately")
+    return Shell(f"aws rds modify-db-instance --db-instance-identifier {name} {flag} "
+                 "--apply-immediately")
 
 
-def sg_cause(verb: str, direction: str, group_id: str, key: tuple[str, int, int, str]) -> str:
+def sg_cause(verb: str, direction: str, group_id: str, key: tuple[str, int, int, str]
+             ) -> Shell:
     """The runbook's ``aws ec2 authorize-security-group-ingress`` (or revoke, or egress,
     which takes only --ip-permissions) for one grant."""
     proto, low, high, source = key
-    command = f"aws ec2 {verb}-security-group-{direction} --group-id {group_id}"
+    command = f"aws ec2 {verb}-security-group-{direction} --group-id {q(group_id)}"
     plain = direction == "ingress" and (source.startswith("sg:") or source == "self"
                                         or ("/" in source and ":" not in source))
     if plain:
         ports = "" if proto == "-1" else f" --port {low}" if low == high else \
             f" --port {low}-{high}"
-        peer = f"--source-group {source[3:] if source.startswith('sg:') else group_id}" \
-            if not source[:1].isdigit() else f"--cidr {source}"
-        return f"{command} --protocol {proto}{ports} {peer}"
+        peer = f"--source-group {q(source[3:] if source.startswith('sg:') else group_id)}" \
+            if not source[:1].isdigit() else f"--cidr {q(source)}"
+        return Shell(f"{command} --protocol {q(proto)}{ports} {peer}")
     ports = "" if proto == "-1" else f",FromPort={low},ToPort={high}"
     peer = (f"UserIdGroupPairs=[{{GroupId={source[3:] if source != 'self' else group_id}}}]"
             if source.startswith("sg:") or source == "self" else
             f"PrefixListIds=[{{PrefixListId={source[3:]}}}]" if source.startswith("pl:") else
             f"Ipv6Ranges=[{{CidrIpv6={source}}}]" if ":" in source else
             f"IpRanges=[{{CidrIp={source}}}]")
-    return f"{command} --ip-permissions 'IpProtocol={proto}{ports},{peer}'"
+    return Shell(f"{command} --ip-permissions {sq(f'IpProtocol={proto}{ports},{peer}')}")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from typing import Any
 
 from auditor.drift.commands import CONTAINER_FIELD
 from auditor.drift.compare import Difference
 from auditor.models import Resource
 from auditor.paths import MISSING, Path, get
+from auditor.shell import Shell, q, sq
 
 # Lists whose items a strategic merge patch addresses by name.
 _BY_NAME = {"containers", "initContainers", "ephemeralContainers", "env", "volumes",
@@ -43,27 +43,28 @@ def needs_removal(declared: Resource, d: Difference) -> bool:
     return not (isinstance(items, list) and d.path and d.path[-1] not in _MERGED)
 
 
-def removal(declared: Resource, d: Difference) -> str:
+def removal(declared: Resource, d: Difference) -> Shell:
     """``kubectl set env ... VAR-`` for an env var, else a strategic merge patch that
     deletes the field (``null``, or ``$patch: delete`` for a named list item), else
     ``kubectl edit``."""
-    ns = f" -n {declared.namespace}" if declared.namespace else ""
-    ref = f"{declared.kind.lower()}/{declared.name}"
+    ns = f" -n {q(declared.namespace)}" if declared.namespace else ""
+    ref = q(f"{declared.kind.lower()}/{declared.name}")
     m = CONTAINER_FIELD.search(d.field)
     if m and m.group(2) == ".env":
-        container, rest = m.group(1), m.group(3)
+        container, rest = q(m.group(1)), m.group(3)
         if rest.startswith("[") and rest.endswith("]") and "]" not in rest[1:-1]:
-            return f"kubectl set env {ref} -c {container} {rest[1:-1]}-{ns}"
+            return Shell(f"kubectl set env {ref} -c {container} {q(rest[1:-1] + '-')}{ns}")
         names = [str(i["name"]) for i in d.live if isinstance(i, dict) and i.get("name")] \
             if isinstance(d.live, list) and not rest else []
         if names:
-            return f"kubectl set env {ref} -c {container} {' '.join(f'{n}-' for n in names)}{ns}"
+            unset = " ".join(q(f"{n}-") for n in names)
+            return Shell(f"kubectl set env {ref} -c {container} {unset}{ns}")
     try:
         patch = _patch(declared.body, d)
     except _Cannot:
-        return f"kubectl edit {declared.kind.lower()} {declared.name}{ns}"
+        return Shell(f"kubectl edit {q(declared.kind.lower())} {q(declared.name)}{ns}")
     text = json.dumps(patch, separators=(",", ":"))
-    return f"kubectl patch {ref}{ns} -p {shlex.quote(text)}"
+    return Shell(f"kubectl patch {ref}{ns} -p {sq(text)}")
 
 
 def _patch(body: dict[str, Any], d: Difference) -> Any:

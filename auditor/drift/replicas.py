@@ -10,13 +10,13 @@ and the next ``helm upgrade`` fights it over the replica count.
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from auditor.checks.base import Outcome
 from auditor.drift.findings import OBJECT, passed
 from auditor.models import Resource
 from auditor.paths import MISSING, get
+from auditor.shell import Shell, q
 from auditor.unknown import Unknown
 
 HPA = "HorizontalPodAutoscaler"
@@ -41,7 +41,8 @@ def managed_replicas(declared: Resource, live: Resource, hpa: Resource,
                      live_hpa: Resource | None) -> Outcome:
     """The live replica count of a workload ``hpa`` (declared) manages: a pass, unless it
     is 0 or outside the live HPA's bounds (the declared ones when the HPA is gone live)."""
-    ns, ref = declared.namespace or "<namespace>", f"{declared.kind.lower()}/{declared.name}"
+    ns = q(declared.namespace or "<namespace>")
+    ref = q(f"{declared.kind.lower()}/{declared.name}")
     replicas = get(live.body, ("spec", "replicas"))
     replicas = 1 if replicas is MISSING or replicas is None else replicas
     owner = live_hpa or hpa
@@ -64,33 +65,34 @@ def managed_replicas(declared: Resource, live: Resource, hpa: Resource,
                        "declared": f"managed by HorizontalPodAutoscaler {hpa.name} "
                                    f"({low}-{high})",
                        "declared_at": str(where or hpa.source),
-                       "cause": f"kubectl scale {ref} --replicas={replicas} -n {ns}",
+                       "cause": Shell(f"kubectl scale {ref} --replicas={replicas} -n {ns}"),
                        # The chart leaves replicas to the HPA: an upgrade would not touch it.
-                       "restore": f"kubectl scale {ref} --replicas={put} -n {ns}"})
+                       "restore": Shell(f"kubectl scale {ref} --replicas={put} -n {ns}")})
 
 
 def undeclared(hpa: Resource, workload: Resource) -> Outcome:
     """A live HPA Git does not declare, scaling the declared ``workload``."""
-    ns = hpa.namespace or "<namespace>"
+    ns = q(hpa.namespace or "<namespace>")
     where = workload.location
     return Outcome(hpa, "fail", item=OBJECT, location=where, vars={
         "field": f"HorizontalPodAutoscaler {hpa.name}", "declared": "(not declared)",
         "live": f"present, scaling {workload.kind} {workload.name}",
         "declared_at": str(where or workload.source), "cause": autoscale(hpa),
-        "restore": f"kubectl delete hpa {hpa.name} -n {ns}"})
+        "restore": Shell(f"kubectl delete hpa {q(hpa.name)} -n {ns}")})
 
 
-def autoscale(hpa: Resource) -> str:
+def autoscale(hpa: Resource) -> Shell:
     """The ``kubectl autoscale`` that most likely made ``hpa``."""
     _, kind, name = target(hpa)
     low, high = bounds(hpa) or (1, "<max>")
-    parts = [f"kubectl autoscale {kind.lower()}/{name}", f"--min={low}", f"--max={high}"]
+    parts = [f"kubectl autoscale {q(f'{kind.lower()}/{name}')}", f"--min={q(low)}",
+             f"--max={q(high)}"]
     cpu = _cpu(hpa.body.get("spec"))
     if cpu is not None:
-        parts.append(f"--cpu-percent={cpu}")
+        parts.append(f"--cpu-percent={q(cpu)}")
     if hpa.name != name:
-        parts.append(f"--name={shlex.quote(hpa.name)}")
-    return " ".join([*parts, f"-n {hpa.namespace or '<namespace>'}"])
+        parts.append(f"--name={q(hpa.name)}")
+    return Shell(" ".join([*parts, f"-n {q(hpa.namespace or '<namespace>')}"]))
 
 
 def _cpu(spec: Any) -> Any:

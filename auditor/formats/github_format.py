@@ -12,6 +12,7 @@ from __future__ import annotations
 from auditor.formats.sarif_format import rooted
 from auditor.models import Finding, Report, severity_rank
 from auditor.report import gating
+from auditor.terminal import visible
 
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 
@@ -57,7 +58,10 @@ def _summary(report: Report, shown: int) -> str:
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The runner reads %0A as a line break of the annotation; every other control character
+    # (ESC would recolour or rewrite the job log) is shown as an escape.
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(escaped)
 
 
 def _prop(text: str) -> str:

@@ -9,18 +9,19 @@ from __future__ import annotations
 import textwrap
 
 from auditor.models import Finding, Report
+from auditor.terminal import visible
 
 _WIDTH = 110
 
 
 def render(report: Report) -> str:
-    lines = [f"runbook-auditor: {report.service} "
-             f"({', '.join(report.environments) or 'no environment'})", ""]
+    lines = [visible(f"runbook-auditor: {report.service} "
+                     f"({', '.join(report.environments) or 'no environment'})"), ""]
     if not report.findings:
         lines.append("No findings: every applicable check passed.")
     for env in sorted({f.environment for f in report.findings}):
         rows = [f for f in report.findings if f.environment == env]
-        lines.append(f"== {env} ==")
+        lines.append(f"== {visible(env)} ==")
         lines.extend(_rows(rows))
         lines.append("")
     s = report.summary
@@ -30,8 +31,9 @@ def render(report: Report) -> str:
                  + (f" | {s.waived} waived" if s.waived else ""))
     if report.comparison is not None:
         c = report.comparison
-        lines.append(f"Compared with {c.base}: {c.new} new, {c.fixed} fixed, {c.existing} "
-                     "pre-existing (only new findings gate)" + (f"; {c.note}" if c.note else ""))
+        lines.append(visible(f"Compared with {c.base}: {c.new} new, {c.fixed} fixed, "
+                             f"{c.existing} pre-existing (only new findings gate)"
+                             + (f"; {c.note}" if c.note else "")))
     if report.gate is not None:
         lines.append(f"Gate: {report.gate.status} (fail on {report.gate.fail_on}, "
                      f"exit {report.gate.exit_code})")
@@ -40,8 +42,8 @@ def render(report: Report) -> str:
 
 def _rows(findings: list[Finding]) -> list[str]:
     header = ("STATUS", "SEVERITY", "SIDE", "POLICY", "RESOURCE", "LOCATION")
-    table = [header] + [(_status(f), f.severity, f.side, f.policy, _resource(f),
-                         _where(f)) for f in findings]
+    table = [header] + [tuple(map(visible, (_status(f), f.severity, f.side, f.policy,
+                                            _resource(f), _where(f)))) for f in findings]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     out = []
     for i, row in enumerate(table):
@@ -49,14 +51,14 @@ def _rows(findings: list[Finding]) -> list[str]:
         if i == 0:
             continue
         finding = findings[i - 1]
-        out.extend(textwrap.wrap(finding.message, _WIDTH, initial_indent="    ",
+        out.extend(textwrap.wrap(visible(finding.message), _WIDTH, initial_indent="    ",
                                  subsequent_indent="    "))
         if finding.waived is not None:
-            out.append(f"    {finding.waived.summary()}")
+            out.append(f"    {visible(finding.waived.summary())}")
         for command in finding.remediation.commands[:1]:  # the first is the runbook's fix
-            out.append(f"    fix: {' '.join(command.split())}")
+            out.append(f"    fix: {visible(' '.join(command.split()))}")
         if finding.runbook:
-            out.append(f"    runbook: {finding.runbook_url or finding.runbook}")
+            out.append(f"    runbook: {visible(finding.runbook_url or finding.runbook)}")
     return out
 
 
