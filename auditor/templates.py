@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.runtime import Context
@@ -25,11 +25,19 @@ from jinja2.visitor import NodeTransformer
 
 from auditor.shell import Shell, q
 
-# Each bound is far above what a message needs.
-MAX_RANGE = 10_000  # items of one range()
-MAX_SIZE = 65_536  # characters (or items) of one value a template builds
-MAX_OUTPUT = 65_536  # characters one rendering prints, set blocks and macros included
-MAX_STEPS = 100_000  # calls, operators, loop turns and values weighed in one rendering
+
+@dataclass(frozen=True)
+class Limits:
+    range: int  # items of one range()
+    size: int  # characters (or items) of one value a template builds
+    output: int  # characters one rendering prints, set blocks and macros included
+    steps: int  # calls, operators, loop turns and values weighed in one rendering
+
+
+# Each bound is far above what a policy's message needs.
+POLICY = Limits(range=10_000, size=65_536, output=65_536, steps=100_000)
+MAX_RANGE, MAX_SIZE, MAX_OUTPUT, MAX_STEPS = (POLICY.range, POLICY.size, POLICY.output,
+                                              POLICY.steps)
 
 
 class TemplateBoundError(RuntimeError):
@@ -39,6 +47,7 @@ class TemplateBoundError(RuntimeError):
 
 @dataclass
 class _Spent:
+    limits: Limits
     steps: int = 0
     printed: int = 0
 
@@ -51,14 +60,20 @@ def _charge(steps: int) -> None:
     if spent is None:  # compile-time constant folding: leave it to the rendering
         raise TemplateBoundError("not rendering")
     spent.steps += steps
-    if spent.steps > MAX_STEPS:
-        raise TemplateBoundError(f"more than {MAX_STEPS:,} steps (loop turns, calls, "
+    if spent.steps > spent.limits.steps:
+        raise TemplateBoundError(f"more than {spent.limits.steps:,} steps (loop turns, calls, "
                                  "operators)")
 
 
-def _size(value: Any, limit: int = MAX_SIZE) -> int:
+def _limits() -> Limits:
+    spent = _SPENT.get(None)
+    return spent.limits if spent is not None else POLICY
+
+
+def _size(value: Any, limit: int | None = None) -> int:
     """About how many characters printing ``value`` takes, a part shared twice counted twice,
     so that a value built by repeating references cannot hide its size; stops past limit."""
+    limit = _limits().size if limit is None else limit
     total, todo, seen = 0, [value], 0
     while todo and total <= limit:
         item, seen = todo.pop(), seen + 1
@@ -77,7 +92,8 @@ def _size(value: Any, limit: int = MAX_SIZE) -> int:
     return total
 
 
-def _refuse_big(what: str, size: int, limit: int = MAX_SIZE) -> None:
+def _refuse_big(what: str, size: int, limit: int | None = None) -> None:
+    limit = _limits().size if limit is None else limit
     if size > limit:
         raise TemplateBoundError(f"{what} of more than {limit:,} characters or items")
 
@@ -109,8 +125,8 @@ def _check_op(name: str, text: Any, args: list[Any]) -> None:
     elif name == "%" and isinstance(text, str):
         widths = [w for m in _PRINTF_WIDTH.finditer(text) for w in m.groups() if w]
     for number in re.findall(r"\d+|\*", " ".join(widths)):
-        if number == "*" or int(number) > MAX_SIZE:
-            raise TemplateBoundError(f"a format width over {MAX_SIZE:,}")
+        if number == "*" or int(number) > _limits().size:
+            raise TemplateBoundError(f"a format width over {_limits().size:,}")
 
 
 def _checked(result: Any) -> Any:
@@ -135,8 +151,13 @@ def _binop_size(op: str, left: Any, right: Any) -> int:
 
 def _range(*args: int) -> range:
     numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise TemplateBoundError(f"range() of {len(numbers):,} items (at most {MAX_RANGE:,})")
+    most = _limits().range
+    try:
+        count = len(numbers)
+    except OverflowError:  # more items than an index can count
+        count = most + 1
+    if count > most:
+        raise TemplateBoundError(f"range() of {count:,} items (at most {most:,})")
     return numbers
 
 
@@ -198,15 +219,20 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, limits: Limits = POLICY, **options: Any) -> None:
         super().__init__(**options)
+        self.limits = limits
         self.globals["range"] = _range
         self.globals.pop("lipsum", None)  # lipsum(n) writes n paragraphs
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
 
     def compile_bounded(self, source: str) -> Template:
-        tree = _Hooks().visit(self.parse(source))
-        return self.from_string(tree)  # a parsed tree is accepted too
+        return self.from_string(source)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        # Jinja's step between parsing and code generation (templates loaded by name and
+        # their includes pass here too): the bounds' hooks go into every template.
+        return cast(nodes.Template, _Hooks().visit(super()._parse(source, name, filename)))
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _charge(1)
@@ -236,13 +262,13 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def printed(self, value: Any) -> Any:
         spent = _SPENT.get()
-        room = MAX_OUTPUT - spent.printed
+        room = spent.limits.output - spent.printed
         if isinstance(value, str) or _size(value, room) <= room:  # str() of it is not huge
             text = value if isinstance(value, str) else str(value)
             spent.printed += len(text)
-            if spent.printed <= MAX_OUTPUT:
+            if spent.printed <= spent.limits.output:
                 return text
-        raise TemplateBoundError(f"prints more than {MAX_OUTPUT:,} characters")
+        raise TemplateBoundError(f"prints more than {spent.limits.output:,} characters")
 
     def literal(self, text: str) -> Shell:
         return Shell(self.printed(text))
@@ -257,8 +283,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 
 def bounded(template: Template, context: dict[str, Any]) -> str:
-    """Render within the bounds; TemplateBoundError past one."""
-    token = _SPENT.set(_Spent())
+    """Render within the bounds of the template's environment; TemplateBoundError past
+    one."""
+    limits = getattr(template.environment, "limits", POLICY)
+    token = _SPENT.set(_Spent(limits))
     try:
         return template.render(context)
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,16 @@ from auditor.config import Config, resolve_path
 from auditor.errors import InputError
 from auditor.models import PolicyInfo
 from auditor.policies import Policy, load_all
-from auditor.site import anchors, dashboard, findings, history, md, pages, reference
+from auditor.site import (
+    anchors,
+    dashboard,
+    findings,
+    history,
+    md,
+    pages,
+    project_mkdocs,
+    reference,
+)
 from auditor.site.mkdocs_run import run_mkdocs
 from auditor.site.reports import SiteData, load, site_data
 
@@ -73,7 +83,11 @@ def build_site(options: SiteOptions) -> Built:
             return findings.render(data, page_source, anchor_id)
 
         rendered = pages.render(source, staging, names, hook)
-        nav = None if own_nav else auto_nav(rendered)
+        if own_nav:  # the project's page order; every other setting is the bundled one's
+            nav = project_mkdocs.nav(mkdocs_file, BUNDLED_MKDOCS, _stderr) or auto_nav(rendered)
+            mkdocs_file = BUNDLED_MKDOCS.resolve()
+        else:
+            nav = auto_nav(rendered)
         sections = _sections(staging, rendered, data, nav_order(nav, mkdocs_file))
         generated = {dashboard.PAGE: dashboard.render(data, sections, placed, names_env),
                      "history.md": history.render(data, sections),
@@ -97,6 +111,10 @@ def build_site(options: SiteOptions) -> Built:
                  len(data.findings))
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def _load_config(path: str | None) -> Config | None:
     """``--config`` (or ./auditor.yaml when present); the site builds without one."""
     from auditor import config as config_mod
@@ -112,16 +130,25 @@ def locate_source(config: Config | None) -> tuple[FsPath, FsPath, bool]:
     The config directory's own ``site/`` wins, then the ``site/`` at the root of its git
     work tree, then the one the package ships."""
     candidates: list[FsPath] = []
+    project: FsPath | None = None  # a source found from the config must lie inside it
     if config is not None:
         base = config.base_dir.resolve()
-        candidates.append(base / "site")
-        candidates += [p / "site" for p in (base, *base.parents) if (p / ".git").exists()][:1]
+        roots = [p for p in (base, *base.parents) if (p / ".git").exists()][:1]
+        project = roots[0] if roots else base
+        candidates += [base / "site", *(p / "site" for p in roots)]
     candidates.append(BUNDLED_SITE.resolve())
     source = next((c for c in candidates if c.is_dir()), None)
     if source is None:
         raise InputError(f"no runbook source: none of {', '.join(map(str, candidates))} "
                          "is a directory")
+    if source == candidates[-1]:
+        project = None  # the package's own
     beside = source.parent / "mkdocs.yml"
+    for path in (source, beside):
+        if project is not None and os.path.lexists(path) and not md.inside(path, project):
+            raise InputError(f"{path}: a symbolic link to {os.path.realpath(path)}, "
+                             f"outside the project {project}; the site is built only from "
+                             "files inside it")
     if beside.is_file():
         return source, beside, True
     return source, BUNDLED_MKDOCS.resolve(), False

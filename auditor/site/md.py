@@ -6,16 +6,24 @@ Python-Markdown gives a meaning to, so a resource named ``<script>alert(1)</scri
 shown as text. Code goes into fences (or spans) longer than any backtick run it holds, so
 no value can close them. :func:`markdown_env` is a Jinja2 environment that does this to
 every ``{{ value }}`` of a Markdown template, like HTML autoescape does for HTML.
+:class:`PageEnvironment` renders the user's ``site/`` pages, which a pull request's author
+writes: sandboxed, only from the source folder, and bounded in work and output.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
+
+from auditor.templates import BoundedSandbox, Limits, bounded
 
 TEMPLATES = FsPath(__file__).parent / "templates"
 
@@ -24,6 +32,9 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()>#+\-.!|])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 _BACKTICKS = re.compile(r"`+")
+
+# A runbook page is a few KB (MkDocs crawls on megabytes); a bundled page takes < 100 steps.
+PAGE = Limits(range=100_000, size=2_000_000, output=2_000_000, steps=1_000_000)
 
 
 class Md(str):
@@ -120,3 +131,45 @@ def html_env() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                        autoescape=select_autoescape(["svg.j2", "html.j2"]),
                        trim_blocks=True, lstrip_blocks=True)
+
+
+def inside(path: FsPath, root: FsPath) -> bool:
+    """Whether ``path``, links followed, is ``root`` (resolved) or under it; a link loop or
+    a missing target is not."""
+    try:
+        return path.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        return False
+
+
+class _SourceLoader(FileSystemLoader):
+    """Templates of one folder: an include that a link leads outside it is refused."""
+
+    def __init__(self, source: FsPath) -> None:
+        super().__init__(source)
+        self.source = source
+        self.root = source.resolve()
+
+    def get_source(self, environment: Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = self.source.joinpath(*split_template_path(template))
+        if os.path.lexists(path) and not inside(path, self.root):
+            raise SecurityError(f"{template} is a symbolic link that leads outside the "
+                                "runbook source (or does not resolve)")
+        return super().get_source(environment, template)
+
+
+class PageEnvironment(BoundedSandbox):
+    """Jinja2 for the user's pages: the policy templates' sandbox (auditor.templates), with
+    a page's bounds (:data:`PAGE`) and templates loaded from ``source`` only. The sandbox
+    refuses internals (``__class__``, ``__globals__``) and mutating methods; a bound that
+    breaks raises :class:`TemplateBoundError`."""
+
+    def __init__(self, source: FsPath) -> None:
+        super().__init__(PAGE, loader=_SourceLoader(source), undefined=StrictUndefined,
+                         autoescape=False, keep_trailing_newline=True,
+                         # `{#id}` is a heading id (attr_list), not a Jinja comment
+                         comment_start_string="{##", comment_end_string="##}")
+
+    def render_page(self, name: str, **context: Any) -> str:
+        return bounded(self.get_template(name), context)

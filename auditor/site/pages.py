@@ -7,11 +7,14 @@ where they land: while rendering, each is a token; afterwards a token inside a f
 block or a code span becomes the raw value (a command to copy), and anywhere else
 escaped Markdown. Jinja comments are ``{## ... ##}``, since ``{#id}`` is a heading's id.
 Files and folders starting with ``_`` or ``.`` are partials, not pages;
-other files are copied as they are.
+other files are copied as they are. In a pull request the author writes these pages, so
+they render in :class:`md.PageEnvironment` (sandboxed and bounded) and a symbolic link that
+leads outside the source is refused: it could publish any file the build can read.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -19,19 +22,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path as FsPath
 from urllib.parse import urlsplit
 
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-    TemplateSyntaxError,
-    UndefinedError,
-)
+from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 
 from auditor.config import Config
-from auditor.errors import InputError
+from auditor.errors import InputError, where
 from auditor.models import Report
 from auditor.site import md
+from auditor.templates import TemplateBoundError
 
 FindingsHook = Callable[[str, str], md.Md]  # (page source, heading id) -> Markdown
 
@@ -41,6 +39,7 @@ _CODE_SPAN = re.compile(r"(?<!\\)(`+)(.+?)(?<!`)\1(?!`)")
 _H1 = re.compile(r"^#[ \t]+(.+?)(?:[ \t]*\{[^}]*\})?[ \t]*$")
 EXTRA_PLACEHOLDERS = {"endpoint": "<your-domain>", "region": "<region>",
                       "service": "<service>", "environment": "<environment>"}
+MAX_TOKENS = 1000  # unknown names, and findings() calls, in one build
 
 
 def names_environment(config: Config | None, reports: Sequence[Report]) -> str | None:
@@ -83,6 +82,9 @@ class _Tokens(dict[str, str]):
         self.blocks: dict[str, str] = {}  # findings() output, placed after the names
         for name, value in names.items():
             self._add(name, value)
+        self._known = len(self.by_token)
+        self._name_token = re.compile(f"\x02{self.nonce}:[0-9]+\x03")
+        self._block_token = re.compile(f"\x02{self.nonce}:b[0-9]+\x03")
 
     def _add(self, name: str, value: str) -> str:
         token = f"\x02{self.nonce}:{len(self.by_token)}\x03"
@@ -91,9 +93,13 @@ class _Tokens(dict[str, str]):
         return token
 
     def __missing__(self, name: str) -> str:
+        if len(self.by_token) - self._known >= MAX_TOKENS:
+            raise SecurityError(f"more than {MAX_TOKENS:,} unknown names")
         return self._add(name, f"<{name.replace('_', '-')}>")
 
     def block(self, markdown: str) -> str:
+        if len(self.blocks) >= MAX_TOKENS:
+            raise SecurityError(f"more than {MAX_TOKENS:,} findings() calls")
         token = f"\x02{self.nonce}:b{len(self.blocks)}\x03"
         self.blocks[token] = markdown
         return token
@@ -105,18 +111,23 @@ class _Tokens(dict[str, str]):
             return text
         out = [self._sub(line, str) if in_code else self._prose(line)
                for line, in_code in _scan(text.splitlines(keepends=True))]
-        text = "".join(out)
-        for token, markdown in self.blocks.items():
-            for line in [line for line in text.splitlines() if token in line]:
-                prefix = line[:len(line) - len(line.lstrip())]
-                body = md.indent(markdown.strip("\n"), prefix).lstrip()
-                text = text.replace(token, f"\n{prefix}{body}\n" if body else "", 1)
-        return text
+        # One pass over the lines (a page may hold many tokens): each block takes the
+        # indentation of the line it was called on.
+        return "".join(self._place(line) if "\x02" in line else line
+                       for line in "".join(out).splitlines(keepends=True))
+
+    def _place(self, line: str) -> str:
+        prefix = line[:len(line) - len(line.lstrip())]
+
+        def body(m: re.Match[str]) -> str:
+            text = md.indent(self.blocks[m[0]].strip("\n"), prefix).lstrip()
+            return f"\n{prefix}{text}\n" if text else ""
+
+        return self._block_token.sub(lambda m: body(m) if m[0] in self.blocks else m[0], line)
 
     def _sub(self, text: str, how: Callable[[str], str]) -> str:
-        for token, value in self.by_token.items():
-            text = text.replace(token, how(value))
-        return text
+        return self._name_token.sub(
+            lambda m: how(self.by_token[m[0]]) if m[0] in self.by_token else m[0], text)
 
     def _prose(self, line: str) -> str:
         parts: list[str] = []
@@ -132,20 +143,32 @@ def _in_span(value: str) -> str:
 
 
 def source_files(source: FsPath) -> Iterator[tuple[str, FsPath]]:
-    """(posix path relative to ``source``, path) of every page and asset."""
+    """(posix path relative to ``source``, path) of every page and asset. A symbolic link
+    that leads outside ``source`` or does not resolve is an error (not skipped: a page
+    that silently vanishes would be as confusing); one inside it is followed."""
+    root = source.resolve()
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
-        if path.is_file() and not any(p.startswith(("_", ".")) for p in rel.parts):
+        if any(p.startswith(("_", ".")) for p in rel.parts):
+            continue
+        if path.is_symlink() and not md.inside(path, root):
+            raise InputError(f"{path}: {link_problem(path, root)}")
+        if path.is_file():
             yield rel.as_posix(), path
+
+
+def link_problem(link: FsPath, root: FsPath) -> str:
+    """Why the site will not follow ``link`` out of ``root``."""
+    if not os.path.exists(link):  # follows the link: False for a loop or a missing target
+        return "a symbolic link that does not resolve (a loop or a missing target)"
+    return (f"a symbolic link to {os.path.realpath(link)}, outside the runbook source "
+            f"{root}; the site never copies or renders files from outside it")
 
 
 def render(source: FsPath, staging: FsPath, names: dict[str, str],
            findings: FindingsHook) -> list[str]:
     """Render every page of ``source`` into ``staging``; returns the pages' paths."""
-    env = Environment(loader=FileSystemLoader(source), undefined=StrictUndefined,
-                      autoescape=False, keep_trailing_newline=True,
-                      # `{#id}` is a heading id (attr_list), not a Jinja comment
-                      comment_start_string="{##", comment_end_string="##}")
+    env = md.PageEnvironment(source)
     tokens = _Tokens(names)
     pages = []
     for rel, path in source_files(source):
@@ -157,17 +180,38 @@ def render(source: FsPath, staging: FsPath, names: dict[str, str],
         def hook(anchor_id: str, _rel: str = rel) -> str:
             return tokens.block(findings(_rel, str(anchor_id)))
         try:
-            text = env.get_template(rel).render(names=tokens, findings=hook)
+            text = env.render_page(rel, names=tokens, findings=hook)
         except TemplateSyntaxError as exc:
-            raise InputError(f"{path}:{exc.lineno}: invalid template: {exc.message}") from None
+            raise InputError(f"{where(exc.filename or str(path), exc.lineno)}: invalid "
+                             f"template: {md.clean(exc.message)}") from None
         except UndefinedError as exc:
-            raise InputError(f"{path}: {exc.message} (pages see `names` and "
+            raise InputError(f"{path}: {md.clean(exc.message)} (pages see `names` and "
                              "`findings`)") from None
+        except (SecurityError, TemplateBoundError) as exc:
+            message = exc.message if isinstance(exc, SecurityError) else str(exc)
+            raise InputError(f"{_at(path, exc)}: refused: {md.clean(message)} (pages "
+                             "render sandboxed, with bounded work and size)") from None
         except TemplateError as exc:
-            raise InputError(f"{path}: cannot render: {exc.message}") from None
+            raise InputError(f"{_at(path, exc)}: cannot render: {md.clean(exc.message)}") \
+                from None
+        except Exception as exc:  # the page's own code failed (1/0, endless recursion)
+            raise InputError(f"{_at(path, exc)}: cannot render: {type(exc).__name__}: "
+                             f"{md.clean(exc)}") from None
         dest.write_text(tokens.fill(text), encoding="utf-8")
         pages.append(rel)
     return pages
+
+
+def _at(path: FsPath, exc: BaseException) -> str:
+    """``path:line`` with the page's line from Jinja's rewritten traceback (the last
+    frame in the page: for an include, the include's line)."""
+    filename, line = os.path.normpath(path), None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return where(str(path), line)
 
 
 def title_of(page: FsPath) -> str | None:
