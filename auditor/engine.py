@@ -31,15 +31,21 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
         if inventory.side not in policy.sides:
             continue
         params = {**policy.params(overrides), "environment": inventory.environment}
+        if "*" in inventory.unavailable:  # nothing was read at all
+            results.append(_error(policy, inventory, "the live state could not be read: "
+                                  f"{inventory.unavailable['*']}"))
+            continue
         missing = [k for k in policy.needs() if k in inventory.unavailable]
-        missing += ["*"] if "*" in inventory.unavailable else []  # nothing was read at all
         if missing:  # what was not read cannot pass
-            what = "the live state" if missing[0] == "*" else missing[0]
-            results.append(_error(policy, inventory, f"{what} could not be read: "
-                                  f"{inventory.unavailable[missing[0]]}"))
-            # A policy whose kinds are independent (certificates from TLS, ACM and
-            # cert-manager) still reports on what was read; others would guess.
-            if not policy.partial or "*" in missing:
+            # Kinds checked each on its own (the workloads whose references are looked up,
+            # certificates from TLS, ACM and cert-manager) are still reported on when one
+            # of them could not be read; a kind looked up or summed over is needed whole.
+            rest = set(missing) <= policy.independent_kinds()
+            reasons = "; ".join(f"{k} could not be read: {inventory.unavailable[k]}"
+                                for k in missing)
+            results.append(_error(policy, inventory, reasons + (
+                " (the other kinds were checked)" if rest else "")))
+            if not rest:
                 continue
         try:
             outcomes = _outcomes(policy, inventory, params)

@@ -234,7 +234,9 @@ class Gate(_Model):
     """How this report gated: the threshold used and the exit code it produced."""
 
     fail_on: Literal["low", "medium", "high", "critical", "never"]
-    exit_code: int
+    # The codes a finished audit can end with (2, "could not start", leaves no report):
+    # `report --exit-code` passes it on, so nothing else may come from a file.
+    exit_code: Literal[0, 1, 3]
     passed: bool = Field(description="True only for exit code 0: complete and nothing failed "
                          "at or above fail_on.")
     status: Literal["passed", "failed", "incomplete"] = "passed"

@@ -86,9 +86,10 @@ class Policy(_Strict):
     applies_to: AppliesTo | None = None
     condition: dict[str, Any] | None = None
     check: str | None = Field(None, description="A named check in auditor.checks.")
-    partial: bool = Field(
-        False, description="Its required kinds are independent: when one could not be read, "
-        "report an error for it and still evaluate the others.")
+    partial: bool | list[str] = Field(
+        False, description="Kinds checked each on its own (true: all of `requires`): when "
+        "one of them could not be read, report an error for it and still evaluate the "
+        "others. A condition's kinds always are.")
     requires: list[str] = Field(
         default_factory=list,
         description="Kinds a named check reads (applies_to.kinds for a condition): when the "
@@ -103,6 +104,8 @@ class Policy(_Strict):
     def _one_kind_of_logic(self) -> Policy:
         from auditor.checks import CHECKS  # the registry; imported late to avoid a cycle
 
+        if isinstance(self.partial, list) and not set(self.partial) <= set(self.requires):
+            raise ValueError("partial lists kinds that are not under requires")
         if self.check is not None:
             if self.check not in CHECKS:
                 raise ValueError(f"unknown check {self.check!r} (known: {', '.join(CHECKS)})")
@@ -115,6 +118,14 @@ class Policy(_Strict):
 
     def needs(self) -> list[str]:
         return self.requires or (self.applies_to.kinds if self.applies_to else [])
+
+    def independent_kinds(self) -> set[str]:
+        """The kinds whose objects are checked each on its own (see ``partial``)."""
+        if self.check is None:  # a condition judges one object at a time
+            return set(self.needs())
+        if self.partial is True:
+            return set(self.requires)
+        return set(self.partial or [])
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
         """Defaults, overridden by the environment's ``params`` (global or per policy)."""

@@ -10,6 +10,7 @@ from pathlib import Path as FsPath
 from pydantic import ValidationError
 
 from auditor.errors import InputError
+from auditor.limits import MAX_DEPTH, too_deep
 from auditor.models import REPORT_VERSION, Report
 
 
@@ -36,6 +37,10 @@ def read_report(path: str | FsPath) -> Report:
         raise InputError(f"{path}: cannot read report: {exc.strerror}") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise InputError(f"{path}: not a JSON report: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a JSON report: nested too deeply") from None
+    if too_deep(data):
+        raise InputError(f"{path}: not a JSON report: nested more than {MAX_DEPTH} levels deep")
     try:
         report = Report.model_validate(data)
     except ValidationError as exc:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor import output
 from auditor.errors import InputError
+from auditor.limits import MAX_DEPTH, too_deep
 from auditor.live.base import LiveCollected
 from auditor.live.markers import mark_values, mark_workload
 from auditor.models import Location, Problem, Resource
@@ -133,6 +134,10 @@ def load(path: FsPath, service: str | None = None) -> tuple[dict[str, LiveCollec
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         raise InputError(f"{path}{f':{line}' if line else ''}: not a snapshot: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a snapshot: nested too deeply") from None
+    if too_deep(doc):
+        raise InputError(f"{path}: not a snapshot: nested more than {MAX_DEPTH} levels deep")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f"{path}: not a runbook-auditor snapshot (no format: {FORMAT})")
     if doc.get("version") != VERSION:

@@ -112,3 +112,43 @@ def test_a_partial_policy_reports_what_was_read_and_errors_for_the_rest() -> Non
     results = engine.evaluate([policy], inv, {"now": "2026-11-27T00:00:00Z"})
     assert sorted(r.status for r in results) == ["error", "fail"]
     assert any("AccessDenied" in r.message for r in results if r.status == "error")
+
+
+def _live(*resources: Resource, unavailable: dict[str, str]) -> Inventory:
+    return Inventory("prod", "live", list(resources), [], dict(PLACEHOLDERS), unavailable)
+
+
+def _needs_secret(name: str, kind: str = "Deployment") -> Resource:
+    pod = {"containers": [{"name": "app", "image": "app:1", "env": [{"name": "DB_PASSWORD",
+           "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}]}
+    return Resource(kind, name, {"apiVersion": "apps/v1", "kind": kind, "metadata": {
+        "name": name, "namespace": "shop"}, "spec": {"template": {"spec": pod}}},
+        "kubernetes", "shop")
+
+
+def test_an_unreadable_kind_costs_only_its_part_of_a_check() -> None:
+    """A cluster that refuses to list DaemonSets: the Deployments' references are still
+    checked (a missing Secret fails), the DaemonSets are an error naming why."""
+    policy = load_file(PACK_DIR / "config-refs-exist.yaml")
+    inv = _live(_needs_secret("api"), unavailable={"DaemonSet": "forbidden (403)"})
+    results = engine.evaluate([policy], inv, {})
+    (error,) = [r for r in results if r.status == "error"]
+    assert error.message == ("DaemonSet could not be read: forbidden (403) (the other kinds "
+                             "were checked)")
+    assert [(r.status, r.name) for r in results if r.status != "error"] == [("fail", "api")]
+
+
+def test_a_kind_a_check_looks_things_up_in_is_needed_whole() -> None:
+    """Without the Secrets, no reference can be judged: one error, no fail and no pass."""
+    policy = load_file(PACK_DIR / "config-refs-exist.yaml")
+    inv = _live(_needs_secret("api"), unavailable={"Secret": "forbidden (403)"})
+    (result,) = engine.evaluate([policy], inv, {})
+    assert result.status == "error" and result.message == "Secret could not be read: " \
+        "forbidden (403)"
+
+
+def test_a_conditions_kinds_are_each_judged_alone() -> None:
+    policy = load_file(PACK_DIR / "image-pinned.yaml")
+    inv = _live(_needs_secret("api"), unavailable={"CronJob": "timed out"})
+    statuses = sorted((r.status, r.kind) for r in engine.evaluate([policy], inv, {}))
+    assert statuses == [("error", "Policy"), ("pass", "Deployment")]

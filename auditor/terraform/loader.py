@@ -43,6 +43,9 @@ class ParseError:
     message: str
 
 
+TOO_DEEP = "nested too deeply to be read (brackets, braces or blocks hundreds of levels deep)"
+
+
 def options() -> Any:
     import hcl2
 
@@ -78,6 +81,8 @@ def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]
                               "invalid HCL: " + str(exc).strip().splitlines()[0])
     except (LarkError, ValueError, KeyError, AttributeError) as exc:
         return [], ParseError(shown, None, f"invalid HCL: {exc}")
+    except RecursionError:  # the parser recurses per level of nesting
+        return [], ParseError(shown, None, TOO_DEEP)
     return blocks, None
 
 

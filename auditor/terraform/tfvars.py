@@ -59,6 +59,8 @@ def read(path: FsPath, shown: str) -> tuple[dict[str, Any], loader.ParseError | 
                                      + str(exc).strip().splitlines()[0])
     except LarkError as exc:
         return {}, loader.ParseError(shown, None, f"invalid HCL: {exc}")
+    except RecursionError:
+        return {}, loader.ParseError(shown, None, loader.TOO_DEEP)
     # tfvars hold literals; an expression there is not something we can trust offline.
     return {k: (Unknown(f"{shown}: {k} is an expression") if isinstance(v, str) and "${" in v
                 else v) for k, v in data.items()}, None

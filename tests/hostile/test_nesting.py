@@ -1,0 +1,111 @@
+"""Nesting and size bombs: a file nested thousands of levels deep is an error at that file,
+one line, and the other files are still audited; nothing ends in an internal error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliResult
+
+Run = Callable[..., CliResult]
+Project = Callable[[dict[str, str]], Path]
+
+GOOD_TF = """
+resource "aws_db_instance" "db" {
+  identifier              = "db"
+  backup_retention_period = 1
+}
+"""
+
+
+def _deep_list(levels: int) -> Any:
+    value: Any = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def _errors(report: dict[str, Any]) -> dict[str, str]:
+    return {f["location"]["file"]: f["message"] for f in report["findings"]
+            if f["status"] == "error"}
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("deep.tf", "locals {\n  x = " + "[" * 3000 + "]" * 3000 + "\n}\n"),
+    ("deep2.tf", "locals {\n  x = " + "{a = " * 400 + "1" + "}" * 400 + "\n}\n"),
+    ("deep.tf.json", '{"locals": {"x": ' + "[" * 5000 + "]" * 5000 + "}}"),
+])
+def test_deep_terraform_is_an_error_at_its_file_and_the_rest_is_audited(
+        run_cli: Run, project: Project, name: str, text: str) -> None:
+    root = project({f"tf/{name}": text, "tf/main.tf": GOOD_TF,
+                    "auditor.yaml": "service: s\nenvironments:\n  p:\n"
+                                    "    terraform: {dirs: [tf]}\n"})
+    report = run_cli("scan", "--config", str(root), "--format", "json").json()
+    errors = _errors(report)
+    assert list(errors) == [f"tf/{name}"] and "nested too deeply" in errors[f"tf/{name}"]
+    assert any(f["policy"] == "rds-backups" and f["status"] == "fail"
+               for f in report["findings"])
+
+
+def test_deep_tfvars_is_an_error_at_its_file(run_cli: Run, project: Project) -> None:
+    root = project({"tf/main.tf": GOOD_TF, "deep.tfvars": "x = " + "[" * 3000 + "]" * 3000,
+                    "auditor.yaml": "service: s\nenvironments:\n  p:\n"
+                                    "    terraform: {dirs: [tf], var_files: [deep.tfvars]}\n"})
+    report = run_cli("scan", "--config", str(root), "--format", "json").json()
+    assert "nested too deeply" in _errors(report)["deep.tfvars"]
+
+
+def test_deep_yaml_is_an_error_at_its_file(run_cli: Run, project: Project) -> None:
+    root = project({"k8s/deep.yaml": "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+                    "tf/main.tf": GOOD_TF,
+                    "auditor.yaml": "service: s\nenvironments:\n  p:\n"
+                                    "    terraform: {dirs: [tf]}\n    manifests: [k8s]\n"})
+    report = run_cli("scan", "--config", str(root), "--format", "json").json()
+    assert "maximum nesting depth" in _errors(report)["k8s/deep.yaml"]
+    deep_config = project({"auditor.yaml": "a: " + "[" * 100_000 + "]" * 100_000 + "\n"})
+    result = run_cli("scan", "--config", str(deep_config))
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("levels", [900, 100_000])  # past our limit; past Python's stack
+def test_deep_reports_and_snapshots_are_one_line_errors(
+        run_cli: Run, project: Project, tmp_path: Path, levels: int) -> None:
+    deep = (json.dumps(_deep_list(levels)) if levels < 990 else
+            "[" * levels + "]" * levels)
+    report = tmp_path / "report.json"
+    report.write_text('{"version": "1", "findings": [' + deep + "]}")
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text('{"format": "runbook-auditor-snapshot", "version": 1, "service": "s", '
+                        '"collected_at": "2026-01-01T00:00:00+00:00", "environments": {"p": '
+                        '{"resources": [{"kind": "Deployment", "name": "x", "source": "k", '
+                        f'"body": {{"spec": {deep}}}}}], "unavailable": {{}}, '
+                        '"problems": []}}}')
+    root = project({"k8s/a.yaml": "kind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n",
+                    "auditor.yaml": "service: s\nenvironments:\n  p:\n    manifests: [k8s]\n"})
+    for args in (("report", str(report)), ("scan", "--config", str(root), "--baseline",
+                                            str(report)),
+                 ("audit", "--config", str(root), "--live", str(snapshot))):
+        result = run_cli(*args)
+        assert result.exit_code == 2, args
+        (line,) = result.stderr.strip().splitlines()
+        assert "nested" in line and "internal error" not in line
+
+
+def test_a_report_cannot_choose_the_exit_code(run_cli: Run, tmp_path: Path) -> None:
+    """`report --exit-code` passes on the code a gate can produce, nothing else."""
+    from tests.conftest import EXAMPLE
+
+    saved = tmp_path / "r.json"
+    run_cli("scan", "--config", str(EXAMPLE), "--output", str(saved))
+    doc = json.loads(saved.read_text())
+    assert run_cli("report", str(saved), "--exit-code").exit_code == doc["gate"]["exit_code"]
+    for code in (-7, 2, 249, "0"):
+        doc["gate"]["exit_code"] = code
+        saved.write_text(json.dumps(doc))
+        result = run_cli("report", str(saved), "--exit-code")
+        assert result.exit_code == 2 and "gate.exit_code" in result.stderr
