@@ -25,7 +25,8 @@ from auditor import output
 from auditor.errors import InputError
 from auditor.limits import MAX_DEPTH, too_deep
 from auditor.live.base import LiveCollected
-from auditor.live.markers import mark_values, mark_workload
+from auditor.live.markers import mark_values
+from auditor.live.redact import kubernetes as redact_kubernetes
 from auditor.models import Location, Problem, Resource
 from auditor.unknown import Unknown
 
@@ -40,8 +41,10 @@ _HEAD = ("apiVersion", "kind", "metadata", "type")
 
 
 def redact(resource: Resource) -> Resource:
-    """A copy of ``resource`` fit to be recorded (the original is left as collected)."""
-    body = mark_workload(resource.kind, resource.body)
+    """A copy of ``resource`` fit to be recorded (the original is left as collected): a
+    Kubernetes object through the live allow-list (auditor.live.redact; the collector
+    applied it already, a snapshot written by hand or by an older version did not)."""
+    body = resource.body
     if resource.kind in _METADATA_ONLY | _HASHED_DATA:
         kept = {k: v for k, v in body.items() if k in _HEAD}
         if resource.kind in _HASHED_DATA:  # markers, or why the content was not read
@@ -49,12 +52,11 @@ def redact(resource: Resource) -> Resource:
                          if isinstance(body.get(k), dict | Unknown)})
             if "immutable" in body:
                 kept["immutable"] = body["immutable"]
-        meta = kept.get("metadata")
-        if isinstance(meta, dict):  # last-applied annotations repeat the whole object
-            annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
-                           if "last-applied-configuration" not in k}
-            kept["metadata"] = {**meta, "annotations": annotations}
         body = kept
+    if "apiVersion" in body:
+        data: dict[str, Any] = {k: v for k, v in body.items() if k in ("data", "binaryData")}
+        rest = {k: v for k, v in body.items() if k not in data}
+        body = {**redact_kubernetes(resource.kind, rest), **data}  # data: markers already
     return replace(resource, body=_scrub(body))
 
 

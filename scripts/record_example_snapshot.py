@@ -68,6 +68,7 @@ if str(REPO) not in sys.path:  # run as a script: the repository's packages come
 
 from auditor import config as config_mod  # noqa: E402
 from auditor import pipeline, snapshot  # noqa: E402
+from auditor.live import markers  # noqa: E402
 from auditor.live.markers import is_marker  # noqa: E402
 from tests.live import chess_ai_aws  # noqa: E402
 from tests.live.chess_ai_aws import DB_PASSWORD, Stack, pending_reboot  # noqa: E402
@@ -83,6 +84,8 @@ REGION = chess_ai_aws.REGION
 COLLECTED_AT = "2026-11-27T07:45:00Z"  # the default pinned moment of the recording
 CERT_DAYS_LEFT = 12
 MOTO_SEED = 20261127  # the script's own runs repeat exactly; the ids do not depend on it
+# The hash markers' salt, pinned so that a recording repeats (a real snapshot draws its own).
+RECORDING_SALT = "c0ffee0fc0ffee0fc0ffee0fc0ffee0f"
 NOT_READY_POD_IP = "10.40.2.47"  # the pod whose /health/ready answers 503
 # Planted in the fakes where real prod holds secrets: none may reach the recording.
 SECRETS = (DB_PASSWORD, "tls-private-key-never-recorded",
@@ -144,8 +147,9 @@ def record(world: World, collected_at: str = COLLECTED_AT) -> str:
     example's real endpoint and stable ids for moto's random ones; checked to hold nothing
     secret or local."""
     config = config_mod.load(str(world.root))
-    state = pipeline.snapshot_state(config, pipeline.ScanOptions())
-    doc = json.loads(snapshot.dump(config.service, state))
+    with _salt(RECORDING_SALT):
+        state = pipeline.snapshot_state(config, pipeline.ScanOptions())
+        doc = json.loads(snapshot.dump(config.service, state))
     pinned = datetime.fromisoformat(collected_at.replace("Z", "+00:00")).astimezone(UTC)
     doc = _rebase(doc, pinned - world.moment)
     doc = _replace_ids(doc, world.aws.stable_ids())
@@ -443,6 +447,16 @@ def _moto_hooks() -> Iterator[None]:
         yield
     finally:
         FakeTargetGroup.health_for = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def _salt(salt: str) -> Iterator[None]:
+    previous = markers.salt()
+    markers.use_salt(salt)
+    try:
+        yield
+    finally:
+        markers.use_salt(previous)
 
 
 @contextmanager

@@ -2,16 +2,16 @@
 it, the likely command and the restoring one), one per declared object missing live,
 and a pass per object that matches.
 
-Values go through :func:`auditor.drift.hidden.render`: an env value, args, a command or a
-ConfigMap's content is shown only as a short sha256 of each side ("changed" when both
-sides have one).
+Values go through :func:`auditor.drift.hidden.render`: an env value, args, a command, a
+ConfigMap's content or anything live keeps only as a hash is shown as ``(hidden)`` on both
+sides ("set" or "changed" says what happened).
 """
 
 from __future__ import annotations
 
 from auditor.checks.base import Outcome
 from auditor.drift.compare import Difference
-from auditor.drift.hidden import hidden, render
+from auditor.drift.hidden import SHOWN, hidden, render
 from auditor.models import Resource
 from auditor.paths import MISSING
 
@@ -22,12 +22,15 @@ def finding(declared: Resource, d: Difference, cause: str, fix: str) -> Outcome:
     """One drifted field: both values, where Git says it, what did it, how to undo it."""
     where = declared.locate(d.path)
     value, live = render(d.declared, d.field), render(d.live, d.field)
+    if hidden(d.field, d.live) and d.declared is not MISSING:
+        value = SHOWN  # what live hides, Git's side does not show either
     if d.from_default:
         value = f"{value} (the default; not set in Git)"
     elif d.declared is MISSING:  # only live has it
         value = "(not declared)"
     if hidden(d.field, d.live) and d.live is not MISSING:
-        live = f"{'set' if d.declared is MISSING else 'changed'} ({live})"
+        verb = "set" if d.declared is MISSING else "changed"
+        live = f"{verb} {live}" if live == SHOWN else f"{verb} ({live})"
     facts = {"field": d.field, "declared": value, "live": live,
              "declared_at": str(where or declared.source), "cause": cause, "restore": fix}
     if d.unknown is not None:

@@ -1,24 +1,25 @@
-"""Values a drift finding never prints: container env values, args and commands, and a
-ConfigMap's data. They are compared by value, and shown as a short sha256 of each side.
+"""Values a drift finding never prints: container env values, args and commands, a
+ConfigMap's data, and whatever live value was kept only as a hash. They are compared by
+value and shown as ``(hidden)``: not even a hash of them leaves, since a hash of a weak
+secret confirms a guess.
 
-A snapshot keeps such values only as hash markers, ``{"$sha256": "<hex>"}`` (the sha256 of
-the UTF-8 string; a list such as ``args`` element by element), or as ``<redacted>``. A
-declared value matches a marker when its own hash is the marker's; ``<redacted>`` cannot
-be compared at all.
+Live objects keep such values only as hash markers (:mod:`auditor.live.markers`; a list
+such as ``args`` element by element), or, in old snapshots, as ``<redacted>``. A declared
+value matches a marker when it hashes to it; ``<redacted>`` cannot be compared at all.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
 
+from auditor.live.markers import is_marker, matches
 from auditor.paths import MISSING
 
-MARKER = "$sha256"
-REDACTED = "<redacted>"  # what a snapshot keeps of a secret-looking value
-SHOWN = 12  # hex digits of a hash a message shows
+__all__ = ["REDACTED", "SHOWN", "hidden", "is_marker", "matches", "render", "scrub"]
+REDACTED = "<redacted>"  # what an old snapshot kept of a secret-looking value
+SHOWN = "(hidden)"  # what a message shows of a hidden value
 # Labels (see compare.Difference.field) whose value itself is hidden: an env var's value,
 # args and command (a container's, a probe's or a hook's exec), a ConfigMap's data.
 _HIDDEN = re.compile(r"(\.env\[[^\]]*\]\.value|\.(args|command)(\[\d+\])?)$"
@@ -26,44 +27,19 @@ _HIDDEN = re.compile(r"(\.env\[[^\]]*\]\.value|\.(args|command)(\[\d+\])?)$"
 _ENV_ITEM = re.compile(r"\.env\[[^\]]*\]$")
 
 
-def is_marker(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {MARKER} and isinstance(value[MARKER], str)
-
-
-def digest(value: Any) -> str:
-    """The sha256 (hex) a snapshot would keep of ``value``; a list's is that of its items'
-    hashes, so a declared list and a list of markers of the same items agree."""
-    if is_marker(value):
-        return str(value[MARKER]).lower()
-    if isinstance(value, list):
-        return _sha("\n".join(digest(v) for v in value))
-    if isinstance(value, dict):
-        return _sha(json.dumps({str(k): digest(v) for k, v in value.items()}, sort_keys=True))
-    return _sha(_text(value))
-
-
-def matches(declared: Any, marker: Any) -> bool:
-    """Whether a declared scalar (or marker) is the value a live marker hashes."""
-    if is_marker(declared):
-        return digest(declared) == digest(marker)
-    if isinstance(declared, dict | list):
-        return False
-    return _sha(_text(declared)) == digest(marker)
-
-
 def short(value: Any) -> str:
-    return f"sha256:{digest(value)[:SHOWN]}"
+    return SHOWN
 
 
 def hidden(label: str, value: Any = None) -> bool:
-    """Whether the value at ``label`` (or this value) is shown only as a hash."""
+    """Whether the value at ``label`` (or this value) is hidden in messages."""
     return is_marker(value) or bool(_HIDDEN.search(label) or _ENV_ITEM.search(label)
                                      or label.endswith(".env"))
 
 
 def render(value: Any, label: str = "") -> str:
-    """A value for a message: compact, and never an env value, args, a command or a
-    ConfigMap's content (their short hash instead)."""
+    """A value for a message: compact, and never an env value, args, a command, a
+    ConfigMap's content or a hashed live value (``(hidden)`` instead)."""
     if value is MISSING:
         return "(absent)"
     if value == REDACTED:
@@ -82,7 +58,7 @@ def render(value: Any, label: str = "") -> str:
 
 
 def scrub(value: Any, env: bool = False) -> Any:
-    """``value`` with every env value, args, command and marker replaced by its short hash
+    """``value`` with every env value, args, command and marker shown as ``(hidden)``
     (``env``: ``value`` is an env list or one of its items)."""
     if is_marker(value):
         return short(value)
@@ -98,13 +74,3 @@ def scrub(value: Any, env: bool = False) -> Any:
         else:
             out[key] = scrub(item, env=key == "env")
     return out
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "" if value is None else str(value)
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

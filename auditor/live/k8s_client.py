@@ -114,6 +114,7 @@ def _load_kubeconfig(path: str, wanted: str | None, cfg: client.Configuration) -
 
 
 _TOKENISH = re.compile(r"[A-Za-z0-9_\-.=+/]{24,}")
+_PLUGIN_EXIT = re.compile(r"exec: process returned -?\d+")
 
 
 def _check_credentials(path: str, context: str, cfg: client.Configuration,
@@ -125,7 +126,12 @@ def _check_credentials(path: str, context: str, cfg: client.Configuration,
     if plugin is None or any(cfg.api_key.values()) or cfg.cert_file:
         return
     why = _one_line(logged[-1]) if logged else f"its {plugin} entry returned no credentials"
-    # A plugin may echo what it fetched: anything token-like stays out of the report.
+    # The plugin's own error output may echo what it fetched, however short: it is not
+    # shown (the client's words around it are), and anything token-like in those goes too.
+    returned = _PLUGIN_EXIT.match(why)
+    if returned:
+        why = f"{returned.group(0)} (its error output is not shown: it may hold credentials; " \
+              "run the plugin's command to see it)"
     why = _TOKENISH.sub("<redacted>", why)[:300]
     raise ConnectError(f"kubeconfig {path}, context {context}: the kubeconfig's credential "
                        f"plugin failed: {why}")

@@ -3,9 +3,10 @@
 Each kind in :data:`TABLE` is one paginated list (``limit`` and ``continue``) of its REST
 collection, sent through the official client's ``ApiClient`` (its auth, TLS and proxy
 handling) with a per-request timeout. Bodies are kept as the API server's JSON, as
-``kubectl get -o json`` prints them: ``apiVersion``/``kind`` filled in on list items (the
-server omits them there), ``metadata.managedFields`` and the last-applied annotation
-dropped (noise, and on a Secret the annotation holds its data). ConfigMaps and Secrets are
+``kubectl get -o json`` prints them (``apiVersion``/``kind`` filled in on list items, which
+the server omits), but only the fields on :mod:`auditor.live.redact`'s allow-list as read:
+every other value is a hash marker, ``metadata.managedFields`` and the last-applied
+annotation are dropped. ConfigMaps and Secrets are
 listed metadata-only (``PartialObjectMetadataList``), so their data is never fetched; only
 metadata is kept even from a server that ignores that request. The ConfigMaps the release
 declares are then read by name, so drift can compare their content: each value is kept as
@@ -26,7 +27,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from auditor.config import Config, Environment, KubernetesConfig
-from auditor.live import k8s_client, k8s_logs
+from auditor.live import k8s_client, k8s_logs, redact
 from auditor.live.base import LiveCollected
 from auditor.live.markers import mark_values
 from auditor.models import Resource
@@ -71,7 +72,6 @@ CONFIGMAP = next(k for k in TABLE if k.kind == "ConfigMap")
 
 JSON = "application/json"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 PAGE_SIZE = 500
 MAX_PAGES = 1000  # 500,000 objects of one kind: past that the server is looping
 REQUEST_TIMEOUT: tuple[float, float] = (5.0, 20.0)  # (connect, read) seconds per request
@@ -233,16 +233,12 @@ def _resource(kind: Kind, item: dict[str, Any], namespace: str, source: str) -> 
 
 
 def _body(kind: Kind, item: dict[str, Any]) -> dict[str, Any]:
-    meta = dict(item.get("metadata") or {})
-    meta.pop("managedFields", None)
-    annotations = meta.pop("annotations", None)
-    if isinstance(annotations, dict):
-        kept = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
-        if kept:
-            meta["annotations"] = kept
+    """The object as kept: its allow-listed fields as read, every other value hashed."""
+    meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
     head = {"apiVersion": kind.group_version, "kind": kind.kind, "metadata": meta}
     if kind.metadata_only:  # whatever the server sent, keep nothing but the metadata
-        return head
+        return redact.kubernetes(kind.kind, head)
     rest = {k: v for k, v in item.items() if k not in head}
-    return {"apiVersion": item.get("apiVersion") or kind.group_version,
-            "kind": item.get("kind") or kind.kind, "metadata": meta, **rest}
+    return redact.kubernetes(kind.kind, {
+        "apiVersion": item.get("apiVersion") or kind.group_version,
+        "kind": item.get("kind") or kind.kind, "metadata": meta, **rest})

@@ -1,30 +1,35 @@
-"""Hash markers: a value that may be secret, kept only as the SHA-256 of its text.
+"""Hash markers: a value that may be secret, kept only as a salted hash of its text.
 
 A container's env values, args and command often carry credentials (``DB_PASSWORD``,
-``--db-password=...``, a database URL), and a ConfigMap's data may too. Where such a value
-is recorded it becomes ``{"$sha256": "<hex digest of its UTF-8 text>"}``: drift can still
-tell whether it equals the declared value (hashed the same way), and nobody reading the
-snapshot or the report learns it. Lists are marked element by element.
+``--db-password=...``, a database URL), and a ConfigMap's data may too (see
+:mod:`auditor.live.redact` for everything else that is hashed). Such a value becomes
+``{"$sha256": "<hex HMAC-SHA256 of its UTF-8 text>", "$salt": "<hex key>"}``: drift can
+still tell whether it equals the declared value (hashed with the same salt), and nobody
+reading the snapshot learns it; the salt, random per run, keeps a weak secret from being
+looked up in a table or matched across snapshots, and reports never show the hash at all.
+A marker without ``$salt`` is a plain SHA-256 (snapshots recorded before salting). Lists are
+marked element by element.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from typing import Any
 
 KEY = "$sha256"
-# Where a pod template holds containers, per kind (a Pod's spec is its own template).
-POD_SPECS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-}
-CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+SALT = "$salt"
+_salt = secrets.token_hex(16)  # this run's; a recording may pin one (use_salt)
+def salt() -> str:
+    return _salt
+
+
+def use_salt(salt: str) -> None:
+    """Markers made from now on use ``salt`` (hex): a recording that must repeat exactly."""
+    global _salt
+    _salt = salt
 
 
 def marker(value: Any) -> dict[str, str]:
@@ -32,17 +37,36 @@ def marker(value: Any) -> dict[str, str]:
     ``false``, null as empty (as YAML would quote them), anything else as its JSON."""
     if is_marker(value):
         return dict(value)
+    return {KEY: digest_of(text_of(value), _salt), SALT: _salt}
+
+
+def text_of(value: Any) -> str:
     if isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, str | int | float) or value is None:
-        text = "" if value is None else str(value)
-    else:
-        text = json.dumps(value, sort_keys=True)
-    return {KEY: hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        return str(value).lower()
+    if isinstance(value, str | int | float) or value is None:
+        return "" if value is None else str(value)
+    return json.dumps(value, sort_keys=True)
+
+
+def digest_of(text: str, salt: str | None) -> str:
+    data = text.encode("utf-8")
+    if salt is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(bytes.fromhex(salt), data, hashlib.sha256).hexdigest()
 
 
 def is_marker(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {KEY} and isinstance(value[KEY], str)
+    return (isinstance(value, dict) and KEY in value and set(value) <= {KEY, SALT}
+            and all(isinstance(v, str) for v in value.values()))
+
+
+def matches(declared: Any, mark: dict[str, str]) -> bool:
+    """Whether a declared scalar (or marker) is the value ``mark`` hashes."""
+    if is_marker(declared):
+        return bool(declared.get(SALT) == mark.get(SALT) and declared[KEY] == mark[KEY])
+    if isinstance(declared, dict | list):
+        return False
+    return hmac.compare_digest(digest_of(text_of(declared), mark.get(SALT)), mark[KEY])
 
 
 def mark_values(data: Any) -> Any:
@@ -50,37 +74,3 @@ def mark_values(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     return {k: marker(v) for k, v in data.items()}
-
-
-def mark_workload(kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``body`` whose containers' env values, args and command are markers
-    (the body itself is not changed)."""
-    path = POD_SPECS.get(kind)
-    if path is None:
-        return body
-    out = dict(body)
-    parent: dict[str, Any] = out
-    for step in path:  # copy the way down, so the original stays as collected
-        child = parent.get(step)
-        if not isinstance(child, dict):
-            return out
-        parent[step] = dict(child)
-        parent = parent[step]
-    for key in CONTAINER_LISTS:
-        if isinstance(parent.get(key), list):
-            parent[key] = [_container(c) for c in parent[key]]
-    return out
-
-
-def _container(container: Any) -> Any:
-    if not isinstance(container, dict):
-        return container
-    out = dict(container)
-    for key in ("args", "command"):
-        if isinstance(out.get(key), list):
-            out[key] = [marker(a) for a in out[key]]
-    if isinstance(out.get("env"), list):
-        out["env"] = [{**e, "value": marker(e["value"])}
-                      if isinstance(e, dict) and e.get("value") is not None else e
-                      for e in out["env"]]
-    return out

@@ -11,6 +11,7 @@ from auditor.checks.drift import sg_rules
 from auditor.drift.compare import diff, render, same
 from auditor.drift.defaults import HELM_RULES, HPA_RULES
 from auditor.drift.normalize import Rules, clean
+from auditor.live.markers import marker
 from auditor.paths import MISSING
 from auditor.unknown import Unknown
 
@@ -153,16 +154,18 @@ def sha(text: str) -> str:
     ("s3cr3t", "data.password"),
     ({"$sha256": sha("s3cr3t")}, "spec.anything"),
 ])
-def test_env_values_args_commands_and_configmap_data_show_as_hashes(value: Any,
-                                                                   label: str) -> None:
+def test_env_values_args_commands_and_configmap_data_are_hidden(value: Any,
+                                                                 label: str) -> None:
+    """Not even a hash is shown: the hash of a weak secret would confirm a guess."""
     shown = render(value, label)
-    assert "s3cr3t" not in shown and "sha256:" in shown
+    assert "s3cr3t" not in shown and "(hidden)" in shown
+    assert sha("s3cr3t")[:12] not in shown
 
 
-def test_a_hash_is_the_same_for_a_value_and_its_snapshot_marker() -> None:
+def test_a_value_and_its_marker_read_the_same() -> None:
     label = "spec.template.spec.containers[a].env[X].value"
-    assert render("debug", label) == render({"$sha256": sha("debug")}, label) == \
-        f"sha256:{sha('debug')[:12]}"
+    assert render("debug", label) == render({"$sha256": sha("debug")}, label) == "(hidden)"
+    assert render(marker("debug"), "spec.anything") == "(hidden)"
     args = "spec.template.spec.containers[a].args"
     assert render(["-v", "x"], args) == render([{"$sha256": sha("-v")}, {"$sha256": sha("x")}],
                                                args)
@@ -182,6 +185,16 @@ def test_values_a_snapshot_keeps_as_hashes_compare_by_hash() -> None:
     live["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = {"$sha256": sha("1")}
     live["spec"]["template"]["spec"]["containers"][0]["args"][1] = {"$sha256": sha("9090")}
     assert set(fields(declared, live)) == {"containers[a].env[X].value", "containers[a].args"}
+
+
+def test_salted_markers_compare_by_their_own_salt() -> None:
+    declared = deployment({"name": "a", "image": "a:1", "env": [{"name": "X", "value": "one"}]})
+    live = deployment({"name": "a", "image": "a:1", "env": [{"name": "X", "value": marker("one")}]})
+    salted = live["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"]
+    assert set(salted) == {"$sha256", "$salt"} and salted["$sha256"] != sha("one")
+    assert fields(declared, live) == {}
+    salted["$salt"] = "00" * 16  # the same hash under another salt is another value
+    assert set(fields(declared, live)) == {"containers[a].env[X].value"}
 
 
 def test_a_redacted_live_value_is_unknown_not_silence() -> None:

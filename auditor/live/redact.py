@@ -1,0 +1,174 @@
+"""What of a live Kubernetes object is kept as read: an allow-list, everything else hashed.
+
+Anyone with access to the cluster can write into an object (an annotation, a probe's
+``Authorization`` header, a hook's command), and what is kept ends up in drift messages,
+every report format, the site and snapshots. So only fields known to hold names, numbers,
+references and settings are kept verbatim (:data:`KEPT`, per kind; annotations by key);
+every other value becomes a salted hash marker (:mod:`auditor.live.markers`), which drift
+can still compare with the declared value but nobody can read. The
+``kubectl.kubernetes.io/last-applied-configuration`` annotation, a copy of a whole object,
+is dropped; so are ``managedFields``. An object nested deeper than a real one can be has
+its deep part replaced by an unknown value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.limits import MAX_DEPTH
+from auditor.live.markers import is_marker, marker
+from auditor.unknown import Unknown
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# Annotation keys whose values are settings, not data: kept as they are.
+SAFE_ANNOTATIONS = (
+    "deployment.kubernetes.io/", "meta.helm.sh/", "helm.sh/", "cert-manager.io/",
+    "kubernetes.io/ingress.class", "ingress.kubernetes.io/", "alb.ingress.kubernetes.io/",
+    "nginx.ingress.kubernetes.io/", "service.beta.kubernetes.io/",
+    "service.kubernetes.io/", "autoscaling.alpha.kubernetes.io/", "pv.kubernetes.io/",
+    "volume.kubernetes.io/", "volume.beta.kubernetes.io/", "storageclass.kubernetes.io/",
+    "storageclass.beta.kubernetes.io/", "checksum/", "prometheus.io/",
+    "kubectl.kubernetes.io/restartedAt", "kubectl.kubernetes.io/default-container",
+    "cluster-autoscaler.kubernetes.io/", "argocd.argoproj.io/", "fluxcd.io/",
+)
+
+_META = ("metadata.name", "metadata.namespace", "metadata.uid", "metadata.resourceVersion",
+         "metadata.generation", "metadata.creationTimestamp", "metadata.deletionTimestamp",
+         "metadata.labels.*", "metadata.ownerReferences.**", "metadata.finalizers.*",
+         "apiVersion", "kind", "status.**")
+_PROBE = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
+          "failureThreshold", "terminationGracePeriodSeconds", "httpGet.path", "httpGet.port",
+          "httpGet.scheme", "httpGet.host", "httpGet.httpHeaders.*.name", "tcpSocket.**",
+          "grpc.**")
+_CONTAINER = ("name", "image", "imagePullPolicy", "ports.**", "resources.**",
+              "securityContext.**", "volumeMounts.**", "volumeDevices.**", "env.*.name",
+              "env.*.valueFrom.**", "envFrom.**", "workingDir", "terminationMessagePath",
+              "terminationMessagePolicy", "stdin", "stdinOnce", "tty", "restartPolicy",
+              "resizePolicy.**",
+              *(f"{probe}.{field}" for probe in ("readinessProbe", "livenessProbe",
+                                                 "startupProbe") for field in _PROBE))
+_POD = ("serviceAccountName", "serviceAccount", "automountServiceAccountToken",
+        "nodeSelector.*", "affinity.**", "tolerations.**", "topologySpreadConstraints.**",
+        "priorityClassName", "priority", "terminationGracePeriodSeconds", "dnsPolicy",
+        "restartPolicy", "schedulerName", "securityContext.**", "imagePullSecrets.*.name",
+        "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace", "enableServiceLinks",
+        "preemptionPolicy", "runtimeClassName", "activeDeadlineSeconds",
+        "volumes.*.name", "volumes.*.configMap.**", "volumes.*.secret.**",
+        "volumes.*.persistentVolumeClaim.**", "volumes.*.emptyDir.**",
+        "volumes.*.projected.**", "volumes.*.downwardAPI.**", "volumes.*.hostPath.**",
+        "volumes.*.ephemeral.**", "volumes.*.csi.driver", "volumes.*.csi.readOnly",
+        *(f"{group}.*.{field}" for group in ("containers", "initContainers",
+                                             "ephemeralContainers") for field in _CONTAINER))
+_TEMPLATE = ("metadata.labels.*", *(f"spec.{field}" for field in _POD))
+_WORKLOAD = ("spec.replicas", "spec.selector.**", "spec.strategy.**", "spec.updateStrategy.**",
+             "spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.progressDeadlineSeconds",
+             "spec.paused", "spec.serviceName", "spec.podManagementPolicy",
+             "spec.volumeClaimTemplates.**", "spec.persistentVolumeClaimRetentionPolicy.**",
+             "spec.ordinals.**", *(f"spec.template.{field}" for field in _TEMPLATE))
+_JOB = ("spec.backoffLimit", "spec.completions", "spec.parallelism", "spec.completionMode",
+        "spec.activeDeadlineSeconds", "spec.ttlSecondsAfterFinished", "spec.suspend",
+        "spec.selector.**", "spec.manualSelector", "spec.podFailurePolicy.**",
+        *(f"spec.template.{field}" for field in _TEMPLATE))
+_CRONJOB = ("spec.schedule", "spec.timeZone", "spec.concurrencyPolicy", "spec.suspend",
+            "spec.startingDeadlineSeconds", "spec.successfulJobsHistoryLimit",
+            "spec.failedJobsHistoryLimit", *(f"spec.jobTemplate.{f}" for f in _JOB))
+# Kinds whose spec holds names, ports, sizes and references only.
+_WHOLE_SPEC = ("spec.**",)
+KEPT: dict[str, tuple[str, ...]] = {
+    "Deployment": _WORKLOAD, "StatefulSet": _WORKLOAD, "DaemonSet": _WORKLOAD,
+    "ReplicaSet": _WORKLOAD, "Job": _JOB, "CronJob": _CRONJOB,
+    "Pod": tuple(f"spec.{field}" for field in _POD),
+    "HorizontalPodAutoscaler": _WHOLE_SPEC, "Service": _WHOLE_SPEC, "Ingress": _WHOLE_SPEC,
+    "PersistentVolumeClaim": _WHOLE_SPEC, "PodDisruptionBudget": _WHOLE_SPEC,
+    "Certificate": _WHOLE_SPEC,
+    "StorageClass": ("provisioner", "parameters.*", "reclaimPolicy", "allowVolumeExpansion",
+                     "volumeBindingMode", "mountOptions.*", "allowedTopologies.**"),
+    "ConfigMap": ("immutable",), "Secret": ("type", "immutable"),
+}
+
+
+_ANNOTATIONS = "annotations"  # a branch of the tree: keys decide, see annotations_of
+
+
+def _tree(patterns: tuple[str, ...]) -> dict[str, Any]:
+    """Patterns as a tree of path segments (``*``: any key or item). A pattern's last
+    segment (or ``**``) keeps everything below it."""
+    root: dict[str, Any] = {}
+    for pattern in patterns:
+        steps = pattern.removesuffix(".**").split(".")
+        node = root
+        for step in steps[:-1]:
+            child = node.setdefault(step, {})
+            if not isinstance(child, dict):
+                break  # already kept whole (or annotations): nothing more to add
+            node = child
+        else:
+            node[steps[-1]] = True
+    return root
+
+
+def _with_annotations(tree: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
+    for path in paths:
+        node: Any = tree
+        for step in path:
+            node = node.setdefault(step, {}) if isinstance(node, dict) else None
+        if isinstance(node, dict):  # (under a branch kept whole there is nothing to add)
+            node[_ANNOTATIONS] = _ANNOTATIONS
+    return tree
+
+
+_TREES = {kind: _with_annotations(_tree((*_META, *kept)), ("metadata",),
+                                  ("spec", "template", "metadata"),
+                                  ("spec", "jobTemplate", "spec", "template", "metadata"))
+          for kind, kept in KEPT.items()}
+_DEFAULT = _with_annotations(_tree(_META), ("metadata",))
+
+
+def kubernetes(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``body`` with every value not on the kind's allow-list hashed."""
+    out: dict[str, Any] = _walk(body, _TREES.get(kind, _DEFAULT), 1)
+    template = (out.get("spec") or {}).get("template") if isinstance(out.get("spec"),
+                                                                     dict) else None
+    for meta in (out.get("metadata"), (template or {}).get("metadata")
+                 if isinstance(template, dict) else None):
+        if isinstance(meta, dict):
+            meta.pop("managedFields", None)
+            if meta.get("annotations") == {}:  # only the last-applied copy was there
+                del meta["annotations"]
+    return out
+
+
+def annotations_of(annotations: dict[str, Any]) -> dict[str, Any]:
+    """Safe keys as they are, others hashed, the last-applied copy of the object dropped."""
+    return {k: (v if str(k).startswith(SAFE_ANNOTATIONS) else marker(v))
+            for k, v in annotations.items() if k != LAST_APPLIED}
+
+
+def _walk(value: Any, allowed: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        return _TOO_DEEP
+    if allowed == _ANNOTATIONS and isinstance(value, dict):
+        return annotations_of(value)
+    if allowed is True or is_marker(value) or isinstance(value, Unknown):
+        return _bounded(value, depth)
+    branch = allowed if isinstance(allowed, dict) else {}
+    if isinstance(value, dict):
+        return {k: _walk(v, branch.get(str(k), branch.get("*", {})), depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, branch.get("*", {}), depth + 1) for v in value]
+    return value if value is None or value == "" else marker(value)  # nothing to hide
+
+
+_TOO_DEEP = Unknown(f"nested more than {MAX_DEPTH} levels deep: not read", failed=True)
+
+
+def _bounded(value: Any, depth: int) -> Any:
+    """A kept value as it is, unless it nests past the limit."""
+    if depth > MAX_DEPTH:
+        return _TOO_DEEP
+    if isinstance(value, dict) and not is_marker(value):
+        return {k: _bounded(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v, depth + 1) for v in value]
+    return value
