@@ -150,12 +150,14 @@ class Config(_Strict):
         return url if url.endswith("/") else url + "/"  # runbook anchors are appended
 
     def path(self, relative: str) -> FsPath:
-        return (self.base_dir / relative).resolve()
+        """Where the config points (``..`` folded, links not followed: a link is what the
+        config names, and auditor.project decides whether what it leads to may be read)."""
+        return FsPath(os.path.abspath(self.base_dir / relative))
 
     def rel(self, path: FsPath | str) -> str:
         """A path for reports: relative to the config's directory (with ``..`` when outside
         it), so reports and fingerprints are the same in every checkout."""
-        p = FsPath(path).resolve()
+        p = FsPath(os.path.abspath(path))  # a link by its own name, as the config has it
         try:
             return FsPath(os.path.relpath(p, self.base_dir.resolve())).as_posix()
         except ValueError:  # another drive (Windows): no relative path exists

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import base_ref, baseline, waivers
+from auditor import base_ref, baseline, project, waivers
 from auditor.base_ref import Run
 from auditor.config import Config
 from auditor.errors import ConfigError
@@ -70,6 +70,10 @@ def apply_waivers(report: Report, config: Config, pack: list[Policy],
     if found is None:
         return
     path, shown = found
+    with project.confined(project.root_of(config.base_dir)):
+        refused = project.refusal(path)
+    if refused and not given:  # --waivers is the operator's choice; the config's is not
+        raise ConfigError(f"{shown}: {refused}")
     loaded = waivers.load(path, shown, [p.id for p in pack], config.rel(path),
                           config.environments)
     sides: dict[str, list[str]] = {p.id: list(p.sides) for p in pack}

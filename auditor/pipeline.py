@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import api_defaults, conditions, engine
+from auditor import api_defaults, conditions, engine, project
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.live.base import LiveCollected
@@ -105,12 +105,14 @@ def _type(value: Any) -> str:
 def declared_inventory(config: Config, env_name: str) -> Inventory:
     env = config.environments[env_name]
     collected = Collected()
-    for name, collect in DECLARED.items():
-        try:
-            collected.extend(collect(config, env_name, env))
-        except Exception as exc:  # one odd input must not stop the other sources
-            collected.problems.append(Problem(f"{name} source", f"could not be read: {exc!r}",
-                                              Location(config.config_rel())))
+    with project.confined(project.root_of(config.base_dir)):  # no file from outside it
+        for name, collect in DECLARED.items():
+            try:
+                collected.extend(collect(config, env_name, env))
+            except Exception as exc:  # one odd input must not stop the other sources
+                collected.problems.append(Problem(f"{name} source",
+                                                  f"could not be read: {exc!r}",
+                                                  Location(config.config_rel())))
     names = {**PLACEHOLDERS, **collected.names, "service": config.service,
              "environment": env_name}
     inventory = Inventory(env_name, "declared", collected.resources, collected.problems, names)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import paths
+from auditor import paths, project
 from auditor.config import Config, Environment, HelmConfig
 from auditor.models import Location, Problem, Resource
 from auditor.sources import helm_render, manifests
@@ -33,6 +33,12 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     if not (chart / "Chart.yaml").is_file():
         out.problems.append(Problem(source, "not a Helm chart (no Chart.yaml)",
                                     Location(config.rel(chart))))
+        return out
+    # Helm reads the whole chart folder: a link in it must not bring in a file from outside.
+    escapes = [(chart, why)] if (why := project.refusal(chart)) else project.links_out(chart)
+    if escapes:
+        out.problems.extend(Problem(source, reason, Location(config.rel(path)))
+                            for path, reason in escapes)
         return out
     missing = _missing_dependencies(chart)
     if missing:
@@ -89,6 +95,10 @@ def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> 
     files = [*files, *(config.path(v) for v in helm.values)]
     for i, file in enumerate(files):
         shown = config.rel(file)
+        refused = project.refusal(file)
+        if refused:
+            out.problems.append(Problem(f"values {shown}", refused, Location(shown)))
+            continue
         try:
             doc = load_one(file.read_text(encoding="utf-8"))
         except OSError as exc:

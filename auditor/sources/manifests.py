@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor import project
 from auditor.config import Config, Environment
 from auditor.models import Location, Problem, Resource
 from auditor.sources.base import Collected
@@ -24,14 +25,19 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     namespace = env.helm.namespace if env.helm else "default"
     for entry in env.manifests:
         path = config.path(entry)
+        # A broken link is listed too: it is an error to report, not a file to skip.
         files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
-                       and p.is_file()) if path.is_dir() else [path]
+                       and (p.is_file() or p.is_symlink())) if path.is_dir() else [path]
         if not files:  # a path typo must not turn the audit off silently
             out.problems.append(Problem(f"manifests {entry}", "no *.yaml or *.yml files in "
                                         "this directory", Location(config.rel(path))))
         for file in files:
             shown = config.rel(file)
             source = f"manifest {shown}"
+            refused = project.refusal(file)
+            if refused:
+                out.problems.append(Problem(source, refused, Location(shown)))
+                continue
             try:
                 text = decode(file.read_bytes())
             except OSError as exc:

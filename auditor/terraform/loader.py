@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+from auditor import project
 from auditor.paths import Path
 
 
@@ -46,6 +47,17 @@ class ParseError:
 TOO_DEEP = "nested too deeply to be read (brackets, braces or blocks hundreds of levels deep)"
 
 
+def unexpected(exc: Any) -> str:
+    """What the parser met, by kind and place, never by its text: a file that is not
+    Terraform (a credentials file a link points to) must not be echoed in a report."""
+    token = getattr(exc, "token", None)
+    what = (f"unexpected {token.type.lower().replace('_', ' ')}" if token is not None
+            else "unexpected end of file" if type(exc).__name__ == "UnexpectedEOF"
+            else "unexpected character")
+    column = getattr(exc, "column", None)
+    return f"invalid HCL: {what}" + (f" (column {column})" if column else "")
+
+
 def options() -> Any:
     import hcl2
 
@@ -54,7 +66,11 @@ def options() -> Any:
 
 
 def read_text(path: FsPath, shown: str) -> tuple[str, ParseError | None]:
-    """The file's text; a UTF-8 byte order mark is ignored, as Terraform does."""
+    """The file's text; a UTF-8 byte order mark is ignored, as Terraform does. A file from
+    outside the project (auditor.project) is not read."""
+    refused = project.refusal(path)
+    if refused:
+        return "", ParseError(shown, None, refused)
     try:
         return path.read_text(encoding="utf-8-sig"), None
     except OSError as exc:
@@ -77,10 +93,9 @@ def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]
         opts = options()
         blocks = [_block(b, shown, opts) for b in view.blocks()]
     except UnexpectedInput as exc:
-        return [], ParseError(shown, getattr(exc, "line", None),
-                              "invalid HCL: " + str(exc).strip().splitlines()[0])
+        return [], ParseError(shown, getattr(exc, "line", None), unexpected(exc))
     except (LarkError, ValueError, KeyError, AttributeError) as exc:
-        return [], ParseError(shown, None, f"invalid HCL: {exc}")
+        return [], ParseError(shown, None, f"invalid HCL ({type(exc).__name__})")
     except RecursionError:  # the parser recurses per level of nesting
         return [], ParseError(shown, None, TOO_DEEP)
     return blocks, None

@@ -55,10 +55,10 @@ def read(path: FsPath, shown: str) -> tuple[dict[str, Any], loader.ParseError | 
     try:
         data = hcl2.loads(text, serialization_options=loader.options())
     except UnexpectedInput as exc:
-        return {}, loader.ParseError(shown, getattr(exc, "line", None), "invalid HCL: "
-                                     + str(exc).strip().splitlines()[0])
+        return {}, loader.ParseError(shown, getattr(exc, "line", None),
+                                     loader.unexpected(exc))
     except LarkError as exc:
-        return {}, loader.ParseError(shown, None, f"invalid HCL: {exc}")
+        return {}, loader.ParseError(shown, None, f"invalid HCL ({type(exc).__name__})")
     except RecursionError:
         return {}, loader.ParseError(shown, None, loader.TOO_DEEP)
     # tfvars hold literals; an expression there is not something we can trust offline.

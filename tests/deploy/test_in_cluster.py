@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -328,9 +329,12 @@ def test_docs_name_the_role_the_trust_policy_is_for() -> None:
 
 def test_the_auditor_passes_its_own_policies(
         run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    # Copied beside the config: a declared input must be inside the config's project.
+    for p in MANIFESTS:
+        shutil.copy(p, tmp_path / p.name)
     config = tmp_path / "auditor.yaml"
     config.write_text(yaml.safe_dump({"service": "runbook-auditor", "environments": {
-        "cluster": {"manifests": [str(p) for p in MANIFESTS]}}}), encoding="utf-8")
+        "cluster": {"manifests": [p.name for p in MANIFESTS]}}}), encoding="utf-8")
     result = run_cli("scan", "--config", str(config), "--format", "json", "--fail-on", "low")
     report = result.json()
     failed = [(f["policy"], f["message"]) for f in report["findings"] if f["status"] == "fail"]
