@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 MAX_DEPTH = 100  # nesting of a JSON document or object; Kubernetes objects need about 20
+MAX_INPUT_BYTES = 64 * 2**20  # one declared file (a chart's largest CRD is under 1 MiB)
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:

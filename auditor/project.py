@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path as FsPath
 
+from auditor.limits import MAX_INPUT_BYTES
+
 _ROOT: ContextVar[FsPath | None] = ContextVar("project_root", default=None)
 
 
@@ -45,10 +47,13 @@ def refusal(path: FsPath) -> str | None:
             else None
     except (OSError, RuntimeError):  # a loop of links
         return "a symbolic link that does not resolve (a loop): not read"
-    if real == root or root in real.parents:
-        return None
-    how = "a symbolic link to" if real != FsPath(os.path.abspath(path)) else "at"
-    return f"{how} {real}, outside the project {root}: not read"
+    if not (real == root or root in real.parents):
+        how = "a symbolic link to" if real != FsPath(os.path.abspath(path)) else "at"
+        return f"{how} {real}, outside the project {root}: not read"
+    if real.is_file() and real.stat().st_size > MAX_INPUT_BYTES:
+        return (f"{real.stat().st_size:,} bytes, more than the {MAX_INPUT_BYTES:,} a declared "
+                "file may have: not read")
+    return None
 
 
 def links_out(directory: FsPath) -> list[tuple[FsPath, str]]:

@@ -109,3 +109,22 @@ def test_a_report_cannot_choose_the_exit_code(run_cli: Run, tmp_path: Path) -> N
         saved.write_text(json.dumps(doc))
         result = run_cli("report", str(saved), "--exit-code")
         assert result.exit_code == 2 and "gate.exit_code" in result.stderr
+
+
+def test_oversized_and_binary_files_are_errors_at_their_file(
+        run_cli: Run, project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor import project as project_mod
+
+    monkeypatch.setattr(project_mod, "MAX_INPUT_BYTES", 1000)
+    root = project({"k8s/big.yaml": "a: " + "x" * 2000 + "\n",
+                    "k8s/binary.yaml": "placeholder", "tf/main.tf": GOOD_TF,
+                    "tf/blob.tf": "placeholder",
+                    "auditor.yaml": "service: s\nenvironments:\n  p:\n"
+                                    "    terraform: {dirs: [tf]}\n    manifests: [k8s]\n"})
+    (root / "k8s" / "binary.yaml").write_bytes(b"\x00\xff\xfe" * 50)
+    (root / "tf" / "blob.tf").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    errors = _errors(run_cli("scan", "--config", str(root), "--format", "json").json())
+    assert "2,004 bytes, more than the 1,000 a declared file may have: not read" in errors[
+        "k8s/big.yaml"]
+    assert "not UTF-8" in errors["k8s/binary.yaml"]
+    assert "not UTF-8" in errors["tf/blob.tf"]
