@@ -223,7 +223,7 @@ def _emit(report: Report, fmt: str | None, output: str | None) -> None:
     text = renderer(chosen)(report)
     if output:
         _write(output, text)
-    elif chosen in ("json", "sarif", "junit"):  # their encoders escape control characters
+    elif chosen in ("json", "sarif", "junit", "github"):  # each escapes what it holds itself
         click.echo(text, nl=False)
     else:
         _say(text, nl=False)

@@ -139,6 +139,8 @@ class Config(_Strict):
             for entry in env.manifests:
                 path = self.path(entry)
                 (dirs if path.is_dir() else files).append(path)
+            if env.kubernetes and env.kubernetes.kubeconfig:
+                files.append(self.path(os.path.expanduser(env.kubernetes.kubeconfig)))
         return files, dirs
 
     def config_rel(self) -> str:

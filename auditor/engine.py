@@ -10,10 +10,12 @@ makes its policy an ``error`` instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from jinja2 import TemplateError
+from jinja2.exceptions import SecurityError
 
 from auditor import conditions, k8s, paths
 from auditor.checks import CHECKS
@@ -22,6 +24,8 @@ from auditor.models import Inventory, Resource, Result
 from auditor.policies import Policy
 from auditor.templates import TemplateBoundError, bounded, compiled
 from auditor.unknown import Unknown
+
+RENDER_SECONDS = 20.0  # for all of one policy's findings in one inventory
 
 
 def evaluate(policies: Iterable[Policy], inventory: Inventory,
@@ -52,7 +56,12 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
         except Exception as exc:  # a broken check must not hide the other policies
             results.append(_error(policy, inventory, f"check failed: {exc!r}"))
             continue
+        started = time.monotonic()
         for outcome in outcomes:
+            if time.monotonic() - started > RENDER_SECONDS:  # each render is bounded; all too
+                results.append(_error(policy, inventory, "its findings took more than "
+                                      f"{RENDER_SECONDS:g} s to report: stopped"))
+                break
             try:
                 results.append(_result(policy, inventory, params, outcome))
             except TemplateBoundError as exc:
@@ -182,6 +191,8 @@ def _render(template: str, ctx: dict[str, Any], field: str, collapse: bool = Tru
         text = bounded(compiled(template, command=not collapse), ctx).strip()
         return " ".join(text.split()) if collapse else text
     except TemplateBoundError as exc:
+        raise TemplateBoundError(f"{field}: {exc}") from None
+    except SecurityError as exc:  # the sandbox refused: an error of the policy, not a typo
         raise TemplateBoundError(f"{field}: {exc}") from None
     except (TemplateError, TypeError, ValueError) as exc:  # e.g. an Unknown tested for truth
         return f"{template} (template error: {exc})"

@@ -61,9 +61,13 @@ def _mode_for(path: FsPath) -> int:
 
 def refuse_inputs(output: str, files: Iterable[FsPath], directories: Iterable[FsPath] = (),
                   option: str = "--output") -> None:
-    """Exit 2 when ``output`` is one of ``files`` (the same file, however named) or lies
-    inside one of ``directories``."""
+    """Exit 2 when ``output`` is one of ``files`` (the same file, however named), lies
+    inside one of ``directories``, or is Terraform by its name (a local module the run
+    reads may live anywhere; no report is ``.tf``)."""
     target = FsPath(output).resolve()
+    if target.name.endswith(_TERRAFORM):
+        raise InputError(f"{option} {output}: a Terraform file by its name; refusing to "
+                         "replace what may be an input")
     for file in files:
         if _same(target, file):
             raise InputError(f"{option} {output}: is {file}, which this run reads; "
@@ -73,6 +77,9 @@ def refuse_inputs(output: str, files: Iterable[FsPath], directories: Iterable[Fs
         if d == target or d in target.parents:
             raise InputError(f"{option} {output}: is inside {directory}, which this run "
                              "reads; write reports elsewhere")
+
+
+_TERRAFORM = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
 
 
 def _same(target: FsPath, file: FsPath) -> bool:

@@ -4,7 +4,8 @@ A pull request can add a symbolic link (``values-prod.yaml -> ~/.aws/credentials
 name a path (``values: [/etc/passwd]``) that makes the audit read a file of the machine it
 runs on and echo it in an error or a finding. So while the declared sources are read
 (:func:`confined`), every file they open must resolve inside the project: the git work
-tree holding the config, else the config's folder.
+tree holding the config, else the config's folder), and not inside its ``.git`` folder
+(``actions/checkout`` keeps the job's token in ``.git/config``).
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ def refusal(path: FsPath) -> str | None:
             else None
     except (OSError, RuntimeError):  # a loop of links
         return "a symbolic link that does not resolve (a loop): not read"
+    how = "a symbolic link to" if real != FsPath(os.path.abspath(path)) else "at"
     if not (real == root or root in real.parents):
-        how = "a symbolic link to" if real != FsPath(os.path.abspath(path)) else "at"
         return f"{how} {real}, outside the project {root}: not read"
+    if ".git" in real.relative_to(root).parts:  # CI keeps the checkout's token there
+        return f"{how} {real}, inside the repository's .git folder: not read"
     if real.is_file() and real.stat().st_size > MAX_INPUT_BYTES:
         return (f"{real.stat().st_size:,} bytes, more than the {MAX_INPUT_BYTES:,} a declared "
                 "file may have: not read")

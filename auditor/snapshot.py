@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor import output
 from auditor.errors import InputError
@@ -125,6 +125,17 @@ class _SnapshotIn(_Shape):
     collected_at: str | None = None
     environments: dict[str, _EnvironmentIn]
 
+    @field_validator("collected_at")
+    @classmethod
+    def _moment(cls, value: str | None) -> str | None:
+        """The moment time-based checks judge by: an ISO 8601 date and time, or nothing."""
+        if value is not None:
+            try:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError("not an ISO 8601 date and time") from None
+        return value
+
 
 def load(path: FsPath, service: str | None = None) -> tuple[dict[str, LiveCollected], str]:
     """The environments of a snapshot file, and when it was collected. With ``service``
@@ -150,7 +161,7 @@ def load(path: FsPath, service: str | None = None) -> tuple[dict[str, LiveCollec
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        problem = re.sub(r" or instance of _\w+", "", first["msg"])  # our classes' names
+        problem = re.sub(r" or instance of _\w+", "", first["msg"]).removeprefix("Value error, ")
         raise InputError(f"{path}: malformed snapshot: {where}: {problem}") from None
     if service is not None and shape.service != service:
         raise InputError(f"{path}: the snapshot records service {shape.service!r}, not "

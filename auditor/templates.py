@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import string
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -32,10 +33,11 @@ class Limits:
     size: int  # characters (or items) of one value a template builds
     output: int  # characters one rendering prints, set blocks and macros included
     steps: int  # calls, operators, loop turns and values weighed in one rendering
+    seconds: float  # of one rendering, whatever it spends them on
 
 
 # Each bound is far above what a policy's message needs.
-POLICY = Limits(range=10_000, size=65_536, output=65_536, steps=100_000)
+POLICY = Limits(range=10_000, size=65_536, output=65_536, steps=100_000, seconds=1.0)
 MAX_RANGE, MAX_SIZE, MAX_OUTPUT, MAX_STEPS = (POLICY.range, POLICY.size, POLICY.output,
                                               POLICY.steps)
 
@@ -50,6 +52,7 @@ class _Spent:
     limits: Limits
     steps: int = 0
     printed: int = 0
+    deadline: float = 0.0
 
 
 _SPENT: ContextVar[_Spent] = ContextVar("template_budget")
@@ -60,6 +63,8 @@ def _charge(steps: int) -> None:
     if spent is None:  # compile-time constant folding: leave it to the rendering
         raise TemplateBoundError("not rendering")
     spent.steps += steps
+    if time.monotonic() > spent.deadline:
+        raise TemplateBoundError(f"more than {spent.limits.seconds:g} s of work")
     if spent.steps > spent.limits.steps:
         raise TemplateBoundError(f"more than {spent.limits.steps:,} steps (loop turns, calls, "
                                  "operators)")
@@ -132,8 +137,10 @@ def _check_op(name: str, text: Any, args: list[Any]) -> None:
 def _checked(result: Any) -> Any:
     if isinstance(result, int):
         _refuse_big("a number", result.bit_length() // 3)
-    elif isinstance(result, str | bytes | list | tuple | dict | set):
+    elif isinstance(result, str | bytes):
         _refuse_big("a value", len(result))
+    elif isinstance(result, list | tuple | dict | set):  # a part shared n times counts n times
+        _refuse_big("a value", _size(result))
     return result
 
 
@@ -168,6 +175,9 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _charge(1)
         value = args[skip] if len(args) > skip else None
+        # What a filter turns into text, sorts or walks, it walks whole: weighed first (the
+        # weighing pays a step per item, so sorting a long list is not one step).
+        _refuse_big(f"the input of |{name}", _size(value))
         _check_op("%" if name == "format" else name, value,
                   [*args[skip + 1:], *kwargs.values()])
         return _checked(func(*args, **kwargs))
@@ -207,6 +217,7 @@ class _Hooks(NodeTransformer):
 
 
 _JINJA_KWARGS = ("_loop_vars", "_block_vars")
+_UNSAFE_ATTRIBUTES = frozenset({"fromkeys"})
 
 
 def _hook(name: str, *args: Any) -> nodes.Expr:
@@ -241,6 +252,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         else:
             _refuse_big(f"{operator} would build a value", _binop_size(operator, left, right))
         return _checked(super().call_binop(context, operator, left, right))
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # dict.fromkeys(range(n), big) builds n references in one call
+        return attr not in _UNSAFE_ATTRIBUTES and super().is_safe_attribute(obj, attr, value)
 
     def call(__self, __context: Context, __obj: Any,  # names as in the base class
              *args: Any, **kwargs: Any) -> Any:
@@ -286,14 +301,14 @@ def bounded(template: Template, context: dict[str, Any]) -> str:
     """Render within the bounds of the template's environment; TemplateBoundError past
     one."""
     limits = getattr(template.environment, "limits", POLICY)
-    token = _SPENT.set(_Spent(limits))
+    token = _SPENT.set(_Spent(limits, deadline=time.monotonic() + limits.seconds))
     try:
         return template.render(context)
     finally:
         _SPENT.reset(token)
 
 
-def _shell_word(value: Any) -> Any:
+def shell_word(value: Any) -> Any:
     """What a command template prints: each value one shell word (empty stays empty, so
     ``{{ flag if cond else "" }}`` still leaves nothing)."""
     if isinstance(value, Shell):  # a command built by the checks, quoted already
@@ -305,7 +320,7 @@ def _shell_word(value: Any) -> Any:
 _ENV = BoundedSandbox(undefined=ChainableUndefined, autoescape=False,
                       keep_trailing_newline=False)
 _COMMANDS = BoundedSandbox(undefined=ChainableUndefined, autoescape=False,
-                           keep_trailing_newline=False, finalize=_shell_word)
+                           keep_trailing_newline=False, finalize=shell_word)
 
 
 @lru_cache(maxsize=1024)

@@ -4,7 +4,8 @@ Resource names, file names, messages and reasons come from charts, Terraform, li
 and pull requests. Control characters among them (ESC starts the sequences that clear the
 screen, move the cursor, retitle the terminal or recolour a CI log; a newline can fake a
 line of our own) and the bidirectional overrides that make text read otherwise than it is
-are shown as escapes (``\\x1b``, ``\\u202e``) instead of being sent.
+are shown as escapes (``\\x1b``, ``\\u202e``) instead of being sent, and what a CI runner
+would take for a workflow command (``::error``, ``##[group]``) is broken up the same way.
 """
 
 from __future__ import annotations
@@ -22,10 +23,18 @@ def _shown(char: str) -> str:
 
 def visible(text: str) -> str:
     """Every control and bidi character shown as an escape, newlines included (one field
-    stays one line)."""
-    return _UNSAFE.sub(lambda m: _shown(m.group()), text)
+    stays one line); ``##[`` too, which a CI runner reads as a command anywhere in a line."""
+    return _UNSAFE.sub(lambda m: _shown(m.group()), text).replace("##[", "##\\x5b")
 
 
 def visible_lines(text: str) -> str:
-    """The same, keeping line breaks: for whole outputs whose lines are ours."""
-    return "\n".join(visible(line) for line in text.split("\n"))
+    """The same, keeping line breaks: for whole outputs whose lines are ours. A line that
+    (wrapped, indented) would begin with ``::`` is not left to read as a workflow command."""
+    return "\n".join(_not_a_command(visible(line)) for line in text.split("\n"))
+
+
+def _not_a_command(line: str) -> str:
+    stripped = line.lstrip()
+    if not stripped.startswith("::"):
+        return line
+    return line[:len(line) - len(stripped)] + "\\x3a" + stripped[1:]

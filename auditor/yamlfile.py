@@ -4,7 +4,8 @@
 path -> line map in one walk instead of using a slower round-trip loader. The walk is
 also where the input is held to what Helm and kubectl accept: merge keys (``<<``) work,
 duplicate keys, unknown tags and values that do not fit their tag are errors with a line,
-and aliases may not expand a document beyond :data:`MAX_NODES` (the "billion laughs").
+and aliases may not expand a document beyond :data:`MAX_NODES` nodes (the "billion laughs")
+or :data:`MAX_CHARS` characters of text (one large string aliased many times).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 MAX_NODES = 200_000  # per document, counted as aliases are expanded
+MAX_CHARS = 64 * 2**20  # of scalar text per document, counted as aliases are expanded
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
 
@@ -152,6 +154,7 @@ class _Builder:
         self.strict = strict
         self.lines: dict[Path, int] = {}
         self.count = 0
+        self.chars = 0
         self.active: set[int] = set()  # collection nodes being built (an alias cycle)
 
     def build(self, node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
@@ -161,6 +164,12 @@ class _Builder:
                             "aliases nested too deeply?", _line(node))
         lines[path] = _line(node)
         if isinstance(node, yaml.ScalarNode):
+            # Text counts each time an alias repeats it: a 1 MB string aliased a thousand
+            # times is a gigabyte to every consumer (Helm, a values dump, a report).
+            self.chars += len(str(node.value))
+            if self.chars > MAX_CHARS:
+                raise YamlError(f"the document expands to more than {MAX_CHARS:,} characters "
+                                "of text: aliases repeating large values?", _line(node))
             return self.scalar(node)
         if node.tag not in (_TAG + "map", _TAG + "seq"):
             raise YamlError(f"unsupported tag {_short(node.tag)!r}", _line(node))

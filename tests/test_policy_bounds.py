@@ -95,6 +95,13 @@ BOMBS = {
     "quiet-loop-bomb": "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}"
                        "{% endfor %}done",
     "concat-bomb": "{% set s = 'ab' %}" + "{% set s = s ~ s %}" * 24 + "{{ s | length }}",
+    # A value shared many times, then turned into text (found by review):
+    "fromkeys-pprint": "{% set x = 'a' * 34000 %}{% set d = {}.fromkeys(range(6000), x) %}"
+                       "{{ (d | pprint) | length }}",
+    "shared-list-string": "{% set x = 'a' * 30000 %}{% set l = [x, x, x, x, x, x, x, x] %}"
+                          "{% set m = [l, l, l, l, l, l, l, l] %}{{ m | string | length }}",
+    "sort-many-times": "{% set l = range(10000) | list %}{% for i in range(10000) %}"
+                       "{{ (l | sort) | length }}{% endfor %}",
 }
 
 

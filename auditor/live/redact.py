@@ -20,26 +20,43 @@ from auditor.live.markers import is_marker, marker
 from auditor.unknown import Unknown
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-# Annotation keys whose values are settings, not data: kept as they are.
+# Annotations kept as they are: controllers' bookkeeping and settings the checks read, by
+# exact key or by a prefix whose every key is a name or a number. Ingress controllers'
+# prefixes are not among them (an nginx `configuration-snippet` or `auth-url` can carry a
+# credential), nor `checksum/*` (a plain hash of a rendered Secret).
 SAFE_ANNOTATIONS = (
-    "deployment.kubernetes.io/", "meta.helm.sh/", "helm.sh/", "cert-manager.io/",
-    "kubernetes.io/ingress.class", "ingress.kubernetes.io/", "alb.ingress.kubernetes.io/",
-    "nginx.ingress.kubernetes.io/", "service.beta.kubernetes.io/",
-    "service.kubernetes.io/", "autoscaling.alpha.kubernetes.io/", "pv.kubernetes.io/",
+    "deployment.kubernetes.io/", "meta.helm.sh/", "cert-manager.io/", "pv.kubernetes.io/",
     "volume.kubernetes.io/", "volume.beta.kubernetes.io/", "storageclass.kubernetes.io/",
-    "storageclass.beta.kubernetes.io/", "checksum/", "prometheus.io/",
-    "kubectl.kubernetes.io/restartedAt", "kubectl.kubernetes.io/default-container",
-    "cluster-autoscaler.kubernetes.io/", "argocd.argoproj.io/", "fluxcd.io/",
+    "storageclass.beta.kubernetes.io/",
 )
+SAFE_ANNOTATION_KEYS = frozenset({
+    "helm.sh/chart", "helm.sh/hook", "helm.sh/hook-weight", "helm.sh/hook-delete-policy",
+    "helm.sh/resource-policy", "kubernetes.io/ingress.class",
+    "kubectl.kubernetes.io/restartedAt", "kubectl.kubernetes.io/default-container",
+    *(f"alb.ingress.kubernetes.io/{k}" for k in (
+        "certificate-arn", "scheme", "target-type", "listen-ports", "ssl-redirect",
+        "ssl-policy", "group.name", "load-balancer-name", "wafv2-acl-arn", "backend-protocol",
+        "success-codes", "healthcheck-path", "healthcheck-port", "healthcheck-protocol",
+        "healthcheck-interval-seconds", "healthcheck-timeout-seconds",
+        "healthy-threshold-count", "unhealthy-threshold-count", "security-groups",
+        "subnets", "ip-address-type")),
+})
+# StorageClass parameters that are sizes, types and references (never a key or password).
+SAFE_PARAMETERS = frozenset({
+    "type", "fsType", "csi.storage.k8s.io/fstype", "encrypted", "kmsKeyId", "iopsPerGB",
+    "iops", "throughput", "allowAutoIOPSPerGBIncrease", "blockExpress", "blockSize",
+    "replication-type", "skuName", "storageaccounttype", "kind", "zones", "zone",
+})
+_SAFE_PARAMETER_SUFFIXES = ("-secret-name", "-secret-namespace")
 
 _META = ("metadata.name", "metadata.namespace", "metadata.uid", "metadata.resourceVersion",
          "metadata.generation", "metadata.creationTimestamp", "metadata.deletionTimestamp",
          "metadata.labels.*", "metadata.ownerReferences.**", "metadata.finalizers.*",
          "apiVersion", "kind", "status.**")
+# httpGet.path is kept only without a query string or user info (see _probe_paths).
 _PROBE = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
           "failureThreshold", "terminationGracePeriodSeconds", "httpGet.path", "httpGet.port",
-          "httpGet.scheme", "httpGet.host", "httpGet.httpHeaders.*.name", "tcpSocket.**",
-          "grpc.**")
+          "httpGet.scheme", "httpGet.httpHeaders.*.name", "tcpSocket.**", "grpc.**")
 _CONTAINER = ("name", "image", "imagePullPolicy", "ports.**", "resources.**",
               "securityContext.**", "volumeMounts.**", "volumeDevices.**", "env.*.name",
               "env.*.valueFrom.**", "envFrom.**", "workingDir", "terminationMessagePath",
@@ -81,8 +98,8 @@ KEPT: dict[str, tuple[str, ...]] = {
     "HorizontalPodAutoscaler": _WHOLE_SPEC, "Service": _WHOLE_SPEC, "Ingress": _WHOLE_SPEC,
     "PersistentVolumeClaim": _WHOLE_SPEC, "PodDisruptionBudget": _WHOLE_SPEC,
     "Certificate": _WHOLE_SPEC,
-    "StorageClass": ("provisioner", "parameters.*", "reclaimPolicy", "allowVolumeExpansion",
-                     "volumeBindingMode", "mountOptions.*", "allowedTopologies.**"),
+    "StorageClass": ("provisioner", "reclaimPolicy", "allowVolumeExpansion",
+                     "volumeBindingMode", "allowedTopologies.**"),  # parameters: see below
     "ConfigMap": ("immutable",), "Secret": ("type", "immutable"),
 }
 
@@ -127,6 +144,9 @@ _DEFAULT = _with_annotations(_tree(_META), ("metadata",))
 def kubernetes(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``body`` with every value not on the kind's allow-list hashed."""
     out: dict[str, Any] = _walk(body, _TREES.get(kind, _DEFAULT), 1)
+    if kind == "StorageClass" and "parameters" in body:
+        out["parameters"] = _parameters(body["parameters"])
+    _probe_paths(out.get("spec"))
     template = (out.get("spec") or {}).get("template") if isinstance(out.get("spec"),
                                                                      dict) else None
     for meta in (out.get("metadata"), (template or {}).get("metadata")
@@ -140,8 +160,31 @@ def kubernetes(kind: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def annotations_of(annotations: dict[str, Any]) -> dict[str, Any]:
     """Safe keys as they are, others hashed, the last-applied copy of the object dropped."""
-    return {k: (v if str(k).startswith(SAFE_ANNOTATIONS) else marker(v))
-            for k, v in annotations.items() if k != LAST_APPLIED}
+    return {k: (v if str(k) in SAFE_ANNOTATION_KEYS or str(k).startswith(SAFE_ANNOTATIONS)
+                else marker(v)) for k, v in annotations.items() if k != LAST_APPLIED}
+
+
+def _parameters(params: Any) -> Any:
+    """A StorageClass's parameters: known sizes, types and secret *names* as they are."""
+    if not isinstance(params, dict):
+        return params
+    return {k: (v if str(k) in SAFE_PARAMETERS or str(k).endswith(_SAFE_PARAMETER_SUFFIXES)
+                else marker(v)) for k, v in params.items()}
+
+
+def _probe_paths(value: Any) -> None:
+    """A probe path with a query string or user info (``/healthz?token=...``) is hashed:
+    only a plain path is a name."""
+    if isinstance(value, dict):
+        get = value.get("httpGet")
+        if isinstance(get, dict) and isinstance(get.get("path"), str) and (
+                "?" in get["path"] or "@" in get["path"] or "#" in get["path"]):
+            get["path"] = marker(get["path"])
+        for item in value.values():
+            _probe_paths(item)
+    elif isinstance(value, list):
+        for item in value:
+            _probe_paths(item)
 
 
 def _walk(value: Any, allowed: Any, depth: int) -> Any:

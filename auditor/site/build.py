@@ -65,7 +65,7 @@ def build_site(options: SiteOptions) -> Built:
     config = _load_config(options.config_path)
     reports = load(options.reports)
     source, mkdocs_file, own_nav = locate_source(config)
-    output = output_dir(options.output, source)
+    output = output_dir(options.output, source, options.reports)
     pack = load_all([])
     data = site_data(reports, [policy_info(p) for p in pack])
     names_env = pages.names_environment(config, reports)
@@ -154,14 +154,19 @@ def locate_source(config: Config | None) -> tuple[FsPath, FsPath, bool]:
     return source, BUNDLED_MKDOCS.resolve(), False
 
 
-def output_dir(output: str, source: FsPath) -> FsPath:
-    """The output directory, refused when it is (inside or around) the source or a
-    directory this tool did not build."""
+def output_dir(output: str, source: FsPath, reports: Sequence[str] = ()) -> FsPath:
+    """The output directory, refused when it is (inside or around) the source or a report
+    it is built from, or a directory this tool did not build."""
     out = FsPath(output).resolve()
     src = source.resolve()
     if out == src or src in out.parents or out in src.parents:
         raise InputError(f"--output {output}: refusing to build into the runbook source "
                          f"{source} (MkDocs empties its output); use e.g. {DEFAULT_OUTPUT}")
+    for given in reports:  # the build replaces the output folder whole
+        report = FsPath(given).resolve()
+        if report == out or out in report.parents:
+            raise InputError(f"--output {output}: holds the report {given} the site is "
+                             "built from (the build replaces the folder); write elsewhere")
     if out.exists() and not (out.is_dir() and (not any(out.iterdir())
                                                or (out / MARKER).exists())):
         raise InputError(f"--output {output}: exists and is not a site built by auditor; "

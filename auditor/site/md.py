@@ -34,7 +34,7 @@ _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 _BACKTICKS = re.compile(r"`+")
 
 # A runbook page is a few KB (MkDocs crawls on megabytes); a bundled page takes < 100 steps.
-PAGE = Limits(range=100_000, size=2_000_000, output=2_000_000, steps=1_000_000)
+PAGE = Limits(range=100_000, size=2_000_000, output=2_000_000, steps=1_000_000, seconds=10.0)
 
 
 class Md(str):

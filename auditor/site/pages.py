@@ -28,6 +28,7 @@ from jinja2.exceptions import SecurityError
 from auditor.config import Config
 from auditor.errors import InputError, where
 from auditor.models import Report
+from auditor.shell import q
 from auditor.site import md
 from auditor.templates import TemplateBoundError
 
@@ -105,11 +106,12 @@ class _Tokens(dict[str, str]):
         return token
 
     def fill(self, text: str) -> str:
-        """Tokens -> values: names raw in code and escaped in prose; blocks indented like
-        the line that called them (under a list item or in a tab, say)."""
+        """Tokens -> values: names as shell words in code (the runbook's code is commands
+        to paste) and escaped in prose; blocks indented like the line that called them
+        (under a list item or in a tab, say)."""
         if "\x02" not in text:
             return text
-        out = [self._sub(line, str) if in_code else self._prose(line)
+        out = [self._sub(line, _code_word) if in_code else self._prose(line)
                for line, in_code in _scan(text.splitlines(keepends=True))]
         # One pass over the lines (a page may hold many tokens): each block takes the
         # indentation of the line it was called on.
@@ -133,13 +135,9 @@ class _Tokens(dict[str, str]):
         parts: list[str] = []
         last = 0
         for m in _CODE_SPAN.finditer(line):
-            parts += [self._sub(line[last:m.start()], md.escape), self._sub(m[0], _in_span)]
+            parts += [self._sub(line[last:m.start()], md.escape), self._sub(m[0], _code_word)]
             last = m.end()
         return "".join([*parts, self._sub(line[last:], md.escape)])
-
-
-def _in_span(value: str) -> str:
-    return value.replace("`", "'")  # a backtick would end the span early
 
 
 def source_files(source: FsPath) -> Iterator[tuple[str, FsPath]]:
@@ -200,6 +198,12 @@ def render(source: FsPath, staging: FsPath, names: dict[str, str],
         dest.write_text(tokens.fill(text), encoding="utf-8")
         pages.append(rel)
     return pages
+
+
+def _code_word(value: str) -> str:
+    """A name in a runbook command: one shell word. A backtick would end the code span or
+    fence it sits in, so such a name is not shown at all (the command then fails loudly)."""
+    return "<name-not-shown>" if "`" in value else q(value)
 
 
 def _at(path: FsPath, exc: BaseException) -> str:

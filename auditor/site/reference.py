@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 from jinja2 import ChainableUndefined
-from jinja2.sandbox import SandboxedEnvironment
 
 from auditor.models import PolicyInfo
 from auditor.policies import Example, Policy
 from auditor.site import md
 from auditor.site.findings import reference_page
+from auditor.templates import BoundedSandbox, bounded, shell_word
 
 INDEX = "policies/index.md"
 # A page (``common-issues/high-latency``) -> its source file, or None when no page has it.
@@ -79,7 +79,7 @@ def _from_policy(p: Policy, resolve: PageResolver, names: dict[str, str]) -> dic
                             "description": param.description}
                            for n, param in p.parameters.items()],
             "fix": _fill(p.remediation.text, values),
-            "commands": [_fill(c, values) for c in p.remediation.commands],
+            "commands": [_fill(c, values, command=True) for c in p.remediation.commands],
             "examples": [{"kind": kind, "label": label, "name": ex.name, "yaml": _yaml(ex)}
                          for attr, kind, label in _EXAMPLES
                          for ex in getattr(p.examples, attr)]}
@@ -97,12 +97,17 @@ class _Placeholder(ChainableUndefined):
         return f"<{(self._undefined_name or 'value').replace('_', '-')}>"
 
 
-def _fill(template: str, values: dict[str, Any]) -> str:
+_TEXT = BoundedSandbox(undefined=_Placeholder)
+_COMMAND = BoundedSandbox(undefined=_Placeholder, finalize=shell_word)
+
+
+def _fill(template: str, values: dict[str, Any], command: bool = False) -> str:
     """A remediation template filled with the service's names and the parameters'
-    defaults; what only a finding knows stays a placeholder."""
+    defaults (in a command, each one shell word); what only a finding knows stays a
+    placeholder."""
     try:
-        env = SandboxedEnvironment(undefined=_Placeholder)
-        return env.from_string(template).render(values).strip()
+        env = _COMMAND if command else _TEXT
+        return bounded(env.compile_bounded(template), values).strip()
     except Exception:  # a template only a real finding can fill: show it as written
         return template.strip()
 

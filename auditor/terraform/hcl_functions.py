@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from auditor.terraform.hcl_nodes import Node, guard, mk, unknown
+from auditor.terraform.hcl_nodes import Node, bounded, guard, mk, unknown
 from auditor.terraform.hcl_values import (
     EvalError,
     Ref,
@@ -182,8 +182,10 @@ def call(name: str, args: list[Node], expand: bool) -> Node:  # expand: f(a, lis
         values = [a.run(s) for a in args]
         if expand:  # spreads the last argument
             values[-1:] = to_list(values[-1])
+        for value in values:  # a join of huge arguments would build the huge value first
+            bounded(value)
         try:
-            return fn(*values)
+            return bounded(fn(*values))
         except (TypeError, ValueError, IndexError, KeyError, OverflowError) as exc:
             raise EvalError(f"invalid call to {name}(): {exc}") from None
     return mk(run, *args)

@@ -57,6 +57,22 @@ def unknown(reason: str) -> Node:  # a construct we recognise but do not evaluat
     return Node(run, 1)
 
 
+MAX_TEXT = 2**20  # characters of one value: a string doubled forty times is not config
+MAX_ITEMS = 100_000  # items of one list or map
+
+
+def bounded(value: object) -> object:
+    """``value``, or Stop when it is larger than anything a configuration holds (each
+    step of a doubling chain is checked, so memory stays at a few megabytes)."""
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise Stop(Unknown(f"a value longer than {MAX_TEXT:,} characters is not evaluated",
+                           failed=True))
+    if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
+        raise Stop(Unknown(f"a collection of more than {MAX_ITEMS:,} items is not evaluated",
+                           failed=True))
+    return value
+
+
 def guard(node: Node, scope: Scope) -> object:  # the node's value, or why it is unknown
     try:
         return node.run(scope)
@@ -184,8 +200,8 @@ def template(parts: list[str | Node], directive: bool) -> Node:
         return nodes[0]
     if not nodes:
         return const("".join(p for p in parts if isinstance(p, str)))
-    return mk(lambda s: "".join(p if isinstance(p, str) else to_str(p.run(s)) for p in parts),
-              *nodes)
+    return mk(lambda s: bounded("".join(p if isinstance(p, str) else to_str(p.run(s))
+                                        for p in parts)), *nodes)
 
 
 def collection(keys: list[Node], values: list[Node], is_map: bool) -> Node:

@@ -128,3 +128,51 @@ def test_oversized_and_binary_files_are_errors_at_their_file(
         "k8s/big.yaml"]
     assert "not UTF-8" in errors["k8s/binary.yaml"]
     assert "not UTF-8" in errors["tf/blob.tf"]
+
+
+def test_a_large_value_aliased_many_times_is_an_error_at_its_file(
+        run_cli: Run, project: Project) -> None:
+    """Under the node limit, but a megabyte repeated a hundred thousand times: stopped at
+    the file instead of spending minutes and gigabytes in every consumer of the values."""
+    import time
+
+    bomb = "big: &s " + "x" * 1_000_000 + "\nlaughs: [" + ", ".join(["*s"] * 100_000) + "]\n"
+    root = project({"chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+                    "chart/values.yaml": "a: 1\n", "prod.yaml": bomb, "tf/main.tf": GOOD_TF,
+                    "auditor.yaml": "service: s\nenvironments:\n  p:\n"
+                                    "    helm: {chart: chart, release: web, values: [prod.yaml]}\n"
+                                    "    terraform: {dirs: [tf]}\n"})
+    started = time.monotonic()
+    report = run_cli("scan", "--config", str(root), "--format", "json").json()
+    assert time.monotonic() - started < 30
+    assert "expands to more than" in _errors(report)["prod.yaml"]
+    assert any(f["policy"] == "rds-backups" for f in report["findings"])
+
+
+def test_a_string_doubled_without_end_is_unknown_not_out_of_memory(
+        run_cli: Run, project: Project) -> None:
+    lines = ['  b0 = "0123456789abcdef"'] + [
+        f'  b{i} = "${{local.b{i - 1}}}${{local.b{i - 1}}}"' for i in range(1, 41)]
+    bomb = "locals {\n" + "\n".join(lines) + "\n}\n" + (
+        'resource "aws_db_instance" "bomb" {\n  identifier = local.b40\n'
+        '  backup_retention_period = 14\n}\n')
+    root = project({"tf/bomb.tf": bomb, "tf/main.tf": GOOD_TF,
+                    "auditor.yaml": "service: s\nenvironments:\n  p:\n"
+                                    "    terraform: {dirs: [tf]}\n"})
+    result = run_cli("scan", "--config", str(root), "--format", "json")
+    report = result.json()
+    assert any(f["policy"] == "rds-backups" and f["status"] == "fail"
+               and f["resource"]["name"] == "db" for f in report["findings"])
+    assert "MemoryError" not in result.stdout
+
+
+def test_a_snapshot_time_that_is_no_time_is_refused(run_cli: Run, tmp_path: Path) -> None:
+    from tests.conftest import EXAMPLE
+
+    doc = json.loads((EXAMPLE / "live-snapshot.json").read_text())
+    doc["collected_at"] = "yesterday"
+    bad = tmp_path / "snap.json"
+    bad.write_text(json.dumps(doc))
+    result = run_cli("audit", "--config", str(EXAMPLE), "--live", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("collected_at: not an ISO 8601 date and time")

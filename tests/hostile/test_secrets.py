@@ -29,7 +29,9 @@ SECRETS = {
     "annotation": "anno-pw-c3d2", "last_applied": "lastapplied-pw-90aa",
     "template_annotation": "vault-tok-11ee", "env": "env-pw-5b5b", "arg": "arg-pw-6c6c",
     "command": "cmd-pw-7d7d", "configmap": "cm-pw-8e8e", "secret": "secret-pw-9f9f",
-    "short": "pw12",
+    "short": "pw12", "probe_query": "PROBE-TOKEN-1111", "snippet": "Basic c25pcHBldA-2222",
+    "auth_url": "u:authpw-3333", "checksum": "f" * 40 + "checksum-4444",
+    "storage_key": "restkey-5555", "mount": "mountpw-6666", "probe_host": "hostpw-7777",
 }
 
 
@@ -71,9 +73,22 @@ def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "kubectl.kubernetes.io/last-applied-configuration": json.dumps(
             {"env": SECRETS["last_applied"], "short": SECRETS["short"]})}
     live["spec"]["template"]["metadata"]["annotations"] = {
-        "vault.example.com/token": SECRETS["template_annotation"]}
+        "vault.example.com/token": SECRETS["template_annotation"],
+        "checksum/secret": SECRETS["checksum"]}
+    live["metadata"]["annotations"].update({
+        "nginx.ingress.kubernetes.io/configuration-snippet":
+            f'more_set_headers "Authorization: {SECRETS["snippet"]}";',
+        "nginx.ingress.kubernetes.io/auth-url": f"https://{SECRETS['auth_url']}@auth/x"})
+    probe = live["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+    probe.update(path=f"/ready?token={SECRETS['probe_query']}", host=SECRETS["probe_host"])
     api = FakeKubeApi().start()
     api.add(live, {**copy.deepcopy(configmap), "data": {"KEY": SECRETS["configmap"]}},
+            {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+             "metadata": {"name": "fast"}, "provisioner": "kubernetes.io/glusterfs",
+             "parameters": {"type": "gp3", "restuserkey": SECRETS["storage_key"],
+                            "secretName": "named-ok",
+                            "csi.storage.k8s.io/provisioner-secret-name": "also-a-name"},
+             "mountOptions": [f"password={SECRETS['mount']}"]},
             {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
              "metadata": {"name": "db", "namespace": NS},
              "data": {"pw": base64.b64encode(SECRETS["secret"].encode()).decode()}})
@@ -134,6 +149,9 @@ def test_no_planted_secret_reaches_any_output(run_cli: Run, hostile: Path,
         (item,) = [k for k in drift if k.endswith(f"containers[web].{field}")]
         assert "(hidden)" in drift[item]["message"], drift[item]["message"]
     assert "data.KEY" in drift
+    assert any("readinessProbe.httpGet.path" in k for k in drift)  # the query was there
+    recorded = (out / "snap.json").read_text()
+    assert '"also-a-name"' in recorded and '"gp3"' in recorded  # names and sizes are kept
     assert {(f["item"], f["status"]) for f in json.loads(
         (out / "replayed.json").read_text())["findings"] if f["side"] == "drift"} == {
         (f["item"], f["status"]) for f in report["findings"] if f["side"] == "drift"}

@@ -125,3 +125,12 @@ def test_a_waiver_file_linked_out_is_refused(run_cli: Run, proj: Path, secret: P
     result = run_cli("scan", "--config", str(proj))
     assert result.exit_code == 2 and "hunter2" not in result.stdout + result.stderr
     assert "outside the project" in result.stderr
+
+
+def test_a_link_into_the_git_folder_is_refused(run_cli: Run, proj: Path) -> None:
+    """actions/checkout keeps the job's token in .git/config: a chart must not publish it
+    (Helm's .Files.Get would read a link in the chart)."""
+    (proj / ".git" / "config").write_text('[http]\n\textraheader = "AUTHORIZATION: hunter2"\n')
+    (proj / "chart" / "gitcfg").symlink_to(proj / ".git" / "config")
+    report = _scan(run_cli, proj, "    helm: {chart: chart, release: web}\n")
+    assert "inside the repository's .git folder: not read" in _error_at(report, "chart/gitcfg")

@@ -75,3 +75,33 @@ def test_visible_keeps_ordinary_text_and_our_own_line_breaks() -> None:
     assert visible(text) == text.replace("\t", "\\x09")
     assert visible_lines("a\nb\x1b") == "a\nb\\x1b"
     assert visible("\x9b31m") == "\\x9b31m"  # the 8-bit CSI some terminals honour
+
+
+def test_a_name_cannot_become_a_workflow_command_in_a_ci_log(run_cli: Run,
+                                                             project: Project) -> None:
+    """The Actions runner reads `::error ...` at the start of a line (after spaces) and
+    `##[...]` anywhere: a wrapped message line must not start with one."""
+    forged = "x" * 95 + " ::error title=Injected::all checks passed ##[stop-commands]t"
+    root = project({
+        "k8s/app.yaml": f"""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {{name: web, namespace: shop}}
+            spec:
+              replicas: 1
+              template:
+                spec:
+                  containers:
+                    - name: "{forged}"
+                      image: web
+            """,
+        "auditor.yaml": "service: web\nenvironments:\n  prod:\n    manifests: [k8s]\n",
+    })
+    table = run_cli("scan", "--config", str(root), "--format", "table").stdout
+    assert not [line for line in table.splitlines() if line.lstrip().startswith("::")]
+    assert "    \\x3a:error title=Injected" in table  # it did wrap to a line's start
+    assert "##[" not in table
+    github = run_cli("scan", "--config", str(root), "--format", "github").stdout
+    assert all(line.startswith(("::error ", "::warning ", "::notice ", "runbook-auditor"))
+               for line in github.splitlines())
+    assert "##[" not in github

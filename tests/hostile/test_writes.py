@@ -151,3 +151,31 @@ def test_a_truncated_report_in_a_history_is_skipped_by_the_site(
     alone = run_cli("site", "build", "--config", str(example_copy), "--report",
                     str(history / "2026-12-02.json"), "--output", str(tmp_path / "site2"))
     assert alone.exit_code == 2 and "2026-12-02.json" in alone.stderr
+
+
+def test_terraform_files_kubeconfigs_and_a_sites_own_reports_are_not_replaced(
+        run_cli: Run, example_copy: Path, tmp_path: Path) -> None:
+    module = example_copy / "modules" / "db" / "main.tf"  # a module the run may read
+    module.parent.mkdir(parents=True)
+    module.write_text("# module\n")
+    result = run_cli("scan", "--config", str(example_copy), "--output", str(module))
+    _one_line_refusal(result, "a Terraform file by its name")
+    assert module.read_text() == "# module\n"
+    kubeconfig = example_copy / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\n")
+    config = example_copy / "auditor.yaml"
+    config.write_text(config.read_text().replace(
+        "kubernetes: {context: chess-ai-prod}",
+        "kubernetes: {context: chess-ai-prod, kubeconfig: kubeconfig}"))
+    _one_line_refusal(run_cli("snapshot", "--config", str(example_copy), "--output",
+                              str(kubeconfig)), "which this run reads")
+    assert kubeconfig.read_text() == "apiVersion: v1\n"
+    site = tmp_path / "site"
+    (site / "history").mkdir(parents=True)
+    report = site / "history" / "1.json"
+    run_cli("audit", "--config", str(example_copy), "--live",
+            str(example_copy / "live-snapshot.json"), "--output", str(report))
+    result = run_cli("site", "build", "--config", str(example_copy), "--report",
+                     str(site / "history"), "--output", str(site))
+    assert result.exit_code == 2 and "holds the report" in result.stderr
+    assert report.exists()

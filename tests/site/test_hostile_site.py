@@ -77,6 +77,8 @@ EXPENSIVE = {
     "string-doubling": '{% set ns = namespace(s="x") %}{% for i in range(60) %}'
                        "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
     "huge-width": "{{ 'x'|center(10**9) }}",
+    "shared-string": "{% set x = 'a' * 1000000 %}{% set l = [x, x, x, x, x, x, x, x] %}"
+                     "{% set m = [l, l, l, l, l, l, l, l] %}{{ m | string | length }}",
 }
 
 

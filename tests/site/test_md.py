@@ -54,25 +54,28 @@ def test_prose_keeps_backtick_code_and_escapes_the_rest() -> None:
     assert "<strong>" not in out
 
 
-def test_names_are_raw_in_code_and_escaped_in_prose(tmp_path: Path) -> None:
+def test_names_are_shell_words_in_code_and_escaped_in_prose(tmp_path: Path) -> None:
+    """Runbook code is commands to paste: a name is one shell word there (a name with a
+    backtick, which would end the code, is not shown at all)."""
     source = tmp_path / "src"
     source.mkdir()
     (source / "p.md").write_text(
-        "# P\n\nIn prose {{ names.ns }} and `{{ names.ns }}`.\n\n"
-        "```bash\nkubectl -n {{ names.ns }}\n```\n\n    ~~~\n    {{ names.ns }}\n    ~~~\n"
-        "{{ names.missing_one }}\n", encoding="utf-8")
+        "# P\n\nIn prose {{ names.ns }} and `{{ names.ns }}` and `{{ names.db }}`.\n\n"
+        "```bash\nkubectl -n {{ names.ns }}\naws rds reboot-db-instance {{ names.db }}\n```\n\n"
+        "    ~~~\n    {{ names.ns }}\n    ~~~\n{{ names.missing_one }}\n", encoding="utf-8")
     (source / "_partial.md").write_text("not a page", encoding="utf-8")
     (source / "img.png").write_bytes(b"\x89PNG")
     staging = tmp_path / "staging"
-    names = {"ns": "a*b<c>`d"}
+    names = {"ns": "a*b<c>`d", "db": "db;touch x"}
     rendered = pages.render(source, staging, names, lambda page, anchor: md.Md(""))
     assert rendered == ["p.md"]
     assert (staging / "img.png").read_bytes() == b"\x89PNG"
     assert not (staging / "_partial.md").exists()
     text = (staging / "p.md").read_text(encoding="utf-8")
-    assert "In prose a\\*b&lt;c\\>\\`d and `a*b<c>'d`." in text
-    assert "kubectl -n a*b<c>`d\n" in text
-    assert "    a*b<c>`d\n" in text
+    assert "In prose a\\*b&lt;c\\>\\`d and `<name-not-shown>` and `'db;touch x'`." in text
+    assert "kubectl -n <name-not-shown>\n" in text
+    assert "aws rds reboot-db-instance 'db;touch x'\n" in text
+    assert "    <name-not-shown>\n" in text
     assert "&lt;missing\\-one\\>" in text
 
 
