@@ -194,13 +194,16 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
     from jinja2 import TemplateSyntaxError
 
     from auditor.templates import compiled
-    fields: list[tuple[Path, str]] = [(("message",), policy.message),
-                                      (("remediation", "text"), policy.remediation.text)]
-    fields += [(("remediation", "commands", i), c)
-               for i, c in enumerate(policy.remediation.commands)]
-    for key, template in fields:
+
+    fields: list[tuple[Path, str, bool]] = [
+        (("message",), policy.message, False),
+        (("remediation", "text"), policy.remediation.text, False),
+        *((("remediation", "commands", i), c, True)
+          for i, c in enumerate(policy.remediation.commands))]
+    for key, template, command in fields:
         try:
-            compiled(template)  # compiling also catches unknown filters and tests
+            # Compiled as the engine will render it (cached): also catches unknown filters.
+            compiled(template, command=command)
         except TemplateSyntaxError as exc:
             name = ".".join(str(k) for k in key)
             raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "

@@ -3,7 +3,7 @@
 A pull request can add a symbolic link (``values-prod.yaml -> ~/.aws/credentials``) or
 name a path (``values: [/etc/passwd]``) that makes the audit read a file of the machine it
 runs on and echo it in an error or a finding. So while the declared sources are read
-(:func:`confined`), every file they open must resolve inside the project: the git work
+(:func:`confined`), every file they open must resolve inside the project (the git work
 tree holding the config, else the config's folder), and not inside its ``.git`` folder
 (``actions/checkout`` keeps the job's token in ``.git/config``).
 """
@@ -19,6 +19,15 @@ from pathlib import Path as FsPath
 from auditor.limits import MAX_INPUT_BYTES
 
 _ROOT: ContextVar[FsPath | None] = ContextVar("project_root", default=None)
+
+
+def inside(path: FsPath, root: FsPath) -> bool:
+    """Whether ``path``, links followed, is ``root`` (resolved) or under it; a link loop or
+    a missing target is not."""
+    try:
+        return path.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        return False
 
 
 def root_of(base_dir: FsPath) -> FsPath:
@@ -53,8 +62,8 @@ def refusal(path: FsPath) -> str | None:
         return f"{how} {real}, outside the project {root}: not read"
     if ".git" in real.relative_to(root).parts:  # CI keeps the checkout's token there
         return f"{how} {real}, inside the repository's .git folder: not read"
-    if real.is_file() and real.stat().st_size > MAX_INPUT_BYTES:
-        return (f"{real.stat().st_size:,} bytes, more than the {MAX_INPUT_BYTES:,} a declared "
+    if real.is_file() and (size := real.stat().st_size) > MAX_INPUT_BYTES:
+        return (f"{size:,} bytes, more than the {MAX_INPUT_BYTES:,} a declared "
                 "file may have: not read")
     return None
 

@@ -1,8 +1,8 @@
 """Policy templates (messages, remediation text and commands), rendered in a bounded sandbox.
 
 Policy files are code a pull request's author writes (``--policies DIR``). The sandbox keeps
-a template from reaching what it should not; the bounds (MAX_*) keep it from spending what
-it should not: a template past one raises :class:`TemplateBoundError` and its policy
+a template from reaching what it should not; the bounds (:class:`Limits`) keep it from
+spending what it should not: a template past one raises :class:`TemplateBoundError` and its policy
 reports an ``error``. In remediation commands every value a template prints is one shell
 word (:func:`auditor.shell.q`): names from the inputs cannot add commands of their own.
 """
@@ -38,8 +38,6 @@ class Limits:
 
 # Each bound is far above what a policy's message needs.
 POLICY = Limits(range=10_000, size=65_536, output=65_536, steps=100_000, seconds=1.0)
-MAX_RANGE, MAX_SIZE, MAX_OUTPUT, MAX_STEPS = (POLICY.range, POLICY.size, POLICY.output,
-                                              POLICY.steps)
 
 
 class TemplateBoundError(RuntimeError):
@@ -111,14 +109,16 @@ _PRODUCT = {"replace", "join", "format", "format_map", "translate", "%", "wordwr
 _PRINTF_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
-def _check_op(name: str, text: Any, args: list[Any]) -> None:
+def _check_op(name: str, text: Any, args: list[Any], length: int | None = None) -> None:
     """Refuse ``text.name(*args)`` (a str method, filter or ``%``) when its result could
-    exceed MAX_SIZE, before it allocates anything."""
+    exceed the size limit, before it allocates anything (``length``: ``_size(text)``, when
+    the caller weighed it already)."""
     weight = _size(args)
     _refuse_big("an argument", weight)
     if name not in _SIZED and name not in _PRODUCT:
         return
-    length = _size(text)  # past MAX_SIZE the product is past it too
+    if length is None:
+        length = _size(text)  # past the limit the product is past it too
     ints = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
     growth = max([0, *ints]) if name in _SIZED else 0
     _refuse_big(f"{name}() would build a value", (length + 1) * (weight + growth + 1))
@@ -177,9 +177,10 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         value = args[skip] if len(args) > skip else None
         # What a filter turns into text, sorts or walks, it walks whole: weighed first (the
         # weighing pays a step per item, so sorting a long list is not one step).
-        _refuse_big(f"the input of |{name}", _size(value))
+        length = _size(value)
+        _refuse_big(f"the input of |{name}", length)
         _check_op("%" if name == "format" else name, value,
-                  [*args[skip + 1:], *kwargs.values()])
+                  [*args[skip + 1:], *kwargs.values()], length)
         return _checked(func(*args, **kwargs))
 
     return bounded
@@ -191,8 +192,8 @@ class _Hooks(NodeTransformer):
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         if node.recursive:
-            raise TemplateSyntaxError("recursive loops are not allowed in policy templates",
-                                      node.lineno)
+            raise TemplateSyntaxError("recursive loops are not allowed (templates render "
+                                      "with bounded work)", node.lineno)
         self.generic_visit(node)
         node.iter = _hook("turns", node.iter)
         return node
@@ -225,8 +226,9 @@ def _hook(name: str, *args: Any) -> nodes.Expr:
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with bounds on time and memory (MAX_*), for templates of policy files.
-    Immutable: a template cannot grow a list in place. Render only inside :func:`bounded`."""
+    """The sandbox, with bounds on time and memory (``limits``), for templates of policy
+    files and site pages. Immutable: a template cannot grow a list in place. Render only
+    inside :func:`bounded`."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
@@ -236,9 +238,6 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = _range
         self.globals.pop("lipsum", None)  # lipsum(n) writes n paragraphs
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
-
-    def compile_bounded(self, source: str) -> Template:
-        return self.from_string(source)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         # Jinja's step between parsing and code generation (templates loaded by name and
@@ -328,4 +327,4 @@ def compiled(template: str, command: bool = False) -> Template:
     """A policy template, compiled with its bounds (a remediation ``command`` quotes what
     it prints); TemplateSyntaxError when it is not one."""
     env = _COMMANDS if command else _ENV
-    return env.compile_bounded(template)  # compiling costs ~1 ms; a scan renders thousands
+    return env.from_string(template)  # compiling costs ~1 ms; a scan renders thousands

@@ -27,10 +27,6 @@ _HIDDEN = re.compile(r"(\.env\[[^\]]*\]\.value|\.(args|command)(\[\d+\])?)$"
 _ENV_ITEM = re.compile(r"\.env\[[^\]]*\]$")
 
 
-def short(value: Any) -> str:
-    return SHOWN
-
-
 def hidden(label: str, value: Any = None) -> bool:
     """Whether the value at ``label`` (or this value) is hidden in messages."""
     return is_marker(value) or bool(_HIDDEN.search(label) or _ENV_ITEM.search(label)
@@ -45,9 +41,9 @@ def render(value: Any, label: str = "") -> str:
     if value == REDACTED:
         return REDACTED
     if is_marker(value) or _HIDDEN.search(label):
-        return short(value)
+        return SHOWN
     if _ENV_ITEM.search(label) and isinstance(value, dict) and "value" in value:
-        return short(value["value"])  # an env var added or replaced whole: its value
+        return SHOWN  # an env var added or replaced whole: its value
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
@@ -61,7 +57,7 @@ def scrub(value: Any, env: bool = False) -> Any:
     """``value`` with every env value, args, command and marker shown as ``(hidden)``
     (``env``: ``value`` is an env list or one of its items)."""
     if is_marker(value):
-        return short(value)
+        return SHOWN
     if isinstance(value, list):
         return [scrub(v, env) for v in value]
     if not isinstance(value, dict):
@@ -70,7 +66,7 @@ def scrub(value: Any, env: bool = False) -> Any:
     for key, item in value.items():
         if (key in ("args", "command") and isinstance(item, list | str)) or (
                 env and key == "value"):
-            out[key] = short(item)
+            out[key] = SHOWN
         else:
             out[key] = scrub(item, env=key == "env")
     return out

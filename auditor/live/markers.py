@@ -22,14 +22,17 @@ from typing import Any
 KEY = "$sha256"
 SALT = "$salt"
 _salt = secrets.token_hex(16)  # this run's; a recording may pin one (use_salt)
+
+
 def salt() -> str:
     return _salt
 
 
-def use_salt(salt: str) -> None:
-    """Markers made from now on use ``salt`` (hex): a recording that must repeat exactly."""
+def use_salt(value: str) -> None:
+    """Markers made from now on use the salt ``value`` (hex): a recording that must repeat
+    exactly."""
     global _salt
-    _salt = salt
+    _salt = value
 
 
 def marker(value: Any) -> dict[str, str]:

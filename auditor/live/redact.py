@@ -104,7 +104,8 @@ KEPT: dict[str, tuple[str, ...]] = {
 }
 
 
-_ANNOTATIONS = "annotations"  # a branch of the tree: keys decide, see annotations_of
+# Branches of the tree where each key decides whether its value is kept (see _BY_KEY).
+_ANNOTATIONS, _PARAMETERS = "annotations", "parameters"
 
 
 def _tree(patterns: tuple[str, ...]) -> dict[str, Any]:
@@ -124,37 +125,32 @@ def _tree(patterns: tuple[str, ...]) -> dict[str, Any]:
     return root
 
 
-def _with_annotations(tree: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
+def _by_key(tree: dict[str, Any], branch: str, *paths: tuple[str, ...]) -> dict[str, Any]:
+    """``tree`` with ``branch`` (a _BY_KEY name) placed at each of ``paths``."""
     for path in paths:
         node: Any = tree
         for step in path:
             node = node.setdefault(step, {}) if isinstance(node, dict) else None
         if isinstance(node, dict):  # (under a branch kept whole there is nothing to add)
-            node[_ANNOTATIONS] = _ANNOTATIONS
+            node[branch] = branch
     return tree
 
 
-_TREES = {kind: _with_annotations(_tree((*_META, *kept)), ("metadata",),
-                                  ("spec", "template", "metadata"),
-                                  ("spec", "jobTemplate", "spec", "template", "metadata"))
+_METADATA = (("metadata",), ("spec", "template", "metadata"),
+             ("spec", "jobTemplate", "spec", "template", "metadata"))
+_TREES = {kind: _by_key(_tree((*_META, *kept)), _ANNOTATIONS, *_METADATA)
           for kind, kept in KEPT.items()}
-_DEFAULT = _with_annotations(_tree(_META), ("metadata",))
+_by_key(_TREES["StorageClass"], _PARAMETERS, ())
+_DEFAULT = _by_key(_tree(_META), _ANNOTATIONS, ("metadata",))
 
 
 def kubernetes(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``body`` with every value not on the kind's allow-list hashed."""
+    meta = body.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:  # dropped, not hashed leaf by leaf
+        body = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     out: dict[str, Any] = _walk(body, _TREES.get(kind, _DEFAULT), 1)
-    if kind == "StorageClass" and "parameters" in body:
-        out["parameters"] = _parameters(body["parameters"])
     _probe_paths(out.get("spec"))
-    template = (out.get("spec") or {}).get("template") if isinstance(out.get("spec"),
-                                                                     dict) else None
-    for meta in (out.get("metadata"), (template or {}).get("metadata")
-                 if isinstance(template, dict) else None):
-        if isinstance(meta, dict):
-            meta.pop("managedFields", None)
-            if meta.get("annotations") == {}:  # only the last-applied copy was there
-                del meta["annotations"]
     return out
 
 
@@ -164,12 +160,13 @@ def annotations_of(annotations: dict[str, Any]) -> dict[str, Any]:
                 else marker(v)) for k, v in annotations.items() if k != LAST_APPLIED}
 
 
-def _parameters(params: Any) -> Any:
+def _parameters(params: dict[str, Any]) -> dict[str, Any]:
     """A StorageClass's parameters: known sizes, types and secret *names* as they are."""
-    if not isinstance(params, dict):
-        return params
     return {k: (v if str(k) in SAFE_PARAMETERS or str(k).endswith(_SAFE_PARAMETER_SUFFIXES)
                 else marker(v)) for k, v in params.items()}
+
+
+_BY_KEY = {_ANNOTATIONS: annotations_of, _PARAMETERS: _parameters}
 
 
 def _probe_paths(value: Any) -> None:
@@ -190,14 +187,19 @@ def _probe_paths(value: Any) -> None:
 def _walk(value: Any, allowed: Any, depth: int) -> Any:
     if depth > MAX_DEPTH:
         return _TOO_DEEP
-    if allowed == _ANNOTATIONS and isinstance(value, dict):
-        return annotations_of(value)
+    if isinstance(allowed, str) and isinstance(value, dict):
+        return _bounded(_BY_KEY[allowed](value), depth)
     if allowed is True or is_marker(value) or isinstance(value, Unknown):
         return _bounded(value, depth)
     branch = allowed if isinstance(allowed, dict) else {}
     if isinstance(value, dict):
-        return {k: _walk(v, branch.get(str(k), branch.get("*", {})), depth + 1)
-                for k, v in value.items()}
+        out = {}
+        for key, item in value.items():
+            child = branch.get(str(key), branch.get("*", {}))
+            walked = _walk(item, child, depth + 1)
+            if not (child == _ANNOTATIONS and walked == {}):  # only the last-applied copy
+                out[key] = walked
+        return out
     if isinstance(value, list):
         return [_walk(v, branch.get("*", {}), depth + 1) for v in value]
     return value if value is None or value == "" else marker(value)  # nothing to hide

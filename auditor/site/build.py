@@ -25,6 +25,7 @@ from auditor.config import Config, resolve_path
 from auditor.errors import InputError
 from auditor.models import PolicyInfo
 from auditor.policies import Policy, load_all
+from auditor.project import inside, root_of
 from auditor.site import (
     anchors,
     dashboard,
@@ -133,9 +134,8 @@ def locate_source(config: Config | None) -> tuple[FsPath, FsPath, bool]:
     project: FsPath | None = None  # a source found from the config must lie inside it
     if config is not None:
         base = config.base_dir.resolve()
-        roots = [p for p in (base, *base.parents) if (p / ".git").exists()][:1]
-        project = roots[0] if roots else base
-        candidates += [base / "site", *(p / "site" for p in roots)]
+        project = root_of(base)
+        candidates += [base / "site", *([project / "site"] if project != base else [])]
     candidates.append(BUNDLED_SITE.resolve())
     source = next((c for c in candidates if c.is_dir()), None)
     if source is None:
@@ -145,7 +145,7 @@ def locate_source(config: Config | None) -> tuple[FsPath, FsPath, bool]:
         project = None  # the package's own
     beside = source.parent / "mkdocs.yml"
     for path in (source, beside):
-        if project is not None and os.path.lexists(path) and not md.inside(path, project):
+        if project is not None and os.path.lexists(path) and not inside(path, project):
             raise InputError(f"{path}: a symbolic link to {os.path.realpath(path)}, "
                              f"outside the project {project}; the site is built only from "
                              "files inside it")

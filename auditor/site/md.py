@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
 
+from auditor.project import inside
 from auditor.templates import BoundedSandbox, Limits, bounded
 
 TEMPLATES = FsPath(__file__).parent / "templates"
@@ -131,15 +132,6 @@ def html_env() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                        autoescape=select_autoescape(["svg.j2", "html.j2"]),
                        trim_blocks=True, lstrip_blocks=True)
-
-
-def inside(path: FsPath, root: FsPath) -> bool:
-    """Whether ``path``, links followed, is ``root`` (resolved) or under it; a link loop or
-    a missing target is not."""
-    try:
-        return path.resolve(strict=True).is_relative_to(root)
-    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
-        return False
 
 
 class _SourceLoader(FileSystemLoader):

@@ -4,8 +4,9 @@ Pages see ``names`` (the config's real names: ``{{ names.namespace }}``; a name 
 config lacks is the runbook's placeholder, e.g. ``<db-instance-id>``, so pages never
 break) and ``findings("heading-id")``. Names come from the config, so they are escaped for
 where they land: while rendering, each is a token; afterwards a token inside a fenced
-block or a code span becomes the raw value (a command to copy), and anywhere else
-escaped Markdown. Jinja comments are ``{## ... ##}``, since ``{#id}`` is a heading's id.
+block or a code span becomes the value as one shell word (quoted where it needs it, so a
+command copied from the page runs as written), and anywhere else escaped Markdown.
+Jinja comments are ``{## ... ##}``, since ``{#id}`` is a heading's id.
 Files and folders starting with ``_`` or ``.`` are partials, not pages;
 other files are copied as they are. In a pull request the author writes these pages, so
 they render in :class:`md.PageEnvironment` (sandboxed and bounded) and a symbolic link that
@@ -28,6 +29,7 @@ from jinja2.exceptions import SecurityError
 from auditor.config import Config
 from auditor.errors import InputError, where
 from auditor.models import Report
+from auditor.project import inside
 from auditor.shell import q
 from auditor.site import md
 from auditor.templates import TemplateBoundError
@@ -149,7 +151,7 @@ def source_files(source: FsPath) -> Iterator[tuple[str, FsPath]]:
         rel = path.relative_to(source)
         if any(p.startswith(("_", ".")) for p in rel.parts):
             continue
-        if path.is_symlink() and not md.inside(path, root):
+        if path.is_symlink() and not inside(path, root):
             raise InputError(f"{path}: {link_problem(path, root)}")
         if path.is_file():
             yield rel.as_posix(), path

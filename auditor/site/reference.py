@@ -107,7 +107,7 @@ def _fill(template: str, values: dict[str, Any], command: bool = False) -> str:
     placeholder."""
     try:
         env = _COMMAND if command else _TEXT
-        return bounded(env.compile_bounded(template), values).strip()
+        return bounded(env.from_string(template), values).strip()
     except Exception:  # a template only a real finding can fill: show it as written
         return template.strip()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -62,15 +61,12 @@ def _render_binary(chart: FsPath, values: dict[str, Any], release: str, namespac
                 ["helm", "template", f"--namespace={namespace}", f"--values={tmp.name}", "--",
                  release, str(chart.resolve())],
                 capture_output=True, text=True, check=False, timeout=helm_worker.TIMEOUT,
-                preexec_fn=_limit_memory)
+                preexec_fn=helm_worker.limit_memory)
         except subprocess.TimeoutExpired:
-            raise RenderError(f"rendering took longer than {helm_worker.TIMEOUT:g} s: stopped "
-                              "(a template that loops without end?)") from None
+            raise RenderError(helm_worker.too_slow(helm_worker.TIMEOUT)) from None
     if proc.returncode != 0:
         if "out of memory" in proc.stderr:
-            raise RenderError(f"rendering needed more than {helm_worker.MEMORY / 2**30:g} "
-                              "GiB of memory: stopped (a template that builds a huge list or "
-                              "string?)")
+            raise RenderError(helm_worker.too_big(helm_worker.MEMORY))
         raise _error(proc.stderr.strip().removeprefix("Error: "))
     out: dict[str, str] = {}
     current = None
@@ -83,10 +79,6 @@ def _render_binary(chart: FsPath, values: dict[str, Any], release: str, namespac
         elif current is not None:
             out[current] += line
     return out
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (helm_worker.MEMORY, helm_worker.MEMORY))
 
 
 def _strip_chart(path: str, name: str) -> str:

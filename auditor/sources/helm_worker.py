@@ -33,6 +33,21 @@ class WorkerError(Exception):
     """The render did not finish: the message says why (time, memory, crash)."""
 
 
+def too_slow(timeout: float) -> str:
+    return f"rendering took longer than {timeout:g} s: stopped (a template that loops without end?)"
+
+
+def too_big(memory: int) -> str:
+    return (f"rendering needed more than {memory / 2**30:g} GiB of memory: stopped (a template "
+            "that builds a huge list or string?)")
+
+
+def limit_memory(memory: int | None = None) -> None:
+    """Cap this process's address space (run in a child before it starts Go's runtime)."""
+    cap = MEMORY if memory is None else memory  # read now: tests lower MEMORY
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
            ) -> dict[str, Any]:
     """The child's answer: ``{"rendered": {path: text}}`` or ``{"error": text}``."""
@@ -64,8 +79,7 @@ class _Worker:
             raise WorkerError(self._died()) from None
         line = _read_line(self.proc.stdout, time.monotonic() + timeout)
         if line is None:
-            raise WorkerError(f"rendering took longer than {timeout:g} s: stopped (a template "
-                              "that loops without end?)")
+            raise WorkerError(too_slow(timeout))
         if not line:
             raise WorkerError(self._died())
         answer: dict[str, Any] = json.loads(line)
@@ -76,8 +90,7 @@ class _Worker:
         self.stderr.seek(0)
         text = self.stderr.read().decode("utf-8", "replace")
         if "out of memory" in text:
-            return (f"rendering needed more than {self.memory / 2**30:g} GiB of memory: "
-                    "stopped (a template that builds a huge list or string?)")
+            return too_big(self.memory)
         first = next((line for line in text.splitlines() if line.strip()), "")
         return f"the Helm renderer stopped (exit {code}){': ' + first[:200] if first else ''}"
 
@@ -138,7 +151,7 @@ atexit.register(_stop)
 # ---- the child ------------------------------------------------------------------------------
 
 def _serve(memory: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # before Go's runtime starts
+    limit_memory(memory)  # before Go's runtime starts
     import helm_python
 
     for line in sys.stdin:
