@@ -88,6 +88,90 @@ class AwsConfig(_Strict):
     secrets: list[str] = Field(default_factory=list)
 
 
+class ValuesKeys(_Strict):
+    """Where the service's chart keeps settings that no two charts name alike."""
+
+    pool_size: str | None = Field(
+        default=None, description="Values key of the database connection pool size per pod, e.g. "
+        "database.pool.size (turns on db-connection-capacity).")
+    log_retention: str | None = Field(
+        default=None, description="Values key of the log retention, e.g. logging.retention (turns "
+        "on log-retention).")
+    pdb: str | None = Field(
+        default=None, description="Values key that turns the PodDisruptionBudget on, e.g. "
+        "podDisruptionBudget.enabled (pdb-present points there).")
+
+
+class Facts(_Strict):
+    """What is true of this service and of no other: its runbook's numbers and names.
+
+    The policy pack's defaults hold for any workload; a check that needs one of these facts
+    is not applicable until the service states it (the report says which key turns it on).
+    """
+
+    ready_path: str | None = Field(
+        default=None, description="HTTP path that answers 200 only when the service can "
+        "serve, e.g. /health/ready: readiness probes and load balancer health checks use it.")
+    time_to_ready: int | None = Field(
+        default=None, ge=0, le=86400, description="Seconds the service needs after start before it "
+        "can be ready (e.g. loading a cache): probes must not give up or kill it sooner.")
+    max_probe_period: int | None = Field(
+        default=None, ge=1, le=3600, description="Longest acceptable readiness probe period, in "
+        "seconds: how long a pod may stay in or out of rotation on stale news.")
+    min_memory_limit: str | None = Field(
+        default=None, description="Smallest memory limit the service's containers can work with, a "
+        "Kubernetes quantity (e.g. 512Mi).")
+    serving_container: str | None = Field(
+        default=None, description="The container that serves traffic, when it is not the one named "
+        "like the workload (else the first with ports).")
+    max_log_retention: str | None = Field(
+        default=None, description="Longest log retention the service can afford (e.g. 7d, "
+        "168h): log-retention fails a longer one.")
+    singletons: list[str] = Field(
+        default_factory=list, description="Workloads (names, or Kind/name) that run one "
+        "replica by design: no HPA or PodDisruptionBudget is expected of them.")
+    values_keys: ValuesKeys = Field(default_factory=lambda: ValuesKeys())
+
+    @field_validator("min_memory_limit")
+    @classmethod
+    def _quantity(cls, value: str | None) -> str | None:
+        from auditor.quantities import parse_quantity
+
+        if value is not None and parse_quantity(value) is None:
+            raise ValueError("not a Kubernetes quantity (e.g. 512Mi, 1Gi)")
+        return value
+
+    @field_validator("max_log_retention")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        from auditor.checks.logs import duration
+
+        if value is not None and duration(value) is None:
+            raise ValueError("not a duration (e.g. 7d, 168h, 2w)")
+        return value
+
+    @field_validator("ready_path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("an HTTP path starts with '/'")
+        return value
+
+    def flat(self) -> dict[str, Any]:
+        """``{"ready_path": ..., "values_keys.pool_size": ...}``: the facts that are set."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, dict):
+                out.update({f"{name}.{k}": v for k, v in value.items() if v is not None})
+            elif value not in (None, []):
+                out[name] = value
+        return out
+
+
+FACTS = (*(n for n in Facts.model_fields if n != "values_keys"),
+         *(f"values_keys.{n}" for n in ValuesKeys.model_fields))
+
+
 class Environment(_Strict):
     helm: HelmConfig | None = None
     manifests: list[str] = Field(default_factory=list)
@@ -100,10 +184,13 @@ class Environment(_Strict):
         description="Policy parameter overrides: {param: value} for all policies, or "
         "{policy-id: {param: value}} for one.",
     )
+    facts: Facts | None = Field(None, description="Facts of the service that differ in this "
+                                "environment (each one given wins over the service's).")
 
 
 class Config(_Strict):
     service: str
+    facts: Facts = Field(default_factory=lambda: Facts(), description="The service's own facts.")
     environments: dict[str, Environment] = Field(min_length=1)
     site_url: str = Field(
         "http://127.0.0.1:8000/",
@@ -115,6 +202,11 @@ class Config(_Strict):
     base_dir: FsPath = Field(default=FsPath("."), exclude=True)
     file: str = Field(default=DEFAULT_NAME, exclude=True)
     lines: dict[Path, int] = Field(default_factory=dict, exclude=True)
+
+    def facts_for(self, env_name: str) -> dict[str, Any]:
+        """The service's facts with the environment's on top (flat keys, set ones only)."""
+        own = self.environments[env_name].facts
+        return {**self.facts.flat(), **(own.flat() if own else {})}
 
     def line_of(self, key: Path) -> int | None:
         return self.lines.get(key)

@@ -10,6 +10,7 @@ makes its policy an ``error`` instead.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Inventory, Resource, Result
 from auditor.policies import Policy
 from auditor.templates import TemplateBoundError, bounded, compiled
-from auditor.unknown import Unknown
+from auditor.unknown import Unknown, shown
 
 RENDER_SECONDS = 20.0  # for all of one policy's findings in one inventory
 
@@ -35,6 +36,8 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
         if inventory.side not in policy.sides:
             continue
         params = {**policy.params(overrides), "environment": inventory.environment}
+        if policy.unmet(params):  # a fact of the service nobody gave: see not_applicable()
+            continue
         if "*" in inventory.unavailable:  # nothing was read at all
             results.append(_error(policy, inventory, "the live state could not be read: "
                                   f"{inventory.unavailable['*']}"))
@@ -74,6 +77,18 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
     return results
 
 
+def not_applicable(policies: Iterable[Policy], environment: str,
+                   overrides: dict[str, Any]) -> list[tuple[str, str]]:
+    """(policy id, reason) for the policies that do not apply to this environment because a
+    fact of the service they need was not given."""
+    out = []
+    for policy in policies:
+        reason = policy.unmet({**policy.params(overrides), "environment": environment})
+        if reason:
+            out.append((policy.id, reason))
+    return out
+
+
 def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> list[Outcome]:
     if policy.check is not None:
         return CHECKS[policy.check](CheckContext(inventory, params))
@@ -108,10 +123,10 @@ def _items(resource: Resource, each: str | None, params: dict[str, Any]
     if each is None:
         return [((), resource.body, None)]
     if each == "containers":
-        return [(p, c, str(c.get("name"))) for p, c in k8s.containers(resource)]
+        return [(p, c, shown(c.get("name"))) for p, c in k8s.containers(resource)]
     if each == "serving_container":
         found = k8s.serving_container(resource, params.get("serving_container"))
-        return [(found[0], found[1], str(found[1].get("name")))] if found else []
+        return [(found[0], found[1], shown(found[1].get("name")))] if found else []
     base = paths.parse(each.removesuffix("[*]"))
     items = paths.get(resource.body, base)
     if not isinstance(items, list):
@@ -125,7 +140,12 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
     names = {**inventory.names, **_own_names(r), "name": r.name, "kind": r.kind,
              "namespace": r.namespace or inventory.names.get("namespace", "<namespace>")}
     ctx = {**names, **outcome.vars, "names": names, "params": params, "resource": r.body,
-           "container": outcome.item, "environment": inventory.environment}
+           "container": outcome.item, "environment": inventory.environment,
+           # The chart's values key behind the finding's field (or another field of the
+           # resource): a `helm --set` names only keys the chart's values really have.
+           "values_key": values_key(r, outcome.path),
+           "values_key_for": lambda text: values_key(r, paths.parse(str(text))),
+           "values_has": lambda text: _values_have(inventory, r, str(text))}
     passed = outcome.status == "pass"
     if outcome.status in ("unknown", "error"):
         message = f"cannot be evaluated: {outcome.reason}"
@@ -140,8 +160,9 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
         # Passes are only counted: rendering their remediation would be wasted work.
         remediation_text="" if passed else _render(policy.remediation.text, ctx,
                                                    "remediation.text"),
-        commands=[] if passed else [_render(c, ctx, f"remediation.commands[{i}]", collapse=False)
-                                    for i, c in enumerate(policy.remediation.commands)],
+        # A command whose template renders nothing does not apply to this finding.
+        commands=[] if passed else _commands(policy.remediation.commands, ctx, "commands"),
+        checks=[] if passed else _commands(policy.remediation.checks, ctx, "checks"),
         details={k: v for k, v in outcome.vars.items() if k != "item" and _plain(v)},
     )
 
@@ -155,6 +176,37 @@ _NAME_OF_KIND = {"DBInstance": "db_identifier", "DBCluster": "db_cluster",
                  "StatefulSet": "statefulset", "HorizontalPodAutoscaler": "hpa"}
 _NAME_ATTRS = {"parameter_group_name": "parameter_group", "cluster_name": "cluster",
                "db_cluster_parameter_group_name": "parameter_group"}
+
+
+_SET_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+
+
+def values_key(r: Resource, path: paths.Path) -> str | None:
+    """The values key (as ``helm --set`` names it) that sets the field at ``path``: the key
+    of its nearest rendered ancestor that came from the values, with the rest of the path
+    after it (``resources`` rendered with toYaml -> ``resources.limits.memory``). None when
+    the chart's template writes it, or a list lies on the way (``--set a[0].b`` replaces the
+    whole list)."""
+    for end in range(len(path), 0, -1):
+        loc = r.field_locations.get(path[:end])
+        if loc is None:
+            continue
+        rest = path[end:]
+        if loc.key is None or not all(isinstance(k, str) for k in rest):
+            return None
+        key = ".".join([loc.key, *(str(k) for k in rest)])
+        return key if _SET_KEY.fullmatch(key) else None
+    return None
+
+
+def _values_have(inventory: Inventory, r: Resource, key: str) -> bool:
+    """Whether the values of ``r``'s Helm release have ``key`` (set to anything)."""
+    try:
+        path = paths.parse(key)
+    except ValueError:
+        return False
+    return any(v.source == r.source and paths.get(v.body, path) is not paths.MISSING
+               for v in inventory.of_kind("HelmValues"))
 
 
 def _own_names(r: Resource) -> dict[str, str]:
@@ -179,6 +231,12 @@ def _error(policy: Policy, inventory: Inventory, reason: str,
     return Result(policy_id=policy.id, status="error", environment=inventory.environment,
                   side=inventory.side, kind="Policy", name=policy.id,
                   source=f"policy {policy.id}", message=reason)
+
+
+def _commands(templates: list[str], ctx: dict[str, Any], field: str) -> list[str]:
+    # A command whose template renders nothing does not apply to this finding.
+    return [text for i, c in enumerate(templates)
+            if (text := _render(c, ctx, f"remediation.{field}[{i}]", collapse=False))]
 
 
 def _plain(value: Any) -> bool:

@@ -53,7 +53,8 @@ def run_examples(policy: Policy) -> list[str]:
                 continue
             results = engine.evaluate([policy], inventory(example), example.params)
             statuses = {r.status for r in results}
-            broken = [t for r in results for t in (r.message, r.remediation_text, *r.commands)
+            broken = [t for r in results for t in (r.message, r.remediation_text, *r.commands,
+                                                          *r.checks)
                       if "(template error:" in t]
             if broken:
                 problems.append(f"{policy.file}: example {example.name!r}: {broken[0]}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.models import Resource
-from auditor.paths import Path, get
+from auditor.paths import MISSING, Path, get
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 _POD_SPEC: dict[str, Path] = {
@@ -113,3 +113,86 @@ def container_ports(container: dict[str, Any]) -> dict[str, int]:
             if port.get("name"):
                 out[str(port["name"])] = number
     return out
+
+
+SINGLETON_ANNOTATION = "runbook-auditor.io/singleton"
+_METRICS_PORTS = {"metrics", "http-metrics", "https-metrics", "telemetry", "prometheus"}
+_LEADER_ELECTION = ("--leader-elect", "--leader-election", "--enable-leader-election")
+
+
+def single_instance(workload: Resource, singletons: list[str] | tuple[str, ...] = (),
+                    claims: dict[str, Resource] | None = None) -> str | None:
+    """Why ``workload`` cannot usefully run several replicas (so no HPA or PDB is expected
+    of it), or None. ``singletons`` are the service's own list (names or Kind/name);
+    ``claims`` the declared PersistentVolumeClaims by name."""
+    name = workload.name
+    if name in singletons or f"{workload.kind}/{name}" in singletons:
+        return "it is one of the service's singletons (facts.singletons)"
+    annotations = get(workload.body, ("metadata", "annotations"))
+    marked = annotations.get(SINGLETON_ANNOTATION) if isinstance(annotations, dict) else None
+    if isinstance(marked, str) and marked.strip().lower() not in ("", "false"):
+        return f"it is marked a singleton ({SINGLETON_ANNOTATION}: {marked.strip()[:80]})"
+    replicas = get(workload.body, ("spec", "replicas"))
+    one = replicas is None or replicas == 1 or replicas == "1" or replicas is MISSING
+    fixed = workload.field_locations.get(("spec", "replicas"))
+    if one and replicas is not None and replicas is not MISSING and fixed and fixed.literal:
+        return f"its chart fixes replicas: 1 in its template ({fixed}), with no value to change it"
+    if workload.kind == "Deployment":
+        strategy = get(workload.body, ("spec", "strategy", "type"))
+        if strategy == "Recreate" and one:
+            return "a Recreate Deployment of one replica: it is built never to run twice"
+    if workload.kind == "StatefulSet":
+        if _names_own_members(workload):
+            return ("its pods find each other by their ordinal names: membership follows "
+                    "the replica count, so replicas are members, not capacity")
+        if one and get(workload.body, ("spec", "volumeClaimTemplates")) not in (None, MISSING, []):
+            return "a StatefulSet of one member with its own volume"
+    ports = [p.get("name") for _, c in containers(workload, init=False)
+             for p in (c.get("ports") or []) if isinstance(p, dict)]
+    if ports and all(isinstance(n, str) and n.lower() in _METRICS_PORTS for n in ports):
+        return ("it serves only metrics (ports " + ", ".join(str(n) for n in ports) + "): "
+                "more replicas duplicate its series, they add no capacity")
+    if _leader_elected(workload):
+        return "it elects a leader: one replica works and the others wait"
+    if one and claims is not None:
+        rwo = _read_write_once_claim(workload, claims)
+        if rwo:
+            return f"it mounts the ReadWriteOnce volume claim {rwo}, which one node can hold"
+    return None
+
+
+def _strings(container: dict[str, Any]) -> list[str]:
+    out = [s for field in ("command", "args") for s in (container.get(field) or [])
+           if isinstance(s, str)]
+    for env in container.get("env") or []:
+        if isinstance(env, dict) and isinstance(env.get("value"), str):
+            out.append(env["value"])
+    return out
+
+
+def _names_own_members(workload: Resource) -> bool:
+    first = f"{workload.name}-0."  # the stable DNS name of member 0 under the headless service
+    return any(first in s for _, c in containers(workload) for s in _strings(c))
+
+
+def _leader_elected(workload: Resource) -> bool:
+    for _, c in containers(workload, init=False):
+        for arg in _strings(c):
+            flag, _, value = arg.partition("=")
+            if flag in _LEADER_ELECTION and value.strip().lower() not in ("false", "0"):
+                return True
+    return False
+
+
+def _read_write_once_claim(workload: Resource, claims: dict[str, Resource]) -> str | None:
+    base = pod_spec_path(workload.kind)
+    volumes = get(workload.body, (*base, "volumes")) if base else None
+    for volume in volumes if isinstance(volumes, list) else []:
+        ref = get(volume, ("persistentVolumeClaim", "claimName")) if isinstance(
+            volume, dict) else None
+        claim = claims.get(ref) if isinstance(ref, str) else None
+        modes = get(claim.body, ("spec", "accessModes")) if claim else None
+        if isinstance(modes, list) and modes and all(
+                m in ("ReadWriteOnce", "ReadWriteOncePod") for m in modes):
+            return str(ref)
+    return None

@@ -40,6 +40,8 @@ class Location:
     file: str
     line: int | None = None
     key: str | None = None  # the values key that set it (Helm values), for messages
+    # Written as a literal on a chart template's line: no value of the chart changes it.
+    literal: bool = False
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
@@ -123,6 +125,7 @@ class Result:
     location: Location | None = None
     remediation_text: str = ""
     commands: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     address: str | None = None  # the Terraform address / Helm template of the resource
 
@@ -178,7 +181,10 @@ class FindingLocation(_Model):
 
 class Remediation(_Model):
     text: str
-    commands: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list, description="Commands that fix it, "
+                                "filled with the real names; the first is the usual fix.")
+    checks: list[str] = Field(default_factory=list, description="Commands that only look: "
+                              "what to see before or after the fix.")
 
 
 class Waived(_Model):
@@ -257,6 +263,14 @@ class PolicyInfo(_Model):
     description: str
 
 
+class NotApplicable(_Model):
+    """A policy that did not apply to an environment, and the key that turns it on."""
+
+    policy: str
+    environment: str
+    reason: str
+
+
 class Comparison(_Model):
     """The report against a base (a saved report, or the same config at a git ref)."""
 
@@ -303,6 +317,9 @@ class Report(_Model):
     summary: Summary
     findings: list[Finding]
     policies: list[PolicyInfo] = Field(default_factory=list)
+    not_applicable: list[NotApplicable] = Field(
+        default_factory=list, description="Policies that need a fact of the service nobody "
+        "gave (neither a pass nor a fail), per environment, with the key that turns them on.")
     passed: list[PassedCheck] = Field(default_factory=list)
     gate: Gate | None = Field(default=None, description="Set when the CLI gates on it.")
     source_root: str = Field(

@@ -16,7 +16,7 @@ from auditor import api_defaults, conditions, engine, project
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.live.base import LiveCollected
-from auditor.models import Inventory, Location, Problem, Report, Result
+from auditor.models import Inventory, Location, NotApplicable, Problem, Report, Result
 from auditor.policies import Policy
 from auditor.report import build
 from auditor.sources import DECLARED, Collected
@@ -123,19 +123,28 @@ def declared_inventory(config: Config, env_name: str) -> Inventory:
 def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report:
     results: list[Result] = []
     inventories = []
+    unmet: list[NotApplicable] = []
     for env_name in select_environments(config, options.environments):
         inventory = declared_inventory(config, env_name)
         inventories.append(inventory)
-        results.extend(engine.evaluate(policies, inventory,
-                                       _params(config, env_name, options.now)))
-    return build(config, policies, inventories, results)
+        params = _params(config, env_name, options.now)
+        results.extend(engine.evaluate(policies, inventory, params))
+        unmet += _not_applicable(policies, env_name, params, ("declared",))
+    return build(config, policies, inventories, results, not_applicable=unmet)
+
+
+def _not_applicable(policies: list[Policy], env_name: str, params: dict[str, Any],
+                    sides: tuple[str, ...]) -> list[NotApplicable]:
+    checked = [p for p in policies if set(p.sides) & set(sides)]
+    return [NotApplicable(policy=pid, environment=env_name, reason=reason)
+            for pid, reason in engine.not_applicable(checked, env_name, params)]
 
 
 def _params(config: Config, env_name: str, now: datetime | None,
             recorded_at: str = "") -> dict[str, Any]:
     """An environment's parameters, with the moment time-based checks judge by: --now,
     else the environment's own ``now``, else a snapshot's recording time, else the clock."""
-    params = config.environments[env_name].params
+    params = {"facts": config.facts_for(env_name), **config.environments[env_name].params}
     if now is not None:
         return {**params, "now": now.isoformat()}
     return {"now": recorded_at, **params} if recorded_at else params
@@ -151,8 +160,11 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
                              if options.live_file else (None, ""))
     results: list[Result] = []
     inventories = []
+    unmet: list[NotApplicable] = []
     for env_name in select_environments(config, options.environments):
         declared = declared_inventory(config, env_name)
+        unmet += _not_applicable(policies, env_name, _params(config, env_name, options.now),
+                                 ("declared", "live", "drift"))
         if recorded is not None:
             live_state = recorded.get(env_name) or LiveCollected(unavailable={
                 "*": f"environment {env_name} is not in the snapshot"})
@@ -176,7 +188,8 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
         live_params = _params(config, env_name, options.now, recorded_at)
         for inventory in (live, drift):
             results.extend(engine.evaluate(policies, inventory, live_params))
-    return build(config, policies, inventories, results, ("declared", "live", "drift"))
+    return build(config, policies, inventories, results, ("declared", "live", "drift"),
+                 not_applicable=unmet)
 
 
 def snapshot_state(config: Config, options: ScanOptions) -> dict[str, LiveCollected]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from auditor import conditions
+from auditor.config import FACTS
 from auditor.errors import PolicyError, where
 from auditor.models import Severity
 from auditor.paths import Path
@@ -35,6 +36,9 @@ class Runbook(_Strict):
 class Parameter(_Strict):
     default: Any
     description: str
+    fact: str | None = Field(
+        None, description="The auditor.yaml `facts` key that sets it for the service (e.g. "
+        "ready_path, values_keys.pool_size); `params` still win.")
 
 
 class AppliesTo(_Strict):
@@ -49,7 +53,9 @@ class AppliesTo(_Strict):
 
 class Remediation(_Strict):
     text: str
-    commands: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list, description="Commands that fix it.")
+    checks: list[str] = Field(default_factory=list, description="Commands that only look "
+                              "(what to see before or after the fix).")
 
 
 class Example(_Strict):
@@ -94,6 +100,10 @@ class Policy(_Strict):
         default_factory=list,
         description="Kinds a named check reads (applies_to.kinds for a condition): when the "
         "live side could not read one, the policy is an error there, not a pass.")
+    applies_when_set: list[str] = Field(
+        default_factory=list, description="Parameters of which at least one must have a "
+        "value (a fact of the service) for the policy to apply: until then it is not "
+        "applicable, and the report names the key that turns it on.")
     locate: str | None = Field(None, description="Path (under the item) to point findings at.")
     message: str
     remediation: Remediation
@@ -106,6 +116,13 @@ class Policy(_Strict):
 
         if isinstance(self.partial, list) and not set(self.partial) <= set(self.requires):
             raise ValueError("partial lists kinds that are not under requires")
+        for name, param in self.parameters.items():
+            if param.fact is not None and param.fact not in FACTS:
+                raise ValueError(f"parameter {name}: unknown fact {param.fact!r} (known: "
+                                 f"{', '.join(FACTS)})")
+        for name in self.applies_when_set:
+            if name not in self.parameters:
+                raise ValueError(f"applies_when_set: {name!r} is not under parameters")
         if self.check is not None:
             if self.check not in CHECKS:
                 raise ValueError(f"unknown check {self.check!r} (known: {', '.join(CHECKS)})")
@@ -128,8 +145,14 @@ class Policy(_Strict):
         return set(self.partial or [])
 
     def params(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        """Defaults, overridden by the environment's ``params`` (global or per policy)."""
+        """Defaults, then the service's facts (``overrides["facts"]``, flat keys), then the
+        environment's ``params`` (for every policy, then for this one)."""
         values = {name: p.default for name, p in self.parameters.items()}
+        facts = overrides.get("facts")
+        if isinstance(facts, dict):
+            for name, p in self.parameters.items():
+                if p.fact is not None and facts.get(p.fact) is not None:
+                    values[name] = facts[p.fact]
         for name in values:
             if name in overrides:  # parameter names never look like policy ids
                 values[name] = overrides[name]
@@ -137,6 +160,22 @@ class Policy(_Strict):
         if isinstance(own, dict):
             values.update({k: v for k, v in own.items() if k in values})
         return values
+
+
+    def unmet(self, params: dict[str, Any]) -> str | None:
+        """Why the policy does not apply with these parameters (a fact nobody gave), or
+        None. The reason names the keys that turn it on."""
+        if not self.applies_when_set or any(
+                params.get(n) not in (None, "", []) for n in self.applies_when_set):
+            return None
+        keys = []
+        for name in self.applies_when_set:
+            fact = self.parameters[name].fact
+            keys.append(f"facts.{fact}" if fact else f"params.{self.id}.{name}")
+        what = "; ".join(self.parameters[n].description.strip().rstrip(".")
+                         for n in self.applies_when_set)
+        return (f"needs a fact of the service: set {' or '.join(keys)} in auditor.yaml "
+                f"({what})")
 
 
 def load_dir(directory: FsPath) -> list[Policy]:
@@ -199,7 +238,9 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
         (("message",), policy.message, False),
         (("remediation", "text"), policy.remediation.text, False),
         *((("remediation", "commands", i), c, True)
-          for i, c in enumerate(policy.remediation.commands))]
+          for i, c in enumerate(policy.remediation.commands)),
+        *((("remediation", "checks", i), c, True)
+          for i, c in enumerate(policy.remediation.checks))]
     for key, template, command in fields:
         try:
             # Compiled as the engine will render it (cached): also catches unknown filters.

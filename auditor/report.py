@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from auditor import __version__
@@ -16,6 +17,7 @@ from auditor.models import (
     FindingLocation,
     Gate,
     Inventory,
+    NotApplicable,
     PassedCheck,
     PolicyInfo,
     Problem,
@@ -32,7 +34,8 @@ from auditor.policies import Policy
 
 
 def build(config: Config, policies: list[Policy], inventories: list[Inventory],
-          results: list[Result], sides: tuple[Side, ...] = ("declared",)) -> Report:
+          results: list[Result], sides: tuple[Side, ...] = ("declared",),
+          not_applicable: Sequence[NotApplicable] = ()) -> Report:
     by_id = {p.id: p for p in policies}
     findings = [_finding(config, by_id[r.policy_id], r) for r in results if r.status != "pass"]
     passed = [PassedCheck(policy=r.policy_id, environment=r.environment, side=r.side,
@@ -55,6 +58,7 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
         service=config.service,
         environments=sorted({inv.environment for inv in inventories}),
         summary=summary, findings=findings, passed=passed,
+        not_applicable=sorted(not_applicable, key=lambda n: (n.environment, n.policy)),
         source_root=_source_root(config),
         policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,
                              runbook=p.runbook.anchor, runbook_section=p.runbook.section,
@@ -88,7 +92,7 @@ def _finding(config: Config, policy: Policy, r: Result) -> Finding:
         location=FindingLocation(file=r.location.file, line=r.location.line,
                                  key=r.location.key) if r.location else None,
         runbook=policy.runbook.anchor, runbook_url=config.site_url + policy.runbook.anchor,
-        remediation=Remediation(text=r.remediation_text, commands=r.commands),
+        remediation=Remediation(text=r.remediation_text, commands=r.commands, checks=r.checks),
         fingerprint=r.fingerprint, details=r.details,
     )
 

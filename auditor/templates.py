@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache, wraps
 from typing import Any, cast
 
@@ -24,6 +25,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
 
+from auditor.quantities import parse_quantity
 from auditor.shell import Shell, q
 
 
@@ -225,6 +227,10 @@ def _hook(name: str, *args: Any) -> nodes.Expr:
     return nodes.Call(nodes.EnvironmentAttribute(name), list(args), [], None, None)
 
 
+def _quantity(value: Any) -> Decimal | None:
+    return parse_quantity(value)
+
+
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """The sandbox, with bounds on time and memory (``limits``), for templates of policy
     files and site pages. Immutable: a template cannot grow a list in place. Render only
@@ -237,6 +243,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.limits = limits
         self.globals["range"] = _range
         self.globals.pop("lipsum", None)  # lipsum(n) writes n paragraphs
+        # "8Gi" | quantity > "4096Mi" | quantity: Kubernetes quantities by value (None when
+        # not one), so a message can say which of two sizes is the larger.
+        self.filters["quantity"] = _quantity
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:

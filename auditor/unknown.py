@@ -20,3 +20,9 @@ class Unknown:
 
     def __bool__(self) -> bool:  # an unknown is never truthy by accident
         raise TypeError(f"truth value of an unknown value ({self.reason})")
+
+
+def shown(value: object) -> str:
+    """A value as an identifier in a finding (an item, a name): ``?`` when it is not known,
+    never the internal object's text."""
+    return "?" if isinstance(value, Unknown) or value is None else str(value)

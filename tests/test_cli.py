@@ -145,10 +145,22 @@ def test_env_selection(run_cli: Run, project: Project) -> None:
 
 
 def test_user_policy_dir(run_cli: Run, project: Project) -> None:
-    policy = (REPO / "policies" / "log-retention.yaml").read_text()
-    custom = policy.replace("id: log-retention", "id: team-owner-label").replace(
-        "logging.retention", "team.owner").replace("{logging: {retention: 7d}}",
-                                                   "{team: {owner: payments}}")
+    custom = """
+        id: team-owner-label
+        title: The chart names its owning team
+        severity: low
+        description: Whoever is paged must know which team owns the service.
+        runbook: {section: Escalation, anchor: escalation/}
+        sides: [declared]
+        applies_to: {kinds: [HelmValues]}
+        condition: {missing: team.owner}
+        message: release {{ name }} names no team.owner
+        remediation: {text: Set team.owner in the values.}
+        examples:
+          pass: [{name: named, resources: [{kind: HelmValues, name: api,
+                                            body: {team: {owner: payments}}}]}]
+          fail: [{name: unnamed, resources: [{kind: HelmValues, name: api, body: {}}]}]
+        """
     root = project({"auditor.yaml": _config(["cm.yaml"]), "cm.yaml": CLEAN_MANIFEST,
                     "mine/team-owner-label.yaml": custom})
     listed = run_cli("policies", "list", "--policies", str(root / "mine"))

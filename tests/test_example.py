@@ -77,9 +77,11 @@ def test_remediation_commands_carry_the_real_names(report: Any) -> None:
         by_policy["nodegroup-headroom"].remediation.commands)
     assert "--nodegroup-name general" in " ".join(
         by_policy["nodegroup-headroom"].remediation.commands)
-    helm_cmd = by_policy["memory-limits"].remediation.commands[0]
-    assert helm_cmd.startswith("helm upgrade chess-ai ./helm/chess-ai")
-    assert "-n chess-ai" in helm_cmd
+    # The sidecar's resources are no values key of their own (sidecars[0] is a list item):
+    # the fix names the container, never another container's --set key.
+    fix = by_policy["memory-limits"].remediation.commands[0]
+    assert fix.startswith("kubectl set resources deployment/chess-ai -c log-shipper ")
+    assert "-n chess-ai" in fix and "--set" not in fix
     # Every name the example declares is filled in: no "<db-instance-id>"-style placeholder.
     for f in (f for f in report.findings if f.status == "fail"):
         for command in f.remediation.commands:

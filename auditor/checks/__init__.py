@@ -17,8 +17,10 @@ from auditor.checks.live import (
     rds_recent_snapshot,
     targets_healthy,
 )
+from auditor.checks.logs import log_retention
 from auditor.checks.network import db_ingress_from_app, db_not_public, sg_no_world_admin
 from auditor.checks.node_capacity import nodegroup_capacity
+from auditor.checks.probes import probe_timing
 from auditor.checks.scaling import hpa_present, hpa_range, pdb_present
 from auditor.checks.storage import storage_expandable
 from auditor.checks.traffic import health_check_path, port_consistency
@@ -37,6 +39,8 @@ CHECKS: dict[str, Check] = {
     "port_consistency": port_consistency,
     "sg_no_world_admin": sg_no_world_admin,
     "storage_expandable": storage_expandable,
+    "probe_timing": probe_timing,
+    "log_retention": log_retention,
     # AWS policies
     "db_secret_rotation": db_secret_rotation,
     # live-only policies

@@ -14,7 +14,7 @@ from typing import Any
 from auditor.checks.base import Outcome
 from auditor.models import Resource
 from auditor.quantities import port_number
-from auditor.unknown import Unknown
+from auditor.unknown import Unknown, shown
 
 WORLD = ("0.0.0.0/0", "::/0")
 
@@ -40,14 +40,13 @@ def rule_key(rule: dict[str, Any]) -> str:
     """A world-open rule's identity by content (``tcp/22-22 from 0.0.0.0/0``): rule order
     means nothing, and neither do its other sources or the spelling of its protocol, so
     none of them may change a finding's fingerprint."""
-    protocol = rule.get("protocol")
-    protocol = {"6": "tcp", "17": "udp", "all": "-1"}.get(str(protocol).lower(),
-                                                          str(protocol).lower())
+    protocol = shown(rule.get("protocol")).lower()
+    protocol = {"6": "tcp", "17": "udp", "all": "-1"}.get(protocol, protocol)
     ports = "-".join(str(p) if (p := port_number(rule.get(k))) is not None else "?"
                      for k in ("from_port", "to_port"))
     world = world_sources(rule)
-    shown = ",".join(sorted(world)) if isinstance(world, list) and world else "?"
-    return f"{protocol if protocol != 'none' else '?'}/{ports} from {shown}"
+    sources = ",".join(sorted(world)) if isinstance(world, list) and world else "?"
+    return f"{protocol if protocol != 'none' else '?'}/{ports} from {sources}"
 
 
 def world_sources(rule: dict[str, Any]) -> list[str] | Unknown:

@@ -107,10 +107,14 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
 
 
 def db_not_public(ctx: CheckContext) -> list[Outcome]:
-    """A fail per rule of a database's security groups that opens its port to the world."""
+    """A fail per way the database is open to the world: a public endpoint
+    (``publicly_accessible``), and each rule of its security groups that opens its port."""
     groups = ctx.inventory.of_kind("SecurityGroup")
     out: list[Outcome] = []
     for db in ctx.inventory.of_kind(*DATABASES):
+        public = _public_endpoint(db)
+        if public is not None:
+            out.append(public)
         access = _db_access(db, groups)
         if isinstance(access, Outcome):
             out.append(access)
@@ -121,9 +125,22 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
         out += [Outcome(db, o.status, item=f"{o.resource.name} {o.item}", reason=o.reason,
                         location=o.resource.locate(o.path),
                         vars={**o.vars, "group": o.resource.name}) for o in found]
-        if not found:
+        if not found and public is None:
             out.append(Outcome(db, "pass"))
     return out
+
+
+def _public_endpoint(db: Resource) -> Outcome | None:
+    """The fail (or unknown) of a database with a public endpoint; None when it has none.
+    A public address puts the internet one security group rule away from the database."""
+    value = db.body.get("publicly_accessible")
+    if isinstance(value, Unknown):
+        return Outcome(db, "unknown", item="publicly_accessible",
+                       path=("publicly_accessible",), reason=value)
+    if value is True or (isinstance(value, str) and value.lower() == "true"):
+        return Outcome(db, "fail", item="publicly_accessible", path=("publicly_accessible",),
+                       vars={"public_endpoint": True})
+    return None
 
 
 def sg_no_world_admin(ctx: CheckContext) -> list[Outcome]:

@@ -20,11 +20,22 @@ SCALABLE = ("Deployment", "StatefulSet")
 DEFAULT_CPU_UTILIZATION = 80  # the API fills this in when an HPA names no metrics
 
 
+def scalable(ctx: CheckContext) -> list[Resource]:
+    """The Deployments and StatefulSets that can usefully run several replicas: a singleton
+    by design (see :func:`k8s.single_instance`) is expected to have neither HPA nor PDB."""
+    singletons = ctx.params.get("singletons") or []
+    claims = {c.name: c for c in ctx.inventory.of_kind("PersistentVolumeClaim")}
+    hpas = ctx.inventory.of_kind("HorizontalPodAutoscaler")
+    # An HPA that scales it says it runs several, whatever else it looks like.
+    return [w for w in ctx.inventory.of_kind(*SCALABLE)
+            if k8s.hpas_for(w, hpas) or k8s.single_instance(w, singletons, claims) is None]
+
+
 def hpa_present(ctx: CheckContext) -> list[Outcome]:
     hpas = ctx.inventory.of_kind("HorizontalPodAutoscaler")
     minimum = int(ctx.params["min_replicas"])
     out = []
-    for workload in ctx.inventory.of_kind(*SCALABLE):
+    for workload in scalable(ctx):
         mine = k8s.hpas_for(workload, hpas)
         if not mine:
             out.append(Outcome(workload, "fail", path=("spec", "replicas"),
@@ -138,7 +149,7 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
     points at the chart's toggle (parameter ``pdb_values_key``) when the values set it."""
     pdbs = ctx.inventory.of_kind("PodDisruptionBudget")
     out = []
-    for workload in ctx.inventory.of_kind(*SCALABLE):
+    for workload in scalable(ctx):
         labels = k8s.pod_labels(workload)
         mine = [p for p in pdbs if p.namespace == workload.namespace]
         covering = next((p for p in mine if _pdb_selects(p, labels) is True), None)

@@ -81,7 +81,11 @@ def _target_group_port(tg: Resource, serving: list[Resource]) -> Outcome | None:
 
 def health_check_path(ctx: CheckContext) -> list[Outcome]:
     serving = _serving(ctx.inventory, ctx.params)
-    paths = sorted({p for w in serving if (p := readiness_path(w, ctx.params)) is not None})
+    declared = ctx.params.get("ready_path")  # the service's own, where it states one
+    paths = [declared] if isinstance(declared, str) and declared else sorted(
+        {p for w in serving if (p := readiness_path(w, ctx.params)) is not None})
+    expected_from = ("the service's ready path" if declared else
+                     "the readiness probe's path")
     out = []
     for tg in ctx.inventory.of_kind("TargetGroup"):
         hc = tg.body.get("health_check")
@@ -102,7 +106,8 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
                                reason="no readiness probe with an HTTP path to compare"))
         else:
             out.append(Outcome(tg, "pass" if path in paths else "fail", path=location,
-                               vars={"health_path": path, "ready_path": ", ".join(paths)}))
+                               vars={"health_path": path, "ready_path": ", ".join(paths),
+                                     "expected_from": expected_from}))
     return out
 
 

@@ -89,6 +89,7 @@ def _body(f: Finding) -> str:
     if f.remediation.text:
         lines.append(f"remediation: {f.remediation.text}")
     lines.extend(f"  $ {command}" for command in f.remediation.commands)
+    lines.extend(f"  look: $ {command}" for command in f.remediation.checks)
     return _clean("\n".join(lines))
 
 

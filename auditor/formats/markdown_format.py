@@ -107,6 +107,10 @@ def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) 
                      f"{f.waived.expires.isoformat()} by {_esc(f.waived.owner)}: "
                      f"{_esc(_cut(f.waived.reason))}" for f in lists.waived if f.waived],
                     shown)
+    out += _details(f"Not applicable ({len(report.not_applicable)}: the service states no "
+                    "fact they need)",
+                    [f"- `{n.policy}` · {_esc(n.environment)} — {_esc(n.reason)}"
+                     for n in report.not_applicable], shown)
     fixes = [f for f in lists.failing[:shown] if f.remediation.text or f.remediation.commands]
     if fixes:
         out += [f"<details><summary>Remediation ({_count(len(fixes), 'failing finding')})"
@@ -117,6 +121,8 @@ def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) 
                 out += [_esc(f.remediation.text), ""]
             if f.remediation.commands:
                 out += [*_fenced("\n".join(f.remediation.commands)), ""]
+            if f.remediation.checks:
+                out += ["To look:", "", *_fenced("\n".join(f.remediation.checks)), ""]
         out += ["</details>", ""]
     return "\n".join(out).rstrip() + "\n"
 

@@ -29,6 +29,11 @@ def render(report: Report) -> str:
                  + " | failing by severity: "
                  + ", ".join(f"{n} {k}" for k, n in reversed(s.by_severity.items()))
                  + (f" | {s.waived} waived" if s.waived else ""))
+    if report.not_applicable:
+        lines.append("Not applicable until the service states a fact (facts in auditor.yaml):")
+        for n in report.not_applicable:
+            lines.extend(textwrap.wrap(visible(f"{n.policy} ({n.environment}): {n.reason}"),
+                                       _WIDTH, initial_indent="  ", subsequent_indent="    "))
     if report.comparison is not None:
         c = report.comparison
         lines.append(visible(f"Compared with {c.base}: {c.new} new, {c.fixed} fixed, "

@@ -82,6 +82,7 @@ def _fields(data: SiteData, source: str, f: Finding) -> dict[str, Any]:
         "since_label": _SINCE[f.status], "since": since_text(data.since.get(key(f))),
         "location": str(loc) if loc else "",
         "fix": f.remediation.text, "commands": f.remediation.commands,
+        "checks": f.remediation.checks,
         "waived": f.waived,
     }
 

@@ -79,7 +79,10 @@ def _from_policy(p: Policy, resolve: PageResolver, names: dict[str, str]) -> dic
                             "description": param.description}
                            for n, param in p.parameters.items()],
             "fix": _fill(p.remediation.text, values),
-            "commands": [_fill(c, values, command=True) for c in p.remediation.commands],
+            "commands": [c for c in (_fill(c, values, command=True)
+                                     for c in p.remediation.commands) if c.strip()],
+            "checks": [c for c in (_fill(c, values, command=True)
+                                   for c in p.remediation.checks) if c.strip()],
             "examples": [{"kind": kind, "label": label, "name": ex.name, "yaml": _yaml(ex)}
                          for attr, kind, label in _EXAMPLES
                          for ex in getattr(p.examples, attr)]}

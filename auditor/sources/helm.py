@@ -9,6 +9,7 @@ check chart settings that render to nothing (log retention, pool size).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -60,9 +61,14 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         out.problems.append(Problem(source, f"helm template failed: {exc.message}",
                                     Location(file, exc.line)))
         return out
+    # A key the values lack is added to the environment's own (last) values file: a finding
+    # about it points there, at the nearest parent key the values have, else at its top.
+    # (The resource's own location stays the config: its `set:` values are located there.)
+    last = config.path(helm.values[-1]) if helm.values else chart / "values.yaml"
     out.resources.append(Resource(
         kind="HelmValues", name=helm.release, namespace=helm.namespace, body=values.data,
-        source=source, location=Location(config.config_rel()), field_locations=values.where))
+        source=source, location=Location(config.config_rel()),
+        field_locations={(): Location(config.rel(last), 1), **values.where}))
     attribution = _Attribution(values)
     for template, text in sorted(rendered.items()):
         if not text.strip() or not template.endswith((".yaml", ".yml")):
@@ -172,19 +178,19 @@ class _Attribution:
 
     def locate(self, body: Any, shown: str, template: str) -> dict[paths.Path, Location]:
         out: dict[paths.Path, Location] = {}
-        self._walk(body, (), shown, template.splitlines(), out)
+        self._walk(body, (), _Lines(shown, template.splitlines()), _Cursor(0, 0, True), out)
         return out
 
-    def _walk(self, node: Any, path: paths.Path, shown: str, lines: list[str],
+    def _walk(self, node: Any, path: paths.Path, lines: _Lines, at: _Cursor,
               out: dict[paths.Path, Location]) -> None:
         found = self._match(node, path)
-        out[path] = found or _template_line(path, shown, lines)
+        out[path] = found or lines.location(at, bool(path))
         if isinstance(node, dict):
             for k, v in node.items():
-                self._walk(v, (*path, k), shown, lines, out)
+                self._walk(v, (*path, k), lines, lines.key(at, str(k)), out)
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                self._walk(v, (*path, i), shown, lines, out)
+                self._walk(v, (*path, i), lines, lines.item(at, i, v, len(node)), out)
 
     def _match(self, node: Any, path: paths.Path) -> Location | None:
         if node is None or (node in ("", {}, []) and not isinstance(node, bool)):
@@ -222,14 +228,74 @@ def _score(rendered: paths.Path, values: paths.Path) -> tuple[int, int]:
     return n, related
 
 
-def _template_line(path: paths.Path, shown: str, lines: list[str]) -> Location:
-    """The template line that writes the path's deepest key, found by following its keys
-    in order (so ``containers[0].name`` is not taken for ``metadata.name``)."""
-    found, start = 1, 0
-    for key in (k for k in path if isinstance(k, str)):
-        hit = next((i for i in range(start, len(lines))
-                    if lines[i].lstrip(" -").startswith(f"{key}:")), None)
-        if hit is None:
-            break
-        found, start = hit + 1, hit + 1
-    return Location(shown, found)
+@dataclass(frozen=True)
+class _Cursor:
+    """Where a rendered field's key was found in its template: the 1-based line (0: not
+    found), where its children's search starts, and whether every key above was found."""
+
+    line: int
+    start: int
+    complete: bool
+
+
+class _Lines:
+    """A template's lines, searched key by key as the rendered object is walked: each child
+    is looked for after its parent's line, so ``containers[1].resources`` is not taken for
+    the first container's, nor ``containers[0].name`` for ``metadata.name``."""
+
+    def __init__(self, shown: str, lines: list[str]) -> None:
+        self.shown, self.lines = shown, lines
+
+    def location(self, at: _Cursor, nested: bool) -> Location:
+        line = at.line or 1
+        literal = nested and at.complete and at.line > 0 and "{{" not in self.lines[line - 1]
+        return Location(self.shown, line, literal=literal)
+
+    def key(self, at: _Cursor, key: str) -> _Cursor:
+        if not at.complete:
+            return at
+        hit = next((i for i in range(at.start, len(self.lines))
+                    if self.lines[i].lstrip(" -").startswith(f"{key}:")), None)
+        return _Cursor(hit + 1, hit + 1, True) if hit is not None else (
+            _Cursor(at.line, at.start, False))
+
+    def item(self, at: _Cursor, index: int, node: Any, count: int) -> _Cursor:
+        """The list item ``index``: the one whose ``name:`` is the rendered item's name, else
+        the index-th written item when the template writes exactly as many (no loop or
+        branch makes the count differ); else not found (the list's own line stays)."""
+        if not at.complete:
+            return at
+        items = self._items(at.start)
+        name = node.get("name") if isinstance(node, dict) else None
+        if isinstance(name, str) and name:
+            for n, first in enumerate(items):
+                last = items[n + 1] if n + 1 < len(items) else len(self.lines)
+                if any(self.lines[i].lstrip(" -").strip().strip("'\"") in (
+                        f"name: {name}", f'name: "{name}"', f"name: '{name}'")
+                       for i in range(first, last)):
+                    return _Cursor(first + 1, first, True)
+        if len(items) == count:
+            return _Cursor(items[index] + 1, items[index], True)
+        if len(items) == 1:  # one written item in a `range`: it writes every rendered one
+            return _Cursor(items[0] + 1, items[0], True)
+        return _Cursor(at.line, at.start, False)
+
+    def _items(self, start: int) -> list[int]:
+        """Indexes of the lines that start the list's items (``- ...`` at its indent)."""
+        out: list[int] = []
+        indent = None
+        for i in range(start, len(self.lines)):
+            text = self.lines[i]
+            stripped = text.lstrip(" ")
+            if not stripped or stripped.startswith(("{{", "#")):
+                continue  # template actions and comments are not the list's end
+            depth = len(text) - len(stripped)
+            if indent is None:
+                if not stripped.startswith("- "):
+                    return out
+                indent = depth
+            if depth < indent or (depth == indent and not stripped.startswith("- ")):
+                break
+            if depth == indent:
+                out.append(i)
+        return out
