@@ -6,6 +6,7 @@ and never imports the cloud SDKs.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path as FsPath
@@ -296,6 +297,32 @@ def _progress(quiet: bool) -> Callable[[str], None]:
     if quiet or not sys.stderr.isatty():
         return lambda _: None
     return lambda line: _say(f"  {line}", err=True)
+
+
+@cli.command()
+@click.argument("directory", required=False, default=".",
+                type=click.Path(exists=True, file_okay=False))
+@click.option("--service", help="The service's name. [default: the directory's]")
+@click.option("--stdout", "to_stdout", is_flag=True,
+              help="Print the config instead of writing DIRECTORY/auditor.yaml.")
+def init(directory: str, service: str | None, to_stdout: bool) -> None:
+    """Write a first auditor.yaml: the charts, per-environment values files, Terraform roots
+    and tfvars found under DIRECTORY. Never overwrites a file."""
+    from auditor import init as init_mod
+    from auditor.config import DEFAULT_NAME, load
+
+    root = FsPath(directory)
+    text = init_mod.render(root, service)
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
+    target = root / DEFAULT_NAME
+    if os.path.lexists(target):
+        raise InputError(f"{target}: already exists; not overwritten (use --stdout to see "
+                         "what init would write)")
+    _write(str(target), text)
+    load(str(target))  # what init wrote must load: a bug here is ours, said at once
+    _say(f"wrote {target}: run `auditor scan --config {target}`", err=True)
 
 
 @cli.group(name="policies")

@@ -42,6 +42,8 @@ class Location:
     key: str | None = None  # the values key that set it (Helm values), for messages
     # Written as a literal on a chart template's line: no value of the chart changes it.
     literal: bool = False
+    # Where else it matters: the module line that uses a variable this location sets.
+    related: tuple[Location, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
@@ -165,18 +167,30 @@ class ResourceRef(_Model):
             f"{self.kind}/{self.name}")
 
 
+class RelatedLocation(_Model):
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
 class FindingLocation(_Model):
     file: str = Field(description="Path relative to the config file's directory.")
     line: int | None = None
     key: str | None = Field(default=None, description="The values key that set the value, "
                             "when a Helm values file (or --set) did, e.g. resources.limits.memory.")
+    related: list[RelatedLocation] = Field(
+        default_factory=list, description="Where else it matters: for a value a module "
+        "caller passes (the location), the module's line that uses it.")
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
 
     def described(self) -> str:
         """``file:line (values key)``: where to change it, and which key."""
-        return str(self) + (f" ({self.key})" if self.key else "")
+        used = f" (used at {', '.join(map(str, self.related))})" if self.related else ""
+        return str(self) + (f" ({self.key})" if self.key else "") + used
 
 
 class Remediation(_Model):

@@ -13,7 +13,7 @@ ADDED = {
     "Report": {"sides", "comparison", "waivers", "source_url", "not_applicable"},
     "Remediation": {"checks"},
     "Finding": {"waived", "baseline"},
-    "FindingLocation": {"key"},
+    "FindingLocation": {"key", "related"},
     "Gate": {"scope"},
     "Summary": {"waived"},
 }

@@ -7,6 +7,7 @@ key turns them on. Probes of every kind count; singletons by design need no HPA 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -257,7 +258,8 @@ def test_the_services_facts_turn_the_checks_on(
 
     # The missing key is reported in the environment's own values file, at its parent key.
     retention = _fails(report, "log-retention")["shop#"]
-    assert retention["location"] == {"file": "values-prod.yaml", "line": 1, "key": "logging"}
+    assert retention["location"] == {"file": "values-prod.yaml", "line": 1, "key": "logging",
+                                     "related": []}
     assert "no logging.retention" in retention["message"]
 
 
@@ -372,3 +374,103 @@ def test_an_unresolved_rule_field_is_no_internal_text_in_an_item() -> None:
     rule = {"protocol": Unknown("count.index is only known per instance"),
             "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"]}
     assert rule_key(rule) == "?/22-22 from 0.0.0.0/0"
+
+
+MODULE_CALLER = {
+    "auditor.yaml": """
+        service: billing
+        environments:
+          prod:
+            terraform: {dirs: [infra]}
+        """,
+    "infra/main.tf": """
+        module "db" {
+          source = "./modules/db"
+          name   = "billing-prod"
+
+          backup_retention_period = 3
+        }
+        """,
+    # A module that passes its variable on to another: the value is still set at the root.
+    "infra/modules/db/main.tf": """
+        variable "name" {}
+        variable "backup_retention_period" {}
+
+        module "instance" {
+          source    = "../instance"
+          name      = var.name
+          retention = var.backup_retention_period
+        }
+        """,
+    "infra/modules/instance/main.tf": """
+        variable "name" {}
+        variable "retention" { default = 7 }
+
+        resource "aws_db_instance" "this" {
+          identifier              = var.name
+          engine                  = "postgres"
+          backup_retention_period = var.retention
+        }
+        """,
+}
+
+
+def test_a_finding_in_a_module_points_at_the_callers_argument(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    from auditor.formats import sarif_format
+
+    root = project(MODULE_CALLER)
+    report = pipeline.scan(config_mod.load(str(root)), policies.load_all([]),
+                           pipeline.ScanOptions())
+    [backups] = [f for f in report.findings if f.policy == "rds-backups"]
+    assert backups.location is not None
+    assert (backups.location.file, backups.location.line) == ("infra/main.tf", 5)
+    assert [str(r) for r in backups.location.related] == ["infra/modules/instance/main.tf:7"]
+    assert backups.location.described() == (
+        "infra/main.tf:5 (used at infra/modules/instance/main.tf:7)")
+    sarif = sarif_format.render(report)
+    [result] = [r for r in json.loads(sarif)["runs"][0]["results"]
+                if r["ruleId"] == "rds-backups"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
+    assert result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "infra/modules/instance/main.tf")
+
+
+def test_an_hpa_floor_set_in_the_environments_values_points_there(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    root = project({
+        "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        "c/values.yaml": "replicaCount: 1\nautoscaling:\n  minReplicas: 2\n  maxReplicas: 5\n",
+        "values-prod.yaml": "autoscaling:\n  minReplicas: 1\n",
+        "c/templates/d.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: c}
+            spec:
+              replicas: {{ .Values.replicaCount }}
+              selector: {matchLabels: {app: c}}
+              template:
+                metadata: {labels: {app: c}}
+                spec:
+                  containers: [{name: c, image: "c:1.0.0"}]
+            ---
+            apiVersion: autoscaling/v2
+            kind: HorizontalPodAutoscaler
+            metadata: {name: c}
+            spec:
+              scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: c}
+              minReplicas: {{ .Values.autoscaling.minReplicas }}
+              maxReplicas: {{ .Values.autoscaling.maxReplicas }}
+            """,
+        "auditor.yaml": """
+            service: c
+            environments:
+              prod:
+                helm: {chart: c, release: c, values: [c/values.yaml, values-prod.yaml]}
+            """})
+    report = pipeline.scan(config_mod.load(str(root)), policies.load_all([]),
+                           pipeline.ScanOptions())
+    [floor] = [f for f in report.findings if f.policy == "hpa-present"]
+    assert floor.location is not None
+    assert (floor.location.file, floor.location.line, floor.location.key) == (
+        "values-prod.yaml", 2, "autoscaling.minReplicas")

@@ -273,7 +273,7 @@ def test_non_utf8_inputs(run_cli: Run, project: Project) -> None:
     result = run_cli("scan", "--config", str(root), "--format", "json")
     assert result.exit_code == 3, result.stderr
     (error,) = result.json()["findings"]
-    assert error["location"] == {"file": "latin1.yaml", "line": 3, "key": None}
+    assert error["location"] == {"file": "latin1.yaml", "line": 3, "key": None, "related": []}
     (root / "auditor.yaml").write_bytes(b"service: caf\xe9\n")
     result = run_cli("scan", "--config", str(root))
     assert result.exit_code == 2 and result.stdout == ""

@@ -226,7 +226,7 @@ def test_each_environment_scans_its_own_values(run_cli: Run, example_copy: Path)
     assert cpu[("staging", "chess-ai")]["file"] == "helm/values-staging.yaml"
     assert cpu[("staging", "chess-ai")]["key"] == "resources"
     assert cpu[("prod", "log-shipper")] == {"file": "helm/values-prod.yaml", "line": 45,
-                                            "key": "sidecars[0]"}
+                                            "key": "sidecars[0]", "related": []}
     line = staging.splitlines().index("resources:") + 1
     assert cpu[("staging", "chess-ai")]["line"] == line
 

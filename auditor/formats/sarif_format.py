@@ -148,6 +148,11 @@ def _result(f: Finding, rule_index: int, twin: FindingLocation | None) -> dict[s
         "level": _LEVEL[f.severity] if f.status == "fail" else "note",
         "message": {"text": text},
         "locations": [_location(f, twin)],
+        **({"relatedLocations": [
+            {"id": i, "physicalLocation": _physical(x.file, x.line),
+             "message": {"text": "the module uses the value here"}}
+            for i, x in enumerate(f.location.related, 1)]}
+           if f.location is not None and f.location.related else {}),
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": {"environment": f.environment, "side": f.side,
                        "resource": _ident(f), "status": f.status},

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.models import Location
 from auditor.terraform.loader import Block
 from auditor.unknown import Unknown
 
@@ -20,6 +21,9 @@ class Evaluated:
     # Set when count/for_each (of the resource or of its module call) is not known offline:
     # the resource may have no instance at all.
     instances: Unknown | None = None
+    # The module's variables -> the caller's argument that sets them (followed up through
+    # callers that pass their own variable on): where a change to the value is made.
+    inputs: dict[str, Location] = field(default_factory=dict)
 
     @property
     def type(self) -> str:

@@ -39,7 +39,7 @@ def evaluated(directory: FsPath, var_values: dict[str, Any], source: str,
               rel: Callable[[FsPath], str], problems: list[Problem]) -> list[Evaluated]:
     """Every resource with instances in ``directory`` and the local modules it calls."""
     walk = _Walk(source, rel, problems)
-    return walk.module(directory, var_values, "", (directory.resolve(),), None)
+    return walk.module(directory, var_values, "", (directory.resolve(),), None, {})
 
 
 @dataclass
@@ -49,7 +49,8 @@ class _Walk:
     problems: list[Problem]
 
     def module(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
-               chain: tuple[FsPath, ...], doubt: Unknown | None) -> list[Evaluated]:
+               chain: tuple[FsPath, ...], doubt: Unknown | None,
+               inputs: dict[str, Location]) -> list[Evaluated]:
         blocks, errors = loader.load_dir(directory, self.rel)
         self.problems.extend(Problem(self.source, e.message, Location(e.file, e.line))
                              for e in errors)
@@ -63,13 +64,15 @@ class _Walk:
                 if present:
                     attrs = {k: evaluate(v, scope) for k, v in block.attrs.items()
                              if k not in META}
-                    items.append(Evaluated(block, attrs, doubt if unsure is None else unsure))
+                    items.append(Evaluated(block, attrs, doubt if unsure is None else unsure,
+                                           inputs))
             elif block.kind == "module" and len(block.labels) == 1:
-                items.extend(self.call(block, scope, directory, chain, doubt))
+                items.extend(self.call(block, scope, directory, chain, doubt, inputs))
         return items
 
     def call(self, block: Block, scope: ModuleScope, directory: FsPath,
-             chain: tuple[FsPath, ...], doubt: Unknown | None) -> list[Evaluated]:
+             chain: tuple[FsPath, ...], doubt: Unknown | None,
+             inputs: dict[str, Location]) -> list[Evaluated]:
         name, src = block.labels[0], block.attrs.get("source")
         where = Location(block.file, block.lines.get(("source",), block.line))
         if not (isinstance(src, str) and src.startswith(LOCAL_SOURCE)):
@@ -99,7 +102,29 @@ class _Walk:
             return []
         args = {k: evaluate(v, scope) for k, v in block.attrs.items() if k not in MODULE_META}
         return self.module(target, args, f"{block.address}.", (*chain, target),
-                           doubt if unsure is None else unsure)
+                           doubt if unsure is None else unsure, _argument_lines(block, inputs))
+
+
+_BARE_VAR = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
+
+
+def bare_variable(raw: Any) -> str | None:
+    """``NAME`` when a raw attribute is exactly ``var.NAME``: its value is set elsewhere."""
+    match = _BARE_VAR.fullmatch(raw) if isinstance(raw, str) else None
+    return match.group(1) if match else None
+
+
+def _argument_lines(call: Block, inputs: dict[str, Location]) -> dict[str, Location]:
+    """Each argument of a module call -> where it is set: its line in the call, or, when
+    the caller passes its own variable on, where that variable is set in turn."""
+    out = {}
+    for name, raw in call.attrs.items():
+        if name in MODULE_META:
+            continue
+        passed = bare_variable(raw)
+        out[name] = inputs[passed] if passed in inputs else Location(
+            call.file, call.lines.get((name,), call.line))
+    return out
 
 
 def instances(block: Block, scope: ModuleScope) -> tuple[bool, Unknown | None]:

@@ -14,14 +14,16 @@ as body paths (drift leaves them alone).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from auditor.models import Location, Resource
-from auditor.paths import Path
+from auditor.paths import Path, get
 from auditor.terraform import joins
 from auditor.terraform.evaluated import SINGLE_BLOCKS, Evaluated, fold_blocks
 from auditor.terraform.expressions import Ref
 from auditor.terraform.loader import Block
+from auditor.terraform.modules import bare_variable
 from auditor.terraform.refs import SG_TYPES, resolve
 from auditor.unknown import Unknown
 
@@ -56,7 +58,8 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
         body = fold_blocks(resolve(e.attrs, names))
         res = Resource(kind=kind, name=_name(e, kind), body=body, source=source,
                        location=Location(e.block.file, e.block.line), address=e.block.address,
-                       field_locations=_locations(e.block), ignore_changes=_ignored(e.block))
+                       field_locations=_locations(e.block, e.inputs),
+                       ignore_changes=_ignored(e.block))
         if e.instances is not None:
             body["instances"] = e.instances
             line = e.block.lines.get(("count",), e.block.lines.get(("for_each",)))
@@ -147,12 +150,18 @@ def _name(e: Evaluated, kind: str) -> str:
     return value if isinstance(value, str) and value else e.block.address
 
 
-def _locations(block: Block) -> dict[Path, Location]:
+def _locations(block: Block, inputs: dict[str, Location]) -> dict[Path, Location]:
+    """Each attribute's line; one that is just ``var.NAME`` of a module, set by the
+    caller, points at the caller's argument (the module's line is related)."""
     out: dict[Path, Location] = {(): Location(block.file, block.line)}
-    for path, line in block.lines.items():
+    for raw_path, line in block.lines.items():
+        path = raw_path
         if len(path) >= 2 and path[0] in SINGLE_BLOCKS and path[1] == 0:
             path = (path[0], *path[2:])
-        out[path] = Location(block.file, line)
+        here = Location(block.file, line)
+        name = bare_variable(get(block.attrs, raw_path)) if inputs else None
+        caller = inputs.get(name) if name else None
+        out[path] = replace(caller, related=(here,)) if caller else here
     return out
 
 
