@@ -305,14 +305,19 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 @click.option("--service", help="The service's name. [default: the directory's]")
 @click.option("--stdout", "to_stdout", is_flag=True,
               help="Print the config instead of writing DIRECTORY/auditor.yaml.")
-def init(directory: str, service: str | None, to_stdout: bool) -> None:
+@click.option("--runbook", "with_runbook", is_flag=True,
+              help="Also start a runbook in DIRECTORY/runbook/ from the standard sections "
+              "(one per failure cause the checks guard against), for the team to fill in.")
+def init(directory: str, service: str | None, to_stdout: bool, with_runbook: bool) -> None:
     """Write a first auditor.yaml: the charts, per-environment values files, Terraform roots
     and tfvars found under DIRECTORY. Never overwrites a file."""
     from auditor import init as init_mod
+    from auditor import runbook_template
     from auditor.config import DEFAULT_NAME, load
+    from auditor.policies import load_all
 
     root = FsPath(directory)
-    text = init_mod.render(root, service)
+    text = init_mod.render(root, service, runbook="runbook" if with_runbook else None)
     if to_stdout:
         click.echo(text, nl=False)
         return
@@ -320,6 +325,10 @@ def init(directory: str, service: str | None, to_stdout: bool) -> None:
     if os.path.lexists(target):
         raise InputError(f"{target}: already exists; not overwritten (use --stdout to see "
                          "what init would write)")
+    if with_runbook:
+        if os.path.lexists(root / "runbook"):
+            raise InputError(f"{root / 'runbook'}: already exists; not overwritten")
+        runbook_template.write(load_all([]), root / "runbook")
     _write(str(target), text)
     load(str(target))  # what init wrote must load: a bug here is ours, said at once
     _say(f"wrote {target}: run `auditor scan --config {target}`", err=True)

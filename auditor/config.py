@@ -28,6 +28,7 @@ class _Strict(BaseModel):
 # here so a name can only ever be a name: these values reach Helm's command line.
 _RELEASE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_ANCHOR = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*/#[A-Za-z0-9_-]+")
 
 
 def _namespace(value: str | None) -> str | None:
@@ -198,6 +199,13 @@ class Config(_Strict):
     )
     waivers: str | None = Field(
         None, description="Waiver file. [default: .auditor-waivers.yaml here, if present]")
+    runbook: str | None = Field(
+        None, description="The team's runbook: a folder of Markdown pages (a mkdocs.yml "
+        "beside it gives their order). [default: site/ here, if present; else a runbook "
+        "generated from the policy pack]")
+    runbook_sections: dict[str, str] = Field(
+        default_factory=dict, description="Which section guards which policy: "
+        "{policy-id: page/#heading-id}; wins over the pages' own claims.")
     # Set by load(), not by the file.
     base_dir: FsPath = Field(default=FsPath("."), exclude=True)
     file: str = Field(default=DEFAULT_NAME, exclude=True)
@@ -220,7 +228,7 @@ class Config(_Strict):
         """(files, directories) every environment reads: what no output may replace."""
         files = [self.base_dir / FsPath(self.file).name, self.path(self.waivers or
                                                                   ".auditor-waivers.yaml")]
-        dirs: list[FsPath] = []
+        dirs: list[FsPath] = [self.path(self.runbook)] if self.runbook else []
         for env in self.environments.values():
             if env.helm:
                 dirs.append(self.path(env.helm.chart))
@@ -237,6 +245,15 @@ class Config(_Strict):
 
     def config_rel(self) -> str:
         return self.rel(self.base_dir / FsPath(self.file).name)
+
+    @field_validator("runbook_sections")
+    @classmethod
+    def _sections(cls, value: dict[str, str]) -> dict[str, str]:
+        for policy_id, anchor in value.items():
+            if not _ANCHOR.fullmatch(anchor):
+                raise ValueError(f"{policy_id}: {anchor!r} is not PAGE/#HEADING-ID (e.g. "
+                                 "common-issues/high-latency/#scale-up-pods)")
+        return value
 
     @field_validator("site_url")
     @classmethod

@@ -104,7 +104,7 @@ def _label(text: str) -> str:
     return label or "app"
 
 
-def render(root: FsPath, service: str | None = None) -> str:
+def render(root: FsPath, service: str | None = None, runbook: str | None = None) -> str:
     """The commented auditor.yaml for ``root`` (paths relative to it)."""
     found = discover(root)
     def rel(path: FsPath) -> str:
@@ -138,6 +138,10 @@ def render(root: FsPath, service: str | None = None) -> str:
         "# runbook-auditor config, written by `auditor init`: check it, then run",
         "# `auditor scan`. Paths are relative to this file.",
         f"service: {_label(service or root.resolve().name)}",
+        *([f"runbook: {runbook}                   # the team's runbook pages (edit them)"]
+          if runbook else
+          ["# runbook: docs/runbook   # the team's runbook pages; `auditor init --runbook` "
+           "starts one"]),
         "",
         "# What is true of this service only (its runbook's numbers and names). The",
         "# checks that need one of these are not applicable until it is set.",

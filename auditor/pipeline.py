@@ -53,6 +53,9 @@ def validate_params(config: Config, policies: Sequence[Policy]) -> None:
     policy id mapping to its parameters, with a value of the parameter's default's type
     (an int will do for a float; a null default takes anything). ConfigError otherwise."""
     by_id = {p.id: p for p in policies}
+    for policy_id in config.runbook_sections:
+        if policy_id not in by_id:
+            raise config.error_at(("runbook_sections", policy_id), "no such policy")
     defaults: dict[str, list[tuple[str, Any]]] = {}  # parameter -> (policy id, default)
     for p in policies:
         for name, param in p.parameters.items():

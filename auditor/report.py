@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from auditor import __version__
+from auditor import __version__, runbook
 from auditor.config import Config
 from auditor.errors import ExitCode
 from auditor.models import (
@@ -38,7 +38,9 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
           results: list[Result], sides: tuple[Side, ...] = ("declared",),
           not_applicable: Sequence[NotApplicable] = ()) -> Report:
     by_id = {p.id: p for p in policies}
-    findings = [_finding(config, by_id[r.policy_id], r) for r in results if r.status != "pass"]
+    sections = runbook.anchors(config, policies)  # the team's runbook section of each
+    findings = [_finding(config, by_id[r.policy_id], r, sections[r.policy_id])
+                for r in results if r.status != "pass"]
     passed = [PassedCheck(policy=r.policy_id, environment=r.environment, side=r.side,
                           resource=_ref(r), item=r.item, fingerprint=r.fingerprint)
               for r in results if r.status == "pass"]
@@ -62,7 +64,7 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
         not_applicable=sorted(not_applicable, key=lambda n: (n.environment, n.policy)),
         source_root=_source_root(config),
         policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,
-                             runbook=p.runbook.anchor, runbook_section=p.runbook.section,
+                             runbook=sections[p.id], runbook_section=p.runbook.section,
                              description=p.description.strip()) for p in policies],
     )
 
@@ -83,7 +85,7 @@ def _source_root(config: Config) -> str:
     return ""
 
 
-def _finding(config: Config, policy: Policy, r: Result) -> Finding:
+def _finding(config: Config, policy: Policy, r: Result, section: str) -> Finding:
     return Finding(
         policy=policy.id, title=policy.title, severity=policy.severity,
         status=r.status,  # type: ignore[arg-type]
@@ -94,7 +96,7 @@ def _finding(config: Config, policy: Policy, r: Result) -> Finding:
             file=r.location.file, line=r.location.line, key=r.location.key,
             related=[RelatedLocation(file=x.file, line=x.line) for x in r.location.related],
         ) if r.location else None,
-        runbook=policy.runbook.anchor, runbook_url=config.site_url + policy.runbook.anchor,
+        runbook=section, runbook_url=config.site_url + section,
         remediation=Remediation(text=r.remediation_text, commands=r.commands, checks=r.checks),
         fingerprint=r.fingerprint, details=r.details,
     )

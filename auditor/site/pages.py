@@ -177,7 +177,9 @@ def render(source: FsPath, staging: FsPath, names: dict[str, str],
         if path.suffix != ".md":
             shutil.copyfile(path, dest)
             continue
-        def hook(anchor_id: str, _rel: str = rel) -> str:
+        def hook(anchor_id: str, *claimed: str, _rel: str = rel) -> str:
+            # `claimed` policy ids matter when reports are made (auditor.runbook reads
+            # them from the page); here the section shows the findings linked to it.
             return tokens.block(findings(_rel, str(anchor_id)))
         try:
             text = env.render_page(rel, names=tokens, findings=hook)

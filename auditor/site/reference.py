@@ -29,11 +29,11 @@ _EXAMPLES = (("passing", "success", "Passes"), ("failing", "failure", "Fails"),
 
 
 def render(pack: Sequence[Policy], extra: Sequence[PolicyInfo], resolve: PageResolver,
-           names: dict[str, str]) -> dict[str, str]:
+           names: dict[str, str], guards: dict[str, str] | None = None) -> dict[str, str]:
     """{page path: Markdown} for the index and every check (commands filled with
-    ``names`` and the parameters' defaults)."""
+    ``names`` and the parameters' defaults; ``guards``: the runbook section of each)."""
     env = md.markdown_env()
-    entries = [_from_policy(p, resolve, names) for p in pack]
+    entries = [_from_policy(p, resolve, names, (guards or {}).get(p.id)) for p in pack]
     known = {p.id for p in pack}
     entries += [_from_info(i, resolve) for i in extra if i.id not in known]
     entries.sort(key=lambda e: e["id"])
@@ -58,8 +58,9 @@ def _paragraphs(text: str) -> list[str]:
     return [p for p in (" ".join(b.split()) for b in text.split("\n\n")) if p]
 
 
-def _common(p: Policy | PolicyInfo, resolve: PageResolver) -> dict[str, Any]:
-    anchor = p.runbook.anchor if isinstance(p, Policy) else p.runbook
+def _common(p: Policy | PolicyInfo, resolve: PageResolver, guard: str | None = None
+            ) -> dict[str, Any]:
+    anchor = guard or (p.runbook.anchor if isinstance(p, Policy) else p.runbook)
     section = p.runbook.section if isinstance(p, Policy) else p.runbook_section
     # The title becomes the page's H1 and MkDocs copies it, decoded, into <title>: keep
     # only characters that cannot open markup there.
@@ -69,11 +70,12 @@ def _common(p: Policy | PolicyInfo, resolve: PageResolver) -> dict[str, Any]:
             "why": _why(anchor, section, reference_page(p.id), resolve)}
 
 
-def _from_policy(p: Policy, resolve: PageResolver, names: dict[str, str]) -> dict[str, Any]:
+def _from_policy(p: Policy, resolve: PageResolver, names: dict[str, str],
+                 guard: str | None = None) -> dict[str, Any]:
     logic = md.Md(f"named check {md.code(p.check)}") if p.check else md.Md("a condition")
     defaults = {n: param.default for n, param in p.parameters.items()}
     values = {**names, **defaults, "names": names, "params": defaults}  # as the engine gives
-    return {**_common(p, resolve), "builtin": True, "sides": ", ".join(p.sides),
+    return {**_common(p, resolve, guard), "builtin": True, "sides": ", ".join(p.sides),
             "logic": logic,
             "parameters": [{"name": n, "default": _yaml_inline(param.default),
                             "description": param.description}

@@ -61,6 +61,9 @@ def proj(tmp_path: Path) -> Path:
     """The example's config (real names) with its own small site/ source."""
     dest = tmp_path / "proj"
     shutil.copytree(EXAMPLE, dest)
+    # The copy holds chess-ai's runbook (and its page order): replaced by the small one.
+    shutil.rmtree(dest / "site")
+    (dest / "mkdocs.yml").unlink()
     fixture_site(dest / "site")
     return dest
 

@@ -46,13 +46,14 @@ def test_the_example_site_builds_from_its_audit(run_cli: Run, tmp_path: Path) ->
     assert (out / "policies" / "index.html").is_file()
 
 
-def test_without_config_or_report_the_bundled_runbook_builds_with_placeholders(
+def test_without_config_or_report_the_runbook_from_the_pack_builds(
         run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # no ./auditor.yaml here: names are placeholders
+    monkeypatch.chdir(tmp_path)  # no ./auditor.yaml here: no service, no team runbook
     result = run_cli("site", "build")
     assert result.exit_code == 0, result.stderr
     out = tmp_path / "build" / "site"  # the default output, relative to the cwd
     assert "build/site" in result.stdout
     text = re.sub(r"<[^>]+>", "", (out / "common-issues" / "high-error-rate" / "index.html")
                   .read_text("utf-8"))
-    assert "-n &lt;namespace&gt;" in text and "admonition" not in text
+    assert "Out of Memory (OOM)" in text and "memory-limits" in text
+    assert "chess" not in text.lower() and "admonition" not in text
