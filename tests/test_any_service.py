@@ -246,8 +246,9 @@ def test_the_services_facts_turn_the_checks_on(
         ready["api#api"]["message"])
 
     timing = _fails(report, "readiness-probe-timing")
-    assert "the livenessProbe gives up after 25 s, before the service is ready at 60 s" in (
-        timing["api#api"]["message"])
+    message = timing["api#api"]["message"]
+    assert "no startupProbe, and the livenessProbe gives up after 25 s" in message
+    assert "before the service is ready at 60 s" in message
     assert timing["api#api"]["location"]["line"] is not None
 
     memory = _fails(report, "memory-request-within-limit")

@@ -77,27 +77,23 @@ def _judge(container: dict[str, Any], ready: Any, max_period: Any
     readiness: dict[str, Any] = container["readinessProbe"]
     startup, liveness = container.get("startupProbe"), container.get("livenessProbe")
     if isinstance(ready, int) and not isinstance(ready, bool):
-        if isinstance(startup, dict):
-            lasts = budget(startup)
+        # The probe that can kill the container while it loads: the startupProbe, else the
+        # livenessProbe (a startupProbe holds the liveness probe back until it succeeds).
+        name = "startupProbe" if isinstance(startup, dict) else "livenessProbe"
+        killer = startup if isinstance(startup, dict) else liveness
+        if isinstance(killer, dict):
+            lasts = budget(killer)
             if isinstance(lasts, Unknown):
-                return [], ("startupProbe",), lasts
+                return [], (name,), lasts
             if lasts < ready:
                 problems.append(
-                    f"the startupProbe gives up after {lasts} s (initialDelaySeconds + "
-                    f"failureThreshold x periodSeconds), before the service is ready at "
-                    f"{ready} s: the kubelet restarts the container before it ever serves")
-                where = ("startupProbe",)
-        else:
-            if isinstance(liveness, dict):
-                lasts = budget(liveness)
-                if isinstance(lasts, Unknown):
-                    return [], ("livenessProbe",), lasts
-                if lasts < ready:
-                    problems.append(
-                        f"no startupProbe, and the livenessProbe gives up after {lasts} s, "
-                        f"before the service is ready at {ready} s: the kubelet can kill the "
-                        "container while it loads, over and over (CrashLoopBackOff)")
-                    where = ("livenessProbe",)
+                    f"{'' if killer is startup else 'no startupProbe, and '}the {name} gives "
+                    f"up after {lasts} s (initialDelaySeconds + failureThreshold x "
+                    f"periodSeconds), before the service is ready at {ready} s: the kubelet "
+                    "restarts the container before it can serve, over and over "
+                    "(CrashLoopBackOff)")
+                where = (name,)
+        if not isinstance(startup, dict):
             delay = _field(readiness, "initialDelaySeconds")
             if isinstance(delay, Unknown):
                 return [], ("readinessProbe", "initialDelaySeconds"), delay
