@@ -169,7 +169,8 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
 
 # The finding's own resource names itself in commands; the environment-wide names (the
 # first database, the release, ...) only fill what the resource does not say.
-_NAME_OF_KIND = {"DBInstance": "db_identifier", "DBCluster": "db_cluster",
+_NAME_OF_KIND = {"DBInstance": "db_identifier", "DBClusterInstance": "db_identifier",
+                 "DBCluster": "db_cluster",
                  "DBParameterGroup": "parameter_group", "Nodegroup": "nodegroup",
                  "TargetGroup": "target_group", "LoadBalancer": "load_balancer",
                  "SecurityGroup": "security_group", "Deployment": "deployment",

@@ -97,7 +97,7 @@ CHART = {
                   readinessProbe:
                     grpc: {port: 9000}
                   livenessProbe:
-                    grpc: {port: 9000}
+                    grpc: {port: 9000, service: liveness}
                     initialDelaySeconds: 10
                     periodSeconds: 5
         """,
@@ -475,3 +475,64 @@ def test_an_hpa_floor_set_in_the_environments_values_points_there(
     assert floor.location is not None
     assert (floor.location.file, floor.location.line, floor.location.key) == (
         "values-prod.yaml", 2, "autoscaling.minReplicas")
+
+
+def test_every_route_to_a_public_database_is_caught(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    root = project({
+        "auditor.yaml": """
+            service: billing
+            environments:
+              prod:
+                terraform: {dirs: [tf]}
+            """,
+        "tf/main.tf": """
+            resource "aws_security_group" "db" {
+              name = "billing-db"
+            }
+            resource "aws_db_instance" "main" {
+              identifier             = "billing"
+              engine                 = "postgres"
+              publicly_accessible    = true
+              vpc_security_group_ids = [aws_security_group.db.id]
+            }
+            resource "aws_rds_cluster" "reports" {
+              cluster_identifier     = "reports"
+              engine                 = "aurora-postgresql"
+              vpc_security_group_ids = [aws_security_group.db.id]
+            }
+            resource "aws_rds_cluster_instance" "reports" {
+              identifier          = "reports-1"
+              cluster_identifier  = aws_rds_cluster.reports.id
+              publicly_accessible = true
+            }
+            """})
+    report = pipeline.scan(config_mod.load(str(root)), policies.load_all([]),
+                           pipeline.ScanOptions())
+    public = {(f.resource.kind, f.resource.name): f for f in report.findings
+              if f.policy == "db-not-public" and f.status == "fail"}
+    assert set(public) == {("DBInstance", "billing"), ("DBClusterInstance", "reports-1")}
+    finding = public[("DBInstance", "billing")]
+    assert "has publicly_accessible = true" in finding.message
+    assert finding.location is not None and finding.location.line == 7
+    assert finding.remediation.commands == [
+        "aws rds modify-db-instance --db-instance-identifier billing --no-publicly-accessible "
+        "--apply-immediately"]
+    assert "--db-instance-identifier reports-1 " in (
+        public[("DBClusterInstance", "reports-1")].remediation.commands[0])
+
+
+def test_a_database_reached_by_address_ranges_says_so() -> None:
+    from auditor import engine
+    from auditor.models import Inventory, Resource
+
+    db = Resource("DBInstance", "api-db", {"engine": "postgres", "port": 5432,
+                                           "vpc_security_group_ids": ["api-db"]}, "terraform")
+    sg = Resource("SecurityGroup", "api-db", {"ingress": [
+        {"protocol": "tcp", "from_port": 5432, "to_port": 5432,
+         "cidr_blocks": ["10.40.1.0/24", "10.40.2.0/24"]}]}, "terraform")
+    pack = [p for p in policies.load_all([]) if p.id == "db-ingress-from-app"]
+    [result] = engine.evaluate(pack, Inventory("prod", "declared", [db, sg]), {})
+    assert result.status == "fail"
+    assert "only address ranges do (10.40.1.0/24, 10.40.2.0/24)" in result.message
+    assert "time out" not in result.message

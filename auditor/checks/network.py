@@ -74,12 +74,17 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                  or "none declared, so the VPC default group",
                  "group": sgs[0].name if sgs else None}
         verdict: bool | Unknown = False
+        ranges: list[str] = []  # address ranges that admit the port: not a group, but a route
         for sg in sgs:
             rules = ingress_rules(sg)
             if isinstance(rules, Unknown):
                 verdict = rules if verdict is False else verdict
                 continue
             for rule in rules:
+                cidrs = [c for key in ("cidr_blocks", "ipv6_cidr_blocks")
+                         if isinstance(rule.get(key), list) for c in rule[key]]
+                if cidrs and covers(rule, port) is True:
+                    ranges += [c for c in cidrs if isinstance(c, str)]
                 sources = rule.get("security_groups")
                 if isinstance(sources, Unknown):
                     verdict = sources if verdict is False else verdict
@@ -102,7 +107,8 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                                reason=verdict))
         else:
             out.append(Outcome(db, "pass" if verdict else "fail",
-                               path=("vpc_security_group_ids",), vars=facts))
+                               path=("vpc_security_group_ids",),
+                               vars={**facts, "ranges": ", ".join(dict.fromkeys(ranges))}))
     return out
 
 
@@ -127,6 +133,10 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
                         vars={**o.vars, "group": o.resource.name}) for o in found]
         if not found and public is None:
             out.append(Outcome(db, "pass"))
+    # An Aurora cluster's endpoint is public through its instances (the cluster's groups
+    # are checked above, on the cluster).
+    for member in ctx.inventory.of_kind("DBClusterInstance"):
+        out.append(_public_endpoint(member) or Outcome(member, "pass"))
     return out
 
 

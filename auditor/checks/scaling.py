@@ -85,10 +85,15 @@ def hpa_range(ctx: CheckContext) -> list[Outcome]:
         elif hq <= floor:
             problems.append(f"maxReplicas {high} <= minReplicas {low}, so it cannot add a "
                             "pod under load")
-        stuck = bool(problems)
+        stuck = bool(problems)  # the maximum is what to raise
+        frozen = get(hpa.body, ("spec", "behavior", "scaleUp", "selectPolicy")) == "Disabled"
+        if frozen:
+            problems.append("scaling up is disabled (behavior.scaleUp.selectPolicy: "
+                            "Disabled), so it cannot add a pod under load")
         if target is None:
             problems.append(f"no CPU utilization target (metrics: {_metric_names(hpa)})")
-        path: Path = ("spec", "maxReplicas") if stuck else ("spec", "metrics")
+        path: Path = (("spec", "maxReplicas") if stuck else
+                      ("spec", "behavior", "scaleUp") if frozen else ("spec", "metrics"))
         out.append(Outcome(hpa, "fail" if problems else "pass", path=path if problems else (),
                            vars={"problem": "; ".join(problems), "min_replicas": floor,
                                  "max_replicas": int(hq) if hq is not None else None,
@@ -156,8 +161,12 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
         unsure = next((p for p in mine if _pdb_selects(p, labels) is None), None)
         selector = _selector_text(workload, labels)
         if covering is not None:
-            out.append(Outcome(workload, "pass", vars={"pdb": covering.name,
-                                                       "selector": selector}))
+            lax = _evicts_all(covering)
+            out.append(Outcome(
+                workload, "fail" if lax else "pass",
+                location=covering.locate(("spec",)) if lax else None,
+                vars={"pdb": covering.name, "selector": selector,
+                      **({"lets_all_go": lax} if lax else {})}))
         elif unsure is not None:
             out.append(Outcome(workload, "unknown", vars={"selector": selector},
                                reason=f"the selector of PodDisruptionBudget {unsure.name} "
@@ -167,6 +176,15 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
                 ctx.inventory, workload, ctx.params.get("pdb_values_key")),
                 vars={"selector": selector}))
     return out
+
+
+def _evicts_all(pdb: Resource) -> str | None:
+    """The budget's own words when it protects nothing: it lets a drain evict every pod."""
+    for field, none_kept in (("maxUnavailable", ("100%",)), ("minAvailable", (0, "0", "0%"))):
+        value = get(pdb.body, ("spec", field))
+        if value in none_kept:
+            return f"{field}: {value}"
+    return None
 
 
 def _pdb_selects(pdb: Resource, labels: dict[str, Any]) -> bool | None:

@@ -73,10 +73,23 @@ def _target_group_port(tg: Resource, serving: list[Resource]) -> Outcome | None:
     if not named:
         return Outcome(tg, "unknown", path=("port",), reason="the serving containers declare "
                        "no ports to compare")
-    ok = resolve_port(port, {}) in named.values()
-    return Outcome(tg, "pass" if ok else "fail", path=("port",),
-                   vars={"problem": f"target group {tg.name} sends traffic to port {port}, "
-                                    f"but the pods listen on {_listing(named)}"})
+    if resolve_port(port, {}) not in named.values():
+        return Outcome(tg, "fail", path=("port",), vars={
+            "problem": f"target group {tg.name} sends traffic to port {port}, but the pods "
+                       f"listen on {_listing(named)}"})
+    # The health check asks its own port when one is given (else "traffic-port").
+    hc = tg.body.get("health_check")
+    hc = hc[0] if isinstance(hc, list) and hc else hc
+    checked = hc.get("port") if isinstance(hc, dict) else None
+    where: Path = ("health_check", "port")
+    if isinstance(checked, Unknown):
+        return Outcome(tg, "unknown", path=where, reason=checked)
+    if checked not in (None, "", "traffic-port") and resolve_port(checked, {}) not in (
+            named.values()):
+        return Outcome(tg, "fail", path=where, vars={
+            "problem": f"target group {tg.name} health-checks port {checked}, but the pods "
+                       f"listen on {_listing(named)}"})
+    return Outcome(tg, "pass", path=("port",))
 
 
 def health_check_path(ctx: CheckContext) -> list[Outcome]:
@@ -143,7 +156,11 @@ def _serving(inv: Inventory, params: dict[str, Any]) -> list[Resource]:
 def _ports_of(workloads: list[Resource]) -> dict[str, int]:
     named: dict[str, int] = {}
     for w in workloads:
-        for _, c in k8s.containers(w):
+        for path, c in k8s.containers(w):
+            # An init container has exited before traffic comes, unless it is a native
+            # sidecar (restartPolicy: Always), which keeps running beside the others.
+            if "initContainers" in path and c.get("restartPolicy") != "Always":
+                continue
             named.update(k8s.container_ports(c))
     return named
 

@@ -32,6 +32,7 @@ __all__ = ["KINDS", "Evaluated", "normalise"]
 KINDS = {
     "aws_security_group": "SecurityGroup", "aws_default_security_group": "SecurityGroup",
     "aws_db_instance": "DBInstance", "aws_rds_cluster": "DBCluster",
+    "aws_rds_cluster_instance": "DBClusterInstance",
     "aws_db_parameter_group": "DBParameterGroup", "aws_eks_node_group": "Nodegroup",
     "aws_lb_target_group": "TargetGroup", "aws_alb_target_group": "TargetGroup",
     "aws_lb": "LoadBalancer", "aws_alb": "LoadBalancer", "aws_acm_certificate": "ACMCertificate",
@@ -40,6 +41,7 @@ KINDS = {
 }  # fmt: skip
 _STEP = re.compile(r'([A-Za-z_][\w-]*)|\[(\d+)\]|\["([^"]*)"\]')
 NAME_ATTR = {"DBInstance": "identifier", "DBCluster": "cluster_identifier",
+             "DBClusterInstance": "identifier",
              "Nodegroup": "node_group_name", "ACMCertificate": "domain_name",
              "MetricAlarm": "alarm_name"}
 
