@@ -61,6 +61,7 @@ def test_alarm_dimension_reference_names_its_load_balancer() -> None:
     alarm = Resource("MetricAlarm", "api-5xx", {
         "namespace": "AWS/ApplicationELB", "metric_name": "HTTPCode_Target_5XX_Count",
         "comparison_operator": "GreaterThanThreshold", "threshold": 10,
+        "alarm_actions": [Unknown("aws_sns_topic.pager.arn is only known after apply")],
         "dimensions": {"LoadBalancer": dim}}, "tf", address="aws_cloudwatch_metric_alarm.api")
     api = Resource("LoadBalancer", "api", {"load_balancer_type": "application"}, "tf",
                    address="aws_lb.api")

@@ -38,6 +38,17 @@ def alb_alarm(ctx: CheckContext) -> list[Outcome]:
     for lb in lbs:
         watching = [(a, _watches(a, lb, single=len(lbs) == 1)) for a in alarms]
         mine = [a for a, w in watching if w is True]
+        heard = [(a, _notifies(a)) for a in mine]
+        if mine and not any(n is True for _, n in heard):
+            doubt = next((n for _, n in heard if isinstance(n, Unknown)), None)
+            out.append(Outcome(mine[0], "unknown", path=("alarm_actions",), reason=doubt)
+                       if doubt is not None else Outcome(
+                           mine[0], "fail", path=("alarm_actions",), vars={
+                               **_names(lb), "problem": f"alarm {mine[0].name} watches load "
+                               f"balancer {lb.name} but notifies nobody (no alarm_actions, or "
+                               "actions_enabled = false)"}))
+            continue
+        mine = [a for a, n in heard if n is True]
         if not mine:
             doubt = next((w for _, w in watching if isinstance(w, Unknown)), None)
             if doubt is not None:
@@ -80,6 +91,20 @@ def _threshold(mine: list[Resource], lb: Resource, limit: Decimal, ceiling: Any)
         **_names(lb), "threshold": f"{value:f}",
         "problem": f"watches load balancer {lb.name} but fires only above {value:f} s, "
                    f"later than the runbook's {ceiling} s"})
+
+
+def _notifies(alarm: Resource) -> bool | Unknown:
+    """Whether the alarm tells anyone when it fires: actions enabled (the default) and at
+    least one alarm action."""
+    enabled = alarm.body.get("actions_enabled")
+    if isinstance(enabled, Unknown):
+        return enabled
+    if enabled is False or (isinstance(enabled, str) and enabled.lower() == "false"):
+        return False
+    actions = alarm.body.get("alarm_actions")
+    if isinstance(actions, Unknown):
+        return actions
+    return isinstance(actions, list) and len(actions) > 0
 
 
 def _names(lb: Resource) -> dict[str, str]:

@@ -25,7 +25,9 @@ _FIELDS = {"Namespace": "namespace", "MetricName": "metric_name", "Threshold": "
            "ComparisonOperator": "comparison_operator", "Statistic": "statistic",
            "ExtendedStatistic": "extended_statistic", "Period": "period",
            "EvaluationPeriods": "evaluation_periods", "DatapointsToAlarm": "datapoints_to_alarm",
-           "TreatMissingData": "treat_missing_data", "ThresholdMetricId": "threshold_metric_id"}
+           "TreatMissingData": "treat_missing_data", "ThresholdMetricId": "threshold_metric_id",
+           # Who hears it: an alarm that notifies nobody does not wake the on-call.
+           "ActionsEnabled": "actions_enabled", "AlarmActions": "alarm_actions"}
 
 
 def wanted(t: Targets) -> tuple[str, ...]:
