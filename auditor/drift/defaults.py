@@ -145,7 +145,9 @@ TERRAFORM_RULES: dict[str, Rules] = {
                          defaults={("health_check", k): v for k, v in _HEALTH_CHECK.items()}),
     "StorageClass": Rules(roots=(("allowVolumeExpansion",),),
                           defaults={("allowVolumeExpansion",): False}),
+    # publicly_accessible: the runbook's "could not connect" shortcut that exposes the DB.
     "DBInstance": Rules(roots=(("backup_retention_period",), ("deletion_protection",),
-                               ("multi_az",), ("instance_class",)),
-                        defaults={("deletion_protection",): False, ("multi_az",): False}),
+                               ("multi_az",), ("instance_class",), ("publicly_accessible",)),
+                        defaults={("deletion_protection",): False, ("multi_az",): False,
+                                  ("publicly_accessible",): False}),
 }
