@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.errors import ConfigError, where
 from auditor.paths import Path
+from auditor.quantities import duration, parse_quantity
 from auditor.yamlfile import YamlError, decode, load_one, nearest_line
 
 DEFAULT_NAME = "auditor.yaml"
@@ -136,8 +137,6 @@ class Facts(_Strict):
     @field_validator("min_memory_limit")
     @classmethod
     def _quantity(cls, value: str | None) -> str | None:
-        from auditor.quantities import parse_quantity
-
         if value is not None and parse_quantity(value) is None:
             raise ValueError("not a Kubernetes quantity (e.g. 512Mi, 1Gi)")
         return value
@@ -145,8 +144,6 @@ class Facts(_Strict):
     @field_validator("max_log_retention")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
-        from auditor.checks.logs import duration
-
         if value is not None and duration(value) is None:
             raise ValueError("not a duration (e.g. 7d, 168h, 2w)")
         return value

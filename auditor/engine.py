@@ -35,7 +35,7 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
     for policy in policies:
         if inventory.side not in policy.sides:
             continue
-        params = {**policy.params(overrides), "environment": inventory.environment}
+        params = _params(policy, overrides, inventory.environment)
         if policy.unmet(params):  # a fact of the service nobody gave: see not_applicable()
             continue
         if "*" in inventory.unavailable:  # nothing was read at all
@@ -83,10 +83,14 @@ def not_applicable(policies: Iterable[Policy], environment: str,
     fact of the service they need was not given."""
     out = []
     for policy in policies:
-        reason = policy.unmet({**policy.params(overrides), "environment": environment})
+        reason = policy.unmet(_params(policy, overrides, environment))
         if reason:
             out.append((policy.id, reason))
     return out
+
+
+def _params(policy: Policy, overrides: dict[str, Any], environment: str) -> dict[str, Any]:
+    return {**policy.params(overrides), "environment": environment}
 
 
 def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> list[Outcome]:
@@ -160,7 +164,6 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
         # Passes are only counted: rendering their remediation would be wasted work.
         remediation_text="" if passed else _render(policy.remediation.text, ctx,
                                                    "remediation.text"),
-        # A command whose template renders nothing does not apply to this finding.
         commands=[] if passed else _commands(policy.remediation.commands, ctx, "commands"),
         checks=[] if passed else _commands(policy.remediation.checks, ctx, "checks"),
         details={k: v for k, v in outcome.vars.items() if k != "item" and _plain(v)},

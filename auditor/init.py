@@ -49,12 +49,10 @@ def discover(root: FsPath) -> Found:
     for chart in charts:
         found.values[chart] = _by_env(files, [chart, chart.parent, chart.parent / "values",
                                               chart / "values"], _VALUES)
-    tf_dirs = sorted({p.parent for p in files if p.suffix == ".tf"})
-    called = set()
-    for directory in tf_dirs:
-        for tf in (p for p in files if p.parent == directory and p.suffix == ".tf"):
-            text = _read(tf)
-            called |= {(directory / m).resolve() for m in _MODULE_SOURCE.findall(text)}
+    tf_files = [p for p in files if p.suffix == ".tf"]
+    tf_dirs = sorted({p.parent for p in tf_files})
+    called = {(tf.parent / m).resolve() for tf in tf_files
+              for m in _MODULE_SOURCE.findall(_read(tf))}
     found.terraform = [d for d in tf_dirs if d.resolve() not in called
                        and "modules" not in d.relative_to(root).parts]
     for directory in found.terraform:
@@ -94,7 +92,8 @@ def _by_env(files: list[FsPath], folders: list[FsPath],
 
 def _read(path: FsPath) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return f.read(1_000_000)  # bounded: a huge file is read only this far
     except OSError:
         return ""
 
@@ -107,6 +106,7 @@ def _label(text: str) -> str:
 def render(root: FsPath, service: str | None = None, runbook: str | None = None) -> str:
     """The commented auditor.yaml for ``root`` (paths relative to it)."""
     found = discover(root)
+
     def rel(path: FsPath) -> str:
         return path.relative_to(root).as_posix()
 

@@ -133,9 +133,10 @@ def single_instance(workload: Resource, singletons: list[str] | tuple[str, ...] 
     if isinstance(marked, str) and marked.strip().lower() not in ("", "false"):
         return f"it is marked a singleton ({SINGLETON_ANNOTATION}: {marked.strip()[:80]})"
     replicas = get(workload.body, ("spec", "replicas"))
-    one = replicas is None or replicas == 1 or replicas == "1" or replicas is MISSING
+    unset = replicas is None or replicas is MISSING  # the API's default is one
+    one = unset or replicas in (1, "1")
     fixed = workload.field_locations.get(("spec", "replicas"))
-    if one and replicas is not None and replicas is not MISSING and fixed and fixed.literal:
+    if one and not unset and fixed and fixed.literal:
         return f"its chart fixes replicas: 1 in its template ({fixed}), with no value to change it"
     if workload.kind == "Deployment":
         strategy = get(workload.body, ("spec", "strategy", "type"))

@@ -161,7 +161,6 @@ class Policy(_Strict):
             values.update({k: v for k, v in own.items() if k in values})
         return values
 
-
     def unmet(self, params: dict[str, Any]) -> str | None:
         """Why the policy does not apply with these parameters (a fact nobody gave), or
         None. The reason names the keys that turn it on."""

@@ -86,3 +86,18 @@ def semantic_equal(a: Any, b: Any) -> bool:
     if qa is not None and qb is not None:
         return qa == qb
     return False
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "": 86400}
+
+
+def duration(value: Any) -> float | None:
+    """Seconds of ``30s``, ``15m``, ``168h``, ``7d``, ``2w`` or a plain number of days;
+    None when ``value`` is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) * _SECONDS[""]
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    return float(match.group(1)) * _SECONDS[match.group(2)] if match else None

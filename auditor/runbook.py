@@ -41,33 +41,23 @@ def source_dir(config: Config | None) -> FsPath | None:
     return beside if beside.is_dir() else None
 
 
-def pages(source: FsPath) -> Iterable[tuple[str, str]]:
+def pages(source: FsPath) -> list[tuple[str, str]]:
     """(page id, text) of the runbook's Markdown pages, bounded; a page the project does
     not let be read (a link out of it, too large) is skipped here: the site build says."""
-    for n, path in enumerate(sorted(source.rglob("*.md"))):
-        if n >= MAX_PAGES:
-            return
-        rel = path.relative_to(source)
-        if any(part.startswith(("_", ".")) for part in rel.parts):
-            continue  # partials, not pages
-        with project.confined(project.root_of(source)):
+    out: list[tuple[str, str]] = []
+    with project.confined(project.root_of(source)):
+        for path in sorted(source.rglob("*.md"))[:MAX_PAGES]:
+            rel = path.relative_to(source)
+            if any(part.startswith(("_", ".")) for part in rel.parts):
+                continue  # partials, not pages
             if project.refusal(path) is not None:
                 continue
-        try:
-            text = path.read_bytes()[:MAX_PAGE_BYTES].decode("utf-8", "replace")
-        except OSError:
-            continue
-        page = rel.with_suffix("").as_posix()
-        yield page.removesuffix("/index").removesuffix("index"), text
-
-
-def claims(source: FsPath) -> dict[str, str]:
-    """policy id -> ``page/#heading-id`` of the first section that claims it."""
-    out: dict[str, str] = {}
-    for page, text in pages(source):
-        for match in _CLAIM.finditer(text):
-            for policy_id in _ID.findall(match.group(2)):
-                out.setdefault(policy_id, f"{page}/#{match.group(1)}")
+            try:
+                text = path.read_bytes()[:MAX_PAGE_BYTES].decode("utf-8", "replace")
+            except OSError:
+                continue
+            page = rel.with_suffix("").as_posix()
+            out.append((page.removesuffix("/index").removesuffix("index"), text))
     return out
 
 
@@ -90,12 +80,16 @@ def slug(title: str) -> str:
 def anchors(config: Config | None, policies: Iterable[Policy]) -> dict[str, str]:
     """policy id -> the runbook section that guards it (``page/#heading-id``)."""
     source = source_dir(config)
-    claimed = claims(source) if source is not None and source.is_dir() else {}
-    if config is not None:
-        claimed.update(config.runbook_sections)
+    claimed: dict[str, str] = {}  # the first section that claims a policy, in page order
     headings: dict[str, set[str]] = {}
     if source is not None and source.is_dir():
-        headings = {page: heading_ids(text) for page, text in pages(source)}
+        for page, text in pages(source):  # read once: claims and heading ids
+            headings[page] = heading_ids(text)
+            for match in _CLAIM.finditer(text):
+                for policy_id in _ID.findall(match.group(2)):
+                    claimed.setdefault(policy_id, f"{page}/#{match.group(1)}")
+    if config is not None:
+        claimed.update(config.runbook_sections)
     out = {}
     for policy in policies:
         anchor = claimed.get(policy.id)

@@ -536,3 +536,21 @@ def test_a_database_reached_by_address_ranges_says_so() -> None:
     assert result.status == "fail"
     assert "only address ranges do (10.40.1.0/24, 10.40.2.0/24)" in result.message
     assert "time out" not in result.message
+
+
+def test_a_container_is_found_by_its_quoted_name_past_a_branch_not_rendered(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    template = FIT["fit/templates/deploy.yaml"].replace(
+        "                - name: fit\n",
+        "                {{- if .Values.debug }}\n"
+        "                - name: debug\n"
+        "                  image: busybox:1.36\n"
+        "                {{- end }}\n"
+        "                - name: \"fit\"\n").replace("- name: proxy", "- name: 'proxy'")
+    root = project({**FIT, "fit/templates/deploy.yaml": template})
+    report = pipeline.scan(config_mod.load(str(root)), policies.load_all([]),
+                           pipeline.ScanOptions())
+    where = {(f.policy, f.item): f.location for f in report.findings}
+    proxy = where[("memory-limits", "proxy")]
+    # Three items are written for two rendered ones: the proxy is found by its quoted name.
+    assert proxy is not None and (proxy.file, proxy.line) == ("fit/templates/deploy.yaml", 20)

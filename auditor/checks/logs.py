@@ -8,33 +8,18 @@ volume (``facts.max_log_retention``). Durations are read as ``30s``, ``15m``, ``
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from auditor.checks.base import CheckContext, Outcome
 from auditor.paths import MISSING, get, parse
+from auditor.quantities import duration
 from auditor.unknown import Unknown
-
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "": 86400}
-
-
-def duration(value: Any) -> float | None:
-    """Seconds, or None when ``value`` is not a duration this check reads."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) * _SECONDS[""]
-    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
-    return float(match.group(1)) * _SECONDS[match.group(2)] if match else None
 
 
 def log_retention(ctx: CheckContext) -> list[Outcome]:
     key = str(ctx.params["log_retention_key"])
     limit = ctx.params.get("max_retention")
+    path = parse(key)
     out = []
     for values in ctx.inventory.of_kind("HelmValues"):
-        path = parse(key)
         value = get(values.body, path)
         if isinstance(value, Unknown):
             out.append(Outcome(values, "unknown", path=path, reason=value))

@@ -75,7 +75,8 @@ def build_site(options: SiteOptions) -> Built:
     service = re.sub(r"[<>&\"'`]", "", service)
     site_name = f"{service} runbook" if service else "Runbook"
     with tempfile.TemporaryDirectory(prefix="runbook-site-") as tmp:
-        source, mkdocs_file, own_nav = locate_source(config, FsPath(tmp) / "runbook", pack)
+        from_pack = FsPath(tmp) / "runbook"  # the pack's runbook, when the team has none
+        source, mkdocs_file, own_nav = locate_source(config, from_pack, pack)
         output = output_dir(options.output, source, options.reports)
         staging = FsPath(tmp) / "docs"
         staging.mkdir()
@@ -114,7 +115,7 @@ def build_site(options: SiteOptions) -> Built:
             _swap(built, output)
         finally:
             shutil.rmtree(built, ignore_errors=True)
-    return Built(output, source if source.parent != FsPath(tmp) else FsPath("(generated)"),
+    return Built(output, FsPath("(generated)") if source == from_pack else source,
                  len(rendered) + len(generated), len(reports), len(data.findings))
 
 

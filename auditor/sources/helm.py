@@ -245,6 +245,7 @@ class _Lines:
 
     def __init__(self, shown: str, lines: list[str]) -> None:
         self.shown, self.lines = shown, lines
+        self._lists: dict[int, list[int]] = {}  # a list's first line -> its items' lines
 
     def location(self, at: _Cursor, nested: bool) -> Location:
         line = at.line or 1
@@ -265,20 +266,25 @@ class _Lines:
         branch makes the count differ); else not found (the list's own line stays)."""
         if not at.complete:
             return at
-        items = self._items(at.start)
+        if at.start not in self._lists:  # each item of a list asks for the same scan
+            self._lists[at.start] = self._items(at.start)
+        items = self._lists[at.start]
         name = node.get("name") if isinstance(node, dict) else None
         if isinstance(name, str) and name:
             for n, first in enumerate(items):
                 last = items[n + 1] if n + 1 < len(items) else len(self.lines)
-                if any(self.lines[i].lstrip(" -").strip().strip("'\"") in (
-                        f"name: {name}", f'name: "{name}"', f"name: '{name}'")
-                       for i in range(first, last)):
+                if any(self._names(i, name) for i in range(first, last)):
                     return _Cursor(first + 1, first, True)
         if len(items) == count:
             return _Cursor(items[index] + 1, items[index], True)
         if len(items) == 1:  # one written item in a `range`: it writes every rendered one
             return _Cursor(items[0] + 1, items[0], True)
         return _Cursor(at.line, at.start, False)
+
+    def _names(self, i: int, name: str) -> bool:
+        """Whether line ``i`` is ``name: NAME``, the value plain or quoted."""
+        key, colon, value = self.lines[i].lstrip(" -").partition(":")
+        return bool(colon) and key.strip() == "name" and value.strip().strip("'\"") == name
 
     def _items(self, start: int) -> list[int]:
         """Indexes of the lines that start the list's items (``- ...`` at its indent)."""
