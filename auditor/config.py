@@ -81,6 +81,8 @@ class AwsConfig(_Strict):
     profile: str | None = None
     security_groups: list[str] = Field(default_factory=list)
     db_instances: list[str] = Field(default_factory=list)
+    db_clusters: list[str] = Field(default_factory=list, description="Aurora or Multi-AZ DB "
+                                   "cluster identifiers.")
     parameter_groups: list[str] = Field(default_factory=list)
     eks_cluster: str | None = None
     nodegroups: list[str] = Field(default_factory=list)

@@ -16,10 +16,6 @@ from pathlib import Path as FsPath
 from auditor import output
 from auditor.policies import Policy
 
-# Section titles that would otherwise be one service's words (the anchor id stays, so the
-# pack's links resolve).
-_TITLES = {"common-issues/high-error-rate/#move-database-not-loaded": "Pods Not Ready Yet"}
-
 
 def _split(section: str) -> tuple[str, str]:
     """``"1. High Error Rate (5xx): Out of Memory (OOM)"`` -> (page title, section title)."""
@@ -48,7 +44,7 @@ def pages(policies: Iterable[Policy]) -> dict[str, str]:
                  "the checks that guard against its cause.", ""]
         for heading, guarded in sorted(sections.items()):
             anchor = f"{page}/#{heading}"
-            title = _TITLES.get(anchor) or section_titles.get(anchor) or heading.replace(
+            title = section_titles.get(anchor) or heading.replace(
                 "-", " ").title()
             ids = ", ".join(f'"{p.id}"' for p in guarded)
             lines += [f"## {title} {{ #{heading} }}", "",

@@ -139,7 +139,7 @@ def _target(t: Any) -> str:
 
 def db_instance_available(ctx: CheckContext) -> list[Outcome]:
     out = []
-    for db in ctx.inventory.of_kind("DBInstance"):
+    for db in ctx.inventory.of_kind("DBInstance", "DBCluster", "DBClusterInstance"):
         status = db.body.get("status")
         if isinstance(status, str) and status:
             out.append(Outcome(db, "pass" if status == "available" else "fail",
@@ -153,7 +153,7 @@ def db_instance_available(ctx: CheckContext) -> list[Outcome]:
 def rds_recent_snapshot(ctx: CheckContext) -> list[Outcome]:
     moment, limit = now(ctx.params), timedelta(hours=float(ctx.params["max_age_hours"]))
     out = []
-    for db in ctx.inventory.of_kind("DBInstance"):
+    for db in ctx.inventory.of_kind("DBInstance", "DBCluster"):  # Aurora: the cluster's
         raw = db.body.get("latest_snapshot_time")
         taken, path = parse_time(raw), ("latest_snapshot_time",)
         if raw is None:

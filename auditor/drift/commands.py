@@ -197,11 +197,15 @@ def aws_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference)
     if declared.kind == "StorageClass":
         patch = json.dumps({"allowVolumeExpansion": d.live}, separators=(",", ":"))
         return Shell(f"kubectl patch storageclass {name} -p {sq(patch)}")
+    if declared.kind == "DBCluster" and attr == "multi_az":  # a replica came or went
+        return Shell(f"aws rds {'create' if d.live in (True, 'true') else 'delete'}"
+                     f"-db-instance --db-instance-identifier <replica> (of cluster {name})")
     named = _DB_FLAGS.get(attr)
     flag = f"{named} {q(value)}" if named else q(
         f"--{'' if d.live in (True, 'true') else 'no-'}{attr.replace('_', '-')}")
-    return Shell(f"aws rds modify-db-instance --db-instance-identifier {name} {flag} "
-                 "--apply-immediately")
+    what = ("modify-db-cluster --db-cluster-identifier" if declared.kind == "DBCluster"
+            else "modify-db-instance --db-instance-identifier")
+    return Shell(f"aws rds {what} {name} {flag} --apply-immediately")
 
 
 def sg_cause(verb: str, direction: str, group_id: str, key: tuple[str, int, int, str]

@@ -150,4 +150,9 @@ TERRAFORM_RULES: dict[str, Rules] = {
                                ("multi_az",), ("instance_class",), ("publicly_accessible",)),
                         defaults={("deletion_protection",): False, ("multi_az",): False,
                                   ("publicly_accessible",): False}),
+    # multi_az: a replica in another zone (derived from the declared cluster instances).
+    "DBCluster": Rules(roots=(("backup_retention_period",), ("deletion_protection",),
+                              ("multi_az",)),
+                       defaults={("deletion_protection",): False,
+                                 ("backup_retention_period",): 1}),
 }

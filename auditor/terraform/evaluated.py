@@ -24,6 +24,9 @@ class Evaluated:
     # The module's variables -> the caller's argument that sets them (followed up through
     # callers that pass their own variable on): where a change to the value is made.
     inputs: dict[str, Location] = field(default_factory=dict)
+    # How many instances count/for_each (of the resource and its module calls) make; None
+    # when that is not known offline.
+    copies: int | None = 1
 
     @property
     def type(self) -> str:

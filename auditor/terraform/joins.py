@@ -1,5 +1,6 @@
 """Resources that only make sense attached to another: standalone security group rules,
-WAF associations, secret rotations. Each is folded into its target's body.
+WAF associations, secret rotations, Aurora cluster instances. Each is folded into its
+target's body.
 
 A rule whose group is not declared in the directory (a data source, a literal ``sg-...``
 id, a variable) is still audited: the group is created once, named by what the rule says
@@ -79,6 +80,58 @@ def apply(items: list[Evaluated], out: dict[str, Resource], names: dict[str, str
                 res.body[key] = Unknown(reason)
     for identity, group in elsewhere.items():  # keyed apart from the declared addresses
         out[f"declared elsewhere: {identity}"] = group
+    _cluster_members(items, out)
+
+
+def _cluster_members(items: list[Evaluated], out: dict[str, Resource]) -> None:
+    """An Aurora cluster survives an AZ or host failure by failing over to a replica in
+    another AZ: ``multi_az`` (as RDS reports it live) is whether its declared instances are
+    at least two, not all pinned to one zone. A Multi-AZ DB cluster
+    (``db_cluster_instance_class``) always spans three zones."""
+    clusters = {a: r for a, r in out.items() if r.kind == "DBCluster"}
+    by_name = {r.body.get("cluster_identifier"): r for r in clusters.values()
+               if isinstance(r.body.get("cluster_identifier"), str)}
+    members: dict[str, list[Evaluated]] = {a: [] for a in clusters}
+    stray: list[str] = []  # members whose cluster is not known offline
+    for e in items:
+        if e.type != "aws_rds_cluster_instance" or e.block.kind != "resource":
+            continue
+        raw = e.attrs.get("cluster_identifier")
+        target = _target(raw, out) or (by_name.get(raw) if isinstance(raw, str) else None)
+        if target is not None and target.kind == "DBCluster":
+            members[next(a for a, r in clusters.items() if r is target)].append(e)
+        elif not isinstance(raw, str):
+            stray.append(e.block.address)
+    for address, cluster in clusters.items():
+        if "multi_az" not in cluster.body:
+            cluster.body["multi_az"] = _cluster_multi_az(cluster, members[address], stray)
+            found = members[address]
+            if found:
+                block = found[-1].block
+                cluster.field_locations[("multi_az",)] = Location(
+                    block.file, block.lines.get(("count",), block.lines.get(("for_each",),
+                                                                               block.line)))
+
+
+def _cluster_multi_az(cluster: Resource, members: list[Evaluated], stray: list[str]) -> Any:
+    if cluster.body.get("db_cluster_instance_class") is not None:
+        return True
+    counts = [m.copies for m in members]
+    if any(c is None for c in counts):
+        unknown = next(m for m in members if m.copies is None)
+        return Unknown(f"the number of instances of {unknown.block.address} is not known "
+                       "offline")
+    if sum(c for c in counts if c is not None) >= 2:
+        zones = [m.attrs.get("availability_zone") for m in members]
+        # Instances all pinned to one zone fail over within it: not Multi-AZ.
+        return not (all(isinstance(z, str) for z in zones) and len(set(zones)) == 1)
+    if stray:
+        return Unknown(f"{', '.join(sorted(stray))} may belong to this cluster (its cluster "
+                       "is not known offline)")
+    if not members:
+        return Unknown("no aws_rds_cluster_instance in this configuration names the cluster: "
+                       "its instances are declared elsewhere")
+    return False
 
 
 def _attach_rule(e: Evaluated, out: dict[str, Resource], names: dict[str, str],

@@ -39,7 +39,7 @@ def evaluated(directory: FsPath, var_values: dict[str, Any], source: str,
               rel: Callable[[FsPath], str], problems: list[Problem]) -> list[Evaluated]:
     """Every resource with instances in ``directory`` and the local modules it calls."""
     walk = _Walk(source, rel, problems)
-    return walk.module(directory, var_values, "", (directory.resolve(),), None, {})
+    return walk.module(directory, var_values, "", (directory.resolve(),), None, {}, 1)
 
 
 @dataclass
@@ -50,7 +50,7 @@ class _Walk:
 
     def module(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
                chain: tuple[FsPath, ...], doubt: Unknown | None,
-               inputs: dict[str, Location]) -> list[Evaluated]:
+               inputs: dict[str, Location], copies: int | None) -> list[Evaluated]:
         blocks, errors = loader.load_dir(directory, self.rel)
         self.problems.extend(Problem(self.source, e.message, Location(e.file, e.line))
                              for e in errors)
@@ -60,19 +60,19 @@ class _Walk:
         items: list[Evaluated] = []
         for block in blocks:
             if block.kind == "resource" and len(block.labels) == 2:
-                present, unsure = instances(block, scope)
+                present, unsure, number = instances(block, scope)
                 if present:
                     attrs = {k: evaluate(v, scope) for k, v in block.attrs.items()
                              if k not in META}
                     items.append(Evaluated(block, attrs, doubt if unsure is None else unsure,
-                                           inputs))
+                                           inputs, _times(copies, number)))
             elif block.kind == "module" and len(block.labels) == 1:
-                items.extend(self.call(block, scope, directory, chain, doubt, inputs))
+                items.extend(self.call(block, scope, directory, chain, doubt, inputs, copies))
         return items
 
     def call(self, block: Block, scope: ModuleScope, directory: FsPath,
              chain: tuple[FsPath, ...], doubt: Unknown | None,
-             inputs: dict[str, Location]) -> list[Evaluated]:
+             inputs: dict[str, Location], copies: int | None) -> list[Evaluated]:
         name, src = block.labels[0], block.attrs.get("source")
         where = Location(block.file, block.lines.get(("source",), block.line))
         if not (isinstance(src, str) and src.startswith(LOCAL_SOURCE)):
@@ -80,7 +80,7 @@ class _Walk:
                 self.source, f"module {name} ({src}) is not read offline: its resources are "
                 "not audited on the declared side", where, status="unknown"))
             return []
-        present, unsure = instances(block, scope)
+        present, unsure, number = instances(block, scope)
         if not present:
             return []
         target = (directory / src).resolve()
@@ -102,7 +102,13 @@ class _Walk:
             return []
         args = {k: evaluate(v, scope) for k, v in block.attrs.items() if k not in MODULE_META}
         return self.module(target, args, f"{block.address}.", (*chain, target),
-                           doubt if unsure is None else unsure, _argument_lines(block, inputs))
+                           doubt if unsure is None else unsure, _argument_lines(block, inputs),
+                           _times(copies, number))
+
+
+def _times(a: int | None, b: int | None) -> int | None:
+    """Instances of a block inside a module called several times (None: not known)."""
+    return None if a is None or b is None else a * b
 
 
 _BARE_VAR = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
@@ -127,8 +133,9 @@ def _argument_lines(call: Block, inputs: dict[str, Location]) -> dict[str, Locat
     return out
 
 
-def instances(block: Block, scope: ModuleScope) -> tuple[bool, Unknown | None]:
-    """(whether the block has instances, why that is not certain)."""
+def instances(block: Block, scope: ModuleScope) -> tuple[bool, Unknown | None, int | None]:
+    """(whether the block has instances, why that is not certain, how many: None when
+    not known)."""
     for meta in ("count", "for_each"):
         if meta not in block.attrs:
             continue
@@ -138,16 +145,16 @@ def instances(block: Block, scope: ModuleScope) -> tuple[bool, Unknown | None]:
             why = value.reason if isinstance(value, Unknown) else (
                 f"{value} is only known after apply")
             return True, Unknown(f"{what} is not known offline ({why}): the resource may "
-                                 "have no instance")
+                                 "have no instance"), None
         if meta == "count":
             number = _count(value)
             if number is None:
-                return True, Unknown(f"{what} is not a whole number: {value!r}")
-            if number == 0:
-                return False, None
-        elif isinstance(value, dict | list) and not value:
-            return False, None
-    return True, None
+                return True, Unknown(f"{what} is not a whole number: {value!r}"), None
+            return number > 0, None, number
+        if isinstance(value, dict | list | set | tuple):
+            return bool(value), None, len(value)
+        return True, None, None  # not a collection: Terraform would refuse it
+    return True, None, 1
 
 
 def _count(value: Any) -> int | None:

@@ -26,14 +26,17 @@ from auditor.yamlfile import nearest_line
 if TYPE_CHECKING:
     from auditor.live.aws.targets import Targets
 
-KINDS = ("SecurityGroup", "DBInstance", "DBParameterGroup", "Nodegroup", "TargetGroup",
-         "LoadBalancer", "ACMCertificate", "MetricAlarm", "SecretsManagerSecret", "AWSAccount")
+KINDS = ("SecurityGroup", "DBInstance", "DBCluster", "DBClusterInstance", "DBParameterGroup",
+         "Nodegroup", "TargetGroup", "LoadBalancer", "ACMCertificate", "MetricAlarm",
+         "SecretsManagerSecret", "AWSAccount")
 # Remediation commands' placeholders filled from what was found (first of each kind).
-_NAMES = {"DBInstance": "db_identifier", "DBParameterGroup": "parameter_group",
+_NAMES = {"DBInstance": "db_identifier", "DBCluster": "db_cluster",
+          "DBParameterGroup": "parameter_group",
           "Nodegroup": "nodegroup", "TargetGroup": "target_group",
           "LoadBalancer": "load_balancer"}
 # auditor.yaml's aws: key -> the kind its names are
 _CONFIGURED = {"security_groups": "SecurityGroup", "db_instances": "DBInstance",
+               "db_clusters": "DBCluster",
                "parameter_groups": "DBParameterGroup", "target_groups": "TargetGroup",
                "load_balancers": "LoadBalancer", "certificates": "ACMCertificate",
                "secrets": "SecretsManagerSecret", "nodegroups": "Nodegroup"}
@@ -41,7 +44,7 @@ _CONFIGURED = {"security_groups": "SecurityGroup", "db_instances": "DBInstance",
 
 def collect(config: Config, env_name: str, env: Environment,
             declared: list[Resource]) -> LiveCollected:
-    from auditor.live.aws import account, acm, cloudwatch, ec2, eks, elbv2, rds, secrets
+    from auditor.live.aws import account, acm, aurora, cloudwatch, ec2, eks, elbv2, rds, secrets
     from auditor.live.aws.api import Api, CallFailed
     from auditor.live.aws.targets import targets
 
@@ -54,7 +57,8 @@ def collect(config: Config, env_name: str, env: Environment,
 
     wanted = targets(aws, declared, origin)
     # Each service module with something to read, and the kinds it reads.
-    readers = [(m, kinds) for m in (ec2, rds, eks, elbv2, acm, cloudwatch, secrets, account)
+    readers = [(m, kinds) for m in (ec2, rds, aurora, eks, elbv2, acm, cloudwatch, secrets,
+                                            account)
                if (kinds := m.wanted(wanted))]
     try:
         api = Api(aws.profile, aws.region, sorted({s for m, _ in readers for s in m.SERVICES}))
@@ -88,7 +92,7 @@ def _not_found(wanted: Targets, out: LiveCollected, region: str,
 def _is(r: Resource, key: str, name: str, cluster: str | None) -> bool:
     if key == "nodegroups":
         return r.name == name and r.body.get("cluster_name") == cluster
-    if key in ("db_instances", "parameter_groups"):  # RDS keeps identifiers in lowercase
+    if key in ("db_instances", "db_clusters", "parameter_groups"):  # RDS lowercases them
         return r.name.lower() == name.lower()
     if key == "secrets" and name.startswith("arn:"):  # the ARN ends in -<6 random chars>
         return f":secret:{r.name}-" in name

@@ -95,13 +95,14 @@ def _instance(api: Api, db: dict[str, Any]) -> dict[str, Any]:
         "publicly_accessible": bool(db.get("PubliclyAccessible")),
         "storage_encrypted": bool(db.get("StorageEncrypted")),
         "parameter_group_name": groups[0] if groups else None,
-        "vpc_security_group_ids": _group_names(api, db),
+        "vpc_security_group_ids": group_names(api, db),
         "status": db.get("DBInstanceStatus"),
         "latest_snapshot_time": _latest_snapshot(api, db["DBInstanceIdentifier"]),
     }
 
 
-def _group_names(api: Api, db: dict[str, Any]) -> list[str] | Unknown:
+def group_names(api: Api, db: dict[str, Any]) -> list[str] | Unknown:
+    """The names of an instance's or cluster's security groups (Terraform holds names)."""
     ids = [g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups") or []
            if g.get("VpcSecurityGroupId")]
     try:

@@ -23,6 +23,7 @@ from auditor.models import Location, Resource
 class Targets:
     security_groups: list[str] = field(default_factory=list)  # names, or sg- ids
     db_instances: list[str] = field(default_factory=list)
+    db_clusters: list[str] = field(default_factory=list)
     parameter_groups: list[str] = field(default_factory=list)
     nodegroups: list[tuple[str, str]] = field(default_factory=list)  # (cluster, node group)
     clusters: list[str] = field(default_factory=list)  # every node group of these
@@ -44,6 +45,7 @@ class Targets:
 _NAMED = {
     "SecurityGroup": ("security_groups", "name"),
     "DBInstance": ("db_instances", "identifier"),
+    "DBCluster": ("db_clusters", "cluster_identifier"),
     "DBParameterGroup": ("parameter_groups", "name"),
     "TargetGroup": ("target_groups", "name"),
     "LoadBalancer": ("load_balancers", "name"),
@@ -83,7 +85,8 @@ def targets(aws: AwsConfig, declared: list[Resource], origin: Origin | None = No
     out.security_group_vpcs = {name: vpc for name, found in vpcs.items() if len(found) == 1
                                and isinstance(vpc := next(iter(found)), str)
                                and vpc.startswith("vpc-")}
-    for attr in ("security_groups", "db_instances", "parameter_groups", "target_groups",
+    for attr in ("security_groups", "db_instances", "db_clusters", "parameter_groups",
+                 "target_groups",
                  "load_balancers", "certificates", "secrets"):
         for index, name in enumerate(getattr(aws, attr)):
             _add(getattr(out, attr), name)

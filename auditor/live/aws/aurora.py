@@ -1,0 +1,93 @@
+"""RDS DB clusters (Aurora, and Multi-AZ DB clusters) with their member instances.
+
+A cluster takes the Terraform shape of ``aws_rds_cluster``, its security groups named,
+plus ``multi_az`` as RDS reports it (a replica in another zone) and its newest cluster
+snapshot; each member takes the shape of ``aws_rds_cluster_instance`` (its public
+endpoint is set per instance). Clusters are described by identifier only: no listing of
+the account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.live.aws.api import Api, iso, read
+from auditor.live.aws.rds import group_names
+from auditor.live.aws.targets import Targets
+from auditor.live.base import LiveCollected
+from auditor.models import Resource
+
+KINDS = ("DBCluster", "DBClusterInstance")
+SERVICES = ("rds", "ec2")
+
+
+def wanted(t: Targets) -> tuple[str, ...]:
+    return KINDS if t.db_clusters else ()
+
+
+def collect(api: Api, t: Targets) -> LiveCollected:
+    out = LiveCollected()
+    members: list[str] = []
+    read(out, ("DBCluster",), lambda: _clusters(api, t.db_clusters, members))
+    if "DBCluster" in out.unavailable:  # the members are not known either
+        out.unavailable["DBClusterInstance"] = out.unavailable["DBCluster"]
+        return out
+    read(out, ("DBClusterInstance",), lambda: _members(api, members))
+    return out
+
+
+def _clusters(api: Api, identifiers: list[str], members: list[str]) -> list[Resource]:
+    found = []
+    for identifier in identifiers:
+        response = api.call("rds", "describe_db_clusters", missing=("DBClusterNotFoundFault",),
+                            DBClusterIdentifier=identifier)
+        for db in (response or {}).get("DBClusters") or []:
+            members += [m["DBInstanceIdentifier"] for m in db.get("DBClusterMembers") or []
+                        if m.get("DBInstanceIdentifier")]
+            found.append(api.resource("DBCluster", db["DBClusterIdentifier"], _cluster(api, db)))
+    return found
+
+
+def _cluster(api: Api, db: dict[str, Any]) -> dict[str, Any]:
+    name = db["DBClusterIdentifier"]
+    body: dict[str, Any] = {
+        "cluster_identifier": name, "engine": db.get("Engine"),
+        "engine_version": db.get("EngineVersion"), "port": db.get("Port"),
+        "multi_az": bool(db.get("MultiAZ")),
+        "backup_retention_period": db.get("BackupRetentionPeriod"),
+        "deletion_protection": bool(db.get("DeletionProtection")),
+        "storage_encrypted": bool(db.get("StorageEncrypted")),
+        "db_cluster_parameter_group_name": db.get("DBClusterParameterGroup"),
+        "vpc_security_group_ids": group_names(api, db),
+        "status": db.get("Status"),
+        "latest_snapshot_time": _latest_snapshot(api, name),
+        "members": len(db.get("DBClusterMembers") or []),
+    }
+    if db.get("DBClusterInstanceClass"):  # a Multi-AZ DB cluster: endpoints are its own
+        body["db_cluster_instance_class"] = db["DBClusterInstanceClass"]
+        body["publicly_accessible"] = bool(db.get("PubliclyAccessible"))
+    return body
+
+
+def _latest_snapshot(api: Api, identifier: str) -> str | None:
+    snapshots = api.pages("rds", "describe_db_cluster_snapshots", "DBClusterSnapshots",
+                          DBClusterIdentifier=identifier)
+    times = [s["SnapshotCreateTime"] for s in snapshots if s.get("SnapshotCreateTime")]
+    return iso(max(times)) if times else None
+
+
+def _members(api: Api, identifiers: list[str]) -> list[Resource]:
+    found = []
+    for identifier in identifiers:
+        response = api.call("rds", "describe_db_instances", missing=("DBInstanceNotFound",),
+                            DBInstanceIdentifier=identifier)
+        for db in (response or {}).get("DBInstances") or []:
+            found.append(api.resource("DBClusterInstance", db["DBInstanceIdentifier"], {
+                "identifier": db["DBInstanceIdentifier"],
+                "cluster_identifier": db.get("DBClusterIdentifier"),
+                "instance_class": db.get("DBInstanceClass"),
+                "availability_zone": db.get("AvailabilityZone"),
+                "publicly_accessible": bool(db.get("PubliclyAccessible")),
+                "status": db.get("DBInstanceStatus"),
+            }))
+    return found
