@@ -1,13 +1,16 @@
 """Node capacity: the node group has room for the pods the HPA may ask for.
 
 Pods are placed whole, so what counts is how many fit on one node (by CPU, memory and the
-pod cap) times the group's max_size. Where an instance type's size is not known offline,
-the answer is an honest ``unknown``, never a guess that passes.
+pod cap) times the group's max_size. Every node first runs one pod of each DaemonSet, so
+their requests come off each node. All workloads share the nodes too: when their requests
+at full scale-out exceed what max_size nodes offer, some stay Pending whatever the packing
+(a sum that fits proves nothing, so it never passes on its own). Where an instance type's
+size is not known offline, the answer is an honest ``unknown``, never a guess that passes.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from auditor import k8s
@@ -27,9 +30,10 @@ def nodegroup_capacity(ctx: CheckContext) -> list[Outcome]:
     with the replicas the HPA may ask for (a total-capacity sum would miss packing)."""
     inv = ctx.inventory
     out = []
+    daemons = _daemon_overhead(inv)
     for ng in inv.of_kind("Nodegroup"):
         for w in workloads(inv, ctx.params):
-            verdict = _fits(inv, w, ng, ctx.params)
+            verdict = _fits(inv, w, ng, ctx.params, daemons)
             if isinstance(verdict, Unknown):
                 out.append(Outcome(ng, "unknown", item=w.name, path=("scaling_config",),
                                    reason=verdict))
@@ -37,7 +41,59 @@ def nodegroup_capacity(ctx: CheckContext) -> list[Outcome]:
                 out.append(Outcome(ng, "pass" if verdict["fit"] >= verdict["replicas"]
                                    else "fail", item=w.name, path=("scaling_config",),
                                    vars=verdict))
+        together = _together(inv, ng, ctx.params, daemons)
+        if together is not None:
+            out.append(together)
     return out
+
+
+Overhead = tuple[Decimal, Decimal, int]  # (cpu, memory, pods) every node gives DaemonSets
+
+
+def _daemon_overhead(inv: Inventory) -> Overhead | Unknown:
+    cpu, mem, pods = Decimal(0), Decimal(0), 0
+    for ds in inv.of_kind("DaemonSet"):
+        requests = pod_requests(ds)
+        if isinstance(requests, Unknown):
+            return Unknown(f"the requests of DaemonSet {ds.name}, which runs on every node, "
+                           f"are not known: {requests.reason}")
+        cpu, mem, pods = cpu + requests[0], mem + requests[1], pods + 1
+    return cpu, mem, pods
+
+
+def _together(inv: Inventory, ng: Resource, params: dict[str, Any],
+              daemons: Overhead | Unknown) -> Outcome | None:
+    """A fail when all workloads at full scale-out request more than max_size nodes offer
+    after the DaemonSets; nothing otherwise (each workload has its own outcome)."""
+    scalable = workloads(inv, params)
+    node = _node_capacity(ng, params)
+    if len(scalable) < 2 or isinstance(node, Unknown) or isinstance(daemons, Unknown):
+        return None
+    max_size, sizes = node
+    cpu = mem = Decimal(0)
+    for w in scalable:
+        replicas, requests = replicas_max(inv, w), pod_requests(w)
+        if isinstance(replicas, Unknown) or isinstance(requests, Unknown):
+            return None  # that workload's own outcome says why
+        cpu, mem = cpu + replicas * requests[0], mem + replicas * requests[1]
+    c, m = min(sizes.values())  # any listed type may be launched: the smallest
+    offered = ((c - daemons[0]) * max_size, (m - daemons[1]) * max_size)
+    short = [f"{_cores(cpu)} CPU of {_cores(offered[0])}" if cpu > offered[0] else "",
+             f"{format_bytes(mem)} of {format_bytes(offered[1])} memory"
+             if mem > offered[1] else ""]
+    if not any(short):
+        return None
+    room = (c - daemons[0], m - daemons[1])  # what one node offers the workloads
+    needed = max((cpu / room[0]).to_integral_value(ROUND_CEILING) if room[0] > 0 else 0,
+                 (mem / room[1]).to_integral_value(ROUND_CEILING) if room[1] > 0 else 0)
+    return Outcome(ng, "fail", item="all workloads", path=("scaling_config",), vars={
+        "together": " and ".join(s for s in short if s), "max_size": max_size,
+        "workloads": len(scalable), "needed_nodes": int(needed) if min(room) > 0 else None})
+
+
+def _cores(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def pod_requests(w: Resource) -> tuple[Decimal, Decimal] | Unknown:
@@ -76,8 +132,8 @@ def _requests(w: Resource, containers: list[Any]) -> list[tuple[Decimal, Decimal
     return out
 
 
-def _fits(inv: Inventory, w: Resource, ng: Resource, params: dict[str, Any]
-          ) -> dict[str, Any] | Unknown:
+def _fits(inv: Inventory, w: Resource, ng: Resource, params: dict[str, Any],
+          daemons: Overhead | Unknown) -> dict[str, Any] | Unknown:
     replicas = replicas_max(inv, w)
     if isinstance(replicas, Unknown):
         return replicas
@@ -89,16 +145,21 @@ def _fits(inv: Inventory, w: Resource, ng: Resource, params: dict[str, Any]
     if isinstance(node, Unknown):
         return node
     max_size, sizes = node
+    if isinstance(daemons, Unknown):
+        return daemons
+    ds_cpu, ds_mem, ds_pods = daemons
     # A pod without requests still takes a pod slot: kubelet caps pods per node.
-    max_pods = int(params.get("max_pods_per_node") or 110)
-    fits = {t: min(int(c // cpu) if cpu else max_pods, int(m // mem) if mem else max_pods,
-                   max_pods) for t, (c, m) in sizes.items()}
+    max_pods = max(int(params.get("max_pods_per_node") or 110) - ds_pods, 0)
+    fits = {t: max(min(int((c - ds_cpu) // cpu) if cpu else max_pods,
+                       int((m - ds_mem) // mem) if mem else max_pods, max_pods), 0)
+            for t, (c, m) in sizes.items()}
     instance_type = min(fits, key=lambda t: fits[t])  # any listed type may be launched
     per_node = fits[instance_type]
     return {"replicas": replicas, "fit": per_node * max_size, "per_node": per_node,
             "max_size": max_size, "instance_type": instance_type, "workload": w.name,
-            "pod_cpu": f"{cpu:f}".rstrip("0").rstrip(".") if cpu else "0",
-            "pod_memory": format_bytes(mem)}
+            "pod_cpu": _cores(cpu), "pod_memory": format_bytes(mem),
+            "daemonsets": (f" after {ds_pods} DaemonSet pod(s) per node ({_cores(ds_cpu)} CPU, "
+                           f"{format_bytes(ds_mem)})" if ds_pods else "")}
 
 
 def _node_capacity(ng: Resource, params: dict[str, Any]
