@@ -1,7 +1,10 @@
 """ACM certificates, found by domain name (one list call) or by ARN.
 
-A certificate takes the Terraform shape of ``aws_acm_certificate`` plus what the expiry and
-renewal checks read: status, expiry, renewal eligibility and the resources using it.
+A certificate takes the Terraform shape of ``aws_acm_certificate`` (a private CA's
+certificate keeps its ``certificate_authority_arn``) plus what the expiry and renewal
+checks read: status, expiry, renewal eligibility and the state of a renewal under way
+(``renewal_status``: a renewal PENDING_VALIDATION or FAILED will not happen by itself) and
+the resources using it.
 Several certificates may carry one domain (a replacement, an old import); the one that
 serves counts: in use first, then issued, then the latest expiry.
 """
@@ -68,7 +71,14 @@ def _serving(cert: dict[str, Any]) -> tuple[bool, bool, str]:
 def _resource(api: Api, cert: dict[str, Any]) -> Resource:
     methods = [o.get("ValidationMethod") for o in cert.get("DomainValidationOptions") or []]
     after = cert.get("NotAfter")
+    renewal = cert.get("RenewalSummary") or {}
+    extra = {k: v for k, v in {  # absent unless AWS says them, as Terraform omits them
+        "certificate_authority_arn": cert.get("CertificateAuthorityArn"),
+        "renewal_status": renewal.get("RenewalStatus"),
+        "renewal_status_reason": renewal.get("RenewalStatusReason"),
+    }.items() if v}
     return api.resource("ACMCertificate", cert["DomainName"], {
+        **extra,
         "domain_name": cert["DomainName"],
         # An imported certificate has no validation method, as its Terraform resource has none.
         "validation_method": next((m for m in methods if m), None),

@@ -1,6 +1,6 @@
-"""Aurora clusters on both sides: declared members decide Multi-AZ offline, the live
-collector reads clusters and their instances from moto over real HTTP, and the policies
-judge them where they judged only single instances before."""
+"""Routes to the runbook's causes the AWS side did not see (issue 11, point 9): Aurora
+clusters on both sides (declared members decide Multi-AZ offline; the live collector reads
+clusters and their instances from moto over real HTTP), and a private CA's certificate."""
 
 from __future__ import annotations
 
@@ -193,3 +193,26 @@ def test_a_replica_deleted_by_hand_is_single_az_live_and_drift(
     available = [p for p in report["passed"] if p["policy"] == "db-instance-available"]
     assert {(p["resource"]["kind"], p["resource"]["name"]) for p in available} == {
         ("DBCluster", "shop-prod"), ("DBClusterInstance", "shop-prod-0")}
+
+
+# ---- ACM: a private CA's certificate is no imported one -----------------------------------
+
+def test_a_private_ca_certificate_is_read_as_one_and_passes(aws: str) -> None:
+    from auditor import engine
+    from auditor.models import Inventory
+    from auditor.policies import load_all
+
+    client("acm").request_certificate(
+        DomainName="internal.shop.example.com",
+        CertificateAuthorityArn="arn:aws:acm-pca:us-east-1:123456789012:"
+                                "certificate-authority/abc")
+    config = Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {"region": REGION,
+                                         "certificates": ["internal.shop.example.com"]}}}})
+    found = aws_live.collect(config, "prod", config.environments["prod"], [])
+    [cert] = [r for r in found.resources if r.kind == "ACMCertificate"]
+    assert cert.body["certificate_authority_arn"].endswith("certificate-authority/abc")
+    assert cert.body["validation_method"] is None  # which read as "imported" before
+    [policy] = [p for p in load_all([]) if p.id == "acm-cert-issued"]
+    [result] = engine.evaluate([policy], Inventory("prod", "live", found.resources), {})
+    assert result.status == "pass", result
