@@ -201,8 +201,17 @@ def aws_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference)
         return Shell(f"aws rds {'create' if d.live in (True, 'true') else 'delete'}"
                      f"-db-instance --db-instance-identifier <replica> (of cluster {name})")
     named = _DB_FLAGS.get(attr)
-    flag = f"{named} {q(value)}" if named else q(
-        f"--{'' if d.live in (True, 'true') else 'no-'}{attr.replace('_', '-')}")
+    if d.path[:1] == ("vpc_security_group_ids",):  # live holds names; the CLI takes ids
+        ids = {sg.name: sg.body.get("id") for sg in inv.of_kind("SecurityGroup")}
+        groups = live.body.get("vpc_security_group_ids")
+        listed = [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
+        flag = "--vpc-security-group-ids " + (" ".join(
+            q(i) if isinstance(i := ids.get(g), str) else q(f"<id of {g}>")
+            for g in listed) or "<sg-ids>")
+    elif named:
+        flag = f"{named} {q(value)}"
+    else:
+        flag = q(f"--{'' if d.live in (True, 'true') else 'no-'}{attr.replace('_', '-')}")
     what = ("modify-db-cluster --db-cluster-identifier" if declared.kind == "DBCluster"
             else "modify-db-instance --db-instance-identifier")
     return Shell(f"aws rds {what} {name} {flag} --apply-immediately")

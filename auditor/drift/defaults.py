@@ -145,14 +145,16 @@ TERRAFORM_RULES: dict[str, Rules] = {
                          defaults={("health_check", k): v for k, v in _HEALTH_CHECK.items()}),
     "StorageClass": Rules(roots=(("allowVolumeExpansion",),),
                           defaults={("allowVolumeExpansion",): False}),
-    # publicly_accessible: the runbook's "could not connect" shortcut that exposes the DB.
+    # publicly_accessible: the runbook's "could not connect" shortcut that exposes the DB;
+    # vpc_security_group_ids: a group added to (or swapped on) the database by hand.
     "DBInstance": Rules(roots=(("backup_retention_period",), ("deletion_protection",),
-                               ("multi_az",), ("instance_class",), ("publicly_accessible",)),
+                               ("multi_az",), ("instance_class",), ("publicly_accessible",),
+                               ("vpc_security_group_ids",)),
                         defaults={("deletion_protection",): False, ("multi_az",): False,
                                   ("publicly_accessible",): False}),
     # multi_az: a replica in another zone (derived from the declared cluster instances).
     "DBCluster": Rules(roots=(("backup_retention_period",), ("deletion_protection",),
-                              ("multi_az",)),
+                              ("multi_az",), ("vpc_security_group_ids",)),
                        defaults={("deletion_protection",): False,
                                  ("backup_retention_period",): 1}),
 }

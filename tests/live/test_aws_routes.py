@@ -216,3 +216,52 @@ def test_a_private_ca_certificate_is_read_as_one_and_passes(aws: str) -> None:
     [policy] = [p for p in load_all([]) if p.id == "acm-cert-issued"]
     [result] = engine.evaluate([policy], Inventory("prod", "live", found.resources), {})
     assert result.status == "pass", result
+
+
+# ---- terraform-drift: a security group put on the database by hand ------------------------
+
+DB_TF = """
+resource "aws_security_group" "db" {
+  name        = "shop-db"
+  description = "db"
+}
+
+resource "aws_db_instance" "main" {
+  identifier             = "shop-db"
+  engine                 = "postgres"
+  instance_class         = "db.t4g.micro"
+  username               = "app"
+  manage_master_user_password = true
+  backup_retention_period = 7
+  deletion_protection    = true
+  multi_az               = true
+  vpc_security_group_ids = [aws_security_group.db.id]
+}
+"""
+
+
+def test_a_security_group_added_to_the_database_by_hand_is_drift(
+        aws: str, tmp_path: Path) -> None:
+    ec2 = client("ec2")
+    db_group = ec2.create_security_group(GroupName="shop-db", Description="db")["GroupId"]
+    wide = ec2.create_security_group(GroupName="shop-wide-open", Description="x")["GroupId"]
+    client("rds").create_db_instance(
+        DBInstanceIdentifier="shop-db", DBInstanceClass="db.t4g.micro", Engine="postgres",
+        AllocatedStorage=20, MasterUsername="app", MasterUserPassword="password-123",
+        BackupRetentionPeriod=7, DeletionProtection=True, MultiAZ=True,
+        VpcSecurityGroupIds=[db_group, wide])
+    (tmp_path / "main.tf").write_text(DB_TF)
+    (tmp_path / "auditor.yaml").write_text(
+        "service: shop\nenvironments:\n  prod:\n    terraform: {dirs: [.]}\n"
+        f"    aws: {{region: {REGION}}}\n")
+    report = _audit(tmp_path)
+    drift = [f for f in report["findings"] if f["policy"] == "terraform-drift"
+             and f["resource"]["kind"] == "DBInstance"]
+    assert len(drift) == 1, drift
+    assert drift[0]["status"] == "fail"
+    assert "shop-wide-open" in drift[0]["message"]
+    assert drift[0]["location"]["line"] == 16
+    # The command that most likely did it names the groups by id, as the CLI takes them.
+    assert drift[0]["details"]["cause"] == (
+        f"aws rds modify-db-instance --db-instance-identifier shop-db --vpc-security-group-ids "
+        f"{db_group} <id of shop-wide-open> --apply-immediately")
