@@ -133,3 +133,65 @@ def test_a_daemonset_pod_comes_off_every_node(tmp_path: Path) -> None:
     assert fail["status"] == "fail"
     assert "3 pod(s) of api" in fail["message"]
     assert "after 1 DaemonSet pod(s) per node (1 CPU, 256Mi)" in fail["message"]
+
+
+AURORA = """
+resource "aws_rds_cluster" "main" {
+  cluster_identifier              = "shop-prod"
+  engine                          = "aurora-postgresql"
+  manage_master_user_password     = true
+  db_cluster_parameter_group_name = %(group)s
+}
+
+resource "aws_rds_cluster_parameter_group" "main" {
+  name   = "shop-cluster"
+  family = "aurora-postgresql15"
+  parameter {
+    name         = "max_connections"
+    value        = "%(max)s"
+    apply_method = "pending-reboot"
+  }
+}
+
+resource "aws_rds_cluster_instance" "main" {
+  count              = 2
+  identifier         = "shop-prod-${count.index}"
+  cluster_identifier = aws_rds_cluster.main.id
+  instance_class     = "db.t4g.medium"
+  engine             = aws_rds_cluster.main.engine
+}
+"""
+
+CHART = {
+    "shop/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    "shop/values.yaml": "db:\n  pool: 20\nreplicas: 20\n",
+    "shop/templates/d.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop}\nspec:\n"
+        "  replicas: {{ .Values.replicas }}\n  selector: {matchLabels: {app: shop}}\n"
+        "  template:\n    metadata: {labels: {app: shop}}\n    spec:\n"
+        "      containers: [{name: shop, image: \"shop:1.0.0\"}]\n"),
+}
+CHART_CONFIG = ("service: shop\nfacts:\n  values_keys: {pool_size: db.pool}\nenvironments:\n"
+                "  prod:\n    helm: {chart: shop, release: shop, values: [shop/values.yaml]}\n"
+                "    terraform: {dirs: [.]}\n")
+
+
+def test_an_aurora_clusters_connections_come_from_its_groups_and_instances(
+        tmp_path: Path) -> None:
+    """20 pods x pool 20 + 20% = 480 connections."""
+    (tmp_path / "shop" / "templates").mkdir(parents=True)
+    cases = {  # cluster parameter group -> what the cluster allows
+        ("aws_rds_cluster_parameter_group.main.name", "1000"): "pass",  # set: 1000
+        ("aws_rds_cluster_parameter_group.main.name", "400"): "fail",  # set: 400
+        ('"default.aurora-postgresql15"', "1"): "fail",  # db.t4g.medium: at most 450
+    }
+    for (group, maximum), expected in cases.items():
+        report = _scan(tmp_path, {"auditor.yaml": CHART_CONFIG, **CHART,
+                                  "main.tf": AURORA % {"group": group, "max": maximum}})
+        result = _results(report, "db-connection-capacity")[("shop-prod", None)]
+        status = result if result == "pass" else result["status"]
+        assert status == expected, (group, maximum, result)
+        if expected == "fail":
+            assert result["message"].startswith("Aurora cluster shop-prod: 20 pods")
+    assert "at most 450" in result["message"]
+    assert "db.t4g.medium (instance aws_rds_cluster_instance.main)" in result["message"]

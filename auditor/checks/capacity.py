@@ -18,7 +18,10 @@ from auditor.unknown import Unknown
 
 # RDS's defaults when the parameter group does not set max_connections.
 DEFAULT_MAX_CONNECTIONS = {"postgres": "LEAST({DBInstanceClassMemory/9531392},5000)",
-                           "mysql": "{DBInstanceClassMemory/12582880}"}
+                           "mysql": "{DBInstanceClassMemory/12582880}",
+                           # Aurora MySQL's is logarithmic: not evaluated, so never a guess.
+                           "aurora-mysql": "GREATEST({log(DBInstanceClassMemory/805306368)*45},"
+                                           "{log(DBInstanceClassMemory/8187281408)*1000})"}
 # Nominal GiB of a "large" per family letter. Never below the real size (x2g.large has 32):
 # the value is only used as an upper bound, so a fail stays true and nothing passes on it.
 _GIB_PER_LARGE = {"t": 8, "m": 8, "r": 16, "x": 64, "z": 16}

@@ -33,7 +33,9 @@ KINDS = {
     "aws_security_group": "SecurityGroup", "aws_default_security_group": "SecurityGroup",
     "aws_db_instance": "DBInstance", "aws_rds_cluster": "DBCluster",
     "aws_rds_cluster_instance": "DBClusterInstance",
-    "aws_db_parameter_group": "DBParameterGroup", "aws_eks_node_group": "Nodegroup",
+    "aws_db_parameter_group": "DBParameterGroup",
+    "aws_rds_cluster_parameter_group": "DBClusterParameterGroup",
+    "aws_eks_node_group": "Nodegroup",
     "aws_lb_target_group": "TargetGroup", "aws_alb_target_group": "TargetGroup",
     "aws_lb": "LoadBalancer", "aws_alb": "LoadBalancer", "aws_acm_certificate": "ACMCertificate",
     "aws_cloudwatch_metric_alarm": "MetricAlarm", "aws_secretsmanager_secret":
@@ -72,7 +74,7 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
                                        if d in e.attrs or _has_dynamic(e.block, d)}
             for direction in ("ingress", "egress"):
                 body[direction] = _rules(e.block, body.get(direction), direction)
-        if kind == "DBParameterGroup":
+        if kind in ("DBParameterGroup", "DBClusterParameterGroup"):
             _fold_parameters(res)
         if kind == "SecretsManagerSecret":
             body["rotation_enabled"] = False
