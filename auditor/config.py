@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor.errors import ConfigError, where
-from auditor.paths import Path
+from auditor.paths import Path, parse
 from auditor.quantities import duration, parse_quantity
 from auditor.yamlfile import YamlError, decode, load_one, nearest_line
 
@@ -104,6 +104,20 @@ class ValuesKeys(_Strict):
     pdb: str | None = Field(
         default=None, description="Values key that turns the PodDisruptionBudget on, e.g. "
         "podDisruptionBudget.enabled (pdb-present points there).")
+
+    @field_validator("pool_size", "log_retention", "pdb")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        """A key that does not parse would only fail at scan time, far from its line."""
+        if value is not None:
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a values key (e.g. database.pool.size, "
+                                 'or podAnnotations["a.b/c"])') from None
+            if not value.strip():
+                raise ValueError("empty values key")
+        return value
 
 
 class Facts(_Strict):

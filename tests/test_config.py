@@ -39,6 +39,9 @@ def test_valid_config_resolves_paths(project: Callable[[dict[str, str]], Path]) 
     (GOOD.replace("{dirs: [tf]}", "{dirs: tf}"),
      ":9: environments.prod.terraform.dirs: Input should be a valid list"),
     ("service: x\nenvironments: {}\n", ":2: environments: "),
+    ("service: x\nfacts:\n  values_keys:\n    pool_size: 'db..pool'\n"
+     "environments: {p: {manifests: [m.yaml]}}\n",
+     ":4: facts.values_keys.pool_size: 'db..pool' is not a values key"),
     ("service: [x\n", ": invalid YAML"),
     ("- a\n- b\n", ":1: the config must be a mapping"),
 ])
