@@ -554,3 +554,25 @@ def test_a_container_is_found_by_its_quoted_name_past_a_branch_not_rendered(
     proxy = where[("memory-limits", "proxy")]
     # Three items are written for two rendered ones: the proxy is found by its quoted name.
     assert proxy is not None and (proxy.file, proxy.line) == ("fit/templates/deploy.yaml", 20)
+
+
+def test_a_container_is_not_taken_for_an_env_var_of_its_name(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    """A container written before it (in a branch not rendered) has an env var named like
+    it: only an item's own ``name:`` names it."""
+    template = FIT["fit/templates/deploy.yaml"].replace(
+        "                - name: fit\n",
+        "                {{- if .Values.debug }}\n"
+        "                - image: busybox:1.36\n"
+        "                  env:\n"
+        "                    - name: proxy\n"
+        "                      value: on\n"
+        "                  name: debug\n"
+        "                {{- end }}\n"
+        "                - name: fit\n")
+    root = project({**FIT, "fit/templates/deploy.yaml": template})
+    report = pipeline.scan(config_mod.load(str(root)), policies.load_all([]),
+                           pipeline.ScanOptions())
+    where = {(f.policy, f.item): f.location for f in report.findings}
+    proxy = where[("memory-limits", "proxy")]
+    assert proxy is not None and (proxy.file, proxy.line) == ("fit/templates/deploy.yaml", 23)

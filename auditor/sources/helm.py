@@ -273,13 +273,19 @@ class _Lines:
         if isinstance(name, str) and name:
             for n, first in enumerate(items):
                 last = items[n + 1] if n + 1 < len(items) else len(self.lines)
-                if any(self._names(i, name) for i in range(first, last)):
+                column = self._column(first)  # the item's own keys, not its children's
+                if any(self._names(i, name) for i in range(first, last)
+                       if self._column(i) == column):
                     return _Cursor(first + 1, first, True)
         if len(items) == count:
             return _Cursor(items[index] + 1, items[index], True)
         if len(items) == 1:  # one written item in a `range`: it writes every rendered one
             return _Cursor(items[0] + 1, items[0], True)
         return _Cursor(at.line, at.start, False)
+
+    def _column(self, i: int) -> int:
+        """Where line ``i``'s key starts (past indentation and list dashes)."""
+        return len(self.lines[i]) - len(self.lines[i].lstrip(" -"))
 
     def _names(self, i: int, name: str) -> bool:
         """Whether line ``i`` is ``name: NAME``, the value plain or quoted."""
