@@ -19,7 +19,9 @@ from pathlib import Path as FsPath
 
 import yaml
 
+from auditor import shell
 from auditor.errors import InputError
+from auditor.sources.helm import missing_dependencies
 
 MAX_FILES = 20_000  # a repository larger than this is walked only this far
 _SKIP = {".git", ".terraform", "node_modules", "vendor", ".venv", "__pycache__", "dist",
@@ -103,6 +105,15 @@ def _label(text: str) -> str:
     return label or "app"
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\U0010ffff]|[\u2028\u2029\u0085]")
+
+
+def _comment(line: str) -> str:
+    """One comment line whatever a chart's names hold: a line break would end the comment
+    and write config."""
+    return _UNPRINTABLE.sub("?", line)
+
+
 def render(root: FsPath, service: str | None = None, runbook: str | None = None) -> str:
     """The commented auditor.yaml for ``root`` (paths relative to it)."""
     found = discover(root)
@@ -156,6 +167,12 @@ def render(root: FsPath, service: str | None = None, runbook: str | None = None)
         "#     log_retention: logging.retention",
         "",
     ]
+    unbuilt = [(c, missing) for c in found.charts if (missing := missing_dependencies(c))]
+    if unbuilt:  # the scan would stop at them: say so before it does
+        lines += ["# Charts whose dependencies are not downloaded yet: run these first",
+                  "# (the scan reports the chart's dependencies as missing until then):",
+                  *(_comment(f"#   helm dependency build {shell.q(rel(c))}   # "
+                             f"{', '.join(m)}") for c, m in unbuilt), ""]
     if other:
         lines += ["# Other charts found (one release per environment is set up below; add",
                   "# an environment per chart to audit them too):",

@@ -98,3 +98,23 @@ def test_init_does_not_follow_links(run_cli: Run, project: Project,
     result = run_cli("init", str(root), "--stdout")
     assert result.exit_code == 0
     assert "helm" not in yaml.safe_load(result.stdout)["environments"]["default"]
+
+
+def test_init_says_which_charts_need_their_dependencies_built(
+        run_cli: Run, project: Project) -> None:
+    """A dependency's name comes from the chart: a line break in it must not end the
+    comment and write config."""
+    root = project({
+        "web/Chart.yaml": 'apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n'
+                          '  - {name: common, version: 2.x, repository: oci://r}\n'
+                          '  - {name: "evil\\nservice: hijacked", version: 1.x}\n',
+        "web/values.yaml": "replicaCount: 1\n"})
+    printed = run_cli("init", str(root), "--stdout")
+    assert printed.exit_code == 0
+    assert "#   helm dependency build web   # common, evil?service: hijacked" in printed.stdout
+    config = yaml.safe_load(printed.stdout)
+    assert config["service"] != "hijacked"
+    # Once built, nothing is said.
+    (root / "web" / "charts" / "common").mkdir(parents=True)
+    (root / "web" / "charts" / "evil\nservice: hijacked").mkdir()
+    assert "helm dependency build" not in run_cli("init", str(root), "--stdout").stdout

@@ -41,7 +41,7 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         out.problems.extend(Problem(source, reason, Location(config.rel(path)))
                             for path, reason in escapes)
         return out
-    missing = _missing_dependencies(chart)
+    missing = missing_dependencies(chart)
     if missing:
         out.problems.append(Problem(source, f"chart dependencies not downloaded: "
                                     f"{', '.join(missing)} (run `helm dependency build`)",
@@ -129,7 +129,7 @@ def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> 
     return values
 
 
-def _missing_dependencies(chart: FsPath) -> list[str]:
+def missing_dependencies(chart: FsPath) -> list[str]:
     """Dependencies Chart.yaml lists but charts/ lacks (helm template refuses such a chart;
     the SDK would render it without them, auditing less than will be deployed)."""
     try:
