@@ -197,6 +197,20 @@ def aws_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference)
     if declared.kind == "StorageClass":
         patch = json.dumps({"allowVolumeExpansion": d.live}, separators=(",", ":"))
         return Shell(f"kubectl patch storageclass {name} -p {sq(patch)}")
+    if declared.kind == "LoadBalancer":
+        lb = f"--load-balancer-arn {q(live.body.get('arn') or '<lb-arn>')}"
+        if d.path[:1] == ("web_acl",):
+            return Shell(f"aws wafv2 {'associate' if d.live is True else 'disassociate'}-web-acl "
+                         f"--resource-arn {q(live.body.get('arn') or '<lb-arn>')}"
+                         + (" --web-acl-arn <web-acl-arn>" if d.live is True else ""))
+        key = f"access_logs.s3.{'enabled' if attr == 'access_logs' else attr}"
+        return Shell(f"aws elbv2 modify-load-balancer-attributes {lb} --attributes "
+                     f"{q(f'Key={key},Value={value}')}")
+    if declared.kind == "SecretsManagerSecret":
+        secret = f"--secret-id {name}"
+        return Shell(f"aws secretsmanager rotate-secret {secret} --rotation-lambda-arn "
+                     "<rotation-lambda-arn>" if d.live in (True, "true") else
+                     f"aws secretsmanager cancel-rotate-secret {secret}")
     if declared.kind == "DBCluster" and attr == "multi_az":  # a replica came or went
         return Shell(f"aws rds {'create' if d.live in (True, 'true') else 'delete'}"
                      f"-db-instance --db-instance-identifier <replica> (of cluster {name})")

@@ -152,6 +152,14 @@ TERRAFORM_RULES: dict[str, Rules] = {
                                ("vpc_security_group_ids",)),
                         defaults={("deletion_protection",): False, ("multi_az",): False,
                                   ("publicly_accessible",): False}),
+    # Access logs switched off, or the WAF taken off, by hand (web_acl compares as present:
+    # Terraform holds a reference where AWS holds the ARN; see normalize.clean).
+    "LoadBalancer": Rules(roots=(("access_logs",), ("web_acl",)),
+                          defaults={("access_logs", "enabled"): False,
+                                    ("access_logs", "prefix"): ""}),
+    # Rotation configured (or cancelled) by CLI, as the runbook's breach procedure does.
+    "SecretsManagerSecret": Rules(roots=(("rotation_enabled",),),
+                                  defaults={("rotation_enabled",): False}),
     # multi_az: a replica in another zone (derived from the declared cluster instances).
     "DBCluster": Rules(roots=(("backup_retention_period",), ("deletion_protection",),
                               ("multi_az",), ("vpc_security_group_ids",)),

@@ -41,6 +41,8 @@ def clean(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     _strip_metadata(out)
     if kind == "HorizontalPodAutoscaler":
         _hpa_v2(out)
+    if kind == "LoadBalancer" and isinstance(out.get("web_acl"), str):
+        out["web_acl"] = True  # a reference declared, an ARN live: both say "attached"
     return out
 
 

@@ -34,7 +34,8 @@ def test_a_platform_that_was_not_read_leaves_each_declared_object_unknown(
     tf = run("terraform-drift", declared, k8s_only)
     assert {(o.resource.kind, o.status) for o in tf} == {
         ("StorageClass", "pass"), *{(k, "unknown") for k in (
-            "SecurityGroup", "TargetGroup", "Nodegroup", "DBParameterGroup", "DBInstance")}}
+            "SecurityGroup", "TargetGroup", "Nodegroup", "DBParameterGroup", "DBInstance",
+                "LoadBalancer", "SecretsManagerSecret")}}
     assert {o.reason for o in tf if o.status == "unknown"} == {
         "not found live, and nothing of AWS was read"}
     assert run("terraform-drift", declared.__class__("prod", "declared"), live) == []

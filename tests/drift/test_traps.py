@@ -41,6 +41,8 @@ def test_an_unchanged_live_copy_passes_object_by_object(declared: Inventory,
         ("terraform-drift", "Nodegroup/general"),
         ("terraform-drift", "DBParameterGroup/chess-ai-params"),
         ("terraform-drift", "DBInstance/chess-ai-prod"),
+        ("terraform-drift", "LoadBalancer/chess-ai-prod-alb"),
+        ("terraform-drift", "SecretsManagerSecret/chess-ai/prod/database"),
         *{("terraform-drift", f"SecurityGroup/chess-ai-prod-{n}")
           for n in ("alb", "app", "db", "bastion")},
     }  # fmt: skip

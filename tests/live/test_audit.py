@@ -406,7 +406,8 @@ AWS_ERRORS = {
         "rds-deletion-protection", "rds-multi-az", "rds-recent-snapshot", "targets-healthy",
         "waf-on-alb")),
     *(("drift", "terraform-drift", k) for k in (
-        "DBInstance", "DBParameterGroup", "Nodegroup", "SecurityGroup", "TargetGroup")),
+        "DBInstance", "DBParameterGroup", "Nodegroup", "SecurityGroup", "TargetGroup",
+        "LoadBalancer", "SecretsManagerSecret")),
 }
 FAULTS: dict[str, tuple[set[tuple[str, str, str]], str, set[str]]] = {
     "500 on deployments": (
@@ -417,7 +418,8 @@ FAULTS: dict[str, tuple[set[tuple[str, str, str]], str, set[str]]] = {
                                  "port-consistency"}),
     "403 on elbv2": (
         {("live", "targets-healthy", "Policy"), ("live", "alb-access-logs", "Policy"),
-         ("live", "waf-on-alb", "Policy"), ("drift", "terraform-drift", "TargetGroup")},
+         ("live", "waf-on-alb", "Policy"), ("drift", "terraform-drift", "TargetGroup"),
+         ("drift", "terraform-drift", "LoadBalancer")},
         "AccessDenied (HTTP 403)", {"health-check-path", "port-consistency",
                                     "latency-alarm", "error-rate-alarm"}),
     "no AWS credentials": (

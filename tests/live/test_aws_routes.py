@@ -265,3 +265,59 @@ def test_a_security_group_added_to_the_database_by_hand_is_drift(
     assert drift[0]["details"]["cause"] == (
         f"aws rds modify-db-instance --db-instance-identifier shop-db --vpc-security-group-ids "
         f"{db_group} <id of shop-wide-open> --apply-immediately")
+
+
+# ---- terraform-drift: access logs switched off, rotation set up by CLI --------------------
+
+LB_TF = """
+resource "aws_lb" "main" {
+  name               = "shop-alb"
+  load_balancer_type = "application"
+  access_logs {
+    bucket  = "shop-alb-logs"
+    prefix  = "prod"
+    enabled = true
+  }
+}
+
+resource "aws_secretsmanager_secret" "db" {
+  name = "shop/prod/database"
+}
+"""
+
+
+def test_access_logs_switched_off_and_rotation_set_by_cli_are_drift(
+        aws: str, tmp_path: Path) -> None:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
+                                 AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+               for i, z in enumerate("ab")]
+    elb = client("elbv2")
+    lb = elb.create_load_balancer(Name="shop-alb", Subnets=subnets,
+                                  Type="application")["LoadBalancers"][0]
+    elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
+        {"Key": "access_logs.s3.enabled", "Value": "false"},  # by hand, during an incident
+        {"Key": "access_logs.s3.bucket", "Value": "shop-alb-logs"},
+        {"Key": "access_logs.s3.prefix", "Value": "prod"}])
+    sm = client("secretsmanager")
+    sm.create_secret(Name="shop/prod/database", SecretString="{}")
+    sm.rotate_secret(SecretId="shop/prod/database",  # the runbook's breach step
+                     RotationRules={"AutomaticallyAfterDays": 30})
+    (tmp_path / "main.tf").write_text(LB_TF)
+    (tmp_path / "auditor.yaml").write_text(
+        "service: shop\nenvironments:\n  prod:\n    terraform: {dirs: [.]}\n"
+        f"    aws: {{region: {REGION}}}\n")
+    report = _audit(tmp_path)
+    drift = {(f["resource"]["kind"], f["item"]): f for f in report["findings"]
+             if f["policy"] == "terraform-drift"}
+    logs = drift[("LoadBalancer", "access_logs.enabled")]
+    assert logs["location"]["line"] == 8
+    assert logs["details"]["cause"] == (
+        f"aws elbv2 modify-load-balancer-attributes --load-balancer-arn "
+        f"{lb['LoadBalancerArn']} --attributes Key=access_logs.s3.enabled,Value=false")
+    rotation = drift[("SecretsManagerSecret", "rotation_enabled")]
+    assert rotation["details"]["declared"] == "false" and rotation["details"]["live"] == "true"
+    assert rotation["details"]["cause"].startswith(
+        "aws secretsmanager rotate-secret --secret-id shop/prod/database")
+    assert len(drift) == 2, sorted(drift)
