@@ -7,7 +7,8 @@ be read and why, and input problems; never secret values: bodies pass through
 env values, args and command of containers and a ConfigMap's data become hash markers,
 see :mod:`auditor.live.markers`), and :func:`write` makes the file readable by its owner
 only. Reading validates the whole document's shape first, so a damaged file is one
-``malformed snapshot`` line naming the field, never a half-read audit.
+``malformed snapshot`` line naming the field, never a half-read audit. A snapshot of an
+older version still loads; the kinds it could not record yet are unavailable in it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,16 @@ from auditor.models import Location, Problem, Resource
 from auditor.unknown import Unknown
 
 FORMAT = "runbook-auditor-snapshot"
-VERSION = 1
+VERSION = 2
+# The Kubernetes kinds each version started to record. An older snapshot never read them:
+# it still loads, with them unavailable (an error where a check needs one, not a pass over
+# an empty list), until it is recorded again.
+KUBERNETES_KINDS_SINCE: dict[int, tuple[str, ...]] = {2: ("CronJob", "Job", "ServiceAccount")}
+AWS_KINDS_SINCE: dict[int, tuple[str, ...]] = {2: ("DBCluster", "DBClusterInstance")}
+_KUBERNETES_V1 = frozenset({
+    "Deployment", "StatefulSet", "DaemonSet", "HorizontalPodAutoscaler", "Service", "Ingress",
+    "PersistentVolumeClaim", "PodDisruptionBudget", "StorageClass", "ConfigMap", "Secret",
+    "Certificate"})
 # Keys whose values are never kept, whatever object they sit in.
 _SECRET_KEYS = {"data", "stringData", "binaryData", "password", "secretString", "token",
                 "SecretString", "SecretBinary", "MasterUserPassword"}
@@ -153,9 +163,10 @@ def load(path: FsPath, service: str | None = None) -> tuple[dict[str, LiveCollec
         raise InputError(f"{path}: not a snapshot: nested more than {MAX_DEPTH} levels deep")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f"{path}: not a runbook-auditor snapshot (no format: {FORMAT})")
-    if doc.get("version") != VERSION:
-        raise InputError(f"{path}: snapshot version {doc.get('version')!r} is not supported "
-                         f"(this auditor reads version {VERSION})")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
+        raise InputError(f"{path}: snapshot version {version!r} is not supported "
+                         f"(this auditor reads versions 1 to {VERSION})")
     try:
         shape = _SnapshotIn.model_validate(doc)
     except ValidationError as exc:
@@ -173,7 +184,24 @@ def load(path: FsPath, service: str | None = None) -> tuple[dict[str, LiveCollec
         problems=[Problem(p.source, p.message, Location(p.file, p.line), p.status)
                   for p in data.problems])
         for env, data in shape.environments.items()}
+    for state in out.values():
+        _not_recorded(state, version)
     return out, shape.collected_at or ""
+
+
+def _not_recorded(state: LiveCollected, version: int) -> None:
+    """Marks the kinds a snapshot of ``version`` could not hold as unavailable, where it
+    recorded their platform at all."""
+    kubernetes = (any("apiVersion" in r.body for r in state.resources)
+                  or bool(state.unavailable.keys() & _KUBERNETES_V1))
+    aws = any(r.source.startswith("aws ") for r in state.resources)
+    newer = [*(KUBERNETES_KINDS_SINCE.items() if kubernetes else ()),
+             *(AWS_KINDS_SINCE.items() if aws else ())]
+    for since, kinds in newer:
+        for kind in kinds if version < since else ():
+            state.unavailable.setdefault(kind, (
+                f"not in the snapshot (version {version}, recorded before {kind}s were "
+                "read): record it again with `auditor snapshot`"))
 
 
 def _resource_out(r: Resource) -> dict[str, Any]:

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from auditor import snapshot
+from auditor import engine, snapshot
 from auditor.errors import AuditorError, ExitCode, InputError
 from auditor.live.base import LiveCollected
 from auditor.live.markers import matches
-from auditor.models import Location, Problem, Resource
+from auditor.models import Inventory, Location, Problem, Resource
+from auditor.policies import PACK_DIR, load_file
 from auditor.unknown import Unknown
 
 pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
@@ -176,6 +177,33 @@ def test_a_recorded_snapshot_reads_back(tmp_path: Path) -> None:
                                             "us-east-1", Location("auditor.yaml", 7))]
 
 
+def test_an_older_snapshot_loads_with_the_kinds_it_never_recorded_unread(
+        tmp_path: Path) -> None:
+    """Version 1 read no CronJobs, Jobs or ServiceAccounts, nor Aurora clusters: in such a
+    file they are not read (the checks that need them end in error), not absent from the
+    namespace or the account."""
+    doc = recorded(tmp_path)
+    doc["version"] = 1
+    doc["environments"]["aws-only"] = {"resources": [
+        {"kind": "DBInstance", "name": "db", "source": "aws us-east-1",
+         "body": {"identifier": "db"}}]}
+    loaded, _ = snapshot.load(write_doc(tmp_path, doc), service="shop")
+    assert [r.ident for r in loaded["prod"].resources] == ["Deployment/shop/app", "DBInstance/db"]
+    def unread(*kinds: str) -> dict[str, str]:
+        return {kind: f"not in the snapshot (version 1, recorded before {kind}s were read): "
+                      "record it again with `auditor snapshot`" for kind in kinds}
+
+    assert loaded["prod"].unavailable == {"Certificate": "forbidden (403)", **unread(
+        "CronJob", "Job", "ServiceAccount", "DBCluster", "DBClusterInstance")}
+    # It never read Kubernetes at all.
+    assert loaded["aws-only"].unavailable == unread("DBCluster", "DBClusterInstance")
+    inventory = Inventory("prod", "live", loaded["prod"].resources, [], {},
+                          loaded["prod"].unavailable)
+    results = engine.evaluate([load_file(PACK_DIR / "image-pull-secrets-exist.yaml")],
+                              inventory, {})
+    assert {(r.kind, r.status) for r in results} == {("Policy", "error"), ("Deployment", "error")}
+
+
 Env = dict[str, Any]
 
 
@@ -242,7 +270,7 @@ def test_a_malformed_snapshot_is_one_line_naming_the_field(tmp_path: Path, case:
 @pytest.mark.parametrize(("doc", "expected"), [
     ([], "not a runbook-auditor snapshot (no format: runbook-auditor-snapshot)"),
     ({"format": "other"}, "not a runbook-auditor snapshot"),
-    ({"format": snapshot.FORMAT, "version": 2}, "snapshot version 2 is not supported"),
+    ({"format": snapshot.FORMAT, "version": 3}, "snapshot version 3 is not supported"),
 ])
 def test_a_file_that_is_no_snapshot_of_this_version(tmp_path: Path, doc: Any,
                                                     expected: str) -> None:

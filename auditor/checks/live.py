@@ -10,33 +10,72 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor import k8s
 from auditor.checks.base import CheckContext, Outcome
 from auditor.checks.clock import now, parse_time, span, when
-from auditor.models import Status
+from auditor.models import Resource, Status
 from auditor.paths import MISSING, Path, get
 from auditor.quantities import semantic_equal
 from auditor.unknown import Unknown
 
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job")
 
 
 # ---- objects a pod spec references ----------------------------------------------------
 
-Reference = tuple[str, Any, Path, str]  # (kind, name, path, what refers to it)
+class Reference(NamedTuple):
+    kind: str
+    name: Any
+    path: Path
+    what: str  # what refers to it, for the message
+    via: str = ""  # the ServiceAccount it comes from, when not from the pod spec itself
+
+
+Finder = Callable[[Resource, dict[str, Any], Path], list[Reference]]
 
 
 def config_refs_exist(ctx: CheckContext) -> list[Outcome]:
-    return _references_exist(ctx, config_references)
+    return _references_exist(ctx, lambda _, spec, base: config_references(spec, base))
 
 
 def image_pull_secrets_exist(ctx: CheckContext) -> list[Outcome]:
-    def pull_secrets(spec: dict[str, Any], base: Path) -> list[Reference]:
-        return [("Secret", s.get("name"), (*base, "imagePullSecrets", i), "imagePullSecrets")
-                for i, s in _dicts(spec.get("imagePullSecrets"))]
+    """The pod spec's imagePullSecrets; when it names none, its ServiceAccount's, which
+    admission copies into every new pod (only then: the two lists are never merged)."""
+    accounts = {(r.namespace, r.name): r for r in ctx.inventory.of_kind("ServiceAccount")}
+    unread = ctx.inventory.unavailable.get("ServiceAccount")
+
+    def pull_secrets(workload: Resource, spec: dict[str, Any], base: Path) -> list[Reference]:
+        own = spec.get("imagePullSecrets")
+        if not (own is None or own == []):
+            return [Reference("Secret", s.get("name"), (*base, "imagePullSecrets", i),
+                              "imagePullSecrets") for i, s in _dicts(own)]
+        name, at = _service_account(spec), (*base, "serviceAccountName")
+        if isinstance(name, Unknown):
+            return [Reference("Secret", Unknown(f"the pods' ServiceAccount is not known: "
+                                                f"{name.reason}", failed=name.failed),
+                              at, "its ServiceAccount")]
+        if unread is not None:  # what the account gives the pods was not read: no pass
+            return [Reference("Secret", Unknown(f"ServiceAccount {name} could not be read: "
+                                                f"{unread}", failed=True), at,
+                              f"ServiceAccount {name}")]
+        # Declared side: only an account the chart renders is known; live: the namespace's.
+        account = accounts.get((workload.namespace, name))
+        listed = account.body.get("imagePullSecrets") if account else None
+        return [Reference("Secret", s.get("name"), at, f"ServiceAccount {name}", via=name)
+                for _, s in _dicts(listed)]
     return _references_exist(ctx, pull_secrets)
+
+
+def _service_account(spec: dict[str, Any]) -> Any:
+    """The pods' ServiceAccount: serviceAccountName, else its deprecated alias, else the
+    namespace's "default", as admission sets it."""
+    for key in ("serviceAccountName", "serviceAccount"):
+        value = spec.get(key)
+        if isinstance(value, Unknown) or (isinstance(value, str) and value):
+            return value
+    return "default"
 
 
 def config_references(spec: dict[str, Any], base: Path) -> list[Reference]:
@@ -47,7 +86,7 @@ def config_references(spec: dict[str, Any], base: Path) -> list[Reference]:
     def add(holder: Any, key: str, kind: str, name_key: str, path: Path, what: str) -> None:
         ref = holder.get(key) if isinstance(holder, dict) else None
         if isinstance(ref, dict) and not semantic_equal(ref.get("optional"), True):
-            refs.append((kind, ref.get(name_key), (*path, key), what))
+            refs.append(Reference(kind, ref.get(name_key), (*path, key), what))
 
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, c in _dicts(spec.get(group)):
@@ -74,30 +113,41 @@ def _dicts(items: Any) -> list[tuple[int, dict[str, Any]]]:
         items, list) else []
 
 
-def _references_exist(ctx: CheckContext,
-                      find: Callable[[dict[str, Any], Path], list[Reference]]) -> list[Outcome]:
+def _finished(workload: Resource) -> bool:
+    """A Job that completed or failed: it starts no more pods, so nothing it refers to is
+    needed any more."""
+    conditions = get(workload.body, ("status", "conditions"))
+    return workload.kind == "Job" and isinstance(conditions, list) and any(
+        isinstance(c, dict) and c.get("type") in ("Complete", "Failed")
+        and c.get("status") == "True" for c in conditions)
+
+
+def _references_exist(ctx: CheckContext, find: Finder) -> list[Outcome]:
     """Per workload: a fail for each referenced object missing from its namespace (one per
     object, naming every place that refers to it), else a pass."""
     present = {(r.kind, r.namespace, r.name) for r in ctx.inventory.of_kind("ConfigMap", "Secret")}
     out = []
     for workload in ctx.inventory.of_kind(*WORKLOADS):
+        if _finished(workload):
+            continue
         base = k8s.pod_spec_path(workload.kind) or ()
         spec = get(workload.body, base)
-        refs: list[Reference] = find(spec, base) if isinstance(spec, dict) else []
+        refs = find(workload, spec, base) if isinstance(spec, dict) else []
         missing: dict[tuple[str, str], list[Reference]] = {}
         mine = []
         for ref in refs:
-            kind, name, path, what = ref
-            if isinstance(name, Unknown):
-                mine.append(Outcome(workload, "unknown", item=f"{kind.lower()} of {what}",
-                                    path=path, reason=name))
-            elif name is not None and (kind, workload.namespace, str(name)) not in present:
-                missing.setdefault((kind, str(name)), []).append(ref)
+            if isinstance(ref.name, Unknown):
+                mine.append(Outcome(workload, "unknown", item=f"{ref.kind.lower()} of "
+                                    f"{ref.what}", path=ref.path, reason=ref.name))
+            elif ref.name is not None and (
+                    ref.kind, workload.namespace, str(ref.name)) not in present:
+                missing.setdefault((ref.kind, str(ref.name)), []).append(ref)
         for (kind, name), places in missing.items():
+            via = {"service_account": places[0].via} if places[0].via else {}
             mine.append(Outcome(workload, "fail", item=f"{kind.lower()}/{name}",
-                                path=places[0][2],
-                                vars={"ref_kind": kind, "ref_name": name,
-                                      "used_by": ", ".join(dict.fromkeys(p[3] for p in places))}))
+                                path=places[0].path,
+                                vars={"ref_kind": kind, "ref_name": name, **via,
+                                      "used_by": ", ".join(dict.fromkeys(p.what for p in places))}))
         out += mine or [Outcome(workload, "pass")]
     return out
 

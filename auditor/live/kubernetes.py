@@ -12,7 +12,9 @@ metadata is kept even from a server that ignores that request. The ConfigMaps th
 declares are then read by name, so drift can compare their content: each value is kept as
 a hash marker (:mod:`auditor.live.markers`), never as text. A missing cert-manager CRD
 (404) means there are no Certificates, not an error; any other failed list puts its kind
-into ``unavailable`` with the reason, and the other kinds are still read.
+into ``unavailable`` with the reason, and the other kinds are still read. Jobs a listed
+CronJob started are left out (the CronJob is what to fix, as Polaris reports it); the
+ServiceAccounts are read for the imagePullSecrets they give pods that name none.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ TABLE: tuple[Kind, ...] = (
     Kind("Deployment", "apps/v1", "deployments"),
     Kind("StatefulSet", "apps/v1", "statefulsets"),
     Kind("DaemonSet", "apps/v1", "daemonsets"),
+    Kind("CronJob", "batch/v1", "cronjobs"),
+    Kind("Job", "batch/v1", "jobs"),
     Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers"),
     Kind("Service", "v1", "services"),
+    Kind("ServiceAccount", "v1", "serviceaccounts"),  # imagePullSecrets pods inherit
     Kind("Ingress", "networking.k8s.io/v1", "ingresses"),
     Kind("PersistentVolumeClaim", "v1", "persistentvolumeclaims"),
     Kind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets"),
@@ -104,6 +109,7 @@ def collect(config: Config, env_name: str, env: Environment,
                 else:
                     out.resources.extend(_resource(kind, item, namespace, source)
                                          for item in result if isinstance(item, dict))
+            out.resources = _without_cronjob_runs(out.resources)
             wanted = {r.name for r in declared if r.kind == "ConfigMap"
                       and r.namespace in (None, namespace)}
             mine = [r for r in out.resources if r.kind == "ConfigMap" and r.name in wanted]
@@ -117,6 +123,26 @@ def collect(config: Config, env_name: str, env: Environment,
     if live_deployments and not any(r.kind == "Deployment" for r in declared):
         out.names["deployment"] = live_deployments[0]
     return out
+
+
+def _without_cronjob_runs(resources: list[Resource]) -> list[Resource]:
+    """Leaves out the Jobs a collected CronJob started: each is a copy of the CronJob's job
+    template under a generated name, so its findings would be the CronJob's again. A Job
+    whose CronJob was not read (or is gone) is kept: it is all there is to check."""
+    def meta(r: Resource) -> dict[str, Any]:
+        value = r.body.get("metadata")
+        return value if isinstance(value, dict) else {}
+
+    cronjobs = {meta(r).get("uid") for r in resources if r.kind == "CronJob"}
+    cronjobs.discard(None)
+
+    def started_by_cronjob(job: Resource) -> bool:
+        owners = meta(job).get("ownerReferences")
+        return isinstance(owners, list) and any(
+            isinstance(o, dict) and o.get("kind") == "CronJob"
+            and isinstance(o.get("uid"), str) and o["uid"] in cronjobs for o in owners)
+
+    return [r for r in resources if not (r.kind == "Job" and started_by_cronjob(r))]
 
 
 def _read(cluster: k8s_client.Cluster, kind: Kind, namespace: str) -> list[Any] | str:

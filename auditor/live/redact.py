@@ -101,6 +101,9 @@ KEPT: dict[str, tuple[str, ...]] = {
     "StorageClass": ("provisioner", "reclaimPolicy", "allowVolumeExpansion",
                      "volumeBindingMode", "allowedTopologies.**"),  # parameters: see below
     "ConfigMap": ("immutable",), "Secret": ("type", "immutable"),
+    # The pull secrets' names the account gives pods; its `secrets` (token Secrets) are not
+    # shown, not even by name.
+    "ServiceAccount": ("imagePullSecrets.*.name", "automountServiceAccountToken"),
 }
 
 

@@ -27,6 +27,8 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "Deployment": ("apps/v1", "deployments", True),
     "StatefulSet": ("apps/v1", "statefulsets", True),
     "DaemonSet": ("apps/v1", "daemonsets", True),
+    "CronJob": ("batch/v1", "cronjobs", True),
+    "Job": ("batch/v1", "jobs", True),
     "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers", True),
     "Service": ("v1", "services", True),
     "ServiceAccount": ("v1", "serviceaccounts", True),

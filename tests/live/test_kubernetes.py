@@ -139,7 +139,7 @@ def test_collects_the_chess_ai_namespace_as_the_api_returns_it(
         ("Service", "chess-ai"), ("Ingress", "chess-ai"), ("ConfigMap", "chess-ai"),
         ("PersistentVolumeClaim", "chess-ai-data"), ("StorageClass", "chess-ai-gp3"),
         ("Secret", "chess-ai-db"), ("Certificate", "chess-ai-tls"),
-        ("PodDisruptionBudget", "chess-ai")}  # not ServiceAccount, not kube-system's
+        ("PodDisruptionBudget", "chess-ai"), ("ServiceAccount", "chess-ai")}  # not kube-system's
     for (kind, _), r in got.items():
         assert r.source == f"kubernetes {CONTEXT}"
         assert r.namespace == (None if kind == "StorageClass" else NS)
