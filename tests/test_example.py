@@ -29,6 +29,7 @@ PLANTED = {
     ("nodegroup-headroom", "Nodegroup/general", "infrastructure/terraform/aws/eks.tf:15"),
     ("health-check-path", "TargetGroup/chess-ai-prod-tg", "infrastructure/terraform/aws/alb.tf:33"),
     ("waf-on-alb", "LoadBalancer/chess-ai-prod-alb", "infrastructure/terraform/aws/alb.tf:1"),
+    ("waf-on-alb", "Ingress/chess-ai", "helm/chess-ai/templates/ingress.yaml:9"),
     ("latency-alarm", "MetricAlarm/chess-ai-prod-alb-latency-p95",
      "infrastructure/terraform/aws/monitoring.tf:14"),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.alarms import alb_alarm
+from auditor.checks.alb import alb_access_logs, waf_on_alb
 from auditor.checks.base import Check
 from auditor.checks.certificates import cert_expiry
 from auditor.checks.credentials import db_secret_rotation
@@ -43,6 +44,8 @@ CHECKS: dict[str, Check] = {
     "log_retention": log_retention,
     # AWS policies
     "db_secret_rotation": db_secret_rotation,
+    "waf_on_alb": waf_on_alb,
+    "alb_access_logs": alb_access_logs,
     # live-only policies
     "cert_expiry": cert_expiry,
     "cloudtrail_enabled": cloudtrail_enabled,

@@ -1,7 +1,9 @@
 """Traffic checks: the load balancer reaches the pods and asks them the right question.
 
 The Service and the ALB target group must reach a port the pods listen on, and the target
-group's health check must ask the path the readiness probe asks.
+group's health check must ask the path the readiness probe asks: a target group declared in
+Terraform or read from AWS, or one the AWS Load Balancer Controller makes for a backend of
+an ALB Ingress, from the annotations of the backend's Service (which win) or the Ingress.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor import k8s
+from auditor.checks.alb_health import ingress_health_checks
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Inventory, Resource
 from auditor.paths import Path, get
@@ -121,7 +124,8 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(tg, "pass" if path in paths else "fail", path=location,
                                vars={"health_path": path, "ready_path": ", ".join(paths),
                                      "expected_from": expected_from}))
-    return out
+    own = declared if isinstance(declared, str) and declared else None
+    return out + ingress_health_checks(ctx, own)
 
 
 def _http_health_check(tg: Resource, hc: Any) -> bool:

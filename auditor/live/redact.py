@@ -39,7 +39,9 @@ SAFE_ANNOTATION_KEYS = frozenset({
         "success-codes", "healthcheck-path", "healthcheck-port", "healthcheck-protocol",
         "healthcheck-interval-seconds", "healthcheck-timeout-seconds",
         "healthy-threshold-count", "unhealthy-threshold-count", "security-groups",
-        "subnets", "ip-address-type")),
+        "subnets", "ip-address-type",
+        # Bucket and ACL names: what waf-on-alb and alb-access-logs read, no secret.
+        "load-balancer-attributes", "wafv2-acl-name", "waf-acl-id")),
 })
 # StorageClass parameters that are sizes, types and references (never a key or password).
 SAFE_PARAMETERS = frozenset({
