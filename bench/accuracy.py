@@ -46,6 +46,7 @@ COMMITS = {
     "terraform-aws-modules+terraform-aws-security-group":
         "3cf4e1a48a4649179e8ea27308daf0b551cb0bfa",
     "terraform-aws-modules+terraform-aws-eks": "bef29c4d9523523e57fe898643fde2895106b339",
+    "terraform-aws-modules+terraform-aws-rds-aurora": "259b5827d159ea73d6f61da802291dceaa2ad2c0",
 }
 
 
@@ -79,6 +80,9 @@ CORPORA = [
         "examples/cross-region-replica-postgres", "examples/enhanced-monitoring",
         "examples/groups", "examples/role-association-postgres", "examples/replica-mysql",
         "examples/blue-green-deployment", "examples/s3-import-mysql")),
+    Corpus("rds-aurora", "terraform-aws-modules+terraform-aws-rds-aurora", terraform=(
+        "examples/autoscaling", "examples/global-cluster", "examples/multi-az",
+        "examples/mysql", "examples/postgresql", "examples/s3-import", "examples/serverless")),
     Corpus("security-group", "terraform-aws-modules+terraform-aws-security-group", terraform=(
         "examples/complete", "examples/computed", "examples/disabled", "examples/dynamic",
         "examples/http", "examples/rules-only")),
