@@ -59,17 +59,17 @@ GOOD = (PACK_DIR / "rds-backups.yaml").read_text()
 @pytest.mark.parametrize(("text", "expected"), [
     (GOOD.replace("severity: high", "severity: urgent"), ":3: severity: Input should be"),
     (GOOD.replace("title: ", "titel: "), ":2: titel: unknown field"),
-    (GOOD.replace('"<"', '"=<"'), ":20: condition.compare: expected [operand"),
+    (GOOD.replace('"<"', '"=<"'), ":24: condition.all[1].compare: expected [operand"),
     (GOOD.replace("applies_to:", "check: no_such_check\napplies_to:"),
      "unknown check 'no_such_check'"),
     (GOOD.replace("id: rds-backups", "id: Bad_Id"), ":1: id: String should match pattern"),
     (GOOD.replace("id: rds-backups", "id: other-id"), "must match the file name"),
     ("id: [\n", ": invalid YAML"),
     (GOOD.replace("{param: min_days}", "{param: min_dayz}"),
-     ":18: condition: parameter 'min_dayz' is not declared"),
-    (GOOD.replace("day(s) of automated", "{% if %} day(s)"), ":22: message: invalid template"),
+     ":20: condition: parameter 'min_dayz' is not declared"),
+    (GOOD.replace("day(s) of automated", "{% if %} day(s)"), ":26: message: invalid template"),
     (GOOD.replace("day(s) of automated", "{{ name | nosuchfilter }}"),
-     ":22: message: invalid template"),
+     ":26: message: invalid template"),
 ])
 def test_bad_policy_files(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "rds-backups.yaml"

@@ -62,8 +62,8 @@ class _Walk:
             if block.kind == "resource" and len(block.labels) == 2:
                 present, unsure, number = instances(block, scope)
                 if present:
-                    attrs = {k: evaluate(v, scope) for k, v in block.attrs.items()
-                             if k not in META}
+                    attrs = unset_nulls({k: evaluate(v, scope) for k, v in block.attrs.items()
+                                         if k not in META})
                     items.append(Evaluated(block, attrs, doubt if unsure is None else unsure,
                                            inputs, _times(copies, number)))
             elif block.kind == "module" and len(block.labels) == 1:
@@ -104,6 +104,16 @@ class _Walk:
         return self.module(target, args, f"{block.address}.", (*chain, target),
                            doubt if unsure is None else unsure, _argument_lines(block, inputs),
                            _times(copies, number))
+
+
+def unset_nulls(value: Any) -> Any:
+    """An argument (or a nested block's) set to null is unset: the provider's default
+    applies, as if it were not written."""
+    if isinstance(value, dict):
+        return {k: unset_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [unset_nulls(v) for v in value]
+    return value
 
 
 def _times(a: int | None, b: int | None) -> int | None:

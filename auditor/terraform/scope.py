@@ -24,9 +24,14 @@ COMPUTED = {"id", "arn", "arn_suffix", "dns_name", "zone_id", "endpoint", "addre
 class ModuleScope:
     def __init__(self, blocks: list[Block], var_values: dict[str, Any], module: str = "") -> None:
         self.module = module  # "module.db." inside a module call
-        self.defaults = {b.labels[0]: b.attrs.get("default") for b in blocks
-                         if b.kind == "variable" and b.labels}
-        self.declared_vars = set(self.defaults)
+        variables = [b for b in blocks if b.kind == "variable" and b.labels]
+        # `default = null` is a default (null: the argument is unset), not a missing one.
+        self.defaults = {b.labels[0]: b.attrs["default"] for b in variables
+                         if "default" in b.attrs}
+        self.declared_vars = {b.labels[0] for b in variables}
+        # nullable = false: a null the caller passes means the default.
+        self.not_nullable = {b.labels[0] for b in variables
+                             if b.attrs.get("nullable") in (False, "false")}
         self.var_values = var_values
         self.locals_raw: dict[str, Any] = {}
         for b in blocks:
@@ -37,17 +42,17 @@ class ModuleScope:
         self._resolving: set[str] = set()
 
     def variable(self, name: str) -> Any:
-        if name in self.var_values:
+        if name in self.var_values and not (
+                self.var_values[name] is None and name in self.not_nullable):
             return self.var_values[name]
         if name not in self.declared_vars:
             return Unknown(f"variable {name} is not declared")
-        default = self.defaults[name]
-        if default is None:
+        if name not in self.defaults:
             if self.module:
                 return Unknown(f"variable {name} of {self.module.rstrip('.')} has no default "
                                "and the module call passes no value")
             return Unknown(f"variable {name} has no default and no value in var_files or vars")
-        return self._guarded(f"var.{name}", default)
+        return self._guarded(f"var.{name}", self.defaults[name])
 
     def local(self, name: str) -> Any:
         if name not in self._locals:

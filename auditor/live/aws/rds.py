@@ -98,6 +98,9 @@ def _instance(api: Api, db: dict[str, Any]) -> dict[str, Any]:
         "vpc_security_group_ids": group_names(api, db),
         "status": db.get("DBInstanceStatus"),
         "latest_snapshot_time": _latest_snapshot(api, db["DBInstanceIdentifier"]),
+        # A read replica is restored from its source: absent on any other instance.
+        **({"replicate_source_db": db["ReadReplicaSourceDBInstanceIdentifier"]}
+           if db.get("ReadReplicaSourceDBInstanceIdentifier") else {}),
     }
 
 
