@@ -77,6 +77,13 @@ def ingress_rules(sg: Resource) -> list[dict[str, Any]] | Unknown:
     return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
 
 
+def hidden_rules(sg: Resource) -> Unknown | None:
+    """Why the group may have ingress rules not seen here (a rule of its module attaches
+    to a group that is not resolved offline), or None."""
+    why = sg.body.get("unresolved_rules")
+    return why if isinstance(why, Unknown) else None
+
+
 def any_world_rule(sg: Resource) -> bool:
     """Whether some ingress rule of the group admits the whole world, on any port."""
     rules = ingress_rules(sg)

@@ -7,7 +7,13 @@ defaults to the engine's; what their rules admit is :mod:`auditor.checks.ingress
 from __future__ import annotations
 
 from auditor.checks.base import CheckContext, Outcome
-from auditor.checks.ingress import any_world_rule, covers, ingress_rules, open_rules
+from auditor.checks.ingress import (
+    any_world_rule,
+    covers,
+    hidden_rules,
+    ingress_rules,
+    open_rules,
+)
 from auditor.models import Resource
 from auditor.unknown import Unknown
 
@@ -98,6 +104,9 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                 elif isinstance(hit, Unknown) and named and verdict is False:
                     verdict = hit
         elsewhere = [sg.name for sg in sgs if sg.body.get("declared_elsewhere") is True]
+        hidden = next((h for sg in sgs if (h := hidden_rules(sg)) is not None), None)
+        if verdict is False and hidden is not None:
+            verdict = hidden
         if verdict is False and elsewhere:
             # Only the rules declared here are visible: the group's own may allow it.
             verdict = Unknown(f"security group {elsewhere[0]} is declared elsewhere; its "
@@ -131,7 +140,10 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
         out += [Outcome(db, o.status, item=f"{o.resource.name} {o.item}", reason=o.reason,
                         location=o.resource.locate(o.path),
                         vars={**o.vars, "group": o.resource.name}) for o in found]
-        if not found and public is None:
+        hidden = next((h for sg in sgs if (h := hidden_rules(sg)) is not None), None)
+        if not found and public is None and hidden is not None:
+            out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=hidden))
+        elif not found and public is None:
             out.append(Outcome(db, "pass"))
     # An Aurora cluster's endpoint is public through its instances (the cluster's groups
     # are checked above, on the cluster).
@@ -174,6 +186,8 @@ def sg_no_world_admin(ctx: CheckContext) -> list[Outcome]:
             continue
         if sg.name in unknown_port and any_world_rule(sg):
             out.append(Outcome(sg, "unknown", path=("ingress",), reason=unknown_port[sg.name]))
+        elif (hidden := hidden_rules(sg)) is not None:
+            out.append(Outcome(sg, "unknown", path=("ingress",), reason=hidden))
         else:
             out.append(Outcome(sg, "pass"))
     return out

@@ -61,9 +61,15 @@ def apply(items: list[Evaluated], out: dict[str, Resource], names: dict[str, str
     """Fold every join of ``items`` into its target among ``out`` (keyed by address)."""
     elsewhere: dict[str, Resource] = {}  # groups only known through their rules
     unattached: dict[str, str] = {}  # joined key -> why a join could not find its target
+    unresolved: list[tuple[str, str]] = []  # (module prefix, why) of rules with no group
     for e in items:
         if e.type in RULE_TYPES:
-            _attach_rule(e, out, names, elsewhere, source)
+            egress = e.attrs.get("type", "egress" if e.type.endswith("egress_rule")
+                                 else "ingress") == "egress"
+            if not _attach_rule(e, out, names, elsewhere, source) and not egress:
+                unresolved.append((e.block.module, f"{e.block.address} adds a rule to "
+                                   f"{_group_identity(e, e.attrs.get('security_group_id'))}, "
+                                   "which is not resolved offline: it may be this group"))
         elif e.type in WAF_TYPES:
             if not _attach(e, out, "resource_arn", "web_acl", _acl(e)):
                 unattached["web_acl"] = f"{e.block.address} targets a resource not known here"
@@ -78,6 +84,13 @@ def apply(items: list[Evaluated], out: dict[str, Resource], names: dict[str, str
                     key == "rotation_enabled" and res.kind == "SecretsManagerSecret"
                     and res.body.get(key) is False):
                 res.body[key] = Unknown(reason)
+    # A rule whose group is not known may belong to any group of its module: absence of
+    # rules is not proven there (the rule itself stays visible on its pseudo-group).
+    for res in out.values():
+        if res.kind == "SecurityGroup" and res.address:
+            why = next((w for module, w in unresolved if res.address.startswith(module)), None)
+            if why is not None:
+                res.body["unresolved_rules"] = Unknown(why)
     for identity, group in elsewhere.items():  # keyed apart from the declared addresses
         out[f"declared elsewhere: {identity}"] = group
     _cluster_members(items, out)
@@ -135,9 +148,15 @@ def _cluster_multi_az(cluster: Resource, members: list[Evaluated], stray: list[s
 
 
 def _attach_rule(e: Evaluated, out: dict[str, Resource], names: dict[str, str],
-                 elsewhere: dict[str, Resource], source: str) -> None:
+                 elsewhere: dict[str, Resource], source: str) -> bool:
+    """Attach the rule to its group; False when the group is not known offline (the rule
+    then sits on a pseudo-group named by what the rule says of it)."""
     raw_target = e.attrs.get("security_group_id")
     target = _target(raw_target, out)
+    # A reference, an sg- id or a data source names its group; an expression that could
+    # not be evaluated names none.
+    resolved = isinstance(raw_target, Ref) or (isinstance(raw_target, str) and bool(
+        raw_target)) or (isinstance(raw_target, Unknown) and raw_target.ref is not None)
     if target is None or target.kind != "SecurityGroup":
         identity = _group_identity(e, raw_target)
         target = elsewhere.get(identity)
@@ -152,15 +171,16 @@ def _attach_rule(e: Evaluated, out: dict[str, Resource], names: dict[str, str],
         target.body["ingress"] = Unknown(f"{e.block.address} adds a rule whose type is not "
                                          "known offline")
         target.field_locations[("ingress",)] = Location(e.block.file, e.block.line)
-        return
+        return resolved
     rules = target.body.setdefault(direction, [])
     if isinstance(rules, Unknown):
-        return  # the group's rules in that direction are already not known
+        return resolved  # the group's rules in that direction are already not known
     index = len(rules)
     rules.append(rule(resolve(e.attrs, names)))
     target.field_locations[(direction, index)] = Location(e.block.file, e.block.line)
     for path, line in e.block.lines.items():
         target.field_locations[(direction, index, *path)] = Location(e.block.file, line)
+    return resolved
 
 
 def _group_identity(e: Evaluated, target: Any) -> str:
