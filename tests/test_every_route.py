@@ -194,4 +194,4 @@ def test_an_aurora_clusters_connections_come_from_its_groups_and_instances(
         if expected == "fail":
             assert result["message"].startswith("Aurora cluster shop-prod: 20 pods")
     assert "at most 450" in result["message"]
-    assert "db.t4g.medium (instance aws_rds_cluster_instance.main)" in result["message"]
+    assert "db.t4g.medium (instance shop-prod-0)" in result["message"]

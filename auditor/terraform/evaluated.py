@@ -25,12 +25,26 @@ class Evaluated:
     # callers that pass their own variable on): where a change to the value is made.
     inputs: dict[str, Location] = field(default_factory=dict)
     # How many instances count/for_each (of the resource and its module calls) make; None
-    # when that is not known offline.
+    # when that is not known offline. An expanded instance is one copy.
     copies: int | None = 1
+    # The instance's count.index or for_each key, when count/for_each was expanded.
+    key: str | int | None = None
 
     @property
     def type(self) -> str:
         return self.block.labels[0]
+
+    @property
+    def address(self) -> str:
+        """Terraform's address of the instance: ``aws_db_instance.this["a"]``."""
+        return self.block.address + instance_suffix(self.key)
+
+
+def instance_suffix(key: str | int | None) -> str:
+    if key is None:
+        return ""
+    return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+
 
 
 def fold_blocks(body: dict[str, Any]) -> dict[str, Any]:

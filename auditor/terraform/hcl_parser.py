@@ -27,6 +27,7 @@ from auditor.terraform.hcl_nodes import (
     unknown,
 )
 from auditor.terraform.hcl_values import ParseError, clip, parse_num
+from auditor.unknown import Unknown
 
 _BINARY = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
            "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
@@ -163,6 +164,10 @@ class Parser(Lexer):
         if root in ("var", "local"):
             name = self.name()
             return mk(lambda s: s.variable(name) if root == "var" else s.local(name))
+        if root in ("count", "each"):
+            name = f"{root}.{self.name()}"
+            # Known inside one expanded instance (see scope.ModuleScope.instance_value).
+            return mk(lambda s: _instance_value(s, name))
         if root in _ROOTS:
             return unknown(_ROOTS[root].format(f"{root}.{self.name()}"))
         address = [root, self.name(), *([self.name()] if root == "data" else [])]
@@ -171,6 +176,13 @@ class Parser(Lexer):
         while self.at("."):
             attrs.append(self.name())
         return resource(".".join(address), key, ".".join(attrs))
+
+
+def _instance_value(scope: object, name: str) -> object:
+    lookup = getattr(scope, "instance_value", None)
+    if lookup is None:  # a scope with no instances (tfvars, a module call's arguments)
+        return Unknown(f"{name} is only known per instance")
+    return lookup(name)
 
 
 @lru_cache(maxsize=4096)  # the same strings recur across resources; nodes are immutable

@@ -56,9 +56,14 @@ def _listed(many: Any, one: Any) -> Any:
     return [*(many if many is not None else []), *([one] if one is not None else [])]
 
 
+RuleOwners = dict[tuple[int, str, int], str]  # (id of group, direction, index) -> rule address
+
+
 def apply(items: list[Evaluated], out: dict[str, Resource], names: dict[str, str],
-          source: str) -> None:
-    """Fold every join of ``items`` into its target among ``out`` (keyed by address)."""
+          source: str) -> RuleOwners:
+    """Fold every join of ``items`` into its target among ``out`` (keyed by address);
+    returns which standalone rule resource each folded rule came from."""
+    owners: RuleOwners = {}
     elsewhere: dict[str, Resource] = {}  # groups only known through their rules
     unattached: dict[str, str] = {}  # joined key -> why a join could not find its target
     unresolved: list[tuple[str, str]] = []  # (module prefix, why) of rules with no group
@@ -66,17 +71,17 @@ def apply(items: list[Evaluated], out: dict[str, Resource], names: dict[str, str
         if e.type in RULE_TYPES:
             egress = e.attrs.get("type", "egress" if e.type.endswith("egress_rule")
                                  else "ingress") == "egress"
-            if not _attach_rule(e, out, names, elsewhere, source) and not egress:
-                unresolved.append((e.block.module, f"{e.block.address} adds a rule to "
+            if not _attach_rule(e, out, names, elsewhere, source, owners) and not egress:
+                unresolved.append((e.block.module, f"{e.address} adds a rule to "
                                    f"{_group_identity(e, e.attrs.get('security_group_id'))}, "
                                    "which is not resolved offline: it may be this group"))
         elif e.type in WAF_TYPES:
             if not _attach(e, out, "resource_arn", "web_acl", _acl(e)):
-                unattached["web_acl"] = f"{e.block.address} targets a resource not known here"
+                unattached["web_acl"] = f"{e.address} targets a resource not known here"
         elif e.type == "aws_secretsmanager_secret_rotation" and not _attach(
                 e, out, "secret_id", "rotation_enabled", True,
                 extra={"rotation_rules": e.attrs.get("rotation_rules")}):
-            unattached["rotation_enabled"] = f"{e.block.address} rotates a secret not known here"
+            unattached["rotation_enabled"] = f"{e.address} rotates a secret not known here"
     # A join whose target is unknown may belong to any candidate: absence is not proven.
     for res in out.values():
         for key, reason in unattached.items():
@@ -94,6 +99,7 @@ def apply(items: list[Evaluated], out: dict[str, Resource], names: dict[str, str
     for identity, group in elsewhere.items():  # keyed apart from the declared addresses
         out[f"declared elsewhere: {identity}"] = group
     _cluster_members(items, out)
+    return owners
 
 
 def _cluster_members(items: list[Evaluated], out: dict[str, Resource]) -> None:
@@ -114,7 +120,7 @@ def _cluster_members(items: list[Evaluated], out: dict[str, Resource]) -> None:
         if target is not None and target.kind == "DBCluster":
             members[next(a for a, r in clusters.items() if r is target)].append(e)
         elif not isinstance(raw, str):
-            stray.append(e.block.address)
+            stray.append(e.address)
     for address, cluster in clusters.items():
         if "multi_az" not in cluster.body:
             cluster.body["multi_az"] = _cluster_multi_az(cluster, members[address], stray)
@@ -132,7 +138,7 @@ def _cluster_multi_az(cluster: Resource, members: list[Evaluated], stray: list[s
     counts = [m.copies for m in members]
     if any(c is None for c in counts):
         unknown = next(m for m in members if m.copies is None)
-        return Unknown(f"the number of instances of {unknown.block.address} is not known "
+        return Unknown(f"the number of instances of {unknown.address} is not known "
                        "offline")
     if sum(c for c in counts if c is not None) >= 2:
         zones = [m.attrs.get("availability_zone") for m in members]
@@ -148,7 +154,7 @@ def _cluster_multi_az(cluster: Resource, members: list[Evaluated], stray: list[s
 
 
 def _attach_rule(e: Evaluated, out: dict[str, Resource], names: dict[str, str],
-                 elsewhere: dict[str, Resource], source: str) -> bool:
+                 elsewhere: dict[str, Resource], source: str, owners: RuleOwners) -> bool:
     """Attach the rule to its group; False when the group is not known offline (the rule
     then sits on a pseudo-group named by what the rule says of it)."""
     raw_target = e.attrs.get("security_group_id")
@@ -168,7 +174,7 @@ def _attach_rule(e: Evaluated, out: dict[str, Resource], names: dict[str, str],
                 body={"name": identity, "ingress": [], "egress": [], "declared_elsewhere": True})
     direction = e.attrs.get("type", "egress" if e.type.endswith("egress_rule") else "ingress")
     if not isinstance(direction, str):  # it may admit traffic: ingress is no longer known
-        target.body["ingress"] = Unknown(f"{e.block.address} adds a rule whose type is not "
+        target.body["ingress"] = Unknown(f"{e.address} adds a rule whose type is not "
                                          "known offline")
         target.field_locations[("ingress",)] = Location(e.block.file, e.block.line)
         return resolved
@@ -177,6 +183,7 @@ def _attach_rule(e: Evaluated, out: dict[str, Resource], names: dict[str, str],
         return resolved  # the group's rules in that direction are already not known
     index = len(rules)
     rules.append(rule(resolve(e.attrs, names)))
+    owners[(id(target), direction, index)] = e.address
     target.field_locations[(direction, index)] = Location(e.block.file, e.block.line)
     for path, line in e.block.lines.items():
         target.field_locations[(direction, index, *path)] = Location(e.block.file, line)
@@ -193,7 +200,7 @@ def _group_identity(e: Evaluated, target: Any) -> str:
     if isinstance(target, Unknown) and target.ref:
         return target.ref  # already a full address
     text = reference_text(e.block.attrs.get("security_group_id"))
-    return e.block.module + text if text else f"unknown security group ({e.block.address})"
+    return e.block.module + text if text else f"unknown security group ({e.address})"
 
 
 def _acl(e: Evaluated) -> Any:
@@ -220,4 +227,6 @@ def _attach(e: Evaluated, out: dict[str, Resource], ref_attr: str, key: str, val
 
 
 def _target(ref: Any, out: dict[str, Resource]) -> Resource | None:
-    return out.get(base_address(ref.address)) if isinstance(ref, Ref) else None
+    if not isinstance(ref, Ref):
+        return None
+    return out.get(ref.address) or out.get(base_address(ref.address))

@@ -60,12 +60,17 @@ class _Walk:
         items: list[Evaluated] = []
         for block in blocks:
             if block.kind == "resource" and len(block.labels) == 2:
-                present, unsure, number = instances(block, scope)
-                if present:
-                    attrs = unset_nulls({k: evaluate(v, scope) for k, v in block.attrs.items()
-                                         if k not in META})
-                    items.append(Evaluated(block, attrs, doubt if unsure is None else unsure,
-                                           inputs, _times(copies, number)))
+                expanded = scope.instances(block)
+                if isinstance(expanded, list):  # one resource per instance, as Terraform
+                    items.extend(Evaluated(block, _attrs(block, scope.for_instance(values)),
+                                           doubt, inputs, copies, key)
+                                 for key, values in expanded)
+                    continue
+                # Without count/for_each: one instance. Not known (or too many to expand):
+                # kept once, with the doubt (a check must not miss it).
+                unsure = doubt if expanded is None else expanded
+                items.append(Evaluated(block, _attrs(block, scope), unsure, inputs,
+                                       copies if expanded is None else None))
             elif block.kind == "module" and len(block.labels) == 1:
                 items.extend(self.call(block, scope, directory, chain, doubt, inputs, copies))
         return items
@@ -104,6 +109,12 @@ class _Walk:
         return self.module(target, args, f"{block.address}.", (*chain, target),
                            doubt if unsure is None else unsure, _argument_lines(block, inputs),
                            _times(copies, number))
+
+
+def _attrs(block: Block, scope: ModuleScope) -> dict[str, Any]:
+    attrs: dict[str, Any] = unset_nulls({k: evaluate(v, scope) for k, v in block.attrs.items()
+                                         if k not in META})
+    return attrs
 
 
 def unset_nulls(value: Any) -> Any:

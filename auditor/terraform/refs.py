@@ -38,6 +38,8 @@ def group_identity(ref: Ref, names: dict[str, str]) -> str | None:
     """
     if ref.attribute not in ("id", "name"):
         return None
+    if ref.address in names:  # an expanded instance: aws_security_group.this[0]
+        return names[ref.address]
     address = base_address(ref.address)
     if address in names:
         return names[address]

@@ -1,6 +1,7 @@
 """The values a Terraform directory's expressions can see: variables (defaults, then
-var files, then the config's ``vars``), locals (evaluated lazily, cycles are unknown) and
-attributes of the resources it declares.
+var files, then the config's ``vars``), locals (evaluated lazily, cycles are unknown),
+attributes of the resources it declares, and inside one instance of a resource with
+``count``/``for_each``, ``count.index`` or ``each.key``/``each.value``.
 
 Inside a module, expressions name resources by their local address; the :class:`Ref` a
 computed attribute yields carries the full one (``module.db.aws_security_group.db``), so a
@@ -9,11 +10,16 @@ reference passed into or out of a module still names the right resource.
 
 from __future__ import annotations
 
+import re
+from copy import copy
 from typing import Any
 
 from auditor.terraform.expressions import Ref, evaluate
 from auditor.terraform.loader import Block
 from auditor.unknown import Unknown
+
+MAX_INSTANCES = 256  # instances of one resource expanded; past that, one unknown resource
+_KEYED = re.compile(r'^(.*)\[(?:(\d+)|"([^"]*)")\]$')  # aws_x.y[0], aws_x.y["a"]
 
 # Attributes AWS assigns at apply time: references to them identify a resource, they
 # never resolve to a value offline.
@@ -40,6 +46,68 @@ class ModuleScope:
         self.resources = {b.local_address: b for b in blocks if b.kind in ("resource", "data")}
         self._locals: dict[str, Any] = {}
         self._resolving: set[str] = set()
+        self.instance: dict[str, Any] = {}  # "count.index" / "each.key" / "each.value"
+
+    def for_instance(self, values: dict[str, Any]) -> ModuleScope:
+        """This scope inside one instance (locals and variables shared: they cannot see
+        count or each)."""
+        inner = copy(self)
+        inner.instance = values
+        return inner
+
+    def instance_value(self, name: str) -> Any:
+        if name in self.instance:
+            return self.instance[name]
+        return Unknown(f"{name} is only known per instance")
+
+    def instances(self, block: Block) -> list[tuple[str | int, dict[str, Any]]] | Unknown | None:
+        """Each instance's key and its count/each values; None without count/for_each."""
+        if "count" in block.attrs:
+            number = self._count(block)
+            if isinstance(number, Unknown):
+                return number
+            return [(i, {"count.index": i}) for i in range(number)]
+        if "for_each" in block.attrs:
+            return self._for_each(block)
+        return None
+
+    def _count(self, block: Block) -> int | Unknown:
+        value = evaluate(block.attrs["count"], self.for_instance({}))
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if isinstance(value, Unknown | Ref):
+            why = value.reason if isinstance(value, Unknown) else (
+                f"{value} is only known after apply")
+            return Unknown(f"count of {block.address} is not known offline ({why})")
+        if not isinstance(value, int) or value < 0:
+            return Unknown(f"count of {block.address} is not a whole number: {value!r}")
+        if value > MAX_INSTANCES:
+            return Unknown(f"count of {block.address} is {value}: more than {MAX_INSTANCES} "
+                           "instances are not expanded")
+        return value
+
+    def _for_each(self, block: Block) -> list[tuple[str | int, dict[str, Any]]] | Unknown:
+        value = evaluate(block.attrs["for_each"], self.for_instance({}))
+        if isinstance(value, Unknown | Ref):
+            why = value.reason if isinstance(value, Unknown) else (
+                f"{value} is only known after apply")
+            return Unknown(f"for_each of {block.address} is not known offline ({why})")
+        if isinstance(value, dict):
+            items = sorted(value.items())  # Terraform orders a map's instances by key
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = [(v, v) for v in sorted(set(value))]  # a set of strings: key = value
+        else:
+            return Unknown(f"for_each of {block.address} is not a map or a set of strings")
+        if any(isinstance(k, Unknown) for k, _ in items):
+            return Unknown(f"for_each of {block.address} has keys not known offline")
+        if len(items) > MAX_INSTANCES:
+            return Unknown(f"for_each of {block.address} has {len(items)} keys: more than "
+                           f"{MAX_INSTANCES} instances are not expanded")
+        return [(str(k), {"each.key": str(k), "each.value": v}) for k, v in items]
 
     def variable(self, name: str) -> Any:
         if name in self.var_values and not (
@@ -62,15 +130,27 @@ class ModuleScope:
         return self._locals[name]
 
     def resource_attribute(self, address: str, attribute: str) -> Any:
-        block = self.resources.get(address)
+        keyed = _KEYED.match(address)
+        base = keyed.group(1) if keyed else address
+        block = self.resources.get(base)
         first, _, rest = attribute.partition(".")
         if block is None or first in COMPUTED or first not in block.attrs:
             # Unknown resources still get a Ref: the reference itself identifies them.
             return Ref(self.module + address, attribute)
-        value = self._guarded(f"{address}.{first}", block.attrs[first])
-        for key in rest.split(".") if rest else []:
-            if isinstance(value, dict) and key in value:
-                value = value[key]
+        scope = self.for_instance({})  # the referenced resource's own context, not ours
+        if "count" in block.attrs or "for_each" in block.attrs:
+            if keyed is None:  # the whole list of instances
+                return Ref(self.module + address, attribute)
+            wanted: str | int = int(keyed.group(2)) if keyed.group(2) else keyed.group(3)
+            expanded = self.instances(block)
+            found = dict(expanded) if isinstance(expanded, list) else {}
+            if wanted not in found:
+                return Ref(self.module + address, attribute)
+            scope = self.for_instance(found[wanted])
+        value = scope._guarded(f"{address}.{first}", block.attrs[first])
+        for step in rest.split(".") if rest else []:
+            if isinstance(value, dict) and step in value:
+                value = value[step]
             else:
                 return Ref(self.module + address, attribute)
         return value

@@ -51,7 +51,7 @@ NAME_ATTR = {"DBInstance": "identifier", "DBCluster": "cluster_identifier",
 def normalise(items: list[Evaluated], source: str) -> list[Resource]:
     """Shape every resource of ``items`` (one directory and the modules it calls)."""
     # Declared groups by full address -> name: what references to them become.
-    names = {e.block.address: _name(e, "SecurityGroup") for e in items
+    names = {e.address: _name(e, "SecurityGroup") for e in items
              if e.type in SG_TYPES and e.block.kind == "resource"}
     out: dict[str, Resource] = {}
     inline: dict[str, set[str]] = {}  # group address -> directions its own block sets
@@ -61,7 +61,7 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
             continue
         body = fold_blocks(resolve(e.attrs, names))
         res = Resource(kind=kind, name=_name(e, kind), body=body, source=source,
-                       location=Location(e.block.file, e.block.line), address=e.block.address,
+                       location=Location(e.block.file, e.block.line), address=e.address,
                        field_locations=_locations(e.block, e.inputs),
                        ignore_changes=_ignored(e.block))
         if e.instances is not None:
@@ -70,7 +70,7 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
             if line is not None:
                 res.field_locations[("instances",)] = Location(e.block.file, line)
         if kind == "SecurityGroup":
-            inline[e.block.address] = {d for d in ("ingress", "egress")
+            inline[e.address] = {d for d in ("ingress", "egress")
                                        if d in e.attrs or _has_dynamic(e.block, d)}
             for direction in ("ingress", "egress"):
                 body[direction] = _rules(e.block, body.get(direction), direction)
@@ -78,17 +78,15 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
             _fold_parameters(res)
         if kind == "SecretsManagerSecret":
             body["rotation_enabled"] = False
-        out[e.block.address] = res
-    joins.apply(items, out, names, source)
-    rule_at = {Location(e.block.file, e.block.line): e.block.address for e in items
-               if e.type in joins.RULE_TYPES}
+        out[e.address] = res
+    owners = joins.apply(items, out, names, source)
     for address, res in out.items():
         if res.kind == "SecurityGroup":
-            _mark_standalone(res, inline.get(address, set()), rule_at)
+            _mark_standalone(res, inline.get(address, set()), owners)
     return list(out.values())
 
 
-def _mark_standalone(group: Resource, inline: set[str], rule_at: dict[Location, str]) -> None:
+def _mark_standalone(group: Resource, inline: set[str], owners: joins.RuleOwners) -> None:
     """``standalone_rules``: for each direction the group's own block leaves to standalone
     rule resources, their addresses (index for index with the rules). Terraform then does
     not own the direction's whole rule set: another stack may attach rules there."""
@@ -97,8 +95,8 @@ def _mark_standalone(group: Resource, inline: set[str], rule_at: dict[Location, 
         rules = group.body.get(direction)
         if direction in inline or not isinstance(rules, list):
             continue
-        where = [group.field_locations.get((direction, i)) for i in range(len(rules))]
-        marked[direction] = [rule_at.get(loc, "") if loc else "" for loc in where]
+        marked[direction] = [owners.get((id(group), direction, i), "")
+                             for i in range(len(rules))]
     if any(marked.values()):
         group.body["standalone_rules"] = marked
 
@@ -149,9 +147,9 @@ def _name(e: Evaluated, kind: str) -> str:
     if e.type == "aws_default_security_group":  # AWS names it "default", once per VPC
         vpc = e.attrs.get("vpc_id", "default VPC")
         vpc = vpc.address if isinstance(vpc, Ref) else vpc
-        return f"default ({vpc})" if isinstance(vpc, str) and vpc else e.block.address
+        return f"default ({vpc})" if isinstance(vpc, str) and vpc else e.address
     value = e.attrs.get(NAME_ATTR.get(kind, "name"))
-    return value if isinstance(value, str) and value else e.block.address
+    return value if isinstance(value, str) and value else e.address
 
 
 def _locations(block: Block, inputs: dict[str, Location]) -> dict[Path, Location]:

@@ -1,5 +1,6 @@
-"""count and for_each: no instance means no resource; an unknown number keeps the
-resource (a check must not miss it) and says the instances are not known."""
+"""count and for_each: no instance means no resource, a known number one resource per
+instance; an unknown number keeps the resource (a check must not miss it) and says the
+instances are not known."""
 
 from __future__ import annotations
 
@@ -46,8 +47,11 @@ resource "aws_lb" "each" {{
 
 def test_no_instance_means_no_resource(scan: Scan) -> None:
     names = sorted(r.name for r in scan(TF).resources)
-    assert names == ["each", "maybe", "two"]
-    assert "instances" not in one(scan(TF).resources, "SecurityGroup", "two").body
+    assert names == ["each", "maybe", "two", "two"]  # count = "2": one per instance
+    twins = [r for r in scan(TF).resources if r.name == "two"]
+    assert [r.address for r in twins] == ["aws_security_group.two[0]",
+                                          "aws_security_group.two[1]"]
+    assert all("instances" not in r.body for r in twins)
 
 
 def test_an_unknown_count_keeps_the_resource_and_says_so(scan: Scan) -> None:
