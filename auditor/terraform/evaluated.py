@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.models import Location
+from auditor.paths import Path
 from auditor.terraform.loader import Block
 from auditor.unknown import Unknown
 
@@ -29,6 +30,8 @@ class Evaluated:
     copies: int | None = 1
     # The instance's count.index or for_each key, when count/for_each was expanded.
     key: str | int | None = None
+    # Lines of what the block does not write itself: the blocks dynamic blocks generate.
+    lines: dict[Path, int] = field(default_factory=dict)
 
     @property
     def type(self) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from auditor.models import Location, Problem
+from auditor.paths import Path
 from auditor.terraform import loader
 from auditor.terraform.evaluated import Evaluated
 from auditor.terraform.expressions import Ref, evaluate
@@ -62,15 +63,18 @@ class _Walk:
             if block.kind == "resource" and len(block.labels) == 2:
                 expanded = scope.instances(block)
                 if isinstance(expanded, list):  # one resource per instance, as Terraform
-                    items.extend(Evaluated(block, _attrs(block, scope.for_instance(values)),
-                                           doubt, inputs, copies, key)
-                                 for key, values in expanded)
+                    for key, values in expanded:
+                        lines: dict[Path, int] = {}
+                        attrs = _attrs(block, scope.for_instance(values), lines)
+                        items.append(Evaluated(block, attrs, doubt, inputs, copies, key, lines))
                     continue
                 # Without count/for_each: one instance. Not known (or too many to expand):
                 # kept once, with the doubt (a check must not miss it).
                 unsure = doubt if expanded is None else expanded
-                items.append(Evaluated(block, _attrs(block, scope), unsure, inputs,
-                                       copies if expanded is None else None))
+                lines = {}
+                attrs = _attrs(block, scope, lines)
+                items.append(Evaluated(block, attrs, unsure, inputs,
+                                       copies if expanded is None else None, None, lines))
             elif block.kind == "module" and len(block.labels) == 1:
                 items.extend(self.call(block, scope, directory, chain, doubt, inputs, copies))
         return items
@@ -111,10 +115,55 @@ class _Walk:
                            _times(copies, number))
 
 
-def _attrs(block: Block, scope: ModuleScope) -> dict[str, Any]:
-    attrs: dict[str, Any] = unset_nulls({k: evaluate(v, scope) for k, v in block.attrs.items()
-                                         if k not in META})
+def _attrs(block: Block, scope: ModuleScope, lines: dict[Path, int] | None = None
+           ) -> dict[str, Any]:
+    """The block's arguments evaluated, null ones unset, dynamic blocks generated (the
+    line of each generated block's content goes into ``lines``)."""
+    raw = {k: v for k, v in block.attrs.items() if k not in META}
+    dynamic = raw.pop("dynamic", None)
+    attrs: dict[str, Any] = unset_nulls({k: evaluate(v, scope) for k, v in raw.items()})
+    left = []  # dynamic blocks whose for_each is not known: they stay, and say so
+    for index, entry in enumerate(dynamic if isinstance(dynamic, list) else [dynamic]):
+        made = _dynamic(block, index, entry, scope)
+        if made is None:
+            left.append(evaluate(entry, scope))
+            continue
+        name, blocks = made
+        have = attrs.get(name)
+        before = [*(have if isinstance(have, list) else [have] if have else [])]
+        attrs[name] = [*before, *blocks]
+        content = ("dynamic", index, "content", 0)
+        for i, made_block in enumerate(blocks, start=len(before)):
+            if lines is not None and content in block.lines:
+                lines[(name, i)] = block.lines[content]
+                for key in made_block if isinstance(made_block, dict) else ():
+                    if (*content, key) in block.lines:
+                        lines[(name, i, key)] = block.lines[(*content, key)]
+    if left:
+        attrs["dynamic"] = left
     return attrs
+
+
+def _dynamic(block: Block, index: int, entry: Any, scope: ModuleScope
+             ) -> tuple[str, list[Any]] | None:
+    """The blocks a ``dynamic "NAME"`` entry generates, as Terraform would; None when its
+    for_each is not known offline."""
+    if not isinstance(entry, dict) or len(entry) != 1:
+        return None
+    [(name, spec)] = entry.items()
+    if not isinstance(spec, dict) or "for_each" not in spec:
+        return None
+    iterator = spec.get("iterator", name)
+    content = spec.get("content")
+    content = content[0] if isinstance(content, list) and content else content
+    pairs = scope.iterations(spec["for_each"], f'dynamic "{name}" of {block.address}')
+    if isinstance(pairs, Unknown) or not isinstance(content, dict) or not isinstance(
+            iterator, str):
+        return None
+    made = [unset_nulls(evaluate(content, scope.for_instance(
+        {**scope.instance, f"{iterator}.key": key, f"{iterator}.value": value})))
+        for key, value in pairs]
+    return name, made
 
 
 def unset_nulls(value: Any) -> Any:

@@ -109,6 +109,24 @@ class ModuleScope:
                            f"{MAX_INSTANCES} instances are not expanded")
         return [(str(k), {"each.key": str(k), "each.value": v}) for k, v in items]
 
+    def iterations(self, raw: Any, what: str) -> list[tuple[Any, Any]] | Unknown:
+        """(key, value) of a dynamic block's for_each: a list's index, a map's key, a set
+        element as both."""
+        value = evaluate(raw, self)
+        if isinstance(value, Unknown | Ref):
+            why = value.reason if isinstance(value, Unknown) else (
+                f"{value} is only known after apply")
+            return Unknown(f"the for_each of {what} is not known offline ({why})")
+        if isinstance(value, dict):
+            pairs: list[tuple[Any, Any]] = sorted(value.items())
+        elif isinstance(value, list):
+            pairs = list(enumerate(value))
+        else:
+            return Unknown(f"the for_each of {what} is not a collection")
+        if len(pairs) > MAX_INSTANCES:
+            return Unknown(f"the for_each of {what} has more than {MAX_INSTANCES} elements")
+        return pairs
+
     def variable(self, name: str) -> Any:
         if name in self.var_values and not (
                 self.var_values[name] is None and name in self.not_nullable):
@@ -130,6 +148,13 @@ class ModuleScope:
         return self._locals[name]
 
     def resource_attribute(self, address: str, attribute: str) -> Any:
+        if address in self.instance:  # a dynamic block's iterator: ingress.value.port
+            value = self.instance[address]
+            for step in attribute.split(".") if attribute else []:
+                if not isinstance(value, dict) or step not in value:
+                    return Unknown(f"{address}.{attribute} is not in the iterated value")
+                value = value[step]
+            return value
         keyed = _KEYED.match(address)
         base = keyed.group(1) if keyed else address
         block = self.resources.get(base)

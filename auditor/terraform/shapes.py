@@ -62,7 +62,7 @@ def normalise(items: list[Evaluated], source: str) -> list[Resource]:
         body = fold_blocks(resolve(e.attrs, names))
         res = Resource(kind=kind, name=_name(e, kind), body=body, source=source,
                        location=Location(e.block.file, e.block.line), address=e.address,
-                       field_locations=_locations(e.block, e.inputs),
+                       field_locations=_locations(e),
                        ignore_changes=_ignored(e.block))
         if e.instances is not None:
             body["instances"] = e.instances
@@ -152,10 +152,13 @@ def _name(e: Evaluated, kind: str) -> str:
     return value if isinstance(value, str) and value else e.address
 
 
-def _locations(block: Block, inputs: dict[str, Location]) -> dict[Path, Location]:
+def _locations(e: Evaluated) -> dict[Path, Location]:
     """Each attribute's line; one that is just ``var.NAME`` of a module, set by the
-    caller, points at the caller's argument (the module's line is related)."""
+    caller, points at the caller's argument (the module's line is related). A block a
+    dynamic block generated points at its content."""
+    block, inputs = e.block, e.inputs
     out: dict[Path, Location] = {(): Location(block.file, block.line)}
+    out.update({path: Location(block.file, line) for path, line in e.lines.items()})
     for raw_path, line in block.lines.items():
         path = raw_path
         if len(path) >= 2 and path[0] in SINGLE_BLOCKS and path[1] == 0:

@@ -122,3 +122,55 @@ def test_too_many_instances_stay_one_unknown_resource(scan: Scan) -> None:
     [group] = out.resources
     assert group.address == "aws_security_group.many"
     assert isinstance(group.body["instances"], Unknown)
+
+
+DYNAMIC = """
+variable "rules" {
+  default = [{ port = 22, cidr = "0.0.0.0/0" }, { port = 443, cidr = "10.0.0.0/8" }]
+}
+variable "unknown_rules" {}
+resource "aws_security_group" "web" {
+  name = "web"
+  ingress {
+    from_port   = 80
+    to_port     = 80
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }
+  dynamic "ingress" {
+    for_each = var.rules
+    iterator = rule
+    content {
+      from_port   = rule.value.port
+      to_port     = rule.value.port
+      protocol    = "tcp"
+      cidr_blocks = [rule.value.cidr]
+    }
+  }
+}
+resource "aws_security_group" "later" {
+  name = "later"
+  dynamic "ingress" {
+    for_each = var.unknown_rules
+    content {
+      from_port   = ingress.value
+      to_port     = ingress.value
+      protocol    = "tcp"
+      cidr_blocks = ["0.0.0.0/0"]
+    }
+  }
+}
+"""
+
+
+def test_dynamic_blocks_are_generated_with_their_lines(scan: Scan, report: Any) -> None:
+    web = next(r for r in scan(DYNAMIC).resources if r.name == "web")
+    assert [(r["from_port"], r["cidr_blocks"]) for r in web.body["ingress"]] == [
+        (80, ["10.0.0.0/8"]), (22, ["0.0.0.0/0"]), (443, ["10.0.0.0/8"])]
+    assert str(web.locate(("ingress", 1))) == "tf/main.tf:16"  # the dynamic block's content
+    assert str(web.locate(("ingress", 2, "cidr_blocks"))) == "tf/main.tf:20"
+    out = report(DYNAMIC)
+    # SSH to the world, found through the dynamic block; the other group is not known.
+    assert findings(out, "sg-no-world-admin") == [("fail", "web"), ("unknown", "later")]
+    [fail] = [f for f in out["findings"] if f["resource"]["name"] == "web"]
+    assert fail["location"]["line"] == 16
