@@ -98,11 +98,15 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                 named = [s for s in sources or [] if isinstance(s, str) and s != sg.name]
                 if app:
                     named = [s for s in named if s == app]
+                # A source not known offline may be the app's group.
+                doubt = next((s for s in sources or [] if isinstance(s, Unknown)), None)
                 hit = covers(rule, port)
                 if hit is True and named:
                     verdict = True
-                elif isinstance(hit, Unknown) and named and verdict is False:
+                elif verdict is False and isinstance(hit, Unknown) and (named or doubt is not None):
                     verdict = hit
+                elif verdict is False and hit is True and doubt is not None:
+                    verdict = doubt
         elsewhere = [sg.name for sg in sgs if sg.body.get("declared_elsewhere") is True]
         hidden = next((h for sg in sgs if (h := hidden_rules(sg)) is not None), None)
         if verdict is False and hidden is not None:

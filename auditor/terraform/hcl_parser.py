@@ -26,7 +26,7 @@ from auditor.terraform.hcl_nodes import (
     unary,
     unknown,
 )
-from auditor.terraform.hcl_values import ParseError, clip, parse_num
+from auditor.terraform.hcl_values import ParseError, Scope, Stop, clip, parse_num
 from auditor.unknown import Unknown
 
 _BINARY = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
@@ -171,11 +171,37 @@ class Parser(Lexer):
         if root in _ROOTS:
             return unknown(_ROOTS[root].format(f"{root}.{self.name()}"))
         address = [root, self.name(), *([self.name()] if root == "data" else [])]
+        if self.at(".*") or self.at("[*]"):  # aws_subnet.private[*].id: every instance's
+            self.advance()
+            steps = []
+            while self.at("."):
+                steps.append(self.name())
+            return _resource_splat(".".join(address), ".".join(steps))
         key = self.enclosed("]") if self.at("[") else None  # aws_subnet.private[0]: an instance
         attrs = []
         while self.at("."):
             attrs.append(self.name())
         return resource(".".join(address), key, ".".join(attrs))
+
+
+def _resource_splat(address: str, attribute: str) -> Node:
+    """``aws_x.y[*].attr``: the attribute of each instance, in Terraform's order (a
+    resource without count/for_each is one instance)."""
+    def run(s: Scope) -> object:
+        lookup = getattr(s, "resource_keys", None)
+        keys = lookup(address) if lookup else Unknown(f"{address}[*] is not known here")
+        if isinstance(keys, Unknown):
+            raise Stop(keys)
+        if not attribute:
+            raise Stop(Unknown(f"{address}[*] is whole resources, not one of their attributes"))
+        return [s.resource_attribute(address + _suffix(k), attribute) for k in keys]
+    return mk(run)
+
+
+def _suffix(key: object) -> str:  # as scope and Evaluated address an instance
+    if key is None:
+        return ""
+    return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
 
 
 def _instance_value(scope: object, name: str) -> object:

@@ -109,6 +109,16 @@ class ModuleScope:
                            f"{MAX_INSTANCES} instances are not expanded")
         return [(str(k), {"each.key": str(k), "each.value": v}) for k, v in items]
 
+    def resource_keys(self, address: str) -> list[str | int | None] | Unknown:
+        """The instance keys of a resource (for a splat): [None] for a single one."""
+        block = self.resources.get(address)
+        if block is None:
+            return Unknown(f"{self.module}{address} is not declared here")
+        expanded = self.instances(block)
+        if isinstance(expanded, Unknown):
+            return expanded
+        return [None] if expanded is None else [key for key, _ in expanded]
+
     def iterations(self, raw: Any, what: str) -> list[tuple[Any, Any]] | Unknown:
         """(key, value) of a dynamic block's for_each: a list's index, a map's key, a set
         element as both."""

@@ -174,3 +174,30 @@ def test_dynamic_blocks_are_generated_with_their_lines(scan: Scan, report: Any) 
     assert findings(out, "sg-no-world-admin") == [("fail", "web"), ("unknown", "later")]
     [fail] = [f for f in out["findings"] if f["resource"]["name"] == "web"]
     assert fail["location"]["line"] == 16
+
+
+def test_splats_list_every_instance(report: Any) -> None:
+    """The terraform-aws-modules/security-group idiom: whichever group was created."""
+    out = report("""
+    variable "use_prefix" { default = false }
+    resource "aws_security_group" "this" {
+      count = var.use_prefix ? 0 : 1
+      name  = "bastion"
+    }
+    resource "aws_security_group" "prefixed" {
+      count       = var.use_prefix ? 1 : 0
+      name_prefix = "bastion-"
+    }
+    locals {
+      sg_id = concat(aws_security_group.this.*.id, aws_security_group.prefixed[*].id, [""])[0]
+    }
+    resource "aws_security_group_rule" "ssh" {
+      type              = "ingress"
+      from_port         = 22
+      to_port           = 22
+      protocol          = "tcp"
+      cidr_blocks       = ["0.0.0.0/0"]
+      security_group_id = local.sg_id
+    }
+    """)
+    assert findings(out, "sg-no-world-admin") == [("fail", "bastion")]

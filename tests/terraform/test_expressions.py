@@ -126,7 +126,7 @@ def test_index_and_attribute_access() -> None:
 @pytest.mark.parametrize(("expression", "why"), [
     ("[for s in var.azs : upper(s)]", "for expressions"),
     ("{for k, v in var.tags : k => v}", "for expressions"),
-    ("aws_instance.web[*].id", "splat"),
+    ("aws_instance.web[*].id", "aws_instance.web[*] is not known here"),
     ("var.tags.*.id", "splat"),
     ("count.index", "count.index is only known per instance"),
     ("each.key", "each.key is only known per instance"),

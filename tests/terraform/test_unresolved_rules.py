@@ -109,3 +109,28 @@ def test_a_database_behind_such_a_group_is_not_called_private(report: Any) -> No
                   "tf/sg/main.tf": MODULE + database})
     assert _status(out, "db-not-public", "db") == "unknown"
     assert _status(out, "db-ingress-from-app", "db") == "unknown"
+
+
+def test_a_source_group_not_known_offline_may_be_the_apps(report: Any) -> None:
+    """terraform-aws-modules/rds-aurora: referenced_security_group_id from a variable."""
+    out = report("""
+    variable "app_sg" {}
+    resource "aws_security_group" "db" {
+      name = "db"
+    }
+    resource "aws_vpc_security_group_ingress_rule" "app" {
+      security_group_id            = aws_security_group.db.id
+      referenced_security_group_id = var.app_sg
+      from_port                    = 5432
+      to_port                      = 5432
+      ip_protocol                  = "tcp"
+    }
+    resource "aws_db_instance" "db" {
+      identifier                  = "db"
+      engine                      = "postgres"
+      instance_class              = "db.t4g.micro"
+      manage_master_user_password = true
+      vpc_security_group_ids      = [aws_security_group.db.id]
+    }
+    """)
+    assert _status(out, "db-ingress-from-app", "db") == "unknown"  # was a fail
