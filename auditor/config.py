@@ -7,11 +7,20 @@ Paths in the file are relative to the file's directory.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from pathlib import Path as FsPath
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from auditor.errors import ConfigError, where
 from auditor.paths import Path, parse
@@ -63,6 +72,51 @@ class TerraformConfig(_Strict):
     dirs: list[str] = Field(default_factory=list)
     var_files: list[str] = Field(default_factory=list, description="*.tfvars; later win.")
     vars: dict[str, Any] = Field(default_factory=dict)
+    plan: str | None = Field(
+        None, description="The JSON of a saved plan (terraform show -json tfplan > plan.json): "
+        "the values of the directory it was made in (the one of dirs holding it, the only "
+        "one, else its own folder) are Terraform's; that directory's HCL gives locations.")
+
+    @field_validator("plan")
+    @classmethod
+    def _plan(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Which directory the plan is of must be clear now, not at scan time."""
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("empty path")
+        dirs = info.data.get("dirs") or []
+        if cls._plan_dir(value, dirs) is None:
+            raise ValueError(f"the plan is inside none of dirs ({', '.join(dirs)}): with "
+                             "several, it must be inside the directory it was made in")
+        if (info.data.get("var_files") or info.data.get("vars")) and len(dirs) <= 1:
+            raise ValueError("var_files and vars do not apply to a plan: Terraform has "
+                             "already applied them (give them to terraform plan)")
+        return value
+
+    @model_validator(mode="after")
+    def _plan_alone(self) -> TerraformConfig:
+        if self.plan is not None and not self.dirs:  # a plan alone: its own folder's HCL
+            self.dirs = [posixpath.dirname(posixpath.normpath(self.plan)) or "."]
+        return self
+
+    def plan_dir(self) -> str | None:
+        """The entry of ``dirs`` the plan was made in (its values replace that HCL's)."""
+        return self._plan_dir(self.plan, self.dirs) if self.plan is not None else None
+
+    @staticmethod
+    def _plan_dir(plan: str, dirs: list[str]) -> str | None:
+        """The only dir, else the nearest holding the plan; none given: the plan's folder."""
+        if len(dirs) <= 1:
+            return dirs[0] if dirs else posixpath.dirname(posixpath.normpath(plan)) or "."
+        path = posixpath.normpath(plan)
+        holding = []
+        for entry in dirs:
+            directory = posixpath.normpath(entry)
+            if (path.startswith(directory.rstrip("/") + "/") if directory != "." else
+                    not (path.startswith("../") or posixpath.isabs(path))):
+                holding.append((len(directory), entry))
+        return max(holding)[1] if holding else None
 
 
 class KubernetesConfig(_Strict):
