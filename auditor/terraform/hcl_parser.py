@@ -164,6 +164,12 @@ class Parser(Lexer):
         if root in ("var", "local"):
             name = self.name()
             return mk(lambda s: s.variable(name) if root == "var" else s.local(name))
+        if root == "module":  # module.NAME.OUTPUT, its value as the module computes it
+            module = self.name()
+            if self.at("[") or not self.at("."):
+                return unknown(f"module.{module} per instance or whole is not evaluated offline")
+            output = self.name()
+            return mk(lambda s: _module_output(s, module, output))
         if root in ("count", "each"):
             name = f"{root}.{self.name()}"
             # Known inside one expanded instance (see scope.ModuleScope.instance_value).
@@ -202,6 +208,13 @@ def _suffix(key: object) -> str:  # as scope and Evaluated address an instance
     if key is None:
         return ""
     return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+
+
+def _module_output(scope: object, module: str, output: str) -> object:
+    lookup = getattr(scope, "module_output", None)
+    if lookup is None:  # a scope with no modules (tfvars)
+        return Unknown(f"module output module.{module}.{output} is not known here")
+    return lookup(module, output)
 
 
 def _instance_value(scope: object, name: str) -> object:

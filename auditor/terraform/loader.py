@@ -95,6 +95,9 @@ def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]
     except UnexpectedInput as exc:
         return [], ParseError(shown, getattr(exc, "line", None), unexpected(exc))
     except (LarkError, ValueError, KeyError, AttributeError) as exc:
+        # lark wraps what a transformer raised: running out of stack is still nesting.
+        if isinstance(getattr(exc, "orig_exc", None) or exc.__context__, RecursionError):
+            return [], ParseError(shown, None, TOO_DEEP)
         return [], ParseError(shown, None, f"invalid HCL ({type(exc).__name__})")
     except RecursionError:  # the parser recurses per level of nesting
         return [], ParseError(shown, None, TOO_DEEP)

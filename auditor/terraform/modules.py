@@ -51,13 +51,9 @@ class _Walk:
 
     def module(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
                chain: tuple[FsPath, ...], doubt: Unknown | None,
-               inputs: dict[str, Location], copies: int | None) -> list[Evaluated]:
-        blocks, errors = loader.load_dir(directory, self.rel)
-        self.problems.extend(Problem(self.source, e.message, Location(e.file, e.line))
-                             for e in errors)
-        for block in blocks:
-            block.module = prefix
-        scope = ModuleScope(blocks, var_values, prefix)
+               inputs: dict[str, Location], copies: int | None,
+               opened: tuple[list[Block], ModuleScope] | None = None) -> list[Evaluated]:
+        blocks, scope = opened or self.open(directory, var_values, prefix, chain)
         items: list[Evaluated] = []
         for block in blocks:
             if block.kind == "resource" and len(block.labels) == 2:
@@ -79,40 +75,84 @@ class _Walk:
                 items.extend(self.call(block, scope, directory, chain, doubt, inputs, copies))
         return items
 
+    def open(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
+             chain: tuple[FsPath, ...]) -> tuple[list[Block], ModuleScope]:
+        blocks, errors = loader.load_dir(directory, self.rel)
+        self.problems.extend(Problem(self.source, e.message, Location(e.file, e.line))
+                             for e in errors)
+        for block in blocks:
+            block.module = prefix
+        scope = ModuleScope(blocks, var_values, prefix)
+        # Module calls, opened when first needed: by an output a caller reads, or walked.
+        for block in blocks:
+            if block.kind == "module" and len(block.labels) == 1:
+                scope.children[block.labels[0]] = _Child(self, block, scope, directory, chain)
+        return blocks, scope
+
     def call(self, block: Block, scope: ModuleScope, directory: FsPath,
              chain: tuple[FsPath, ...], doubt: Unknown | None,
              inputs: dict[str, Location], copies: int | None) -> list[Evaluated]:
-        name, src = block.labels[0], block.attrs.get("source")
-        where = Location(block.file, block.lines.get(("source",), block.line))
-        if not (isinstance(src, str) and src.startswith(LOCAL_SOURCE)):
-            self.problems.append(Problem(
-                self.source, f"module {name} ({src}) is not read offline: its resources are "
-                "not audited on the declared side", where, status="unknown"))
-            return []
         present, unsure, number = instances(block, scope)
         if not present:
             return []
-        target = (directory / src).resolve()
-        if not target.is_dir():
-            self.problems.append(Problem(
-                self.source, f"module {name} ({src}): directory {self.rel(target)} not found",
-                where))
+        child = scope.children[block.labels[0]]
+        opened = child.open()
+        if isinstance(opened, Problem):
+            self.problems.append(opened)
             return []
-        if target in chain:
-            self.problems.append(Problem(
-                self.source, f"module {name} ({src}) calls a module that is already being "
-                "read (a cycle): it is not read again", where))
-            return []
-        if len(chain) > MAX_DEPTH:
-            self.problems.append(Problem(
-                self.source, f"module {name} ({src}) is nested more than {MAX_DEPTH} modules "
-                "deep: its resources are not audited on the declared side", where,
-                status="unknown"))
-            return []
-        args = {k: evaluate(v, scope) for k, v in block.attrs.items() if k not in MODULE_META}
-        return self.module(target, args, f"{block.address}.", (*chain, target),
+        return self.module(child.target, {}, "", (*chain, child.target),
                            doubt if unsure is None else unsure, _argument_lines(block, inputs),
-                           _times(copies, number))
+                           _times(copies, number), opened)
+
+
+class _Child:
+    """A module call, opened once: its blocks and scope (with the call's arguments), or
+    the problem that keeps it from being read."""
+
+    def __init__(self, walk: _Walk, block: Block, scope: ModuleScope, directory: FsPath,
+                 chain: tuple[FsPath, ...]) -> None:
+        self.walk, self.block, self.scope, self.chain = walk, block, scope, chain
+        src = block.attrs.get("source")
+        self.src = src
+        self.target = (directory / src).resolve() if isinstance(src, str) else directory
+        self._opened: tuple[list[Block], ModuleScope] | Problem | None = None
+
+    def open(self) -> tuple[list[Block], ModuleScope] | Problem:
+        if self._opened is None:
+            self._opened = self._open()
+        return self._opened
+
+    def _open(self) -> tuple[list[Block], ModuleScope] | Problem:
+        walk, block, name, src = self.walk, self.block, self.block.labels[0], self.src
+        where = Location(block.file, block.lines.get(("source",), block.line))
+        if not (isinstance(src, str) and src.startswith(LOCAL_SOURCE)):
+            return Problem(walk.source, f"module {name} ({src}) is not read offline: its "
+                           "resources are not audited on the declared side", where,
+                           status="unknown")
+        if not self.target.is_dir():
+            return Problem(walk.source, f"module {name} ({src}): directory "
+                           f"{walk.rel(self.target)} not found", where)
+        if self.target in self.chain:
+            return Problem(walk.source, f"module {name} ({src}) calls a module that is "
+                           "already being read (a cycle): it is not read again", where)
+        if len(self.chain) > MAX_DEPTH:
+            return Problem(walk.source, f"module {name} ({src}) is nested more than "
+                           f"{MAX_DEPTH} modules deep: its resources are not audited on the "
+                           "declared side", where, status="unknown")
+        args = {k: evaluate(v, self.scope) for k, v in block.attrs.items()
+                if k not in MODULE_META}
+        return walk.open(self.target, args, f"{block.address}.", (*self.chain, self.target))
+
+    def output(self, name: str) -> Any:
+        """The value of one of the module's outputs, as its caller reads it."""
+        if "count" in self.block.attrs or "for_each" in self.block.attrs:
+            return Unknown(f"module.{self.block.labels[0]} has count or for_each: its "
+                           "outputs are read per instance, which is not evaluated offline")
+        opened = self.open()
+        if isinstance(opened, Problem):
+            return Unknown(f"output {name} of module.{self.block.labels[0]}: "
+                           f"{opened.message}")
+        return opened[1].output(name)
 
 
 def _attrs(block: Block, scope: ModuleScope, lines: dict[Path, int] | None = None

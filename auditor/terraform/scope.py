@@ -47,6 +47,20 @@ class ModuleScope:
         self._locals: dict[str, Any] = {}
         self._resolving: set[str] = set()
         self.instance: dict[str, Any] = {}  # "count.index" / "each.key" / "each.value"
+        self.outputs_raw = {b.labels[0]: b.attrs.get("value") for b in blocks
+                            if b.kind == "output" and b.labels}
+        self.children: dict[str, Any] = {}  # module name -> its call (modules._Child)
+
+    def output(self, name: str) -> Any:
+        if name not in self.outputs_raw:
+            return Unknown(f"output {name} is not declared in {self.module.rstrip('.')}")
+        return self.for_instance({})._guarded(f"output.{name}", self.outputs_raw[name])
+
+    def module_output(self, module: str, name: str) -> Any:
+        child = self.children.get(module)
+        if child is None:
+            return Unknown(f"module.{module} is not declared here")
+        return child.output(name)
 
     def for_instance(self, values: dict[str, Any]) -> ModuleScope:
         """This scope inside one instance (locals and variables shared: they cannot see

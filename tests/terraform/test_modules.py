@@ -113,3 +113,63 @@ def test_resources_of_a_module_with_unknown_instances_say_so(scan: Scan) -> None
     instances = one(out.resources, "LoadBalancer", "x").body["instances"]
     assert isinstance(instances, Unknown)
     assert instances.reason.startswith("for_each of module.m is not known offline")
+
+
+OUTPUTS = {
+    "tf/main.tf": """
+    module "network" {
+      source = "./network"
+    }
+    module "db" {
+      source = "./db"
+      groups = [module.network.db_group_id]
+      public = module.network.public
+    }
+    module "many" {
+      source = "./network"
+      count  = 2
+    }
+    module "remote" {
+      source = "terraform-aws-modules/security-group/aws"
+    }
+    resource "aws_db_instance" "other" {
+      identifier             = "other"
+      vpc_security_group_ids = [module.many[0].db_group_id]
+      port                   = module.remote.port
+    }
+    """,
+    "tf/network/main.tf": """
+    module "inner" {
+      source = "./inner"
+    }
+    resource "aws_security_group" "db" {
+      name = "db-${module.inner.suffix}"
+    }
+    output "db_group_id" { value = aws_security_group.db.id }
+    output "public" { value = false }
+    """,
+    "tf/network/inner/main.tf": 'output "suffix" { value = "prod" }\n',
+    "tf/db/main.tf": """
+    variable "groups" {}
+    variable "public" {}
+    resource "aws_db_instance" "this" {
+      identifier             = "shop"
+      vpc_security_group_ids = var.groups
+      publicly_accessible    = var.public
+    }
+    """,
+}
+
+
+def test_module_outputs_flow_to_their_callers(scan: Scan) -> None:
+    out = scan(OUTPUTS)
+    db = one(out.resources, "DBInstance", "shop").body
+    # Through two modules and back: the group's name is the inner module's output too.
+    assert db["vpc_security_group_ids"] == ["db-prod"]
+    assert db["publicly_accessible"] is False
+    other = one(out.resources, "DBInstance", "other").body
+    [group] = other["vpc_security_group_ids"]
+    for value in (group, other["port"]):
+        assert isinstance(value, Unknown), value
+    assert "module.many per instance" in group.reason
+    assert "is not read offline" in other["port"].reason
