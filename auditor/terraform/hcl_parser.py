@@ -17,16 +17,30 @@ from auditor.terraform.hcl_lexer import HEREDOC, Lexer
 from auditor.terraform.hcl_nodes import (
     Node,
     binop,
+    bounded,
     collection,
     conditional,
     const,
+    guard,
     mk,
     resource,
     traverse,
     unary,
     unknown,
 )
-from auditor.terraform.hcl_values import ParseError, Scope, Stop, clip, parse_num
+from auditor.terraform.hcl_values import (
+    EvalError,
+    ParseError,
+    Ref,
+    Scope,
+    Stop,
+    clip,
+    kind,
+    known,
+    parse_num,
+    to_bool,
+    to_str,
+)
 from auditor.unknown import Unknown
 
 _BINARY = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
@@ -40,6 +54,8 @@ _ROOTS = {"count": "{} is only known per instance", "each": "{} is only known pe
 
 
 class Parser(Lexer):
+    bound: tuple[str, ...] = ()  # names a for expression binds, innermost last
+
     def expr(self) -> Node:
         self.enter(1)
         cond = self.binary(1)
@@ -118,9 +134,7 @@ class Parser(Lexer):
     def collection(self, close: str) -> Node:
         self.advance()
         if self.kind == "id" and self.text == "for":
-            self.skip(close)
-            self.advance()
-            return unknown("for expressions are not evaluated offline")
+            return self.for_expr(close)
         keys: list[Node] = []
         values: list[Node] = []
         while not self.at(close):
@@ -131,6 +145,49 @@ class Parser(Lexer):
                 self.expect(",")
         self.advance()
         return collection(keys, values, close == "}")
+
+    def for_expr(self, close: str) -> Node:
+        """``[for k, v in coll : expr if cond]`` or ``{for ... : key => value... if cond}``,
+        from the ``for`` keyword to the closing bracket."""
+        self.advance()
+        names = [self.ident()]
+        if self.at(","):
+            self.advance()
+            names.append(self.ident())
+        if not (self.kind == "id" and self.text == "in"):
+            raise ParseError(f"expected 'in' in a for expression, found {self.text!r}")
+        self.advance()
+        source = self.expr()
+        # Bound before the ':' is passed: the lookahead it reads may be a string that
+        # interpolates them.
+        outer, self.bound = self.bound, (*self.bound, *names)
+        try:
+            self.expect(":")
+            key = None
+            if close == "}":
+                key = self.expr()
+                self.expect("=>")
+            value = self.expr()
+            group = close == "}" and self.at("...")
+            if group:
+                self.advance()
+            cond = None
+            if self.kind == "id" and self.text == "if":
+                self.advance()
+                cond = self.expr()
+            if not self.at(close):
+                raise ParseError(f"expected {close!r}, found {self.text!r}")
+        finally:
+            self.bound = outer
+        self.advance()
+        return _for(tuple(names), source, key, value, cond, group)
+
+    def ident(self) -> str:
+        if self.kind != "id":
+            raise ParseError(f"expected a name, found {self.text!r}")
+        text = self.text
+        self.advance()
+        return text
 
     def key(self) -> Node:  # a bare identifier key is a literal name, as in HCL
         if self.kind == "id":
@@ -159,6 +216,9 @@ class Parser(Lexer):
         return call(name, args, expand)
 
     def reference(self, root: str) -> Node:
+        if root in self.bound:  # a for expression's variable: its attributes are steps
+            name = f"for.{root}"
+            return mk(lambda s: _instance_value(s, name))
         if not self.at("."):
             return unknown(f"unknown name {root!r}")  # e.g. a for-expression variable
         if root in ("var", "local"):
@@ -208,6 +268,50 @@ def _suffix(key: object) -> str:  # as scope and Evaluated address an instance
     if key is None:
         return ""
     return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+
+
+def _for(names: tuple[str, ...], source: Node, key: Node | None, value: Node,
+         cond: Node | None, group: bool) -> Node:
+    """A for expression, evaluated element by element in the scope with its names bound
+    (a map's elements in key order, as Terraform iterates them)."""
+    def run(s: Scope) -> object:
+        items = known(source.run(s))
+        if isinstance(items, Ref):
+            raise Stop(Unknown(f"the for expression iterates {items}, only known after apply",
+                               ref=str(items)))
+        if isinstance(items, dict):
+            pairs: list[tuple[object, object]] = sorted(items.items())
+        elif isinstance(items, list):
+            pairs = list(enumerate(items))
+        else:
+            raise EvalError(f"a for expression cannot iterate a {kind(items)}")
+        bind = getattr(s, "for_instance", None)
+        if bind is None:  # a scope with no bindings (tfvars)
+            raise Stop(Unknown("for expressions are not evaluated here"))
+        base = getattr(s, "instance", {})
+        out_list: list[object] = []
+        out_map: dict[str, object] = {}
+        for k, v in pairs:
+            values = {**base, f"for.{names[-1]}": v}
+            if len(names) == 2:
+                values[f"for.{names[0]}"] = k
+            inner = bind(values)
+            if cond is not None and not to_bool(known(cond.run(inner))):
+                continue
+            if key is None:
+                out_list.append(guard(value, inner))  # one unknown element, not all
+                continue
+            name = to_str(known(key.run(inner)))
+            if group:
+                grouped = out_map.setdefault(name, [])
+                assert isinstance(grouped, list)
+                grouped.append(guard(value, inner))
+            elif name in out_map:
+                raise EvalError(f"duplicate key {name!r} in a for expression (use ... to group)")
+            else:
+                out_map[name] = guard(value, inner)
+        return bounded(out_list if key is None else out_map)
+    return mk(run, source, value, *(n for n in (key, cond) if n is not None))
 
 
 def _module_output(scope: object, module: str, output: str) -> object:
