@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from auditor.terraform.hcl_fn_files import path_value
 from auditor.terraform.hcl_functions import call
 from auditor.terraform.hcl_lexer import HEREDOC, Lexer
 from auditor.terraform.hcl_nodes import (
@@ -230,6 +231,9 @@ class Parser(Lexer):
                 return unknown(f"module.{module} per instance or whole is not evaluated offline")
             output = self.name()
             return mk(lambda s: _module_output(s, module, output))
+        if root == "path":  # path.module / path.root: relative to where terraform runs
+            attribute = self.name()
+            return mk(lambda s: path_value(s, attribute))
         if root in ("count", "each"):
             name = f"{root}.{self.name()}"
             # Known inside one expanded instance (see scope.ModuleScope.instance_value).

@@ -3,8 +3,9 @@ have instances, their attributes evaluated.
 
 A local module call (``source = "./..."`` or ``"../..."``) is read with the call's
 arguments as the module's variables; its resources get ``module.NAME.`` addresses and keep
-their own files and lines. A remote source (registry, git, s3, ...) is not fetched: it
-becomes a problem with status ``unknown``, so the gap is visible. Nesting is capped at
+their own files and lines. A remote source (registry, git, s3, ...) is never fetched: it is
+read where ``terraform init`` put it (``.terraform/modules/modules.json``), else it becomes
+one problem with status ``unknown`` that says to run ``terraform init``. Nesting is capped at
 ``MAX_DEPTH`` modules and a module that calls one of its callers is not followed again.
 
 ``count``/``for_each`` that evaluate to no instance (0, an empty map, set or list) drop
@@ -20,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
+from auditor import project
 from auditor.models import Location, Problem
 from auditor.paths import Path
 from auditor.terraform import loader
 from auditor.terraform.evaluated import Evaluated
 from auditor.terraform.expressions import Ref, evaluate
+from auditor.terraform.hcl_fn_files import ModuleFiles
+from auditor.terraform.installed import call_key, installed
 from auditor.terraform.loader import Block
 from auditor.terraform.scope import ModuleScope
 from auditor.unknown import Unknown
@@ -39,7 +43,7 @@ _NUMBER = re.compile(r"\s*-?\d+(?:\.0*)?\s*")
 def evaluated(directory: FsPath, var_values: dict[str, Any], source: str,
               rel: Callable[[FsPath], str], problems: list[Problem]) -> list[Evaluated]:
     """Every resource with instances in ``directory`` and the local modules it calls."""
-    walk = _Walk(source, rel, problems)
+    walk = _Walk(source, rel, problems, installed(directory), directory.resolve())
     return walk.module(directory, var_values, "", (directory.resolve(),), None, {}, 1)
 
 
@@ -48,6 +52,8 @@ class _Walk:
     source: str  # e.g. "terraform infra/aws": the source of every problem met
     rel: Callable[[FsPath], str]
     problems: list[Problem]
+    installed: dict[str, FsPath]  # module call key -> where terraform init put it
+    root: FsPath  # the root module: where terraform runs, file functions start
 
     def module(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
                chain: tuple[FsPath, ...], doubt: Unknown | None,
@@ -83,6 +89,8 @@ class _Walk:
         for block in blocks:
             block.module = prefix
         scope = ModuleScope(blocks, var_values, prefix)
+        scope.files = ModuleFiles(root=self.root, module=directory.resolve(),
+                                  project=project.root_of(self.root))
         # Module calls, opened when first needed: by an output a caller reads, or walked.
         for block in blocks:
             if block.kind == "module" and len(block.labels) == 1:
@@ -114,7 +122,11 @@ class _Child:
         self.walk, self.block, self.scope, self.chain = walk, block, scope, chain
         src = block.attrs.get("source")
         self.src = src
-        self.target = (directory / src).resolve() if isinstance(src, str) else directory
+        self.local = isinstance(src, str) and src.startswith(LOCAL_SOURCE)
+        downloaded = walk.installed.get(call_key(block.address))
+        self.target = ((directory / src).resolve() if self.local and isinstance(src, str)
+                       else downloaded or directory)
+        self.missing = not self.local and downloaded is None
         self._opened: tuple[list[Block], ModuleScope] | Problem | None = None
 
     def open(self) -> tuple[list[Block], ModuleScope] | Problem:
@@ -125,10 +137,10 @@ class _Child:
     def _open(self) -> tuple[list[Block], ModuleScope] | Problem:
         walk, block, name, src = self.walk, self.block, self.block.labels[0], self.src
         where = Location(block.file, block.lines.get(("source",), block.line))
-        if not (isinstance(src, str) and src.startswith(LOCAL_SOURCE)):
-            return Problem(walk.source, f"module {name} ({src}) is not read offline: its "
-                           "resources are not audited on the declared side", where,
-                           status="unknown")
+        if self.missing:
+            return Problem(walk.source, f"module {name} ({src}) is not downloaded here: run "
+                           "`terraform init` before the scan so its resources are audited "
+                           "(modules are never fetched)", where, status="unknown")
         if not self.target.is_dir():
             return Problem(walk.source, f"module {name} ({src}): directory "
                            f"{walk.rel(self.target)} not found", where)

@@ -50,6 +50,7 @@ class ModuleScope:
         self.outputs_raw = {b.labels[0]: b.attrs.get("value") for b in blocks
                             if b.kind == "output" and b.labels}
         self.children: dict[str, Any] = {}  # module name -> its call (modules._Child)
+        self.files: Any = None  # where file functions read (hcl_fn_files.ModuleFiles)
 
     def output(self, name: str) -> Any:
         if name not in self.outputs_raw:

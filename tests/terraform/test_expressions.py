@@ -81,8 +81,8 @@ def test_ref_in_a_template_is_unknown_naming_it() -> None:
 
 
 def test_unlisted_function_is_unknown() -> None:
-    assert reason(ev('cidrsubnet("10.0.0.0/16", 8, 1)')) == (
-        "function cidrsubnet() is not evaluated offline")
+    assert reason(ev('no_such_function("10.0.0.0/16", 8, 1)')) == (
+        "function no_such_function() is not evaluated offline")
 
 
 # --- references -----------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_index_and_attribute_access() -> None:
     ("self.private_ip", "self.private_ip"),
     ('"${foo}"', "unknown name 'foo'"),  # a bare `foo` comes back from hcl2 as the text "foo"
     ('"%{ if var.enabled }on%{ endif }"', "template directives"),
-    ("abs(-1)", "function abs()"),
+    ("no_such_function(-1)", "function no_such_function()"),
 ])
 def test_unsupported_constructs_are_unknown_with_a_reason(expression: str, why: str) -> None:
     assert why in reason(ev(expression))
@@ -297,7 +297,8 @@ def test_unset_variable_alone_and_in_collections() -> None:
     ("element(var.azs, 4)", "b"),
     ("keys({b = 1, a = 2})", ["a", "b"]),
     ("values({b = 1, a = 2})", [2, 1]),
-    ("distinct([1, 2, 1, [1], [1]])", [1, 2, [1]]),
+    ("distinct([1, 2, 1])", [1, 2]),
+    ("distinct([[1], [1]])", [[1]]),
     ("flatten([[1, [2]], [], 3])", [1, 2, 3]),
     ('try(var.tags.Cost, "default")', "default"),
     ('try(var.missing, "default")', "default"),
@@ -314,8 +315,8 @@ def test_functions(expression: str, expected: object) -> None:
 def test_function_errors_and_unknowns() -> None:
     assert "not found" in reason(ev('lookup(var.tags, "Cost")'))
     assert "invalid call to upper()" in reason(ev("upper()"))
-    assert "not evaluated offline" in reason(ev('format("%5d", 1)'))
-    assert "regular expression" in reason(ev('replace("abc", "/b/", "x")'))
+    assert "not evaluated offline" in reason(ev("timestamp()"))
+    assert ev('replace("abc", "/b/", "x")') == "axc"
     assert reason(ev("can(var.missing)")) == "variable missing is not set"
     assert reason(ev('coalesce(var.missing, "x")')) == "variable missing is not set"
     assert ev('coalesce("x", var.missing)') == "x"

@@ -72,8 +72,9 @@ def test_local_modules_are_read_with_their_arguments(scan: Scan) -> None:
 def test_a_remote_module_is_an_unknown_input_not_an_error(scan: Scan) -> None:
     (problem,) = scan(FILES).problems
     assert problem.status == "unknown"
-    assert problem.message == ("module vpc (terraform-aws-modules/vpc/aws) is not read offline: "
-                               "its resources are not audited on the declared side")
+    assert problem.message == ("module vpc (terraform-aws-modules/vpc/aws) is not downloaded "
+                               "here: run `terraform init` before the scan so its resources "
+                               "are audited (modules are never fetched)")
     assert str(problem.location) == "tf/main.tf:16"
 
 
@@ -172,4 +173,45 @@ def test_module_outputs_flow_to_their_callers(scan: Scan) -> None:
     for value in (group, other["port"]):
         assert isinstance(value, Unknown), value
     assert "module.many per instance" in group.reason
-    assert "is not read offline" in other["port"].reason
+    assert "run `terraform init`" in other["port"].reason
+
+
+def test_a_downloaded_registry_module_is_read_where_terraform_init_put_it(report: Scan) -> None:
+    """.terraform/modules/modules.json, as `terraform init` writes it, for a registry
+    module and the local module inside it."""
+    out = report({
+        "tf/main.tf": 'module "sg" {\n  source  = "terraform-aws-modules/security-group/aws"\n'
+                      '  version = "5.1.0"\n  name    = "bastion"\n}\n',
+        "tf/.terraform/modules/modules.json": (
+            '{"Modules":[{"Key":"","Source":"","Dir":"."},'
+            '{"Key":"sg","Source":"registry.terraform.io/terraform-aws-modules/security-group'
+            '/aws","Version":"5.1.0","Dir":".terraform/modules/sg"},'
+            '{"Key":"sg.rules","Source":"./rules","Dir":".terraform/modules/sg/rules"}]}'),
+        "tf/.terraform/modules/sg/main.tf": (
+            'variable "name" {}\nresource "aws_security_group" "this" {\n  name = var.name\n}\n'
+            'module "rules" {\n  source   = "./rules"\n'
+            '  group_id = aws_security_group.this.id\n}\n'),
+        "tf/.terraform/modules/sg/rules/main.tf": (
+            'variable "group_id" {}\nresource "aws_security_group_rule" "ssh" {\n'
+            '  type              = "ingress"\n  from_port         = 22\n  to_port           = 22\n'
+            '  protocol          = "tcp"\n  cidr_blocks       = ["0.0.0.0/0"]\n'
+            '  security_group_id = var.group_id\n}\n'),
+    })
+    assert findings(out, "sg-no-world-admin") == [("fail", "bastion")]
+    assert not [f for f in out["findings"] if f["policy"] == "input-error"]
+    [fail] = [f for f in out["findings"] if f["policy"] == "sg-no-world-admin"]
+    assert fail["location"]["file"] == "tf/.terraform/modules/sg/rules/main.tf"
+
+
+def test_file_functions_read_relative_to_the_module(report: Scan) -> None:
+    out = report({
+        "tf/main.tf": 'module "db" {\n  source = "./db"\n}\n',
+        "tf/db/main.tf": (
+            'locals {\n  settings = jsondecode(file("${path.module}/settings.json"))\n}\n'
+            'resource "aws_db_instance" "this" {\n  identifier = "shop"\n'
+            '  manage_master_user_password = true\n'
+            '  backup_retention_period = local.settings.retention\n}\n'),
+        "tf/db/settings.json": '{"retention": 3}\n',
+    })
+    [fail] = [f for f in out["findings"] if f["policy"] == "rds-backups"]
+    assert "keeps 3 day(s)" in fail["message"]
