@@ -225,12 +225,16 @@ class Parser(Lexer):
         if root in ("var", "local"):
             name = self.name()
             return mk(lambda s: s.variable(name) if root == "var" else s.local(name))
-        if root == "module":  # module.NAME.OUTPUT, its value as the module computes it
+        if root == "module":  # module.NAME[KEY].OUTPUT, as the module computes it
             module = self.name()
-            if self.at("[") or not self.at("."):
-                return unknown(f"module.{module} per instance or whole is not evaluated offline")
+            key = self.enclosed("]") if self.at("[") else None
+            if not self.at("."):
+                return unknown(f"module.{module} as a whole is not evaluated offline")
             output = self.name()
-            return mk(lambda s: _module_output(s, module, output))
+            if key is None:
+                return mk(lambda s: _module_output(s, module, output, None))
+            index = key
+            return mk(lambda s: _module_output(s, module, output, index.run(s)), key)
         if root == "path":  # path.module / path.root: relative to where terraform runs
             attribute = self.name()
             return mk(lambda s: path_value(s, attribute))
@@ -318,11 +322,13 @@ def _for(names: tuple[str, ...], source: Node, key: Node | None, value: Node,
     return mk(run, source, value, *(n for n in (key, cond) if n is not None))
 
 
-def _module_output(scope: object, module: str, output: str) -> object:
+def _module_output(scope: object, module: str, output: str, key: object) -> object:
     lookup = getattr(scope, "module_output", None)
     if lookup is None:  # a scope with no modules (tfvars)
         return Unknown(f"module output module.{module}.{output} is not known here")
-    return lookup(module, output)
+    if isinstance(key, float) and key.is_integer():
+        key = int(key)
+    return lookup(module, output, key)
 
 
 def _instance_value(scope: object, name: str) -> object:

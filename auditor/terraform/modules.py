@@ -25,8 +25,8 @@ from auditor import project
 from auditor.models import Location, Problem
 from auditor.paths import Path
 from auditor.terraform import loader
-from auditor.terraform.evaluated import Evaluated
-from auditor.terraform.expressions import Ref, evaluate
+from auditor.terraform.evaluated import Evaluated, instance_suffix
+from auditor.terraform.expressions import evaluate
 from auditor.terraform.hcl_fn_files import ModuleFiles
 from auditor.terraform.installed import call_key, installed
 from auditor.terraform.loader import Block
@@ -37,7 +37,6 @@ MAX_DEPTH = 5
 LOCAL_SOURCE = ("./", "../")
 META = ("count", "for_each", "depends_on", "provider", "lifecycle")  # not resource attributes
 MODULE_META = ("source", "version", "count", "for_each", "depends_on", "providers")
-_NUMBER = re.compile(r"\s*-?\d+(?:\.0*)?\s*")
 
 
 def evaluated(directory: FsPath, var_values: dict[str, Any], source: str,
@@ -84,8 +83,10 @@ class _Walk:
     def open(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
              chain: tuple[FsPath, ...]) -> tuple[list[Block], ModuleScope]:
         blocks, errors = loader.load_dir(directory, self.rel)
-        self.problems.extend(Problem(self.source, e.message, Location(e.file, e.line))
-                             for e in errors)
+        for e in errors:  # a module read once per instance says so once
+            problem = Problem(self.source, e.message, Location(e.file, e.line))
+            if problem not in self.problems:
+                self.problems.append(problem)
         for block in blocks:
             block.module = prefix
         scope = ModuleScope(blocks, var_values, prefix)
@@ -100,17 +101,22 @@ class _Walk:
     def call(self, block: Block, scope: ModuleScope, directory: FsPath,
              chain: tuple[FsPath, ...], doubt: Unknown | None,
              inputs: dict[str, Location], copies: int | None) -> list[Evaluated]:
-        present, unsure, number = instances(block, scope)
-        if not present:
-            return []
         child = scope.children[block.labels[0]]
-        opened = child.open()
-        if isinstance(opened, Problem):
-            self.problems.append(opened)
-            return []
-        return self.module(child.target, {}, "", (*chain, child.target),
-                           doubt if unsure is None else unsure, _argument_lines(block, inputs),
-                           _times(copies, number), opened)
+        expanded = scope.instances(block)
+        # One module instance per count/for_each key (module.db["a"].), as Terraform;
+        # not known: read once, every resource with the doubt.
+        keys = expanded if isinstance(expanded, list) else [(None, None)]
+        unsure = expanded if isinstance(expanded, Unknown) else doubt
+        items: list[Evaluated] = []
+        for key, values in keys:
+            opened = child.open(key, values)
+            if isinstance(opened, Problem):
+                self.problems.append(opened)
+                return []
+            items += self.module(child.target, {}, "", (*chain, child.target), unsure,
+                                 _argument_lines(block, inputs),
+                                 None if isinstance(expanded, Unknown) else copies, opened)
+        return items
 
 
 class _Child:
@@ -127,14 +133,18 @@ class _Child:
         self.target = ((directory / src).resolve() if self.local and isinstance(src, str)
                        else downloaded or directory)
         self.missing = not self.local and downloaded is None
-        self._opened: tuple[list[Block], ModuleScope] | Problem | None = None
+        self._opened: dict[str | int | None, tuple[list[Block], ModuleScope] | Problem] = {}
 
-    def open(self) -> tuple[list[Block], ModuleScope] | Problem:
-        if self._opened is None:
-            self._opened = self._open()
-        return self._opened
+    def open(self, key: str | int | None = None, values: dict[str, Any] | None = None
+             ) -> tuple[list[Block], ModuleScope] | Problem:
+        """The module (instance ``key`` of a module with count/for_each, its arguments
+        evaluated with ``values``: count.index or each)."""
+        if key not in self._opened:
+            self._opened[key] = self._open(key, values)
+        return self._opened[key]
 
-    def _open(self) -> tuple[list[Block], ModuleScope] | Problem:
+    def _open(self, key: str | int | None, values: dict[str, Any] | None
+              ) -> tuple[list[Block], ModuleScope] | Problem:
         walk, block, name, src = self.walk, self.block, self.block.labels[0], self.src
         where = Location(block.file, block.lines.get(("source",), block.line))
         if self.missing:
@@ -151,16 +161,25 @@ class _Child:
             return Problem(walk.source, f"module {name} ({src}) is nested more than "
                            f"{MAX_DEPTH} modules deep: its resources are not audited on the "
                            "declared side", where, status="unknown")
-        args = {k: evaluate(v, self.scope) for k, v in block.attrs.items()
-                if k not in MODULE_META}
-        return walk.open(self.target, args, f"{block.address}.", (*self.chain, self.target))
+        scope = self.scope.for_instance(values) if values is not None else self.scope
+        args = {k: evaluate(v, scope) for k, v in block.attrs.items() if k not in MODULE_META}
+        return walk.open(self.target, args, f"{block.address}{instance_suffix(key)}.",
+                         (*self.chain, self.target))
 
-    def output(self, name: str) -> Any:
-        """The value of one of the module's outputs, as its caller reads it."""
+    def output(self, name: str, key: str | int | None = None) -> Any:
+        """The value of one of the module's outputs (of instance ``key``), as its caller
+        reads it."""
+        values = None
         if "count" in self.block.attrs or "for_each" in self.block.attrs:
-            return Unknown(f"module.{self.block.labels[0]} has count or for_each: its "
-                           "outputs are read per instance, which is not evaluated offline")
-        opened = self.open()
+            expanded = self.scope.instances(self.block)
+            found = dict(expanded) if isinstance(expanded, list) else {}
+            if key is None or key not in found:
+                return Unknown(f"module.{self.block.labels[0]} has count or for_each: "
+                               f"output {name} of instance {key!r} is not known offline")
+            values = found[key]
+        elif key is not None:
+            return Unknown(f"module.{self.block.labels[0]} has no instance {key!r}")
+        opened = self.open(key, values)
         if isinstance(opened, Problem):
             return Unknown(f"output {name} of module.{self.block.labels[0]}: "
                            f"{opened.message}")
@@ -228,11 +247,6 @@ def unset_nulls(value: Any) -> Any:
     return value
 
 
-def _times(a: int | None, b: int | None) -> int | None:
-    """Instances of a block inside a module called several times (None: not known)."""
-    return None if a is None or b is None else a * b
-
-
 _BARE_VAR = re.compile(r"\$\{\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
 
 
@@ -253,40 +267,3 @@ def _argument_lines(call: Block, inputs: dict[str, Location]) -> dict[str, Locat
         out[name] = inputs[passed] if passed in inputs else Location(
             call.file, call.lines.get((name,), call.line))
     return out
-
-
-def instances(block: Block, scope: ModuleScope) -> tuple[bool, Unknown | None, int | None]:
-    """(whether the block has instances, why that is not certain, how many: None when
-    not known)."""
-    for meta in ("count", "for_each"):
-        if meta not in block.attrs:
-            continue
-        value = evaluate(block.attrs[meta], scope)
-        what = f"{meta} of {block.address}"
-        if isinstance(value, Ref | Unknown):
-            why = value.reason if isinstance(value, Unknown) else (
-                f"{value} is only known after apply")
-            return True, Unknown(f"{what} is not known offline ({why}): the resource may "
-                                 "have no instance"), None
-        if meta == "count":
-            number = _count(value)
-            if number is None:
-                return True, Unknown(f"{what} is not a whole number: {value!r}"), None
-            return number > 0, None, number
-        if isinstance(value, dict | list | set | tuple):
-            return bool(value), None, len(value)
-        return True, None, None  # not a collection: Terraform would refuse it
-    return True, None, 1
-
-
-def _count(value: Any) -> int | None:
-    """Terraform converts a numeric string to the number count needs; False counts 0."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _NUMBER.fullmatch(value):
-        return int(float(value))
-    return None

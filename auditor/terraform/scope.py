@@ -57,11 +57,11 @@ class ModuleScope:
             return Unknown(f"output {name} is not declared in {self.module.rstrip('.')}")
         return self.for_instance({})._guarded(f"output.{name}", self.outputs_raw[name])
 
-    def module_output(self, module: str, name: str) -> Any:
+    def module_output(self, module: str, name: str, key: Any = None) -> Any:
         child = self.children.get(module)
         if child is None:
             return Unknown(f"module.{module} is not declared here")
-        return child.output(name)
+        return child.output(name, key)
 
     def for_instance(self, values: dict[str, Any]) -> ModuleScope:
         """This scope inside one instance (locals and variables shared: they cannot see

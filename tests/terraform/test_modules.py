@@ -169,10 +169,8 @@ def test_module_outputs_flow_to_their_callers(scan: Scan) -> None:
     assert db["vpc_security_group_ids"] == ["db-prod"]
     assert db["publicly_accessible"] is False
     other = one(out.resources, "DBInstance", "other").body
-    [group] = other["vpc_security_group_ids"]
-    for value in (group, other["port"]):
-        assert isinstance(value, Unknown), value
-    assert "module.many per instance" in group.reason
+    assert other["vpc_security_group_ids"] == ["db-prod"]  # module.many[0]: one instance's
+    assert isinstance(other["port"], Unknown)
     assert "run `terraform init`" in other["port"].reason
 
 
@@ -215,3 +213,47 @@ def test_file_functions_read_relative_to_the_module(report: Scan) -> None:
     })
     [fail] = [f for f in out["findings"] if f["policy"] == "rds-backups"]
     assert "keeps 3 day(s)" in fail["message"]
+
+
+def test_a_module_with_for_each_makes_one_instance_per_key(report: Scan) -> None:
+    out = report({
+        "tf/main.tf": """
+        module "db" {
+          source    = "./db"
+          for_each  = { orders = 1, billing = 14 }
+          name      = each.key
+          retention = each.value
+        }
+        module "none" {
+          source = "./db"
+          count  = 0
+          name   = "none"
+        }
+        resource "aws_lb" "front" {
+          name = "front-${module.db["billing"].identifier}"
+        }
+        """,
+        "tf/db/main.tf": """
+        variable "name" {}
+        variable "retention" { default = 7 }
+        resource "aws_db_instance" "this" {
+          identifier                  = "shop-${var.name}"
+          manage_master_user_password = true
+          backup_retention_period     = var.retention
+        }
+        output "identifier" { value = aws_db_instance.this.identifier }
+        """})
+    assert findings(out, "rds-backups") == [("fail", "shop-orders")]
+    addresses = {p["resource"]["address"] for p in out["passed"] if p["policy"] == "rds-backups"}
+    assert addresses == {'module.db["billing"].aws_db_instance.this'}
+
+
+
+def test_an_instance_of_a_module_gives_its_own_outputs(scan: Scan) -> None:
+    out = scan({
+        "tf/main.tf": 'module "db" {\n  source   = "./db"\n  for_each = toset(["a", "b"])\n'
+                      '  name     = each.key\n}\n'
+                      'resource "aws_lb" "front" {\n  name = module.db["b"].identifier\n}\n',
+        "tf/db/main.tf": 'variable "name" {}\n'
+                         'output "identifier" { value = "shop-${var.name}" }\n'})
+    assert one(out.resources, "LoadBalancer", "shop-b").address == "aws_lb.front"
