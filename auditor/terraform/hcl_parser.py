@@ -87,19 +87,21 @@ class Parser(Lexer):
         return node
 
     def postfix(self) -> Node:
-        node, steps, splat = self.primary(), list[str | Node](), False
+        node, steps = self.primary(), list[str | Node]()
         while True:
             if self.at("."):
                 steps.append(self.name())
             elif self.at("["):
                 steps.append(self.enclosed("]"))
             elif self.at("[*]") or self.at(".*"):
-                splat = True
                 self.advance()
+                base = traverse(node, steps) if steps else node
+                after = list[str | Node]()  # applied to each element
+                while self.at(".") or (self.at("[") and self.kind == "op"):
+                    after.append(self.name() if self.at(".") else self.enclosed("]"))
+                node, steps = _splat(base, after), []
             else:
                 break
-        if splat:
-            return unknown("splat expressions ([*]) are not evaluated offline")
         return traverse(node, steps) if steps else node
 
     def enclosed(self, close: str) -> Node:  # "(expr)" or "[expr]", from the opening bracket
@@ -256,6 +258,25 @@ class Parser(Lexer):
         while self.at("."):
             attrs.append(self.name())
         return resource(".".join(address), key, ".".join(attrs))
+
+
+def _splat(base: Node, steps: list[str | Node]) -> Node:
+    """``list[*].attr``: the steps applied to each element; a single value is a list of
+    one, null an empty list (as HCL does)."""
+    each = traverse(_ELEMENT, steps) if steps else _ELEMENT
+
+    def run(s: Scope) -> object:
+        value = known(base.run(s))
+        items = [] if value is None else value if isinstance(value, list) else [value]
+        bind = getattr(s, "for_instance", None)
+        if bind is None:
+            raise Stop(Unknown("splat expressions are not evaluated here"))
+        base_values = getattr(s, "instance", {})
+        return [guard(each, bind({**base_values, "splat.element": item})) for item in items]
+    return mk(run, base, *(x for x in steps if isinstance(x, Node)))
+
+
+_ELEMENT = Node(lambda s: _instance_value(s, "splat.element"), 1)
 
 
 def _resource_splat(address: str, attribute: str) -> Node:

@@ -59,3 +59,17 @@ def test_rules_made_by_a_for_expression_are_judged(report: Any) -> None:
     }
     """)
     assert findings(out, "sg-no-world-admin") == [("fail", "web")]
+
+
+def test_splats_over_values(scan: Scan) -> None:
+    splats = """
+    variable "list" { default = [{ port = 22 }, { port = 443 }] }
+    variable "one" { default = { port = 80 } }
+    variable "none" { default = null }
+    """
+    out = scan(splats + """
+    resource "aws_lb" "x" {
+      name = join(",", concat(var.list[*].port, var.one[*].port, var.none[*].port))
+    }
+    """)
+    assert one(out.resources, "LoadBalancer", "22,443,80").address == "aws_lb.x"
