@@ -4,6 +4,9 @@ The base is checked out by :mod:`auditor.gitbase`. Chart dependencies (``charts/
 usually not committed but fetched by ``helm dependency build``: when the base declares the
 same dependencies, it is rendered with this checkout's (else it could not render and
 every finding would look new); when the change bumps them, it is not, and the note says so.
+A Terraform plan is made in CI, not committed: where the base has no plan file, the base
+reads that directory from its HCL instead (else it could not read it, and every finding
+would look new), and the note says so.
 """
 
 from __future__ import annotations
@@ -54,8 +57,24 @@ def report_at_ref(config: Config, pack: list[Policy], run: Run, run_options: Any
                   if e in base_config.environments]
         if not wanted:
             return empty(config), label, f"none of these environments exist at {at}"
+        notes += plans_from_hcl(base_config, wanted, at)
         report = run(base_config, pack, replace(run_options, environments=wanted))
         return report, label, "; ".join(notes)
+
+
+def plans_from_hcl(config: Config, environments: list[str], at: str) -> list[str]:
+    """For each of ``environments`` whose plan file ``config`` (the base's) lacks, read the
+    plan's directory from its HCL instead; a note for each."""
+    notes = []
+    for name in environments:
+        tf = config.environments[name].terraform
+        if tf is None or tf.plan is None or os.path.lexists(config.path(tf.plan)):
+            continue
+        notes.append(f"{tf.plan} does not exist at {at}: the base of {name} read "
+                     f"{tf.plan_dir()} from its HCL, so what the HCL cannot evaluate offline "
+                     "counts as new")
+        tf.plan = None  # this config is the base run's own: dirs already name the directory
+    return notes
 
 
 def copy_chart_dependencies(config: Config, top: FsPath, tree: FsPath) -> list[str]:

@@ -100,6 +100,11 @@ class TerraformConfig(_Strict):
             self.dirs = [posixpath.dirname(posixpath.normpath(self.plan)) or "."]
         return self
 
+    def reads(self) -> tuple[list[str], list[str]]:
+        """(files, directories) this reads, as the config names them: the one list that
+        --output refusal and pre-commit both go by."""
+        return [*self.var_files, *([self.plan] if self.plan is not None else [])], self.dirs
+
     def plan_dir(self) -> str | None:
         """The entry of ``dirs`` the plan was made in (its values replace that HCL's)."""
         return self._plan_dir(self.plan, self.dirs) if self.plan is not None else None
@@ -301,8 +306,9 @@ class Config(_Strict):
                 dirs.append(self.path(env.helm.chart))
                 files += [self.path(v) for v in env.helm.values]
             if env.terraform:
-                dirs += [self.path(d) for d in env.terraform.dirs]
-                files += [self.path(v) for v in env.terraform.var_files]
+                tf_files, tf_dirs = env.terraform.reads()
+                dirs += [self.path(d) for d in tf_dirs]
+                files += [self.path(f) for f in tf_files]  # the plan too, wherever it is
             for entry in env.manifests:
                 path = self.path(entry)
                 (dirs if path.is_dir() else files).append(path)

@@ -4,9 +4,9 @@ what the commit adds fails it. Nothing changed that an environment reads: nothin
 scan, exit 0, in milliseconds.
 
 An environment reads its config file, the waiver file, its chart directory and values
-files, its manifests and its Terraform directories and var files. A local Terraform
-module outside those directories is not followed here: list its directory under the
-environment's ``terraform.dirs`` glob or run ``auditor scan`` in CI as well.
+files, its manifests and its Terraform directories, var files and plan file. A local
+Terraform module outside those directories is not followed here: list its directory under
+the environment's ``terraform.dirs`` glob or run ``auditor scan`` in CI as well.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def inputs(config: Config, env: Environment, waivers: str | None = None) -> list
         rel += [env.helm.chart, *env.helm.values]
     rel += env.manifests
     if env.terraform is not None:
-        rel += [*env.terraform.dirs, *env.terraform.var_files]
+        tf_files, tf_dirs = env.terraform.reads()
+        rel += [*tf_dirs, *tf_files]
     return [config.path(r) for r in rel] + extra
 
 

@@ -133,6 +133,19 @@ def test_output_file_and_formats(run_cli: Run, tmp_path: Path) -> None:
     assert "rds-backups" in table and "infrastructure/terraform/aws/rds.tf:" in table
 
 
+def test_output_over_the_plan_file_is_refused(run_cli: Run, project: Project) -> None:
+    """The plan may lie outside every Terraform directory (a CI build folder)."""
+    plan = '{"format_version": "1.2", "planned_values": {"root_module": {}}}'
+    root = project({"auditor.yaml": "service: s\nenvironments:\n  prod:\n    terraform:\n"
+                                    "      dirs: [infra]\n      plan: build/plan.json\n",
+                    "infra/main.tf": "", "build/plan.json": plan})
+    for command in ("scan", "snapshot"):
+        result = run_cli(command, "--config", str(root), "--output",
+                         str(root / "build" / "plan.json"))
+        assert result.exit_code == 2 and "which this run reads" in result.stderr, command
+    assert (root / "build" / "plan.json").read_text() == plan
+
+
 def test_env_selection(run_cli: Run, project: Project) -> None:
     root = project({
         "auditor.yaml": "service: web\nenvironments:\n  a: {manifests: [dep.yaml]}\n"

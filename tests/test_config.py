@@ -132,3 +132,14 @@ def test_a_live_only_environment_is_valid(project: Callable[[dict[str, str]], Pa
     root = project({"auditor.yaml": "service: x\nenvironments:\n  prod:\n"
                                     "    aws: {region: us-east-1, db_instances: [db]}\n"})
     assert load(str(root)).environments["prod"].aws is not None
+
+
+def test_a_plan_file_is_an_input_wherever_it_lives(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    """With one directory the plan may lie outside it (a CI build folder): it is still
+    one of the files the run reads, which no --output may replace."""
+    root = project({"auditor.yaml": "service: s\nenvironments:\n  prod:\n    terraform:\n"
+                                    "      dirs: [infra]\n      plan: build/plan.json\n"})
+    files, dirs = load(str(root)).inputs()
+    assert root / "build" / "plan.json" in files
+    assert root / "infra" in dirs and root / "build" not in dirs

@@ -64,6 +64,21 @@ def test_affected_picks_environments(example_copy: Path) -> None:
     assert affected(loaded, [str(example_copy / "README.md")]) == []
 
 
+def test_a_changed_plan_file_affects_its_environment(tmp_path: Path) -> None:
+    from auditor import config
+    from auditor.precommit import affected
+
+    (tmp_path / "auditor.yaml").write_text(
+        "service: s\nenvironments:\n"
+        "  prod: {terraform: {dirs: [infra], plan: build/prod-plan.json}}\n"
+        "  staging: {terraform: {dirs: [infra], plan: build/staging-plan.json}}\n")
+    loaded = config.load(str(tmp_path))
+    build = tmp_path / "build"
+    assert affected(loaded, [str(build / "prod-plan.json")]) == ["prod"]
+    assert affected(loaded, [str(build / "staging-plan.json")]) == ["staging"]
+    assert affected(loaded, [str(build / "other.json")]) == []
+
+
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
