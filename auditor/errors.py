@@ -11,6 +11,7 @@ line and exit 2, never a traceback (which would exit 1, read by CI as "findings"
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 import click
 
@@ -51,3 +52,10 @@ class InputError(AuditorError):
 def where(file: str, line: int | None) -> str:
     """``file:line`` (or just ``file``), the prefix of every located message."""
     return f"{file}:{line}" if line else file
+
+
+def first_error(exc: Any) -> tuple[str, str]:
+    """(where, what) of the first error a pydantic ValidationError holds: one line to
+    name the field of an input that does not have the expected shape."""
+    first = exc.errors()[0]
+    return ".".join(str(p) for p in first["loc"]) or "(top level)", str(first["msg"])

@@ -9,7 +9,7 @@ from pathlib import Path as FsPath
 
 from pydantic import ValidationError
 
-from auditor.errors import InputError
+from auditor.errors import InputError, first_error
 from auditor.limits import MAX_DEPTH, too_deep
 from auditor.models import REPORT_VERSION, Report
 
@@ -44,10 +44,9 @@ def read_report(path: str | FsPath) -> Report:
     try:
         report = Report.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        field, problem = first_error(exc)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise InputError(f"{path}: not a valid report: {where}: {err['msg']}{more}") from None
+        raise InputError(f"{path}: not a valid report: {field}: {problem}{more}") from None
     if report.version != REPORT_VERSION:
         raise InputError(f"{path}: report version {report.version!r} is not supported "
                          f"(this auditor reads version {REPORT_VERSION})")

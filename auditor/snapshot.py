@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor import output
-from auditor.errors import InputError
+from auditor.errors import InputError, first_error
 from auditor.limits import MAX_DEPTH, too_deep
 from auditor.live.base import LiveCollected
 from auditor.live.markers import mark_values
@@ -170,10 +170,9 @@ def load(path: FsPath, service: str | None = None) -> tuple[dict[str, LiveCollec
     try:
         shape = _SnapshotIn.model_validate(doc)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        problem = re.sub(r" or instance of _\w+", "", first["msg"]).removeprefix("Value error, ")
-        raise InputError(f"{path}: malformed snapshot: {where}: {problem}") from None
+        field, problem = first_error(exc)
+        problem = re.sub(r" or instance of _\w+", "", problem).removeprefix("Value error, ")
+        raise InputError(f"{path}: malformed snapshot: {field}: {problem}") from None
     if service is not None and shape.service != service:
         raise InputError(f"{path}: the snapshot records service {shape.service!r}, not "
                          f"{service!r} (the config's service)")

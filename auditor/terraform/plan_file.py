@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor import project
+from auditor.errors import first_error
 from auditor.limits import MAX_DEPTH, too_deep
 from auditor.paths import Path
 from auditor.terraform.loader import ParseError
@@ -135,9 +136,8 @@ def _validated(data: Any, shown: str) -> tuple[PlanDoc | None, ParseError | None
     try:
         doc = PlanDoc.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        return bad(f"malformed plan: {where}: {first['msg']}")
+        field, problem = first_error(exc)
+        return bad(f"malformed plan: {field}: {problem}")
     if doc.errored:
         return bad("terraform plan failed, so this plan is incomplete: not read")
     return doc, None
