@@ -8,11 +8,15 @@ one environment), scans it with the real pipeline, and compares every `fail` wit
 alarm, and why; a third verdict, ``missed``, records a real defect that was read by hand in
 the corpus and that the pack does not fail (yet). Prints per corpus the fails, precision
 (real / labelled fails), recall (real fails / (real fails + missed defects)), and every fail
-that has no label yet (read it, then label it).
+that has no label yet (read it, then label it). For a Terraform corpus it also prints how
+many checks were evaluated, failed and were unknown (bench/tally.py); ``--unknowns`` adds
+those counts per environment, each unknown's reason and the input problems.
 
     .venv/bin/python bench/accuracy.py --fetch    # clone the corpora at the labelled commits
+                                                  # and lay out their modules (init_modules.py)
     .venv/bin/python bench/accuracy.py            # all corpora found under bench/corpus
     .venv/bin/python bench/accuracy.py podinfo    # those whose name contains "podinfo"
+    .venv/bin/python bench/accuracy.py --unknowns eks  # why checks on eks end unknown
 
 Exit 1 when precision is below the bar, a labelled real defect is no longer found, or a
 fail has no label.
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tally import lines
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "bench" / "corpus"
@@ -155,12 +160,15 @@ def fetch() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--fetch"]:
+    if "--fetch" in argv:
         fetch()
-        return 0
+        import init_modules  # imports this module: not at the top
+
+        return init_modules.main(["--fetch"])
+    names = [a for a in argv if not a.startswith("--")]
     labels: dict[str, dict[str, str]] = yaml.safe_load(LABELS.read_text()) or {}
     chosen = [c for c in CORPORA if (CORPUS / c.repo).is_dir()
-              and (not argv or any(a in c.name for a in argv))]
+              and (not names or any(a in c.name for a in names))]
     bad = False
     totals = {"fail": 0, "real": 0, "false": 0, "unlabelled": 0, "lost": 0, "missed": 0}
     for corpus in chosen:
@@ -194,6 +202,8 @@ def main(argv: list[str]) -> int:
             print(f"    CAUGHT {k} (labelled missed: now found, label it real)")
         for f in errors:
             print(f"    error  {f['policy']} {f['resource']}: {str(f['message'])[:200]}")
+        if corpus.terraform:
+            print("\n".join(lines(report, detail="--unknowns" in argv)))
         for name, n in (("fail", len(fails)), ("real", len(real)), ("false", len(false)),
                         ("unlabelled", len(new)), ("lost", len(lost))):
             totals[name] += n

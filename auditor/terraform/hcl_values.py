@@ -146,6 +146,9 @@ def same(a: object, b: object) -> bool:  # HCL equality is type-strict: 1 != "1"
 
 
 def equal(a: object, b: object) -> bool:
+    # A known collection is never null, whatever unknowns it holds (`x != null` guards).
+    if (a is None) != (b is None) and isinstance(a if b is None else b, dict | list):
+        return False
     for v in (a, b):
         if (unknown := find(v, Unknown)) is not None:
             raise Stop(unknown)

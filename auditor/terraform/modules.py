@@ -73,7 +73,8 @@ class _Walk:
                 # kept once, with the doubt (a check must not miss it).
                 unsure = doubt if expanded is None else expanded
                 lines = {}
-                attrs = _attrs(block, scope, lines)
+                attrs = _attrs(block, scope if expanded is None else scope.for_instance(
+                    {"doubt": expanded}), lines)
                 items.append(Evaluated(block, attrs, unsure, inputs,
                                        copies if expanded is None else None, None, lines))
             elif block.kind == "module" and len(block.labels) == 1:
@@ -148,7 +149,9 @@ class _Child:
         walk, block, name, src = self.walk, self.block, self.block.labels[0], self.src
         where = Location(block.file, block.lines.get(("source",), block.line))
         if self.missing:
-            return Problem(walk.source, f"module {name} ({src}) is not downloaded here: run "
+            # The full address: two calls of one module, each with a registry module
+            # inside, are two notices.
+            return Problem(walk.source, f"{block.address} ({src}) is not downloaded here: run "
                            "`terraform init` before the scan so its resources are audited "
                            "(modules are never fetched)", where, status="unknown")
         if not self.target.is_dir():

@@ -14,7 +14,9 @@ import re
 from copy import copy
 from typing import Any
 
+from auditor.terraform import types
 from auditor.terraform.expressions import Ref, evaluate
+from auditor.terraform.hcl_values import EvalError
 from auditor.terraform.loader import Block
 from auditor.unknown import Unknown
 
@@ -35,6 +37,10 @@ class ModuleScope:
         self.defaults = {b.labels[0]: b.attrs["default"] for b in variables
                          if "default" in b.attrs}
         self.declared_vars = {b.labels[0] for b in variables}
+        # Constraints with optional() attributes: what a value leaves out is null or its
+        # default, as Terraform converts it.
+        self.types = {b.labels[0]: t for b in variables
+                      if (t := types.parse(b.attrs.get("type"))) is not None}
         # nullable = false: a null the caller passes means the default.
         self.not_nullable = {b.labels[0] for b in variables
                              if b.attrs.get("nullable") in (False, "false")}
@@ -73,6 +79,9 @@ class ModuleScope:
     def instance_value(self, name: str) -> Any:
         if name in self.instance:
             return self.instance[name]
+        doubt = self.instance.get("doubt")  # why the instances are not known
+        if isinstance(doubt, Unknown) and name.startswith(("count.", "each.")):
+            return Unknown(f"{name} is not known: {doubt.reason}", failed=doubt.failed)
         return Unknown(f"{name} is only known per instance")
 
     def instances(self, block: Block) -> list[tuple[str | int, dict[str, Any]]] | Unknown | None:
@@ -153,6 +162,14 @@ class ModuleScope:
         return pairs
 
     def variable(self, name: str) -> Any:
+        value = self._variable(name)
+        constraint = self.types.get(name)
+        if constraint is None or isinstance(value, Unknown):
+            return value
+        return types.conform(value, constraint, lambda text: evaluate(
+            "${" + text + "}", self.for_instance({})))
+
+    def _variable(self, name: str) -> Any:
         if name in self.var_values and not (
                 self.var_values[name] is None and name in self.not_nullable):
             return self.var_values[name]
@@ -184,6 +201,13 @@ class ModuleScope:
         base = keyed.group(1) if keyed else address
         block = self.resources.get(base)
         first, _, rest = attribute.partition(".")
+        if block is not None and keyed is not None:
+            expanded = self.instances(block)
+            key: str | int = int(keyed.group(2)) if keyed.group(2) else keyed.group(3)
+            if isinstance(expanded, list) and key not in dict(expanded):
+                # An error, as in Terraform: try() moves on to its next argument.
+                raise EvalError(f"{self.module}{address} does not exist ({base} has "
+                                f"{len(expanded)} instance(s))")
         if block is None or first in COMPUTED or first not in block.attrs:
             # Unknown resources still get a Ref: the reference itself identifies them.
             return Ref(self.module + address, attribute)

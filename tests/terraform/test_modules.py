@@ -72,7 +72,7 @@ def test_local_modules_are_read_with_their_arguments(scan: Scan) -> None:
 def test_a_remote_module_is_an_unknown_input_not_an_error(scan: Scan) -> None:
     (problem,) = scan(FILES).problems
     assert problem.status == "unknown"
-    assert problem.message == ("module vpc (terraform-aws-modules/vpc/aws) is not downloaded "
+    assert problem.message == ("module.vpc (terraform-aws-modules/vpc/aws) is not downloaded "
                                "here: run `terraform init` before the scan so its resources "
                                "are audited (modules are never fetched)")
     assert str(problem.location) == "tf/main.tf:16"
@@ -257,3 +257,11 @@ def test_an_instance_of_a_module_gives_its_own_outputs(scan: Scan) -> None:
         "tf/db/main.tf": 'variable "name" {}\n'
                          'output "identifier" { value = "shop-${var.name}" }\n'})
     assert one(out.resources, "LoadBalancer", "shop-b").address == "aws_lb.front"
+
+
+def test_each_call_of_a_module_not_downloaded_is_its_own_notice(scan: Scan) -> None:
+    out = scan({
+        "tf/main.tf": 'module "a" {\n  source = "./m"\n}\nmodule "b" {\n  source = "./m"\n}\n',
+        "tf/m/main.tf": 'module "kms" {\n  source = "terraform-aws-modules/kms/aws"\n}\n'})
+    assert sorted(p.message.split(" (")[0] for p in out.problems) == [
+        "module.a.module.kms", "module.b.module.kms"]
