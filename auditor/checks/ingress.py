@@ -84,6 +84,11 @@ def hidden_rules(sg: Resource) -> Unknown | None:
     return why if isinstance(why, Unknown) else None
 
 
+def hidden_in(groups: list[Resource]) -> Unknown | None:
+    """The first of ``groups`` that may have rules not seen here, as :func:`hidden_rules`."""
+    return next((h for sg in groups if (h := hidden_rules(sg)) is not None), None)
+
+
 def any_world_rule(sg: Resource) -> bool:
     """Whether some ingress rule of the group admits the whole world, on any port."""
     rules = ingress_rules(sg)

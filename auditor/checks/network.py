@@ -10,6 +10,7 @@ from auditor.checks.base import CheckContext, Outcome
 from auditor.checks.ingress import (
     any_world_rule,
     covers,
+    hidden_in,
     hidden_rules,
     ingress_rules,
     open_rules,
@@ -108,7 +109,7 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                 elif verdict is False and hit is True and doubt is not None:
                     verdict = doubt
         elsewhere = [sg.name for sg in sgs if sg.body.get("declared_elsewhere") is True]
-        hidden = next((h for sg in sgs if (h := hidden_rules(sg)) is not None), None)
+        hidden = hidden_in(sgs)
         if verdict is False and hidden is not None:
             verdict = hidden
         if verdict is False and elsewhere:
@@ -144,7 +145,7 @@ def db_not_public(ctx: CheckContext) -> list[Outcome]:
         out += [Outcome(db, o.status, item=f"{o.resource.name} {o.item}", reason=o.reason,
                         location=o.resource.locate(o.path),
                         vars={**o.vars, "group": o.resource.name}) for o in found]
-        hidden = next((h for sg in sgs if (h := hidden_rules(sg)) is not None), None)
+        hidden = hidden_in(sgs)
         if not found and public is None and hidden is not None:
             out.append(Outcome(db, "unknown", path=("vpc_security_group_ids",), reason=hidden))
         elif not found and public is None:

@@ -198,10 +198,11 @@ def aws_cause(inv: Inventory, declared: Resource, live: Resource, d: Difference)
         patch = json.dumps({"allowVolumeExpansion": d.live}, separators=(",", ":"))
         return Shell(f"kubectl patch storageclass {name} -p {sq(patch)}")
     if declared.kind == "LoadBalancer":
-        lb = f"--load-balancer-arn {q(live.body.get('arn') or '<lb-arn>')}"
+        arn = q(live.body.get("arn") or "<lb-arn>")
+        lb = f"--load-balancer-arn {arn}"
         if d.path[:1] == ("web_acl",):
             return Shell(f"aws wafv2 {'associate' if d.live is True else 'disassociate'}-web-acl "
-                         f"--resource-arn {q(live.body.get('arn') or '<lb-arn>')}"
+                         f"--resource-arn {arn}"
                          + (" --web-acl-arn <web-acl-arn>" if d.live is True else ""))
         key = f"access_logs.s3.{'enabled' if attr == 'access_logs' else attr}"
         return Shell(f"aws elbv2 modify-load-balancer-attributes {lb} --attributes "

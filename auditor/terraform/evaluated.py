@@ -20,14 +20,11 @@ class Evaluated:
     block: Block
     attrs: dict[str, Any]  # evaluated: values, Ref (computed attributes) or Unknown
     # Set when count/for_each (of the resource or of its module call) is not known offline:
-    # the resource may have no instance at all.
+    # the resource may have no instance, or several. Known ones are expanded: one each.
     instances: Unknown | None = None
     # The module's variables -> the caller's argument that sets them (followed up through
     # callers that pass their own variable on): where a change to the value is made.
     inputs: dict[str, Location] = field(default_factory=dict)
-    # How many instances count/for_each (of the resource and its module calls) make; None
-    # when that is not known offline. An expanded instance is one copy.
-    copies: int | None = 1
     # The instance's count.index or for_each key, when count/for_each was expanded.
     key: str | int | None = None
     # Lines of what the block does not write itself: the blocks dynamic blocks generate.

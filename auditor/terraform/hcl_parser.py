@@ -38,6 +38,7 @@ from auditor.terraform.hcl_values import (
     clip,
     kind,
     known,
+    pairs,
     parse_num,
     to_bool,
     to_str,
@@ -308,11 +309,8 @@ def _for(names: tuple[str, ...], source: Node, key: Node | None, value: Node,
         if isinstance(items, Ref):
             raise Stop(Unknown(f"the for expression iterates {items}, only known after apply",
                                ref=str(items)))
-        if isinstance(items, dict):
-            pairs: list[tuple[object, object]] = sorted(items.items())
-        elif isinstance(items, list):
-            pairs = list(enumerate(items))
-        else:
+        elements = pairs(items)
+        if elements is None:
             raise EvalError(f"a for expression cannot iterate a {kind(items)}")
         bind = getattr(s, "for_instance", None)
         if bind is None:  # a scope with no bindings (tfvars)
@@ -320,7 +318,7 @@ def _for(names: tuple[str, ...], source: Node, key: Node | None, value: Node,
         base = getattr(s, "instance", {})
         out_list: list[object] = []
         out_map: dict[str, object] = {}
-        for k, v in pairs:
+        for k, v in elements:
             values = {**base, f"for.{names[-1]}": v}
             if len(names) == 2:
                 values[f"for.{names[0]}"] = k

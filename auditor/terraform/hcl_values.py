@@ -157,3 +157,13 @@ def equal(a: object, b: object) -> bool:
     if (ref := find(a, Ref) or find(b, Ref)) is not None:
         raise Stop(Unknown(f"cannot compare {ref}, which is only known after apply"))
     return False
+
+
+def pairs(value: object) -> list[tuple[object, object]] | None:
+    """(key, element) as a for expression or a dynamic block iterates: a map by key in
+    order, a list (or set) by index; None for anything else."""
+    if isinstance(value, dict):
+        return sorted(value.items())
+    if isinstance(value, list):
+        return list(enumerate(value))
+    return None

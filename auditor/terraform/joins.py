@@ -135,12 +135,11 @@ def _cluster_members(items: list[Evaluated], out: dict[str, Resource]) -> None:
 def _cluster_multi_az(cluster: Resource, members: list[Evaluated], stray: list[str]) -> Any:
     if cluster.body.get("db_cluster_instance_class") is not None:
         return True
-    counts = [m.copies for m in members]
-    if any(c is None for c in counts):
-        unknown = next(m for m in members if m.copies is None)
+    unknown = next((m for m in members if m.instances is not None), None)
+    if unknown is not None:  # expanded members are one instance each
         return Unknown(f"the number of instances of {unknown.address} is not known "
                        "offline")
-    if sum(c for c in counts if c is not None) >= 2:
+    if len(members) >= 2:
         zones = [m.attrs.get("availability_zone") for m in members]
         # Instances all pinned to one zone fail over within it: not Multi-AZ.
         return not (all(isinstance(z, str) for z in zones) and len(set(zones)) == 1)

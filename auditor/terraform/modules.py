@@ -43,7 +43,7 @@ def evaluated(directory: FsPath, var_values: dict[str, Any], source: str,
               rel: Callable[[FsPath], str], problems: list[Problem]) -> list[Evaluated]:
     """Every resource with instances in ``directory`` and the local modules it calls."""
     walk = _Walk(source, rel, problems, installed(directory), directory.resolve())
-    return walk.module(directory, var_values, "", (directory.resolve(),), None, {}, 1)
+    return walk.module(directory, var_values, "", (directory.resolve(),), None, {})
 
 
 @dataclass
@@ -56,7 +56,7 @@ class _Walk:
 
     def module(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
                chain: tuple[FsPath, ...], doubt: Unknown | None,
-               inputs: dict[str, Location], copies: int | None,
+               inputs: dict[str, Location],
                opened: tuple[list[Block], ModuleScope] | None = None) -> list[Evaluated]:
         blocks, scope = opened or self.open(directory, var_values, prefix, chain)
         items: list[Evaluated] = []
@@ -67,7 +67,7 @@ class _Walk:
                     for key, values in expanded:
                         lines: dict[Path, int] = {}
                         attrs = _attrs(block, scope.for_instance(values), lines)
-                        items.append(Evaluated(block, attrs, doubt, inputs, copies, key, lines))
+                        items.append(Evaluated(block, attrs, doubt, inputs, key, lines))
                     continue
                 # Without count/for_each: one instance. Not known (or too many to expand):
                 # kept once, with the doubt (a check must not miss it).
@@ -75,10 +75,9 @@ class _Walk:
                 lines = {}
                 attrs = _attrs(block, scope if expanded is None else scope.for_instance(
                     {"doubt": expanded}), lines)
-                items.append(Evaluated(block, attrs, unsure, inputs,
-                                       copies if expanded is None else None, None, lines))
+                items.append(Evaluated(block, attrs, unsure, inputs, None, lines))
             elif block.kind == "module" and len(block.labels) == 1:
-                items.extend(self.call(block, scope, directory, chain, doubt, inputs, copies))
+                items.extend(self.call(block, scope, directory, chain, doubt, inputs))
         return items
 
     def open(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
@@ -101,7 +100,7 @@ class _Walk:
 
     def call(self, block: Block, scope: ModuleScope, directory: FsPath,
              chain: tuple[FsPath, ...], doubt: Unknown | None,
-             inputs: dict[str, Location], copies: int | None) -> list[Evaluated]:
+             inputs: dict[str, Location]) -> list[Evaluated]:
         child = scope.children[block.labels[0]]
         expanded = scope.instances(block)
         # One module instance per count/for_each key (module.db["a"].), as Terraform;
@@ -115,8 +114,7 @@ class _Walk:
                 self.problems.append(opened)
                 return []
             items += self.module(child.target, {}, "", (*chain, child.target), unsure,
-                                 _argument_lines(block, inputs),
-                                 None if isinstance(expanded, Unknown) else copies, opened)
+                                 _argument_lines(block, inputs), opened)
         return items
 
 

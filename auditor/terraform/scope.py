@@ -16,10 +16,13 @@ from typing import Any
 
 from auditor.terraform import types
 from auditor.terraform.expressions import Ref, evaluate
-from auditor.terraform.hcl_values import EvalError
+from auditor.terraform.hcl_values import EvalError, pairs
 from auditor.terraform.loader import Block
 from auditor.unknown import Unknown
 
+# Each instance's key and its count.index / each values; Unknown: not known offline;
+# None: the block has no count or for_each.
+Instances = list[tuple[str | int, dict[str, Any]]] | Unknown | None
 MAX_INSTANCES = 256  # instances of one resource expanded; past that, one unknown resource
 _KEYED = re.compile(r'^(.*)\[(?:(\d+)|"([^"]*)")\]$')  # aws_x.y[0], aws_x.y["a"]
 
@@ -52,6 +55,9 @@ class ModuleScope:
         self.resources = {b.local_address: b for b in blocks if b.kind in ("resource", "data")}
         self._locals: dict[str, Any] = {}
         self._resolving: set[str] = set()
+        # count/for_each per block, shared by this scope's instance copies (which cannot
+        # change them: count and for_each see no count or each).
+        self._expanded: dict[str, Instances] = {}
         self.instance: dict[str, Any] = {}  # "count.index" / "each.key" / "each.value"
         self.outputs_raw = {b.labels[0]: b.attrs.get("value") for b in blocks
                             if b.kind == "output" and b.labels}
@@ -84,8 +90,14 @@ class ModuleScope:
             return Unknown(f"{name} is not known: {doubt.reason}", failed=doubt.failed)
         return Unknown(f"{name} is only known per instance")
 
-    def instances(self, block: Block) -> list[tuple[str | int, dict[str, Any]]] | Unknown | None:
-        """Each instance's key and its count/each values; None without count/for_each."""
+    def instances(self, block: Block) -> Instances:
+        """Each instance's key and its count/each values; None without count/for_each.
+        Worked out once per block: every reference to an instance asks again."""
+        if block.local_address not in self._expanded:
+            self._expanded[block.local_address] = self._instances(block)
+        return self._expanded[block.local_address]
+
+    def _instances(self, block: Block) -> Instances:
         if "count" in block.attrs:
             number = self._count(block)
             if isinstance(number, Unknown):
@@ -151,15 +163,12 @@ class ModuleScope:
             why = value.reason if isinstance(value, Unknown) else (
                 f"{value} is only known after apply")
             return Unknown(f"the for_each of {what} is not known offline ({why})")
-        if isinstance(value, dict):
-            pairs: list[tuple[Any, Any]] = sorted(value.items())
-        elif isinstance(value, list):
-            pairs = list(enumerate(value))
-        else:
+        elements = pairs(value)
+        if elements is None:
             return Unknown(f"the for_each of {what} is not a collection")
-        if len(pairs) > MAX_INSTANCES:
+        if len(elements) > MAX_INSTANCES:
             return Unknown(f"the for_each of {what} has more than {MAX_INSTANCES} elements")
-        return pairs
+        return elements
 
     def variable(self, name: str) -> Any:
         value = self._variable(name)
@@ -201,26 +210,23 @@ class ModuleScope:
         base = keyed.group(1) if keyed else address
         block = self.resources.get(base)
         first, _, rest = attribute.partition(".")
+        # The referenced resource's own context, not ours: its instance's count/each.
+        values: dict[str, Any] | None = {}
         if block is not None and keyed is not None:
             expanded = self.instances(block)
+            found = dict(expanded) if isinstance(expanded, list) else {}
             key: str | int = int(keyed.group(2)) if keyed.group(2) else keyed.group(3)
-            if isinstance(expanded, list) and key not in dict(expanded):
+            if isinstance(expanded, list) and key not in found:
                 # An error, as in Terraform: try() moves on to its next argument.
                 raise EvalError(f"{self.module}{address} does not exist ({base} has "
                                 f"{len(expanded)} instance(s))")
-        if block is None or first in COMPUTED or first not in block.attrs:
+            values = found.get(key) if expanded is not None else {}
+        elif block is not None and ("count" in block.attrs or "for_each" in block.attrs):
+            values = None  # the whole list of instances
+        if block is None or values is None or first in COMPUTED or first not in block.attrs:
             # Unknown resources still get a Ref: the reference itself identifies them.
             return Ref(self.module + address, attribute)
-        scope = self.for_instance({})  # the referenced resource's own context, not ours
-        if "count" in block.attrs or "for_each" in block.attrs:
-            if keyed is None:  # the whole list of instances
-                return Ref(self.module + address, attribute)
-            wanted: str | int = int(keyed.group(2)) if keyed.group(2) else keyed.group(3)
-            expanded = self.instances(block)
-            found = dict(expanded) if isinstance(expanded, list) else {}
-            if wanted not in found:
-                return Ref(self.module + address, attribute)
-            scope = self.for_instance(found[wanted])
+        scope = self.for_instance(values)
         value = scope._guarded(f"{address}.{first}", block.attrs[first])
         for step in rest.split(".") if rest else []:
             if isinstance(value, dict) and step in value:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.live.aws.api import Api, iso, read
-from auditor.live.aws.rds import group_names
+from auditor.live.aws.api import Api, read
+from auditor.live.aws.rds import group_names, newest_snapshot
 from auditor.live.aws.targets import Targets
 from auditor.live.base import LiveCollected
 from auditor.models import Resource
@@ -60,20 +60,14 @@ def _cluster(api: Api, db: dict[str, Any]) -> dict[str, Any]:
         "db_cluster_parameter_group_name": db.get("DBClusterParameterGroup"),
         "vpc_security_group_ids": group_names(api, db),
         "status": db.get("Status"),
-        "latest_snapshot_time": _latest_snapshot(api, name),
+        "latest_snapshot_time": newest_snapshot(api, "describe_db_cluster_snapshots",
+                                                "DBClusterSnapshots", DBClusterIdentifier=name),
         "members": len(db.get("DBClusterMembers") or []),
     }
     if db.get("DBClusterInstanceClass"):  # a Multi-AZ DB cluster: endpoints are its own
         body["db_cluster_instance_class"] = db["DBClusterInstanceClass"]
         body["publicly_accessible"] = bool(db.get("PubliclyAccessible"))
     return body
-
-
-def _latest_snapshot(api: Api, identifier: str) -> str | None:
-    snapshots = api.pages("rds", "describe_db_cluster_snapshots", "DBClusterSnapshots",
-                          DBClusterIdentifier=identifier)
-    times = [s["SnapshotCreateTime"] for s in snapshots if s.get("SnapshotCreateTime")]
-    return iso(max(times)) if times else None
 
 
 def _members(api: Api, identifiers: list[str]) -> list[Resource]:

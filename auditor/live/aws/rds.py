@@ -97,7 +97,8 @@ def _instance(api: Api, db: dict[str, Any]) -> dict[str, Any]:
         "parameter_group_name": groups[0] if groups else None,
         "vpc_security_group_ids": group_names(api, db),
         "status": db.get("DBInstanceStatus"),
-        "latest_snapshot_time": _latest_snapshot(api, db["DBInstanceIdentifier"]),
+        "latest_snapshot_time": newest_snapshot(api, "describe_db_snapshots", "DBSnapshots",
+                                                DBInstanceIdentifier=db["DBInstanceIdentifier"]),
         # A read replica is restored from its source: absent on any other instance.
         **({"replicate_source_db": db["ReadReplicaSourceDBInstanceIdentifier"]}
            if db.get("ReadReplicaSourceDBInstanceIdentifier") else {}),
@@ -116,10 +117,10 @@ def group_names(api: Api, db: dict[str, Any]) -> list[str] | Unknown:
     return [names.get(i, i) for i in ids]
 
 
-def _latest_snapshot(api: Api, identifier: str) -> str | None:
-    """The newest automated or manual snapshot's time; None when there is none."""
-    snapshots = api.pages("rds", "describe_db_snapshots", "DBSnapshots",
-                          DBInstanceIdentifier=identifier)
+def newest_snapshot(api: Api, operation: str, key: str, **params: Any) -> str | None:
+    """The newest automated or manual snapshot's time (of an instance, or with the
+    cluster operation of a cluster); None when there is none."""
+    snapshots = api.pages("rds", operation, key, **params)
     times = [s["SnapshotCreateTime"] for s in snapshots if s.get("SnapshotCreateTime")]
     return iso(max(times)) if times else None
 
