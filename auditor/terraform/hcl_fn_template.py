@@ -114,23 +114,9 @@ class _TemplateParser(Parser):
             return (word,)
         if word != "for":
             raise ParseError(f"unknown template directive {word or self.text!r}")
-        names = [self.ident()]
-        if self.at(","):
-            self.advance()
-            names.append(self.ident())
-        if not (self.kind == "id" and self.text == "in"):
-            raise ParseError(f"expected 'in' in a for directive, found {self.text!r}")
-        self.advance()
-        collection = self.expr()
+        names, collection = self.for_header("a for directive")
         self.loops.append(set(names))
         return ("for", names, collection)
-
-    def ident(self) -> str:
-        if self.kind != "id":
-            raise ParseError(f"expected a name, found {self.text!r}")
-        name = self.text
-        self.advance()
-        return name
 
 
 @lru_cache(maxsize=32)  # the same file is rendered once per resource that uses it

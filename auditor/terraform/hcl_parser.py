@@ -154,14 +154,7 @@ class Parser(Lexer):
         """``[for k, v in coll : expr if cond]`` or ``{for ... : key => value... if cond}``,
         from the ``for`` keyword to the closing bracket."""
         self.advance()
-        names = [self.ident()]
-        if self.at(","):
-            self.advance()
-            names.append(self.ident())
-        if not (self.kind == "id" and self.text == "in"):
-            raise ParseError(f"expected 'in' in a for expression, found {self.text!r}")
-        self.advance()
-        source = self.expr()
+        names, source = self.for_header("a for expression")
         # Bound before the ':' is passed: the lookahead it reads may be a string that
         # interpolates them.
         outer, self.bound = self.bound, (*self.bound, *names)
@@ -185,6 +178,17 @@ class Parser(Lexer):
             self.bound = outer
         self.advance()
         return _for(tuple(names), source, key, value, cond, group)
+
+    def for_header(self, what: str) -> tuple[list[str], Node]:
+        """``k, v in COLLECTION`` after ``for``: the names it binds and the collection."""
+        names = [self.ident()]
+        if self.at(","):
+            self.advance()
+            names.append(self.ident())
+        if not (self.kind == "id" and self.text == "in"):
+            raise ParseError(f"expected 'in' in {what}, found {self.text!r}")
+        self.advance()
+        return names, self.expr()
 
     def ident(self) -> str:
         if self.kind != "id":
