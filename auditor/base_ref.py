@@ -24,7 +24,7 @@ from auditor.config import Config, load
 from auditor.errors import AuditorError
 from auditor.models import Report, Summary
 from auditor.policies import Policy
-from auditor.yamlfile import YamlError, load_one
+from auditor.yamlfile import KUBERNETES, YamlError, load_first
 
 Run = Callable[[Config, list[Policy], Any], Report]
 
@@ -117,7 +117,8 @@ def _dependencies(chart: FsPath) -> Any:
     out: list[Any] = []
     for name in ("Chart.yaml", "Chart.lock"):
         try:
-            data = load_one((chart / name).read_text(encoding="utf-8")).data
+            data = load_first((chart / name).read_text(encoding="utf-8"),
+                              dialect=KUBERNETES).data
         except (OSError, UnicodeDecodeError, YamlError):
             out.append(None)
             continue

@@ -6,6 +6,10 @@ also where the input is held to what Helm and kubectl accept: merge keys (``<<``
 duplicate keys, unknown tags and values that do not fit their tag are errors with a line,
 and aliases may not expand a document beyond :data:`MAX_NODES` nodes (the "billion laughs")
 or :data:`MAX_CHARS` characters of text (one large string aliased many times).
+
+Two dialects: :data:`YAML11` (PyYAML's rules) for the tool's own files, and
+:data:`KUBERNETES` / :data:`HELM_VALUES` for what Kubernetes and Helm read, whose scalars,
+keys and merge keys follow the Go YAML library they use (see :mod:`auditor.yamlgo`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from auditor import yamlgo
 from auditor.errors import where
 from auditor.paths import Path
 
@@ -29,6 +34,53 @@ MAX_NODES = 200_000  # per document, counted as aliases are expanded
 MAX_CHARS = 64 * 2**20  # of scalar text per document, counted as aliases are expanded
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
+_STR = _TAG + "str"
+_PLAIN = "tag:runbook-auditor,2026:plain"  # resolved later, by go-yaml's rules
+
+
+class _GoResolver(yaml.resolver.BaseResolver):
+    """Leaves every plain scalar to :func:`auditor.yamlgo.resolve` (quoted ones are
+    strings): the C parser still composes the nodes, at its speed."""
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                return _MERGE if value == "<<" else _PLAIN
+            return _STR
+        return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+
+
+try:
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    class _GoLoader(CParser, _GoResolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _GoResolver.__init__(self)
+except ImportError:  # pragma: no cover - no libyaml
+    class _GoLoader(yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+                    yaml.parser.Parser, yaml.composer.Composer, _GoResolver):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            _GoResolver.__init__(self)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How scalars and keys are read: PyYAML's YAML 1.1, or as Go and JSON read them."""
+
+    name: str
+    loader: Any
+    go: bool = False
+    float64: bool = False  # every number as Helm's values hold it (through a float64)
+
+
+YAML11 = Dialect("YAML 1.1", _Loader)
+KUBERNETES = Dialect("Kubernetes", _GoLoader, go=True)
+HELM_VALUES = Dialect("Helm values", _GoLoader, go=True, float64=True)
 
 
 class YamlError(Exception):
@@ -79,16 +131,32 @@ def nearest_line(lines: dict[Path, int], path: Path) -> int | None:
     return None
 
 
-def load_all(text: str, *, strict: bool = True) -> list[Document]:
+def load_all(text: str, *, strict: bool = True, dialect: Dialect = YAML11) -> list[Document]:
     """Every non-empty document in ``text``, with line numbers for every path.
 
     ``strict`` (the default) makes a duplicate mapping key an error; otherwise the last
     one wins.
     """
+    return _documents(text, strict, dialect, first_only=False)
+
+
+def load_first(text: str, *, strict: bool = False, dialect: Dialect = HELM_VALUES,
+               first_line: int = 1) -> Document:
+    """The first document only, as Go's ``yaml.Unmarshal`` reads one (later documents
+    are not read at all; by default a duplicate key's last value wins, as in Go). An empty
+    document's data is None. ``first_line``: the line ``text`` starts on in its file (a
+    piece of a stream): every line reported, in errors too, is a line of the file."""
+    docs = _documents(text, strict, dialect, first_only=True, first_line=first_line)
+    return docs[0] if docs else Document(None, 1)
+
+
+def _documents(text: str, strict: bool, dialect: Dialect, first_only: bool,
+               first_line: int = 1) -> list[Document]:
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        stream = yaml.compose_all(text, Loader=dialect.loader)
+        nodes = [next(stream, None)] if first_only else list(stream)
     except yaml.YAMLError as exc:
-        raise _from_parser(exc, text) from None
+        raise _from_parser(exc, text, first_line - 1) from None
     except RecursionError:
         raise YamlError("the document is nested too deeply", None) from None
     docs = []
@@ -96,21 +164,21 @@ def load_all(text: str, *, strict: bool = True) -> list[Document]:
     for node in nodes:
         if node is None:
             continue
-        builder = _Builder(constructor, strict)
+        builder = _Builder(constructor, strict, dialect, first_line - 1)
         try:
             data = builder.build(node, (), builder.lines)
         except RecursionError:
             raise YamlError("the document is nested too deeply",
-                            node.start_mark.line + 1) from None
+                            builder.line(node)) from None
         if data is None:
             continue
-        docs.append(Document(data, node.start_mark.line + 1, builder.lines))
+        docs.append(Document(data, builder.line(node), builder.lines))
     return docs
 
 
-def load_one(text: str, *, strict: bool = True) -> Document:
-    """The single document of a values/config file (an empty file is an empty mapping)."""
-    docs = load_all(text, strict=strict)
+def load_one(text: str, *, strict: bool = True, dialect: Dialect = YAML11) -> Document:
+    """The single document of a config file (an empty file is an empty mapping)."""
+    docs = load_all(text, strict=strict, dialect=dialect)
     if not docs:
         return Document({}, 1)
     if len(docs) > 1:
@@ -118,15 +186,14 @@ def load_one(text: str, *, strict: bool = True) -> Document:
     return docs[0]
 
 
-def _from_parser(exc: yaml.YAMLError, text: str) -> YamlError:
+def _from_parser(exc: yaml.YAMLError, text: str, shift: int = 0) -> YamlError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
     context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    last = max(len(text.splitlines()), 1)  # the parser may stop one line past the end
     if context and start is not None and start is not mark:
-        problem += f" ({context} at line {start.line + 1})"
-    # The parser may stop one line past the end; point at a line that exists.
-    line = min(mark.line + 1, max(len(text.splitlines()), 1)) if mark else None
-    return YamlError(problem, line)
+        problem += f" ({context} at line {min(start.line + 1, last) + shift})"
+    return YamlError(problem, min(mark.line + 1, last) + shift if mark else None)
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
@@ -138,10 +205,6 @@ class _Constructor(yaml.constructor.SafeConstructor):
     }
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
 def _short(tag: str) -> str:
     return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
 
@@ -149,35 +212,43 @@ def _short(tag: str) -> str:
 class _Builder:
     """One document's data and lines; counts nodes as aliases expand them."""
 
-    def __init__(self, constructor: _Constructor, strict: bool) -> None:
+    def __init__(self, constructor: _Constructor, strict: bool, dialect: Dialect,
+                 shift: int = 0) -> None:
         self.cons = constructor
+        self.shift = shift  # lines above the text in its file
         self.strict = strict
+        self.dialect = dialect
         self.lines: dict[Path, int] = {}
         self.count = 0
         self.chars = 0
         self.active: set[int] = set()  # collection nodes being built (an alias cycle)
 
+    def line(self, node: yaml.Node) -> int:
+        return int(node.start_mark.line) + 1 + self.shift
+
     def build(self, node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise YamlError(f"the document expands to too many nodes (over {MAX_NODES}): "
-                            "aliases nested too deeply?", _line(node))
-        lines[path] = _line(node)
+                            "aliases nested too deeply?", self.line(node))
+        lines[path] = self.line(node)
         if isinstance(node, yaml.ScalarNode):
             # Text counts each time an alias repeats it: a 1 MB string aliased a thousand
             # times is a gigabyte to every consumer (Helm, a values dump, a report).
             self.chars += len(str(node.value))
             if self.chars > MAX_CHARS:
                 raise YamlError(f"the document expands to more than {MAX_CHARS:,} characters "
-                                "of text: aliases repeating large values?", _line(node))
+                                "of text: aliases repeating large values?", self.line(node))
             return self.scalar(node)
-        if node.tag not in (_TAG + "map", _TAG + "seq"):
-            raise YamlError(f"unsupported tag {_short(node.tag)!r}", _line(node))
+        if node.tag not in (_TAG + "map", _TAG + "seq") and not self.dialect.go:
+            raise YamlError(f"unsupported tag {_short(node.tag)!r}", self.line(node))
         if id(node) in self.active:
-            raise YamlError("an alias refers to itself (a recursive structure)", _line(node))
+            raise YamlError("an alias refers to itself (a recursive structure)", self.line(node))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
+                if self.dialect.go:
+                    return self.go_mapping(node, path, lines)
                 return self.mapping(node, path, lines)
             return [self.build(item, (*path, i), lines) for i, item in enumerate(node.value)]
         finally:
@@ -196,10 +267,10 @@ class _Builder:
             if key in explicit:
                 if self.strict:
                     raise YamlError(f"duplicate key {key!r} (first at line {lines[child]})",
-                                    _line(key_node), child)
+                                    self.line(key_node), child)
                 _drop(lines, child)  # the last one wins: forget the first one's lines
             explicit[key] = self.build(value_node, child, lines)
-            lines[child] = _line(key_node)  # point at the key, not the value
+            lines[child] = self.line(key_node)  # point at the key, not the value
         if not merges:
             return explicit
         merged: dict[str, Any] = {}
@@ -209,7 +280,7 @@ class _Builder:
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
                     raise YamlError("a merge key (<<) takes a mapping or a list of mappings",
-                                    _line(source))
+                                    self.line(source))
                 own: dict[Path, int] = {}
                 taken = {k: v for k, v in self.build(source, path, own).items()
                          if k not in explicit and k not in merged}
@@ -220,19 +291,67 @@ class _Builder:
         merged.update(explicit)
         return merged
 
+    def go_mapping(self, node: yaml.MappingNode, path: Path, lines: dict[Path, int]
+                   ) -> dict[str, Any]:
+        """go-yaml v2's order: each pair in turn, a merge key (``<<``) overriding the keys
+        before it (and earlier mappings of its list overriding later ones), an explicit key
+        overriding what came before it."""
+        out: dict[str, Any] = {}
+        explicit: dict[str, int] = {}  # key -> line: a second one is a duplicate
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) \
+                    else [value_node]
+                for source in reversed(sources):
+                    if not isinstance(source, yaml.MappingNode):
+                        raise YamlError("a merge key (<<) takes a mapping or a list of "
+                                        "mappings", self.line(source))
+                    own: dict[Path, int] = {}
+                    for k, v in self.build(source, path, own).items():
+                        _drop(lines, (*path, k))
+                        out[k] = v
+                    depth = len(path)
+                    lines.update((p, n) for p, n in own.items() if len(p) > depth)
+                continue
+            key = self.key(key_node)
+            child = (*path, key)
+            if key in explicit and self.strict:
+                raise YamlError(f"duplicate key {key!r} (first at line {explicit[key]})",
+                                self.line(key_node), child)
+            _drop(lines, child)  # what a merge or an earlier duplicate set is overridden
+            explicit[key] = self.line(key_node)
+            out[key] = self.build(value_node, child, lines)
+            lines[child] = self.line(key_node)
+        return out
+
     def key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
-            raise YamlError("complex mapping keys are not supported", _line(node))
-        return self.scalar(node)
+            raise YamlError("complex mapping keys are not supported", self.line(node))
+        if not self.dialect.go:
+            return self.scalar(node)
+        try:
+            return yamlgo.key(self.go_value(node))
+        except ValueError as exc:
+            raise YamlError(str(exc), self.line(node)) from None
+
+    def go_value(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _PLAIN:
+            return yamlgo.resolve(node.value)
+        return node.value if node.tag == _STR else yamlgo.tagged(node.tag, node.value)
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
+        if self.dialect.go:
+            try:
+                return yamlgo.stored(self.go_value(node), float64=self.dialect.float64)
+            except ValueError as exc:
+                raise YamlError(str(exc), self.line(node)) from None
         if node.tag not in self.cons.yaml_constructors:
-            raise YamlError(f"unsupported tag {_short(node.tag)!r}", _line(node))
+            raise YamlError(f"unsupported tag {_short(node.tag)!r}", self.line(node))
         try:
             return self.cons.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError):
             raise YamlError(f"invalid {_short(node.tag)} value {node.value!r}",
-                            _line(node)) from None
+                            self.line(node)) from None
 
 
 def _drop(lines: dict[Path, int], prefix: Path) -> None:

@@ -17,7 +17,8 @@ from auditor.sources import helm_render, manifests
 from auditor.sources.base import Collected
 from auditor.sources.helm_attribution import Attribution
 from auditor.sources.helm_values import Values
-from auditor.yamlfile import YamlError, load_one
+from auditor.sources.yaml_stream import split_helm
+from auditor.yamlfile import KUBERNETES, YamlError, load_first
 
 
 def collect(config: Config, env_name: str, env: Environment) -> Collected:
@@ -56,7 +57,8 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         rendered = helm_render.render(chart, values.user, helm.release, helm.namespace)
     except helm_render.RenderError as exc:
         file = config.rel(chart / exc.template) if exc.template else config.rel(chart)
-        out.problems.append(Problem(source, f"helm template failed: {exc.message}",
+        why = "the chart refused these values" if exc.refused else "helm template failed"
+        out.problems.append(Problem(source, f"{why}: {exc.message}",
                                     Location(file, exc.line)))
         return out
     # A key the values lack is added to the environment's own (last) values file: a finding
@@ -74,7 +76,8 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         shown = config.rel(chart / template)
         # Helm's own output is taken as Helm and kubectl take it (a duplicate key from two
         # template lines is not an unreadable input).
-        parsed = manifests.parse(text, shown, source, helm.namespace, strict=False)
+        parsed = manifests.parse(text, shown, source, helm.namespace, strict=False,
+                                 split=split_helm)
         # Lines of rendered output are not template lines: say which output line it was.
         out.problems.extend(Problem(p.source, f"{p.message} (line {p.location.line} of the "
                                     "rendered output)", Location(shown))
@@ -104,7 +107,8 @@ def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> 
             out.problems.append(Problem(f"values {shown}", refused, Location(shown)))
             continue
         try:
-            doc = load_one(file.read_text(encoding="utf-8"))
+            # As Helm reads a values file: its first document, Go's scalars, last key wins.
+            doc = load_first(file.read_text(encoding="utf-8"))
         except OSError as exc:
             out.problems.append(Problem(f"values {shown}", f"cannot read values file: "
                                         f"{exc.strerror}", Location(shown)))
@@ -116,6 +120,8 @@ def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> 
             out.problems.append(Problem(f"values {shown}", f"invalid YAML: {exc}",
                                         Location(shown, exc.line)))
             continue
+        if doc.data is None:
+            doc.data = {}
         if not isinstance(doc.data, dict):
             out.problems.append(Problem(f"values {shown}", "values must be a mapping",
                                         Location(shown, doc.line)))
@@ -131,7 +137,7 @@ def missing_dependencies(chart: FsPath) -> list[str]:
     """Dependencies Chart.yaml lists but charts/ lacks (helm template refuses such a chart;
     the SDK would render it without them, auditing less than will be deployed)."""
     try:
-        meta = load_one(_read(chart / "Chart.yaml")).data
+        meta = load_first(_read(chart / "Chart.yaml"), dialect=KUBERNETES).data
     except YamlError:
         return []  # Helm itself reports a broken Chart.yaml when it renders
     deps = meta.get("dependencies") if isinstance(meta, dict) else None

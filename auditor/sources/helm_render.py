@@ -6,6 +6,7 @@ templates are never re-implemented here.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -13,8 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
-
-import yaml
 
 from auditor.sources import helm_worker
 
@@ -28,6 +27,7 @@ class RenderError(Exception):
     message: str
     template: str | None = None  # path inside the chart, e.g. templates/deployment.yaml
     line: int | None = None
+    refused: bool = False  # the chart's own `required` / `fail` stopped it: its message
 
 
 def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
@@ -51,8 +51,13 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
 
 def _render_binary(chart: FsPath, values: dict[str, Any], release: str, namespace: str
                    ) -> dict[str, str]:
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as tmp:
-        yaml.safe_dump(values, tmp)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as tmp:
+        # JSON, which Helm reads as YAML: a string stays a string (PyYAML would write the
+        # string "y" or "1e3" bare, and Go would read back a boolean or a number).
+        try:
+            json.dump(values, tmp, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise RenderError(f"the values cannot be given to Helm: {exc}") from None
         tmp.flush()
         # Options as --name=value, then `--`: no value can be read as an option (a release
         # named "--post-renderer=x" would make helm run x). Names are also checked in config.
@@ -87,9 +92,11 @@ def _strip_chart(path: str, name: str) -> str:
 
 def _error(text: str) -> RenderError:
     """Helm errors lead with ``chart/templates/x.yaml:LINE:COL``; keep file and line."""
-    m = re.search(r"(?:template: )?[\w.-]+/((?:templates|charts)/[^\s:]+):(\d+)(?::\d+)?:?\s*(.*)",
-                  text, re.S)
+    m = re.search(r"(?:template: )?[\w.-]+/((?:templates|charts)/[^\s:]+):(\d+)(?::\d+)?\)?:?"
+                  r"\s*(.*)", text, re.S)
     first = " ".join(text.split())
     if not m:
         return RenderError(first)
-    return RenderError(" ".join(m.group(3).split()) or first, m.group(1), int(m.group(2)))
+    # `required` and `fail` say "execution error at (file:line:col): message"
+    return RenderError(" ".join(m.group(3).split()) or first, m.group(1), int(m.group(2)),
+                       refused="execution error at (" in text)

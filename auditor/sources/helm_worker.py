@@ -23,8 +23,6 @@ import time
 from pathlib import Path as FsPath
 from typing import IO, Any
 
-import yaml
-
 TIMEOUT = 60.0  # seconds for one chart; the largest public charts render in under 2 s
 MEMORY = 4 * 2**30  # address space of the renderer; Go reserves ~2 GiB of it up front
 
@@ -51,11 +49,15 @@ def limit_memory(memory: int | None = None) -> None:
 def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
            ) -> dict[str, Any]:
     """The child's answer: ``{"rendered": {path: text}}`` or ``{"error": text}``."""
-    request = {"chart": str(chart), "values": yaml.safe_dump(values), "release": release,
+    request = {"chart": str(chart), "values": values, "release": release,
                "namespace": namespace}
+    try:
+        line = json.dumps(request, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # values the SDK cannot take (bytes, a set, NaN)
+        return {"error": f"the values cannot be given to Helm: {exc}", "values": True}
     worker = _worker()
     try:
-        return worker.ask(request, TIMEOUT)
+        return worker.ask(line, TIMEOUT)
     except WorkerError:
         _stop()
         raise
@@ -70,10 +72,11 @@ class _Worker:
             [sys.executable, "-m", "auditor.sources.helm_worker", str(self.memory)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=_env())
 
-    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def ask(self, request: str, timeout: float) -> dict[str, Any]:
+        """``request``: one JSON line."""
         assert self.proc.stdin and self.proc.stdout
         try:
-            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.write(request.encode() + b"\n")
             self.proc.stdin.flush()
         except OSError:
             raise WorkerError(self._died()) from None
@@ -158,7 +161,7 @@ def _serve(memory: int) -> None:
         request = json.loads(line)
         try:
             chart = helm_python.Chart.load(request["chart"])
-            rendered = chart.render(yaml.safe_load(request["values"]) or {},
+            rendered = chart.render(request["values"] or {},
                                     name=request["release"], namespace=request["namespace"])
             answer: dict[str, Any] = {"rendered": rendered, "name": chart.name}
         except helm_python.HelmError as exc:

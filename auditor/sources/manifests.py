@@ -7,13 +7,15 @@ is not a mapping, an object without ``kind``) is a located problem, never a cras
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from auditor import project
 from auditor.config import Config, Environment
 from auditor.models import Location, Problem, Resource
 from auditor.sources.base import Collected
-from auditor.yamlfile import YamlError, decode, load_all
+from auditor.sources.yaml_stream import Piece, split_kubectl
+from auditor.yamlfile import KUBERNETES, Document, YamlError, decode, load_first
 
 CLUSTER_SCOPED = {"StorageClass", "Namespace", "ClusterRole", "ClusterRoleBinding",
                   "PersistentVolume", "CustomResourceDefinition", "PriorityClass",
@@ -51,39 +53,54 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     return out
 
 
-def parse(text: str, shown: str, source: str, namespace: str,
-          line_offset: int = 0, strict: bool = True) -> Collected:
-    """Kubernetes objects in ``text``, each located at ``shown:line`` per field.
-    ``strict=False`` lets a later duplicate key win (as kubectl does) instead of failing."""
+def parse(text: str, shown: str, source: str, namespace: str, line_offset: int = 0,
+          strict: bool = True, split: Callable[[str], list[Piece]] = split_kubectl
+          ) -> Collected:
+    """Kubernetes objects in ``text``, each located at ``shown:line`` per field: the text
+    cut into documents as ``split`` cuts it (kubectl's rule, or Helm's for its output),
+    each document read with the scalar rules Kubernetes reads it with. A broken document
+    is one problem; the others are still read. ``strict=False`` lets a later duplicate key
+    win (as Helm does) instead of failing."""
     out = Collected()
-    try:
-        docs = load_all(text, strict=strict)
-    except YamlError as exc:
-        out.problems.append(Problem(source, f"invalid YAML: {exc}",
-                                    Location(shown, (exc.line or 0) + line_offset or None)))
-        return out
-    for doc in docs:
-        data = doc.data
-        if data_problem := _not_an_object(data):
-            out.problems.append(Problem(source, f"not a Kubernetes object ({data_problem})",
-                                        Location(shown, doc.line + line_offset)))
+    for piece in split(text):
+        offset = piece.line + line_offset
+        if piece.error:
+            out.problems.append(Problem(source, piece.error, Location(shown, offset + 1)))
             continue
-        if data["kind"] == "List" and isinstance(data.get("items"), list):
-            items: list[tuple[Any, tuple[Any, ...]]] = [(it, ("items", i))
-                                                        for i, it in enumerate(data["items"])]
-        else:
-            items = [(data, ())]
-        for obj, prefix in items:
-            if item_problem := _not_an_object(obj):
-                line = doc.lines.get(prefix, doc.line) + line_offset
-                out.problems.append(Problem(
-                    source, f"items[{prefix[1]}] is not a Kubernetes object ({item_problem})",
-                    Location(shown, line)))
-                continue
-            out.resources.append(to_resource(obj, source, namespace, {
-                path[len(prefix):]: Location(shown, line + line_offset)
-                for path, line in doc.lines.items() if path[:len(prefix)] == prefix}))
+        try:
+            doc = load_first(piece.text, strict=strict, dialect=KUBERNETES,
+                             first_line=offset + 1)
+        except YamlError as exc:
+            out.problems.append(Problem(source, f"invalid YAML: {exc}",
+                                        Location(shown, exc.line or offset + 1)))
+            continue
+        if doc.data is not None:
+            _objects(doc, shown, source, namespace, out)
     return out
+
+
+def _objects(doc: Document, shown: str, source: str, namespace: str, out: Collected
+             ) -> None:
+    data = doc.data
+    if data_problem := _not_an_object(data):
+        out.problems.append(Problem(source, f"not a Kubernetes object ({data_problem})",
+                                    Location(shown, doc.line)))
+        return
+    if data["kind"] == "List" and isinstance(data.get("items"), list):
+        items: list[tuple[Any, tuple[Any, ...]]] = [(it, ("items", i))
+                                                    for i, it in enumerate(data["items"])]
+    else:
+        items = [(data, ())]
+    for obj, prefix in items:
+        if item_problem := _not_an_object(obj):
+            line = doc.lines.get(prefix, doc.line)
+            out.problems.append(Problem(
+                source, f"items[{prefix[1]}] is not a Kubernetes object ({item_problem})",
+                Location(shown, line)))
+            continue
+        out.resources.append(to_resource(obj, source, namespace, {
+            path[len(prefix):]: Location(shown, line)
+            for path, line in doc.lines.items() if path[:len(prefix)] == prefix}))
 
 
 def _not_an_object(data: Any) -> str | None:

@@ -247,3 +247,15 @@ def test_set_with_a_list_index_changes_one_element_like_helm() -> None:
 def test_set_index_is_capped_like_helm() -> None:
     with pytest.raises(ValueError, match="above 65536"):
         parse_set_key("a[50000000]")
+
+
+def test_a_chart_that_refuses_its_values_says_so_with_its_own_message(
+        project: Callable[[dict[str, str]], Path]) -> None:
+    files = dict(CHART)
+    files["chart/templates/secret.yaml"] = (
+        "kind: Secret\ndata:\n  password: {{ required \"db.password is required\" "
+        "(.Values.db).password }}\n")
+    config = load(str(project(files)))
+    (problem,) = helm.collect(config, "prod", config.environments["prod"]).problems
+    assert problem.message == "the chart refused these values: db.password is required"
+    assert (problem.location.file, problem.location.line) == ("chart/templates/secret.yaml", 3)

@@ -41,8 +41,10 @@ def test_non_utf8_file_is_a_problem_with_its_line(project: Project) -> None:
     ("kind: List\nitems:\n  - {metadata: {name: a}}\n", 3, "no kind"),
     ("- a\n- b\n", 1, "a list, not a mapping"),
     ("just text\n", 1, "a string, not a mapping"),
-    ("kind: ConfigMap\nx: !custom hi\n", 2, "unsupported tag"),
-    ("kind: ConfigMap\nx: !!int abc\n", 2, "invalid !!int value"),
+    ("kind: ConfigMap\nx: .inf\n", 2, "cannot store .inf"),
+    ("kind: ConfigMap\nx: !!int abc\n", 2, "cannot decode !!str 'abc' as a !!int"),
+    ("kind: ConfigMap\n~: x\n", 2, "a null mapping key"),
+    ("---apiVersion: v1\nkind: ConfigMap\n", 1, "invalid YAML document separator"),
     ("kind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n", 3, "duplicate key 'kind'"),
 ])
 def test_bad_documents_are_located_problems(project: Project, text: str, line: int,
