@@ -308,7 +308,8 @@ class _Builder:
                                         "mappings", self.line(source))
                     own: dict[Path, int] = {}
                     for k, v in self.build(source, path, own).items():
-                        _drop(lines, (*path, k))
+                        if k in out:  # (dropping scans the lines: only when overriding)
+                            _drop(lines, (*path, k))
                         out[k] = v
                     depth = len(path)
                     lines.update((p, n) for p, n in own.items() if len(p) > depth)
@@ -318,7 +319,8 @@ class _Builder:
             if key in explicit and self.strict:
                 raise YamlError(f"duplicate key {key!r} (first at line {explicit[key]})",
                                 self.line(key_node), child)
-            _drop(lines, child)  # what a merge or an earlier duplicate set is overridden
+            if key in out:  # what a merge or an earlier duplicate set is overridden
+                _drop(lines, child)
             explicit[key] = self.line(key_node)
             out[key] = self.build(value_node, child, lines)
             lines[child] = self.line(key_node)

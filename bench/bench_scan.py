@@ -1,12 +1,15 @@
 """Speed and memory budgets for `auditor scan` (run with `make bench`, not in the tests).
 
 Scans the embedded example, then a synthetic fleet: the example's chart and Terraform
-copied into ENVS environments plus MANIFESTS pre-rendered Deployments each. Prints the
-figures and exits 1 when a budget is exceeded. Budgets are for the 2-core CI machine.
+copied into ENVS environments plus MANIFESTS pre-rendered Deployments each, then a chart
+whose one template is CRD_LINES lines of CustomResourceDefinitions (as the prometheus-operator
+chart's are: every rendered field is located in a template that large). Prints the figures
+and exits 1 when a budget is exceeded. Budgets are for the 2-core CI machine.
 """
 
 from __future__ import annotations
 
+import random
 import resource
 import shutil
 import sys
@@ -24,8 +27,9 @@ from auditor.models import Report  # noqa: E402
 ENVS = 20
 MANIFESTS = 50
 WAIVERS = 500
+CRD_LINES = 50_000
 BUDGETS = {"example_s": 1.0, "fleet_s": 10.0, "fleet_per_env_s": 0.5,
-           "waivers_baseline_s": 1.0, "peak_rss_mb": 300.0}
+           "waivers_baseline_s": 1.0, "crd_50k_lines_s": 2.0, "peak_rss_mb": 300.0}
 
 DEPLOYMENT = """---
 apiVersion: apps/v1
@@ -63,6 +67,107 @@ def _fleet(root: Path) -> Path:
     return root
 
 
+CRD = """---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  annotations:
+    controller-gen.kubebuilder.io/version: v0.16.0
+  labels:
+    release: {{{{ .Release.Name }}}}
+  name: widgets{n}.bench.example.com
+spec:
+  group: bench.example.com
+  names:
+    categories:
+    - bench
+    kind: Widget{n}
+    listKind: Widget{n}List
+    plural: widgets{n}
+    singular: widget{n}
+  scope: Namespaced
+  versions:
+  - additionalPrinterColumns:
+    - jsonPath: .spec.replicas
+      name: Replicas
+      type: integer
+    - jsonPath: .metadata.creationTimestamp
+      name: Age
+      type: date
+    name: v1
+    schema:
+      openAPIV3Schema:
+        description: Widget{n} is a widget the bench operator runs.
+        properties:
+          spec:
+            description: Spec is the desired state of the widget.
+            properties:
+"""
+CRD_END = """            type: object
+        type: object
+    served: true
+    storage: true
+    subresources:
+      status: {}
+"""
+# Field names real CRDs repeat at every depth (selectors, TLS, resources, relabelings).
+FIELDS = ("selector", "matchLabels", "key", "operator", "values", "name", "namespace",
+          "tlsConfig", "ca", "secret", "configMap", "optional", "resources", "limits",
+          "requests", "port", "scheme", "path", "interval", "relabelings", "action", "regex")
+
+
+def _properties(rng: random.Random, names: list[str], depth: int, pad: str,
+                out: list[str]) -> None:
+    """A `properties` tree as controller-gen writes it: each field's description first,
+    then its items or properties, then its type (keys sorted)."""
+    for name in names:
+        out += [f"{pad}{name}:", f"{pad}  description: |-"]
+        out += [f"{pad}    {name} of the widget's part {i}: see the operator's docs."
+                for i in range(rng.randint(1, 3))]
+        shape = rng.random() if depth else 1.0
+        children = sorted(rng.sample(FIELDS, rng.randint(2, 5)))
+        if shape < 0.45:
+            out.append(f"{pad}  properties:")
+            _properties(rng, children, depth - 1, pad + "    ", out)
+            out += [f"{pad}  required:", f"{pad}  - {children[0]}", f"{pad}  type: object"]
+        elif shape < 0.6:
+            out += [f"{pad}  items:", f"{pad}    description: An entry of {name}.",
+                    f"{pad}    properties:"]
+            _properties(rng, children, depth - 1, pad + "      ", out)
+            out += [f"{pad}    type: object", f"{pad}  type: array",
+                    f"{pad}  x-kubernetes-list-type: atomic"]
+        elif shape < 0.75:
+            out += [f"{pad}  enum:", f"{pad}  - Equal", f"{pad}  - Exists", f"{pad}  type: string"]
+        else:
+            out.append(f"{pad}  type: {rng.choice(['string', 'integer', 'boolean'])}")
+
+
+def _crd_chart(root: Path) -> tuple[Path, int, int]:
+    """A chart whose templates/crds.yaml is literal CRDs (only the release name is a template
+    action), at least CRD_LINES lines; returns the project, its lines and CRDs."""
+    rng = random.Random(7)
+    chart = root / "crds"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: crds\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("crds:\n  enabled: true\n  annotations: {}\n"
+                                       "commonLabels:\n  team: bench\n  tier: platform\n")
+    lines: list[str] = []
+    n = 0
+    while len(lines) < CRD_LINES:
+        n += 1
+        lines += CRD.format(n=n).splitlines()
+        spec: list[str] = []
+        while len(spec) < 9_000:  # controller-gen's larger CRDs: ~10k lines each
+            field = f"{rng.choice(FIELDS)}{len(spec)}"
+            _properties(rng, [field], 5, " " * 14, spec)
+        lines += spec + CRD_END.splitlines()
+    (chart / "templates" / "crds.yaml").write_text("\n".join(lines) + "\n")
+    (root / "auditor.yaml").write_text(
+        "service: crds\nenvironments:\n  prod:\n"
+        "    helm: {chart: crds, release: bench, namespace: default}\n")
+    return root, len(lines), n
+
+
 def _timed(path: Path, pack: list[policies.Policy]) -> tuple[float, Report]:
     start = time.perf_counter()
     report = pipeline.scan(config.load(str(path)), pack, pipeline.ScanOptions())
@@ -91,13 +196,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         fleet_s, fleet = _timed(_fleet(Path(tmp)), pack)
     fleet_n = len(fleet.findings)
+    with tempfile.TemporaryDirectory() as tmp:
+        crd_project, crd_lines, crds = _crd_chart(Path(tmp))
+        crd_s, crd = _timed(crd_project, pack)
     waivers_s = _waivers_and_baseline(fleet, pack)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {"example_s": example_s, "fleet_s": fleet_s, "fleet_per_env_s": fleet_s / ENVS,
-               "waivers_baseline_s": waivers_s, "peak_rss_mb": peak_mb}
+               "waivers_baseline_s": waivers_s, "crd_50k_lines_s": crd_s, "peak_rss_mb": peak_mb}
     print(f"example: {len(example.findings)} findings; fleet: {ENVS} environments x "
           f"({MANIFESTS} manifests + chart + Terraform), {fleet_n} findings, "
-          f"{fleet.summary.waived} waived by {WAIVERS} waivers")
+          f"{fleet.summary.waived} waived by {WAIVERS} waivers; CRD chart: {crds} CRDs in "
+          f"{crd_lines} lines, {crd.summary.by_status.get('error', 0)} errors")
     failed = False
     for name, value in figures.items():
         over = value > BUDGETS[name]

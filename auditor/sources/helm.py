@@ -83,15 +83,28 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
                                     "rendered output)", Location(shown))
                             for p in parsed.problems)
         template_text = _read(chart / template)
+        starts = _document_starts(text, template_text)
         for r in parsed.resources:
             r.address = template
-            r.field_locations = attribution.locate(r.body, shown, template_text)
+            rendered_line = r.location.line if r.location and r.location.line else 1
+            start = next((t for line, t in reversed(starts) if line < rendered_line), 0)
+            r.field_locations = attribution.locate(r.body, shown, template_text, start)
             r.location = r.field_locations.get(())
             out.resources.append(r)
     first = next((r for r in out.resources if r.kind == "Deployment"), None)
     if first:
         out.names["deployment"] = first.name
     return out
+
+
+def _document_starts(rendered: str, template: str) -> list[tuple[int, int]]:
+    """(rendered line, template line) where each document starts, both 0-based, when the
+    template writes its documents one for one (as many ``---`` pieces in both: no loop or
+    branch adds or removes one); else none, and every object is searched from the top."""
+    out, source = split_helm(rendered), split_helm(template)
+    if len(out) != len(source) or len(out) < 2:
+        return []
+    return [(a.line, b.line) for a, b in zip(out, source, strict=True)]
 
 
 def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> Values:

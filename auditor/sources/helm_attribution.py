@@ -2,14 +2,18 @@
 key names), else the template line that writes it.
 
 A rendered object is walked once; each field is looked up in the values by value and
-searched in its template key by key, below the line its parent was found on.
+searched in its template key by key, below the line its parent was found on. Both lookups
+go through indexes built once (per environment's values, per template), so a template of
+tens of thousands of lines (CustomResourceDefinitions) costs time in proportion to its size.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, NamedTuple
 
 from auditor import paths
 from auditor.models import Location
@@ -23,6 +27,27 @@ class Attribution:
         self._index: dict[str, list[paths.Path]] = {}
         self._where = values.where
         self._add(values.data, ())
+        # A scalar (or a one-key structure) scores only with a values path of its own last
+        # key (_score's suffix, see _match): its candidates by value and that key.
+        self._keyed: dict[tuple[str, str], list[paths.Path]] = {}
+        for canon, vpaths in self._index.items():
+            for vpath in vpaths:
+                if (last := _last_key(vpath)) is not None:
+                    self._keyed.setdefault((canon, last), []).append(vpath)
+        # A dict or list can only equal an indexed JSON text of its own shape: measuring a
+        # subtree is linear, serialising every subtree at every level was not.
+        self._shapes: set[tuple[bool, int, int]] = set()  # (is a dict, len, JSON length)
+        for canon in self._index:
+            if canon[:1] in ("{", "["):  # a structure, or a values string that reads as one
+                try:
+                    parsed = json.loads(canon)
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(parsed, dict | list):
+                    self._shapes.add((isinstance(parsed, dict), len(parsed), len(canon)))
+        self._sized = {shape[:2] for shape in self._shapes}  # measured only when one fits
+        self._sizes: dict[int, int] = {}  # id of a rendered dict/list -> its JSON length
+        self._lines: _Lines | None = None  # a template renders several objects: reused
 
     def _add(self, node: Any, path: paths.Path) -> None:
         if path and path in self._where:
@@ -34,9 +59,15 @@ class Attribution:
             for i, v in enumerate(node):
                 self._add(v, (*path, i))
 
-    def locate(self, body: Any, shown: str, template: str) -> dict[paths.Path, Location]:
+    def locate(self, body: Any, shown: str, template: str, start: int = 0
+               ) -> dict[paths.Path, Location]:
+        """``start``: the 0-based template line the object's document starts on, when it
+        is known (the object is the n-th document of a template that writes n)."""
         out: dict[paths.Path, Location] = {}
-        self._walk(body, (), _Lines(shown, template.splitlines()), _Cursor(0, 0, True), out)
+        if self._lines is None or self._lines.shown != shown or self._lines.text != template:
+            self._lines = _Lines(shown, template)
+        self._sizes = {}  # ids are only this body's while it is walked
+        self._walk(body, (), self._lines, _Cursor(start + 1 if start else 0, start, True), out)
         return out
 
     def _walk(self, node: Any, path: paths.Path, lines: _Lines, at: _Cursor,
@@ -56,8 +87,20 @@ class Attribution:
         # (true/false are common too, but the key-suffix match below still tells them apart)
         # Equal non-trivial structures (a sidecar rendered with toYaml) need no key match.
         structured = isinstance(node, dict | list) and len(node) >= 2
+        if isinstance(node, dict | list):
+            shape = (isinstance(node, dict), len(node))
+            if shape not in self._sized or (*shape, self._json_len(node)) not in self._shapes:
+                return None
+            canon = _canon(node)
+        else:
+            canon = str(node)
+        if structured:
+            candidates = self._index.get(canon, [])
+        else:  # only values paths with the same last key can score (the check below)
+            last = _last_key(path)
+            candidates = self._keyed.get((canon, last), []) if last is not None else []
         best, score, tied = None, (0, -1), False
-        for vpath in self._index.get(_canon(node), []):
+        for vpath in candidates:
             s = _score(path, vpath)
             if not (s[0] or structured):
                 continue
@@ -68,11 +111,35 @@ class Attribution:
         # Two keys explain the field equally well: the template is honest, a guess is not.
         return self._where[best] if best is not None and not tied else None
 
+    def _json_len(self, node: Any) -> int:
+        """``len(_canon(node))`` without building the text; each subtree measured once."""
+        if isinstance(node, str):
+            return len(encode_basestring_ascii(node))
+        if not isinstance(node, dict | list):
+            return len(json.dumps(node, default=str))
+        size = self._sizes.get(id(node))
+        if size is None:
+            if isinstance(node, dict):  # '{"k": v, ...}'; JSON keys are strings
+                parts = [len(encode_basestring_ascii(k if isinstance(k, str) else json.dumps(k)))
+                         + 2 + self._json_len(v) for k, v in node.items()]
+            else:
+                parts = [self._json_len(v) for v in node]
+            size = self._sizes[id(node)] = 2 + sum(parts) + 2 * max(len(parts) - 1, 0)
+        return size
+
 
 def _canon(node: Any) -> str:
     if isinstance(node, dict | list):
         return json.dumps(node, sort_keys=True, default=str)
     return str(node)  # templates often quote numbers: "8000" was 8000 in the values
+
+
+def _last_key(path: paths.Path) -> str | None:
+    """The last key name of a path (lowercase): what _score's key suffix starts from."""
+    for key in reversed(path):
+        if isinstance(key, str):
+            return key.lower()
+    return None
 
 
 def _score(rendered: paths.Path, values: paths.Path) -> tuple[int, int]:
@@ -96,14 +163,61 @@ class _Cursor:
     complete: bool
 
 
+class _Key:
+    """The lines that start with one key (``key:`` past indentation and dashes) and, split
+    off when first asked, the longer keys that go on past its colon: ``a: b: c`` starts
+    with key ``a`` and key ``a: b``. Each line is split at most once per colon."""
+
+    __slots__ = ("_longer", "colon", "lines")
+
+    def __init__(self, colon: int) -> None:
+        self.colon = colon  # where the key's colon is, in each of its lines
+        self.lines: list[int] = []
+        self._longer: dict[str, _Key] | None = None
+
+    def longer(self, texts: list[str]) -> dict[str, _Key]:
+        if self._longer is None:
+            self._longer = {}
+            for i in self.lines:
+                colon = texts[i].find(":", self.colon + 1)
+                if colon >= 0:
+                    part = texts[i][self.colon + 1:colon]
+                    key = self._longer.get(part)
+                    if key is None:
+                        key = self._longer[part] = _Key(colon)
+                    key.lines.append(i)
+        return self._longer
+
+
+class _List(NamedTuple):
+    items: list[int]  # the lines that start the list's items
+    columns: list[int]  # where each item's own keys start
+    distinct: set[int]  # those columns (one, unless the items' dashes differ)
+
+
 class _Lines:
     """A template's lines, searched key by key as the rendered object is walked: each child
     is looked for after its parent's line, so ``containers[1].resources`` is not taken for
     the first container's, nor ``containers[0].name`` for ``metadata.name``."""
 
-    def __init__(self, shown: str, lines: list[str]) -> None:
-        self.shown, self.lines = shown, lines
-        self._lists: dict[int, list[int]] = {}  # a list's first line -> its items' lines
+    def __init__(self, shown: str, text: str) -> None:
+        self.shown, self.text = shown, text
+        self.lines = text.splitlines()
+        self._texts = [line.lstrip(" -") for line in self.lines]
+        self._keys: dict[str, _Key] = {}  # a line's key up to its first colon
+        self._named: dict[tuple[int, str], list[int]] = {}  # (column, NAME): name: NAME lines
+        for i, stripped in enumerate(self._texts):
+            key, colon, value = stripped.partition(":")
+            if not colon:
+                continue
+            entry = self._keys.get(key)
+            if entry is None:
+                entry = self._keys[key] = _Key(len(key))
+            entry.lines.append(i)
+            if key.strip() == "name":  # the value plain or quoted
+                at = (len(self.lines[i]) - len(stripped), value.strip().strip("'\""))
+                self._named.setdefault(at, []).append(i)
+        self._lists: dict[int, _List] = {}  # a list's first line -> its items
 
     def location(self, at: _Cursor, nested: bool) -> Location:
         line = at.line or 1
@@ -113,10 +227,20 @@ class _Lines:
     def key(self, at: _Cursor, key: str) -> _Cursor:
         if not at.complete:
             return at
-        hit = next((i for i in range(at.start, len(self.lines))
-                    if self.lines[i].lstrip(" -").startswith(f"{key}:")), None)
-        return _Cursor(hit + 1, hit + 1, True) if hit is not None else (
+        lines = self._starting(key)
+        n = bisect_left(lines, at.start)  # the first line at or after the search's start
+        return _Cursor(lines[n] + 1, lines[n] + 1, True) if n < len(lines) else (
             _Cursor(at.line, at.start, False))
+
+    def _starting(self, key: str) -> list[int]:
+        """The lines whose text (past indentation and dashes) starts with ``key:``."""
+        first, *rest = key.split(":")
+        entry = self._keys.get(first)
+        for part in rest:
+            if entry is None:
+                break
+            entry = entry.longer(self._texts).get(part)
+        return entry.lines if entry is not None else []
 
     def item(self, at: _Cursor, index: int, node: Any, count: int) -> _Cursor:
         """The list item ``index``: the one whose ``name:`` is the rendered item's name, else
@@ -125,30 +249,36 @@ class _Lines:
         if not at.complete:
             return at
         if at.start not in self._lists:  # each item of a list asks for the same scan
-            self._lists[at.start] = self._items(at.start)
-        items = self._lists[at.start]
+            items = self._items(at.start)
+            columns = [self._column(i) for i in items]
+            self._lists[at.start] = _List(items, columns, set(columns))
+        items = self._lists[at.start].items
         name = node.get("name") if isinstance(node, dict) else None
-        if isinstance(name, str) and name:
-            for n, first in enumerate(items):
-                last = items[n + 1] if n + 1 < len(items) else len(self.lines)
-                column = self._column(first)  # the item's own keys, not its children's
-                if any(self._names(i, name) for i in range(first, last)
-                       if self._column(i) == column):
-                    return _Cursor(first + 1, first, True)
+        if isinstance(name, str) and name and (n := self._named_item(at.start, name)) is not None:
+            return _Cursor(items[n] + 1, items[n], True)
         if len(items) == count:
             return _Cursor(items[index] + 1, items[index], True)
         if len(items) == 1:  # one written item in a `range`: it writes every rendered one
             return _Cursor(items[0] + 1, items[0], True)
         return _Cursor(at.line, at.start, False)
 
+    def _named_item(self, start: int, name: str) -> int | None:
+        """The first item with a ``name: NAME`` line at its own keys' column, from its first
+        line to the next item's (the last item's: to the template's end)."""
+        items, columns, distinct = self._lists[start]
+        best = None
+        for column in distinct:  # per column its first line decides, bar mixed columns
+            lines = self._named.get((column, name), [])
+            for k in range(bisect_left(lines, items[0]), len(lines)):
+                n = bisect_right(items, lines[k]) - 1  # the item that line is in
+                if columns[n] == column:  # else not that item's own key: look further
+                    best = n if best is None else min(best, n)
+                    break
+        return best
+
     def _column(self, i: int) -> int:
         """Where line ``i``'s key starts (past indentation and list dashes)."""
-        return len(self.lines[i]) - len(self.lines[i].lstrip(" -"))
-
-    def _names(self, i: int, name: str) -> bool:
-        """Whether line ``i`` is ``name: NAME``, the value plain or quoted."""
-        key, colon, value = self.lines[i].lstrip(" -").partition(":")
-        return bool(colon) and key.strip() == "name" and value.strip().strip("'\"") == name
+        return len(self.lines[i]) - len(self._texts[i])
 
     def _items(self, start: int) -> list[int]:
         """Indexes of the lines that start the list's items (``- ...`` at its indent)."""

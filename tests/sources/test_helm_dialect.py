@@ -73,6 +73,10 @@ def test_a_comment_right_after_the_separator_starts_a_document(project: Project)
     resources, problems = _collect(project, {"chart/templates/rbac.yaml": RBAC})
     assert problems == []
     assert [r.name for r in resources] == ["approve", "sign"]
+    # Each object is searched in its own document of the template, not from the top.
+    sign = resources[1].locate(("metadata", "name"))
+    assert sign is not None and (sign.file, sign.line) == ("chart/templates/rbac.yaml", 11)
+    assert resources[1].location.line == 7  # type: ignore[union-attr]
 
 
 def test_a_bad_document_is_one_problem_at_its_rendered_line(project: Project) -> None:
