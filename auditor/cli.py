@@ -195,7 +195,7 @@ def _report(run: Callable[..., Report], config: Config, options: Any,
     if output:
         _refuse_inputs(output, config, policy_dirs, outcome.waivers, outcome.baseline,
                        options.live_file)
-    pack = policies.load_all([FsPath(d) for d in policy_dirs])
+    pack = policies.load_checked([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)
     report = run(config, pack, options)
     finish(report, config, pack, run, options, outcome)
@@ -355,13 +355,19 @@ def policies_list(policy_dirs: tuple[str, ...]) -> None:
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(file_okay=False),
               metavar="DIR", help="Extra policy directory (repeatable).")
 def policies_show(policy_id: str, policy_dirs: tuple[str, ...]) -> None:
-    """Everything about one policy: what, why, parameters, remediation."""
+    """Everything about one policy: what it applies to, its condition, its parameters, and
+    its message and remediation rendered with the defaults (<...>: what a scan fills in)."""
+    import shutil
+
     from auditor import policies
+    from auditor.policy_show import show
 
     found = {p.id: p for p in policies.load_all([FsPath(d) for d in policy_dirs])}
     if policy_id not in found:
         raise click.UsageError(f"no policy {policy_id!r} (see `auditor policies list`)")
-    _say(policies.describe(found[policy_id]), nl=False)
+    width = (min(max(shutil.get_terminal_size().columns, 72), 120) if sys.stdout.isatty()
+             else 100)
+    _say(show(found[policy_id], width), nl=False)
 
 
 @policies_group.command(name="validate")

@@ -4,11 +4,21 @@ A condition says when a check *fails*. It evaluates to True (fail), False (pass)
 :class:`Unknown` (an input needed is unresolved). Operators::
 
     missing: PATH | exists: PATH
-    compare: [OPERAND, OP, OPERAND]      # OP: == != < <= > >=; quantities by value
-    one_of: [OPERAND, [values] | {param: NAME}]   # semantic equality with any value
-    matches: [OPERAND, REGEX | {param: NAME}]     # RE2 search on the string value
+    compare: [SUBJECT, OP, OPERAND]      # OP: == != < <= > >=; quantities by value
+    one_of: [SUBJECT, [OPERAND, ...] | {param: NAME}]   # semantic equality with any
+    matches: [SUBJECT, REGEX | {param: NAME}]           # RE2 search on the string value
     any: [...] | all: [...] | not: COND
-    OPERAND: PATH (first position) | {path: P, default: V} | {param: NAME} | literal
+    SUBJECT: PATH | {path: P, default: V} | {param: NAME} | {value: V}
+    OPERAND: {path: P, default: V} | {param: NAME} | {value: V} | a literal
+
+One rule for paths and literals: the first element of ``compare``/``one_of``/``matches``
+is what is checked, so a bare string there is a path; every other bare value is a
+literal. Anything else is spelt out as an operand mapping, whose keys are checked at load.
+
+It fails closed: a path that is absent (or null) and has no ``default`` makes a
+comparison, ``one_of`` or ``matches`` unknown, never a pass (test absence with
+``missing``/``exists``, or give the default the API applies); so does an unknown value,
+in ``one_of``'s list too; a boolean never equals a number (``0 == false`` is false).
 
 The reserved parameter ``environment`` holds the environment's name. Patterns are RE2
 (:func:`compile_pattern`): matching takes time linear in the text, whoever wrote the policy.
@@ -63,8 +73,9 @@ def compile_pattern(pattern: str) -> Pattern:
 
 def validate(cond: Any, path: paths.Path = ("condition",),
              defaults: Mapping[str, Any] | None = None) -> None:
-    """Raise ConditionError for anything evaluate() would not understand. ``defaults`` are
-    the parameters' defaults: a pattern given as ``{param: NAME}`` must compile too."""
+    """Raise ConditionError for anything evaluate() would not understand: operators,
+    arities and every operand's shape. ``defaults`` are the parameters' defaults: a
+    pattern given as ``{param: NAME}`` must compile too."""
     if not isinstance(cond, Mapping) or len(cond) != 1:
         raise ConditionError(f"expected a mapping with one operator of {OPERATORS}", path)
     (op, arg), = cond.items()
@@ -81,26 +92,89 @@ def validate(cond: Any, path: paths.Path = ("condition",),
     elif op in ("missing", "exists"):
         if not isinstance(arg, str):
             raise ConditionError("expected a path string", here)
-        try:
-            paths.parse(arg)
-        except ValueError as exc:
-            raise ConditionError(str(exc), here) from None
+        _check_path(arg, here)
     elif op == "compare":
         if not (isinstance(arg, list) and len(arg) == 3 and arg[1] in COMPARATORS):
-            raise ConditionError(f"expected [operand, one of {COMPARATORS}, operand]", here)
+            raise ConditionError(f"expected [subject, one of {COMPARATORS}, operand]", here)
+        _check_operand(arg[0], (*here, 0), subject=True)
+        _check_operand(arg[2], (*here, 2), subject=False)
     elif not (isinstance(arg, list) and len(arg) == 2):
-        raise ConditionError("expected [operand, value]", here)
+        raise ConditionError("expected [subject, value]", here)
     elif op == "matches":
+        _check_operand(arg[0], (*here, 0), subject=True)
         pattern = arg[1]
-        if isinstance(pattern, Mapping) and "param" in pattern:
+        if isinstance(pattern, Mapping):
+            if set(pattern) != {"param"}:
+                raise ConditionError("expected a regex or {param: NAME}", (*here, 1))
             # Its default; without one the engine gives it (or the loader rejects the name).
             pattern = (defaults or {}).get(pattern["param"], "")
+        if not isinstance(pattern, str | None):
+            raise ConditionError("expected a regex string", (*here, 1))
         try:
-            compile_pattern(str(pattern))
+            compile_pattern(str(pattern or ""))
         except ValueError as exc:
             raise ConditionError(str(exc), here) from None
-    elif not isinstance(arg[1], list) and not (isinstance(arg[1], Mapping) and "param" in arg[1]):
-        raise ConditionError("expected a list of values or {param: NAME}", here)
+    else:  # one_of
+        _check_operand(arg[0], (*here, 0), subject=True)
+        listed = arg[1]
+        if isinstance(listed, Mapping):
+            if set(listed) != {"param"}:
+                raise ConditionError("expected a list of values or {param: NAME}", (*here, 1))
+        elif isinstance(listed, list):
+            for i, value in enumerate(listed):
+                _check_operand(value, (*here, 1, i), subject=False)
+        else:
+            raise ConditionError("expected a list of values or {param: NAME}", (*here, 1))
+
+
+_OPERAND_KEYS = ({"path"}, {"path", "default"}, {"param"}, {"value"})
+
+
+def _check_path(text: str, where: paths.Path) -> None:
+    try:
+        paths.parse(text.format_map(_Placeholders()) if "{" in text else text)
+    except ValueError as exc:
+        raise ConditionError(str(exc), where) from None
+
+
+class _Placeholders(dict[str, str]):
+    """Formats a path's ``{param}`` placeholders with a key, to check the path's syntax."""
+
+    def __missing__(self, key: str) -> str:
+        return "x"
+
+
+def _check_operand(spec: Any, where: paths.Path, subject: bool) -> None:
+    """A mapping operand has exactly the keys of one form (a typo such as ``paht`` is an
+    error, not a literal mapping); a subject that is not a mapping is a path."""
+    if isinstance(spec, Mapping):
+        if set(spec) not in _OPERAND_KEYS:
+            raise ConditionError(
+                f"an operand is {{path: P}}, {{path: P, default: V}}, {{param: NAME}} or "
+                f"{{value: V}}; got keys {sorted(map(str, spec))}", where)
+        if "path" in spec:
+            if not isinstance(spec["path"], str):
+                raise ConditionError("path: expected a path string", (*where, "path"))
+            _check_path(spec["path"], (*where, "path"))
+        if "param" in spec and not isinstance(spec["param"], str):
+            raise ConditionError("param: expected a parameter name", (*where, "param"))
+    elif subject:
+        if not isinstance(spec, str):
+            raise ConditionError(
+                "the first operand is what is checked: a path string, or {path: P}, "
+                f"{{param: NAME}} or {{value: V}}; got {_a(spec)}", where)
+        _check_path(spec, where)
+    elif isinstance(spec, list):
+        for i, value in enumerate(spec):
+            _check_operand(value, (*where, i), subject=False)
+
+
+def _a(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, int | float) else f"a {type(value).__name__}"
 
 
 RESERVED_PARAMS = ("environment", "now")  # given by the engine, not declared by policies
@@ -136,22 +210,44 @@ def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any]) -> T
             return value
         absent = value is paths.MISSING or value is None
         return absent if op == "missing" else not absent
-    left = _operand(arg[0], item, params, first=True)
+    left = _known(_operand(arg[0], item, params, subject=True))
     if op == "compare":
-        return _compare(left, arg[1], _operand(arg[2], item, params))
+        right = _known(_operand(arg[2], item, params))
+        for side in (left, right):
+            if isinstance(side, Unknown):
+                return side
+        return _compare(left, arg[1], right)
     if isinstance(left, Unknown):
         return left
     if op == "one_of":
         listed = _operand(arg[1], item, params) if isinstance(arg[1], Mapping) else arg[1]
-        values = [_operand(v, item, params) for v in (listed if isinstance(listed, list) else [])]
-        return any(semantic_equal(left, v) for v in values if not isinstance(v, Unknown))
+        if isinstance(listed, Unknown):
+            return listed
+        values = [_known(_operand(v, item, params))
+                  for v in (listed if isinstance(listed, list) else [])]
+        if any(_equal(left, v) for v in values if not isinstance(v, Unknown)):
+            return True
+        # No known value matches: an unknown one might have.
+        return next((v for v in values if isinstance(v, Unknown)), False)
     # matches
-    if left is paths.MISSING or left is None:
-        return False
     pattern = _operand(arg[1], item, params) if isinstance(arg[1], Mapping) else arg[1]
     if isinstance(pattern, Unknown):
         return pattern
     return compile_pattern(str(pattern)).search(str(left)) is not None
+
+
+class _Absent:
+    """A path with no value and no default: comparing it would guess."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def _known(value: Any) -> Any:
+    if isinstance(value, _Absent):
+        return Unknown(f"{value.path} is not set (the policy gives it no default; "
+                       "missing/exists test absence)")
+    return value
 
 
 def _format_path(text: str, params: Mapping[str, Any]) -> str:
@@ -168,28 +264,42 @@ def _lookup(item: Any, text: str) -> Any:
     return cur
 
 
-def _operand(spec: Any, item: Any, params: Mapping[str, Any], first: bool = False) -> Any:
-    if isinstance(spec, Mapping) and "param" in spec:
-        return params.get(spec["param"], paths.MISSING)
-    if isinstance(spec, Mapping) and "path" in spec:
-        value = _lookup(item, _format_path(spec["path"], params))
-        if (value is paths.MISSING or value is None) and "default" in spec:
-            return spec["default"]
+def _operand(spec: Any, item: Any, params: Mapping[str, Any], subject: bool = False) -> Any:
+    if isinstance(spec, Mapping):
+        if "param" in spec:
+            return params.get(spec["param"])
+        if "value" in spec:
+            return spec["value"]
+        text = _format_path(spec["path"], params)
+        value = _lookup(item, text)
+        if value is paths.MISSING or value is None:
+            return spec["default"] if "default" in spec else _Absent(text)
         return value
-    if first and isinstance(spec, str):
-        return _lookup(item, _format_path(spec, params))
+    if subject and isinstance(spec, str):
+        text = _format_path(spec, params)
+        value = _lookup(item, text)
+        return _Absent(text) if value is paths.MISSING or value is None else value
     return spec
 
 
+def _equal(a: Any, b: Any) -> bool:
+    # A boolean is not a number here, whatever Python says (True == 1); "true" still
+    # equals true (annotations and labels spell booleans as strings).
+    if (isinstance(a, bool) and _number(b)) or (isinstance(b, bool) and _number(a)):
+        return False
+    return semantic_equal(a, b)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _compare(left: Any, op: str, right: Any) -> Tri:
-    for side in (left, right):
-        if isinstance(side, Unknown):
-            return side
     if op in ("==", "!="):
-        equal = semantic_equal(left, right)
+        equal = _equal(left, right)
         return equal if op == "==" else not equal
-    if left is paths.MISSING or right is paths.MISSING or left is None or right is None:
-        return False  # an absent value is a `missing:` question, not an ordering one
+    if left is None or right is None or isinstance(left, bool) or isinstance(right, bool):
+        return Unknown(f"cannot order {left!r} {op} {right!r}")
     lq, rq = parse_quantity(left), parse_quantity(right)
     if lq is None or rq is None:
         return Unknown(f"cannot compare {left!r} {op} {right!r}")

@@ -35,6 +35,9 @@ def evaluate(policies: Iterable[Policy], inventory: Inventory,
     for policy in policies:
         if inventory.side not in policy.sides:
             continue
+        if policy.broken:
+            results.append(_error(policy, inventory, f"not evaluated: {policy.broken}"))
+            continue
         params = _params(policy, overrides, inventory.environment)
         if policy.unmet(params):  # a fact of the service nobody gave: see not_applicable()
             continue

@@ -95,7 +95,11 @@ class Inventory:
     baseline: Inventory | None = None
 
     def of_kind(self, *kinds: str) -> list[Resource]:
-        return [r for r in self.resources if r.kind in kinds]
+        if not any("." in k for k in kinds):
+            return [r for r in self.resources if r.kind in kinds]
+        from auditor.kinds import matches  # a custom resource named Kind.group
+
+        return [r for r in self.resources if any(matches(k, r.kind, r.body) for k in kinds)]
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor import conditions
+from auditor import conditions, kinds, paths
 from auditor.config import FACTS
 from auditor.errors import PolicyError, where
 from auditor.models import Severity
@@ -49,6 +49,25 @@ class AppliesTo(_Strict):
     where: dict[str, Any] | None = Field(
         None, description="A condition an item must meet for the check to apply at all "
         "(otherwise it is not applicable: neither a pass nor a fail).")
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        return _known(value)
+
+    @field_validator("each")
+    @classmethod
+    def _known_each(cls, value: str | None) -> str | None:
+        if (why := _each_problem(value)) is not None:
+            raise ValueError(why)
+        return value
+
+
+def _known(value: list[str]) -> list[str]:
+    for kind in value:
+        if (why := kinds.problem(kind)) is not None:
+            raise ValueError(why)
+    return value
 
 
 class Remediation(_Strict):
@@ -109,6 +128,13 @@ class Policy(_Strict):
     remediation: Remediation
     examples: Examples
     file: str = Field("", exclude=True)
+    # Why it is not evaluated (its examples misbehave): every side reports this error.
+    broken: str | None = Field(None, exclude=True)
+
+    @field_validator("requires")
+    @classmethod
+    def _known_requires(cls, value: list[str]) -> list[str]:
+        return _known(value)
 
     @model_validator(mode="after")
     def _one_kind_of_logic(self) -> Policy:
@@ -175,6 +201,24 @@ class Policy(_Strict):
                          for n in self.applies_when_set)
         return (f"needs a fact of the service: set {' or '.join(keys)} in auditor.yaml "
                 f"({what})")
+
+
+EACH = ("containers", "serving_container")
+
+
+def _each_problem(each: str | None) -> str | None:
+    """``each`` is a named iteration or a path to a list, written ``PATH[*]`` (a bare word
+    like ``container`` would otherwise be a path to nothing, and check nothing)."""
+    if each is None or each in EACH:
+        return None
+    if each.endswith("[*]"):
+        try:
+            paths.parse(each.removesuffix("[*]"))
+            return None
+        except ValueError as exc:
+            return str(exc)
+    return (f"unknown {each!r}: one of {', '.join(EACH)}, or a path to a "
+            "list written PATH[*] (e.g. spec.rules[*])")
 
 
 def load_dir(directory: FsPath) -> list[Policy]:
@@ -262,6 +306,26 @@ def load_all(extra_dirs: list[FsPath]) -> list[Policy]:
     return sorted(policies.values(), key=lambda p: p.id)
 
 
+def load_checked(extra_dirs: list[FsPath]) -> list[Policy]:
+    """:func:`load_all`, with the user's policies' examples run through the engine first
+    (the pack's run in the test suite). A policy whose examples do not behave as declared
+    would report wrong findings: it is reported as an error on every side it has, with the
+    first misbehaving example, and the other policies run as usual."""
+    from auditor.examples import run_examples
+
+    out = []
+    for policy in load_all(extra_dirs):
+        if not FsPath(policy.file).is_relative_to(PACK_DIR) and (
+                problems := run_examples(policy)):
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            why = problems[0].removeprefix(f"{policy.file}: ")
+            policy = policy.model_copy(update={
+                "broken": f"its examples do not behave as declared: {why}{more}; run "
+                          "`auditor policies validate DIR`"})
+        out.append(policy)
+    return out
+
+
 def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     # A misspelt key also makes the real one "missing": name the typo, it is the cause.
     errors = exc.errors()
@@ -272,18 +336,3 @@ def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
     message = message.removeprefix("Value error, ")
     return f"{where(file, line)}: {key}: {message}"
-
-
-def describe(policy: Policy) -> str:
-    """``auditor policies show``: what the check does, why, and how to fix it."""
-    lines = [f"{policy.id}  ({policy.severity}; {', '.join(policy.sides)})", policy.title, "",
-             policy.description.strip(), "",
-             f"Runbook: {policy.runbook.section}  [{policy.runbook.anchor}]"]
-    if policy.parameters:
-        lines += ["", "Parameters (override in auditor.yaml under params):"]
-        lines += [f"  {name} = {p.default!r}: {p.description}"
-                  for name, p in policy.parameters.items()]
-    logic = f"check: {policy.check}" if policy.check else f"applies to: {policy.applies_to}"
-    lines += ["", logic, "", "Remediation:", f"  {policy.remediation.text.strip()}"]
-    lines += [f"  $ {c.strip()}" for c in policy.remediation.commands]
-    return "\n".join(lines) + "\n"

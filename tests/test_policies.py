@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,7 +60,7 @@ GOOD = (PACK_DIR / "rds-backups.yaml").read_text()
 @pytest.mark.parametrize(("text", "expected"), [
     (GOOD.replace("severity: high", "severity: urgent"), ":3: severity: Input should be"),
     (GOOD.replace("title: ", "titel: "), ":2: titel: unknown field"),
-    (GOOD.replace('"<"', '"=<"'), ":24: condition.all[1].compare: expected [operand"),
+    (GOOD.replace('"<"', '"=<"'), ":24: condition.all[1].compare: expected [subject"),
     (GOOD.replace("applies_to:", "check: no_such_check\napplies_to:"),
      "unknown check 'no_such_check'"),
     (GOOD.replace("id: rds-backups", "id: Bad_Id"), ":1: id: String should match pattern"),
@@ -153,3 +154,30 @@ def test_named_checks_on_the_live_side_say_what_they_read() -> None:
     for p in PACK:
         if p.check is not None and "live" in p.sides:
             assert p.requires, f"{p.id} reads live data but declares no `requires`"
+
+
+def test_a_user_policy_whose_examples_misbehave_is_an_error_the_rest_runs(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    good = GOOD.replace("id: rds-backups", "id: my-backups")
+    (mine / "my-backups.yaml").write_text(good.replace("backup_retention_period: 14}",
+                                                       "backup_retention_period: 2}"))
+    config = str(REPO / "examples" / "chess-ai")
+    result = CliRunner().invoke(cli, ["scan", "--config", config, "--policies", str(mine),
+                                      "--format", "json"])
+    assert result.exit_code == 1  # the scan ran: the example's own failures decide
+    report = json.loads(result.output)
+    (mine_found,) = [f for f in report["findings"] if f["policy"] == "my-backups"]
+    assert mine_found["status"] == "error"
+    assert "its examples do not behave as declared: example 'two weeks' should pass but " \
+        "gave [fail:" in mine_found["message"]
+    assert any(f["policy"] == "rds-backups" and f["status"] == "fail"
+               for f in report["findings"])  # the others still ran
+    (mine / "my-backups.yaml").write_text(good)
+    result = CliRunner().invoke(cli, ["scan", "--config", config, "--policies", str(mine),
+                                      "--format", "json"])
+    assert result.exit_code in (0, 1, 3) and '"my-backups"' in result.output
