@@ -42,12 +42,19 @@ def parse_quantity(value: Any) -> Decimal | None:
 
 
 def format_bytes(value: Decimal) -> str:
-    """A readable binary size for messages (``8Gi``, ``1536Mi``)."""
+    """A byte count for messages as Kubernetes writes it canonically: the largest binary
+    suffix that divides it exactly, no fractional digits (``8Gi``, ``10Gi``, ``1.5Gi`` ->
+    ``1536Mi``, ``1023``), so it parses back to the same value."""
+    if value != value.to_integral_value():  # a fraction of a byte: plain fixed-point
+        return f"{value:f}".rstrip("0").rstrip(".")  # has a "." here, so zeros are decimals
+    # Whole numbers in int arithmetic: stripping zeros from "10" made 10Gi print as 1Gi,
+    # and a Decimal like 1.024E+6 (from 1e3Ki) printed as 1Ki.
+    whole = int(value)
     for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
-        unit = _SUFFIX[suffix]
-        if value >= unit and value % unit == 0:
-            return f"{value / unit:f}".rstrip("0").rstrip(".") + suffix
-    return f"{value:f}"
+        unit = int(_SUFFIX[suffix])
+        if whole != 0 and whole % unit == 0:
+            return f"{whole // unit}{suffix}"
+    return str(whole)
 
 
 def same_port(a: Any, b: Any) -> bool:

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from auditor import baseline
+from auditor.models import Report
+from auditor.report import gate, gating
 from tests.conftest import EXAMPLE, CliResult
+from tests.formats.conftest import finding, make_report
 
 pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
 
@@ -403,3 +407,58 @@ def test_baseline_reports_of_other_services_are_ignored(run_cli: Run, repo: Path
     refused = _scan(run_cli, repo, "--baseline", str(fleet))
     assert refused.exit_code == 2 and "no baseline report is of service 'chess-ai'" in \
         refused.stderr
+
+
+# A finding is the same finding only with the same status (auditor.baseline.key): an
+# `unknown` at the base that is now a `fail` was never accepted as a failure, so it is new
+# and gates, and the base's `unknown` is not "fixed" (the resource still has the finding).
+def _compared(base_status: str, head_status: str) -> Report:
+    def one(status: str) -> Report:
+        return make_report([finding("hpa-present", status, "prod", "api")],  # severity high
+                           environments=["prod"], sides=["declared"])
+
+    head = one(head_status)
+    baseline.compare(head, one(base_status), "base.json")
+    return head
+
+
+@pytest.mark.parametrize(("base_status", "head_status", "new", "code"), [
+    ("unknown", "fail", True, 1),  # newly decided as a failure: new, and it gates
+    ("fail", "fail", False, 0),  # the same failure: existing, it does not gate
+    ("fail", "unknown", True, 0),  # new, but an unknown fails no gate
+])
+def test_a_change_of_status_is_a_new_finding(base_status: str, head_status: str, new: bool,
+                                             code: int) -> None:
+    head = _compared(base_status, head_status)
+    (f,) = head.findings
+    assert f.baseline == ("new" if new else "existing")
+    assert head.comparison is not None
+    assert (head.comparison.new, head.comparison.existing, head.comparison.fixed) == (
+        int(new), int(not new), 0)  # still there with another status: not fixed
+    assert gating(head) == ([f] if new else [])
+    assert gate(head, "high") == code  # high: the CLI's default --fail-on, at the severity
+    assert head.gate is not None and head.gate.scope == "new"
+
+
+def test_an_unknown_that_became_a_fail_gates_the_scan(run_cli: Run, example_copy: Path,
+                                                      tmp_path: Path) -> None:
+    """Through `auditor scan --baseline` with the default --fail-on: a baseline that had
+    the example's high failure as `unknown` does not excuse it now that it fails."""
+    first = run_cli("scan", "--config", str(example_copy), "--format", "json")
+    report = first.json()
+    same = tmp_path / "same.json"
+    same.write_text(first.stdout)
+    assert run_cli("scan", "--config", str(example_copy), "--format", "json",
+                   "--baseline", str(same)).exit_code == 0
+    gated = next(f for f in report["findings"] if f["status"] == "fail"
+                 and f["severity"] in ("high", "critical") and f["waived"] is None)
+    gated["status"] = "unknown"
+    edited = tmp_path / "unknown.json"
+    edited.write_text(json.dumps(report))
+    result = run_cli("scan", "--config", str(example_copy), "--format", "json",
+                     "--baseline", str(edited))
+    assert result.exit_code == 1, result.stderr
+    new = [f for f in result.json()["findings"] if f["baseline"] == "new"]
+    assert [(f["fingerprint"], f["status"]) for f in new] == [(gated["fingerprint"], "fail")]
+    assert result.json()["comparison"]["fixed"] == 0
+    assert result.json()["gate"]["fail_on"] == "high"
