@@ -18,8 +18,7 @@ from typing import Any, Literal
 from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
 
-from auditor import conditions, k8s, paths
-from auditor.checks import CHECKS
+from auditor import checks, conditions, k8s, paths
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Inventory, Resource, Result
 from auditor.policies import Policy
@@ -98,7 +97,7 @@ def _params(policy: Policy, overrides: dict[str, Any], environment: str) -> dict
 
 def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> list[Outcome]:
     if policy.check is not None:
-        return CHECKS[policy.check](CheckContext(inventory, params))
+        return checks.find(policy.check)(CheckContext(inventory, params))
     assert policy.applies_to is not None and policy.condition is not None
     out = []
     locate = paths.parse(policy.locate.format(**params)) if policy.locate else ()

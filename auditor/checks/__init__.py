@@ -1,7 +1,9 @@
-"""The named checks policy files may call (``check: NAME``), in one explicit registry."""
+"""The named checks policy files may call (``check: NAME``), in one explicit registry, and
+the plugin checks other packages provide (``check: team.name``, see :mod:`.plugins`)."""
 
 from __future__ import annotations
 
+from auditor.checks import plugins
 from auditor.checks.alarms import alb_alarm
 from auditor.checks.alb import alb_access_logs, waf_on_alb
 from auditor.checks.base import Check
@@ -60,3 +62,14 @@ CHECKS: dict[str, Check] = {
     "hpa_drift": hpa_drift,
     "terraform_drift": terraform_drift,
 }
+
+
+def find(name: str) -> Check:
+    """A built-in check, or an installed plugin's (a name with a dot). LookupError (with
+    the reason, one line) when there is none."""
+    if name in CHECKS:
+        return CHECKS[name]
+    if plugins.NAME.fullmatch(name):
+        return plugins.load(name)
+    raise LookupError(f"unknown check {name!r} (known: {', '.join(CHECKS)}; a plugin "
+                      "check's name has a dot, e.g. acme.queue_consumers)")
