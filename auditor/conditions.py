@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
 from auditor import paths
+from auditor.live.markers import KEY as MARKER
 from auditor.quantities import parse_quantity, semantic_equal
 from auditor.unknown import Unknown
 
@@ -164,9 +165,10 @@ def _check_operand(spec: Any, where: paths.Path, subject: bool) -> None:
                 "the first operand is what is checked: a path string, or {path: P}, "
                 f"{{param: NAME}} or {{value: V}}; got {_a(spec)}", where)
         _check_path(spec, where)
-    elif isinstance(spec, list):
-        for i, value in enumerate(spec):
-            _check_operand(value, (*where, i), subject=False)
+    elif isinstance(spec, list) and any(isinstance(v, Mapping | list) for v in spec):
+        # A bare list is a literal: an operand inside it would never be read.
+        raise ConditionError("a list operand is a literal of plain values; write a list of "
+                             "mappings or lists as {value: [...]}", where)
 
 
 def _a(value: Any) -> str:
@@ -174,6 +176,8 @@ def _a(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, Mapping):
+        return "a mapping"
     return "a number" if isinstance(value, int | float) else f"a {type(value).__name__}"
 
 
@@ -181,18 +185,50 @@ RESERVED_PARAMS = ("environment", "now")  # given by the engine, not declared by
 
 
 def param_refs(value: Any) -> set[str]:
-    """Every parameter a condition (or a path template) refers to: ``{param: X}`` operands
-    and ``{X}`` placeholders in paths, so a policy naming an undeclared one is rejected at
-    load time instead of silently comparing with nothing."""
-    if isinstance(value, Mapping):
-        found = {str(value["param"])} if "param" in value else set()
-        return found.union(*(param_refs(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(param_refs(v) for v in value))
-    if isinstance(value, str) and "{" in value:
-        return {name.split(".")[0].split("[")[0]
-                for _, name, _, _ in string.Formatter().parse(value) if name}
-    return set()
+    """Every parameter a condition refers to: ``{param: X}`` operands and ``{X}``
+    placeholders in its paths (not in its literals or patterns: a regex's ``{1,2}`` is
+    not a parameter), so a policy naming an undeclared one is rejected at load time
+    instead of silently comparing with nothing. A string is a path template (``locate``)."""
+    if isinstance(value, str):
+        return placeholders(value)
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return set()
+    (op, arg), = value.items()
+    if op in ("any", "all"):
+        return set().union(*(param_refs(c) for c in arg)) if isinstance(arg, list) else set()
+    if op == "not":
+        return param_refs(arg)
+    if op in ("missing", "exists"):
+        return placeholders(arg) if isinstance(arg, str) else set()
+    if not isinstance(arg, list) or not arg:
+        return set()
+    found = _operand_refs(arg[0], subject=True)
+    rest = arg[1:]
+    if op == "compare":
+        rest = arg[2:]
+    for spec in rest:
+        found |= _operand_refs(spec, subject=False)
+        if op == "one_of" and isinstance(spec, list):
+            found = found.union(*(_operand_refs(v, subject=False) for v in spec))
+    return found
+
+
+def _operand_refs(spec: Any, subject: bool) -> set[str]:
+    if isinstance(spec, Mapping):
+        if "param" in spec:
+            return {str(spec["param"])}
+        if isinstance(spec.get("path"), str):
+            return placeholders(spec["path"])
+        return set()
+    return placeholders(spec) if subject and isinstance(spec, str) else set()
+
+
+def placeholders(text: str) -> set[str]:
+    """The parameters a path template names: ``{values_key}.size`` -> {values_key}."""
+    if "{" not in text:
+        return set()
+    return {name.split(".")[0].split("[")[0]
+            for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any]) -> Tri:
@@ -233,6 +269,8 @@ def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any]) -> T
     pattern = _operand(arg[1], item, params) if isinstance(arg[1], Mapping) else arg[1]
     if isinstance(pattern, Unknown):
         return pattern
+    if isinstance(left, Mapping | list):
+        return Unknown(f"matches takes a string, not {_a(left)}")
     return compile_pattern(str(pattern)).search(str(left)) is not None
 
 
@@ -247,6 +285,9 @@ def _known(value: Any) -> Any:
     if isinstance(value, _Absent):
         return Unknown(f"{value.path} is not set (the policy gives it no default; "
                        "missing/exists test absence)")
+    if isinstance(value, Mapping) and MARKER in value:
+        # A live value kept only as a hash (it may be a secret): nothing to compare.
+        return Unknown("the live value is kept only as a hash (it may hold a secret)")
     return value
 
 

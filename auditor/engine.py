@@ -92,7 +92,11 @@ def not_applicable(policies: Iterable[Policy], environment: str,
 
 
 def _params(policy: Policy, overrides: dict[str, Any], environment: str) -> dict[str, Any]:
-    return {**policy.params(overrides), "environment": environment}
+    # The reserved parameters reach every policy: `now` when the run has one (--now, or
+    # the time a live snapshot was recorded); else checks read the clock.
+    reserved = {"environment": environment, "now": overrides.get("now")}
+    return {**policy.params(overrides), **{k: v for k, v in reserved.items()
+                                           if v is not None}}
 
 
 def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> list[Outcome]:

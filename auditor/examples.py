@@ -30,7 +30,8 @@ def _resources(raws: list[dict[str, Any]]) -> list[Resource]:
     resources = []
     for raw in raws:
         raw = _unknowns(raw)
-        if "apiVersion" in raw:
+        # A Kubernetes object, even without its apiVersion; else {kind, name, body}.
+        if "apiVersion" in raw or "metadata" in raw:
             resources.append(to_resource(raw, "example", "default", {}))
         else:
             resources.append(Resource(kind=str(raw.get("kind")), name=str(raw.get("name")),

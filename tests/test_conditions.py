@@ -149,3 +149,26 @@ def test_one_rule_for_paths_and_literals() -> None:
 def test_operands_are_validated_by_shape_at_load(cond: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ConditionError, match=re.escape(fragment)):
         validate(cond)
+
+
+def test_a_regex_literal_with_braces_is_not_a_parameter() -> None:
+    from auditor.conditions import param_refs
+
+    cond = {"all": [{"matches": ["image", "^[0-9]{1,2}-{x}$"]},
+                    {"compare": [{"path": "{key}.size"}, ">", {"param": "floor"}]},
+                    {"one_of": ["{other}", ["{not_a_param}"]]}]}
+    assert param_refs(cond) == {"key", "floor", "other"}
+
+
+def test_a_list_literal_cannot_hide_an_operand() -> None:
+    with pytest.raises(ConditionError, match="a list operand is a literal"):
+        validate({"compare": ["a", "==", [{"path": "b"}]]})
+    assert ev({"compare": ["n", "==", {"value": [{"path": "b"}]}]}) is False
+
+
+def test_a_hashed_live_value_or_a_structure_is_not_compared() -> None:
+    item = {"env": {"$sha256": "ab", "$salt": "cd"}, "args": ["a", "b"]}
+    assert evaluate({"exists": "env"}, item, {}) is True  # it is there
+    for cond in ({"compare": ["env", "==", "x"]}, {"matches": ["env", "x"]},
+                 {"one_of": ["env", ["x"]]}, {"matches": ["args", "a"]}):
+        assert isinstance(evaluate(cond, item, {}), Unknown), cond

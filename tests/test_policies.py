@@ -181,3 +181,12 @@ def test_a_user_policy_whose_examples_misbehave_is_an_error_the_rest_runs(tmp_pa
     result = CliRunner().invoke(cli, ["scan", "--config", config, "--policies", str(mine),
                                       "--format", "json"])
     assert result.exit_code in (0, 1, 3) and '"my-backups"' in result.output
+
+
+def test_reserved_parameters_reach_every_policy() -> None:
+    from auditor.engine import _params
+
+    policy = next(p for p in PACK if p.id == "rds-backups")  # declares neither
+    params = _params(policy, {"now": "2026-01-02T03:04:05+00:00"}, "prod")
+    assert params["now"] == "2026-01-02T03:04:05+00:00" and params["environment"] == "prod"
+    assert "now" not in _params(policy, {}, "prod")  # no --now: the checks read the clock
