@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 import resource
-import selectors
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path as FsPath
-from typing import IO, Any
+from typing import Any
+
+from auditor.child import Child, ChildDied, ChildTimeout, first_line
 
 TIMEOUT = 60.0  # seconds for one chart; the largest public charts render in under 2 s
 MEMORY = 4 * 2**30  # address space of the renderer; Go reserves ~2 GiB of it up front
@@ -65,69 +62,24 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
 
 class _Worker:
     def __init__(self) -> None:
-        # A Go crash dump can be large: a file, not a pipe nobody reads. Closed by stop().
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.memory = MEMORY
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "auditor.sources.helm_worker", str(self.memory)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=_env())
+        self.child = Child("auditor.sources.helm_worker", str(self.memory))
 
     def ask(self, request: str, timeout: float) -> dict[str, Any]:
         """``request``: one JSON line."""
-        assert self.proc.stdin and self.proc.stdout
         try:
-            self.proc.stdin.write(request.encode() + b"\n")
-            self.proc.stdin.flush()
-        except OSError:
-            raise WorkerError(self._died()) from None
-        line = _read_line(self.proc.stdout, time.monotonic() + timeout)
-        if line is None:
-            raise WorkerError(too_slow(timeout))
-        if not line:
-            raise WorkerError(self._died())
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    def _died(self) -> str:
-        code = self.proc.wait(timeout=5)
-        self.stderr.seek(0)
-        text = self.stderr.read().decode("utf-8", "replace")
-        if "out of memory" in text:
-            return too_big(self.memory)
-        first = next((line for line in text.splitlines() if line.strip()), "")
-        return f"the Helm renderer stopped (exit {code}){': ' + first[:200] if first else ''}"
+            return self.child.ask(request, timeout)
+        except ChildTimeout:
+            raise WorkerError(too_slow(timeout)) from None
+        except ChildDied as died:
+            if "out of memory" in died.stderr:
+                raise WorkerError(too_big(self.memory)) from None
+            first = first_line(died.stderr)
+            raise WorkerError(f"the Helm renderer stopped (exit {died.code})"
+                              f"{': ' + first if first else ''}") from None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
-            if stream:
-                stream.close()
-
-
-def _read_line(stream: IO[bytes], deadline: float) -> bytes | None:
-    """One line, b"" if the child closed its output first, None past the deadline."""
-    chunks: list[bytes] = []
-    with selectors.DefaultSelector() as sel:
-        sel.register(stream, selectors.EVENT_READ)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                return None
-            chunk = os.read(stream.fileno(), 1 << 20)
-            if not chunk:
-                return b""
-            chunks.append(chunk)
-            if chunk.endswith(b"\n"):
-                return b"".join(chunks)
-
-
-def _env() -> dict[str, str]:
-    """The child finds this package where the parent found it."""
-    root = str(FsPath(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+        self.child.stop()
 
 
 _current: _Worker | None = None
@@ -135,7 +87,7 @@ _current: _Worker | None = None
 
 def _worker() -> _Worker:
     global _current
-    if _current is None or _current.proc.poll() is not None or _current.memory != MEMORY:
+    if _current is None or not _current.child.alive() or _current.memory != MEMORY:
         _stop()
         _current = _Worker()
     return _current
