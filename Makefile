@@ -60,9 +60,11 @@ pytest: $(STAMP)
 clock: $(STAMP)
 	scripts/clock_tests.sh $(BIN)/pytest 730 1826
 
-# Regenerate the published JSON Schema of the report (a test keeps it in sync).
+# Regenerate the published JSON Schemas of the report and of policy files (tests keep them
+# in sync).
 schema: $(STAMP)
 	$(BIN)/python -m auditor.schema > schemas/report.schema.json
+	$(BIN)/python -m auditor.policy_schema > schemas/policy.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

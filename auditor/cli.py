@@ -373,13 +373,20 @@ def policies_show(policy_id: str, policy_dirs: tuple[str, ...]) -> None:
 @policies_group.command(name="validate")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def policies_validate(directory: str | None) -> None:
-    """Validate policy files and run their pass/fail examples (default: the built-in pack)."""
+    """Validate policy files (against schemas/policy.schema.json, then as a scan loads them)
+    and run their pass/fail examples (default: the built-in pack)."""
     from auditor import policies
     from auditor.examples import run_examples
+    from auditor.policy_schema import check_dir
 
     target = FsPath(directory) if directory else policies.PACK_DIR
-    loaded = policies.load_dir(target)
-    problems = [msg for p in loaded for msg in run_examples(p)]
+    loaded, problems = check_dir(target)
+    if target.resolve() != policies.PACK_DIR.resolve():  # a scan would refuse a clash
+        pack = {p.id: p.file for p in policies.load_dir(policies.PACK_DIR)}
+        problems += [f"{p.file}: id: {p.id!r} is already defined in {pack[p.id]}"
+                     for p in loaded if p.id in pack]
+    if not problems:  # examples run once every file is valid
+        problems = [msg for p in loaded for msg in run_examples(p)]
     for msg in problems:
         _say(f"error: {msg}", err=True)
     if problems:

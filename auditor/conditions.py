@@ -7,6 +7,7 @@ A condition says when a check *fails*. It evaluates to True (fail), False (pass)
     compare: [SUBJECT, OP, OPERAND]      # OP: == != < <= > >=; quantities by value
     one_of: [SUBJECT, [OPERAND, ...] | {param: NAME}]   # semantic equality with any
     matches: [SUBJECT, REGEX | {param: NAME}]           # RE2 search on the string value
+    cel: EXPR                            # a CEL expression (see auditor.cel)
     any: [...] | all: [...] | not: COND
     SUBJECT: PATH | {path: P, default: V} | {param: NAME} | {value: V}
     OPERAND: {path: P, default: V} | {param: NAME} | {value: V} | a literal
@@ -33,13 +34,13 @@ from typing import Any, Protocol
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
-from auditor import paths
+from auditor import cel, paths
 from auditor.live.markers import KEY as MARKER
 from auditor.quantities import parse_quantity, semantic_equal
 from auditor.unknown import Unknown
 
 Tri = bool | Unknown
-OPERATORS = ("missing", "exists", "compare", "one_of", "matches", "any", "all", "not")
+OPERATORS = ("missing", "exists", "compare", "one_of", "matches", "cel", "any", "all", "not")
 COMPARATORS = ("==", "!=", "<", "<=", ">", ">=")
 
 
@@ -94,6 +95,13 @@ def validate(cond: Any, path: paths.Path = ("condition",),
         if not isinstance(arg, str):
             raise ConditionError("expected a path string", here)
         _check_path(arg, here)
+    elif op == "cel":
+        if not isinstance(arg, str):
+            raise ConditionError("expected a CEL expression (a string)", here)
+        try:
+            cel.compiled(arg)
+        except ValueError as exc:
+            raise ConditionError(str(exc), here) from None
     elif op == "compare":
         if not (isinstance(arg, list) and len(arg) == 3 and arg[1] in COMPARATORS):
             raise ConditionError(f"expected [subject, one of {COMPARATORS}, operand]", here)
@@ -105,7 +113,7 @@ def validate(cond: Any, path: paths.Path = ("condition",),
         _check_operand(arg[0], (*here, 0), subject=True)
         pattern = arg[1]
         if isinstance(pattern, Mapping):
-            if set(pattern) != {"param"}:
+            if set(pattern) != {"param"} or not isinstance(pattern["param"], str):
                 raise ConditionError("expected a regex or {param: NAME}", (*here, 1))
             # Its default; without one the engine gives it (or the loader rejects the name).
             pattern = (defaults or {}).get(pattern["param"], "")
@@ -119,7 +127,7 @@ def validate(cond: Any, path: paths.Path = ("condition",),
         _check_operand(arg[0], (*here, 0), subject=True)
         listed = arg[1]
         if isinstance(listed, Mapping):
-            if set(listed) != {"param"}:
+            if set(listed) != {"param"} or not isinstance(listed["param"], str):
                 raise ConditionError("expected a list of values or {param: NAME}", (*here, 1))
         elif isinstance(listed, list):
             for i, value in enumerate(listed):
@@ -181,6 +189,22 @@ def _a(value: Any) -> str:
     return "a number" if isinstance(value, int | float) else f"a {type(value).__name__}"
 
 
+class CelError(RuntimeError):
+    """A CEL expression that could not be evaluated (the item's result is an error)."""
+
+
+def cel_expressions(cond: Any) -> list[str]:
+    """Every ``cel:`` expression in a condition, in order, once each."""
+    if not isinstance(cond, Mapping) or len(cond) != 1:
+        return []
+    (op, arg), = cond.items()
+    if op == "cel" and isinstance(arg, str):
+        return [arg]
+    if op in ("any", "all") and isinstance(arg, list):
+        return list(dict.fromkeys(e for c in arg for e in cel_expressions(c)))
+    return cel_expressions(arg) if op == "not" else []
+
+
 RESERVED_PARAMS = ("environment", "now")  # given by the engine, not declared by policies
 
 
@@ -200,6 +224,8 @@ def param_refs(value: Any) -> set[str]:
         return param_refs(arg)
     if op in ("missing", "exists"):
         return placeholders(arg) if isinstance(arg, str) else set()
+    if op == "cel":
+        return cel.param_names(arg) if isinstance(arg, str) else set()
     if not isinstance(arg, list) or not arg:
         return set()
     found = _operand_refs(arg[0], subject=True)
@@ -231,15 +257,25 @@ def placeholders(text: str) -> set[str]:
             for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any]) -> Tri:
+def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any],
+             cel_answers: Mapping[str, Any] | None = None) -> Tri:
+    """``cel_answers``: each ``cel:`` expression's answer for this item, worked out for
+    all items at once (:func:`cel_expressions`); a failure is raised as CelError."""
     (op, arg), = cond.items()
     if op == "any":
-        return _any([evaluate(c, item, params) for c in arg])
+        return _any([evaluate(c, item, params, cel_answers) for c in arg])
     if op == "all":
-        return _all([evaluate(c, item, params) for c in arg])
+        return _all([evaluate(c, item, params, cel_answers) for c in arg])
     if op == "not":
-        inner = evaluate(arg, item, params)
+        inner = evaluate(arg, item, params, cel_answers)
         return inner if isinstance(inner, Unknown) else not inner
+    if op == "cel":
+        answer = (cel_answers or {}).get(arg)
+        if answer is None:
+            raise CelError("the CEL expression was not evaluated")
+        if isinstance(answer, Exception):
+            raise CelError(str(answer))
+        return answer  # type: ignore[no-any-return]
     if op in ("missing", "exists"):
         value = _lookup(item, _format_path(arg, params))
         if isinstance(value, Unknown):

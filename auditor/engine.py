@@ -18,7 +18,7 @@ from typing import Any, Literal
 from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
 
-from auditor import checks, conditions, k8s, paths
+from auditor import cel_worker, checks, conditions, k8s, paths
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Inventory, Resource, Result
 from auditor.policies import Policy
@@ -105,26 +105,58 @@ def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> l
     assert policy.applies_to is not None and policy.condition is not None
     out = []
     locate = paths.parse(policy.locate.format(**params)) if policy.locate else ()
-    for resource in inventory.of_kind(*policy.applies_to.kinds):
-        for path, item, label in _items(resource, policy.applies_to.each, params):
-            try:
-                applies = (True if policy.applies_to.where is None else
-                           conditions.evaluate(policy.applies_to.where, item, params))
-                if applies is False:
-                    continue  # not applicable: neither a pass nor a fail
-                verdict = (applies if isinstance(applies, Unknown) else
-                           conditions.evaluate(policy.condition, item, params))
-            except Exception as exc:  # one odd value costs this item, not the policy
-                out.append(Outcome(resource, "error", label, (*path, *locate),
-                                   f"cannot evaluate: {exc!r}"))
-                continue
-            if isinstance(verdict, Unknown):
-                out.append(Outcome(resource, "unknown", label, (*path, *locate), verdict))
-            else:
-                status: Literal["pass", "fail"] = "fail" if verdict else "pass"
-                out.append(Outcome(resource, status, label, (*path, *locate),
-                                   vars={"item": item}))
+    where = policy.applies_to.where
+    found = [(resource, path, item, label)
+             for resource in inventory.of_kind(*policy.applies_to.kinds)
+             for path, item, label in _items(resource, policy.applies_to.each, params)]
+    answers = _cel_answers(policy, inventory, params, found)
+    for n, (resource, path, item, label) in enumerate(found):
+        mine = answers[n] if answers else None
+        try:
+            applies = (True if where is None else
+                       conditions.evaluate(where, item, params, mine))
+            if applies is False:
+                continue  # not applicable: neither a pass nor a fail
+            verdict = (applies if isinstance(applies, Unknown) else
+                       conditions.evaluate(policy.condition, item, params, mine))
+        except conditions.CelError as exc:
+            out.append(Outcome(resource, "error", label, (*path, *locate), str(exc)))
+            continue
+        except Exception as exc:  # one odd value costs this item, not the policy
+            out.append(Outcome(resource, "error", label, (*path, *locate),
+                               f"cannot evaluate: {exc!r}"))
+            continue
+        if isinstance(verdict, Unknown):
+            out.append(Outcome(resource, "unknown", label, (*path, *locate), verdict))
+        else:
+            status: Literal["pass", "fail"] = "fail" if verdict else "pass"
+            out.append(Outcome(resource, status, label, (*path, *locate),
+                               vars={"item": item}))
     return out
+
+
+def _cel_answers(policy: Policy, inventory: Inventory, params: dict[str, Any],
+                 found: list[tuple[Resource, paths.Path, Any, str | None]]
+                 ) -> list[dict[str, Any]]:
+    """Every ``cel:`` expression of the policy on every item, in one batch (one round trip
+    to the CEL worker, the related objects sent once per namespace)."""
+    assert policy.applies_to is not None
+    exprs = list(dict.fromkeys([*conditions.cel_expressions(policy.applies_to.where),
+                                *conditions.cel_expressions(policy.condition)]))
+    if not exprs or not found:
+        return []
+    kinds = policy.applies_to.related
+    groups: dict[str | None, int] = {}
+    batch = cel_worker.Batch(exprs, params)
+    for resource, _, item, _ in found:
+        ns = resource.namespace
+        if ns not in groups:
+            groups[ns] = len(batch.related)
+            batch.related.append({kind: [r.body for r in inventory.of_kind(kind)
+                                         if r.namespace in (ns, None)] for kind in kinds})
+        batch.items.append((resource.body, None if item is resource.body else item,
+                            groups[ns]))
+    return cel_worker.evaluate(batch)
 
 
 def _items(resource: Resource, each: str | None, params: dict[str, Any]

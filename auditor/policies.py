@@ -49,8 +49,12 @@ class AppliesTo(_Strict):
     where: dict[str, Any] | None = Field(
         None, description="A condition an item must meet for the check to apply at all "
         "(otherwise it is not applicable: neither a pass nor a fail).")
+    related: list[str] = Field(
+        default_factory=list, description="Kinds a `cel:` condition reads as "
+        "related.KIND: the objects of that kind in the resource's namespace (and the "
+        "cluster-scoped ones).")
 
-    @field_validator("kinds")
+    @field_validator("kinds", "related")
     @classmethod
     def _known_kinds(cls, value: list[str]) -> list[str]:
         return _known(value)
@@ -162,12 +166,15 @@ class Policy(_Strict):
         return self
 
     def needs(self) -> list[str]:
-        return self.requires or (self.applies_to.kinds if self.applies_to else [])
+        if self.requires:
+            return self.requires
+        return [*self.applies_to.kinds, *self.applies_to.related] if self.applies_to else []
 
     def independent_kinds(self) -> set[str]:
         """The kinds whose objects are checked each on its own (see ``partial``)."""
-        if self.check is None:  # a condition judges one object at a time
-            return set(self.needs())
+        if self.check is None:  # a condition judges one object at a time (its related
+            # kinds, read by CEL, are needed whole)
+            return set(self.applies_to.kinds) if self.applies_to else set()
         if self.partial is True:
             return set(self.requires)
         return set(self.partial or [])

@@ -190,3 +190,14 @@ def test_reserved_parameters_reach_every_policy() -> None:
     params = _params(policy, {"now": "2026-01-02T03:04:05+00:00"}, "prod")
     assert params["now"] == "2026-01-02T03:04:05+00:00" and params["environment"] == "prod"
     assert "now" not in _params(policy, {}, "prod")  # no --now: the checks read the clock
+
+
+def test_validate_refuses_a_directory_that_redefines_a_pack_id(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    (tmp_path / "rds-backups.yaml").write_text((PACK_DIR / "rds-backups.yaml").read_text())
+    result = CliRunner().invoke(cli, ["policies", "validate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "id: 'rds-backups' is already defined in" in result.output
