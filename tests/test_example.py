@@ -1,5 +1,6 @@
 """The embedded example: every planted defect is found, at the line to change, and
-nothing else fails (the README of examples/chess-ai lists them)."""
+nothing else fails. What it should report is read from examples/chess-ai/README.md (its
+tables and sections, through tests/example_readme.py), never listed here."""
 
 from __future__ import annotations
 
@@ -8,31 +9,12 @@ from typing import Any
 import pytest
 
 from auditor import config, pipeline, policies
+from tests import example_readme as readme
 from tests.conftest import EXAMPLE
 
 pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
 
-# (policy, resource kind/name[item], file:line): the planted defects.
-PLANTED = {
-    ("readiness-probe-timing", "Deployment/chess-ai[chess-ai]", "helm/chess-ai/values.yaml:61"),
-    ("liveness-probe", "Deployment/chess-ai[chess-ai]", "helm/chess-ai/values.yaml:67"),
-    ("memory-limits", "Deployment/chess-ai[log-shipper]", "helm/values-prod.yaml:45"),
-    ("cpu-limits", "Deployment/chess-ai[log-shipper]", "helm/values-prod.yaml:45"),
-    ("image-pinned", "Deployment/chess-ai[log-shipper]", "helm/values-prod.yaml:46"),
-    ("db-connection-capacity", "DBInstance/chess-ai-prod", "helm/values-prod.yaml:34"),
-    ("storage-expandable", "PersistentVolumeClaim/chess-ai-data",
-     "helm/chess-ai/values.yaml:109"),
-    ("pdb-present", "Deployment/chess-ai", "helm/chess-ai/values.yaml:116"),
-    ("sg-no-world-admin", "SecurityGroup/chess-ai-prod-bastion[tcp/22-22 from 0.0.0.0/0]",
-     "infrastructure/terraform/aws/security_groups.tf:102"),
-    ("rds-backups", "DBInstance/chess-ai-prod", "infrastructure/terraform/aws/rds.tf:56"),
-    ("nodegroup-headroom", "Nodegroup/general", "infrastructure/terraform/aws/eks.tf:15"),
-    ("health-check-path", "TargetGroup/chess-ai-prod-tg", "infrastructure/terraform/aws/alb.tf:33"),
-    ("waf-on-alb", "LoadBalancer/chess-ai-prod-alb", "infrastructure/terraform/aws/alb.tf:1"),
-    ("waf-on-alb", "Ingress/chess-ai", "helm/chess-ai/templates/ingress.yaml:9"),
-    ("latency-alarm", "MetricAlarm/chess-ai-prod-alb-latency-p95",
-     "infrastructure/terraform/aws/monitoring.tf:14"),
-}
+PACK = {p.id for p in policies.load_all([])}
 
 
 @pytest.fixture(scope="module")
@@ -42,31 +24,38 @@ def report() -> Any:
 
 
 def _key(f: Any) -> tuple[str, str, str]:
-    item = f"[{f.item}]" if f.item else ""
-    return (f.policy, f"{f.resource.kind}/{f.resource.name}{item}",
+    return (f.policy, readme.resource_key(f.resource.kind, f.resource.name, f.item),
             f"{f.location.file}:{f.location.line}")
 
 
+def test_the_readme_names_real_policies() -> None:
+    """Each table and section of the README the tests read says something: a typo in a
+    policy id would make a test expect a finding no policy can give."""
+    planted, drift = readme.planted(), readme.drift()
+    unknown = readme.unknown_offline()
+    assert planted and drift and unknown
+    named = {r.policy for r in planted} | {r.policy for r in drift} | unknown
+    assert named <= PACK, sorted(named - PACK)
+    assert readme.expected_to_pass(PACK)
+
+
 def test_every_planted_defect_fails_at_its_line_and_nothing_else(report: Any) -> None:
-    failing = {_key(f) for f in report.findings if f.status == "fail"}
-    assert failing == PLANTED
+    failing = [_key(f) for f in report.findings if f.status == "fail"]
+    assert len(failing) == len(set(failing))
+    assert set(failing) == {r.key for r in readme.planted()}
 
 
 def test_no_errors_and_only_honest_unknowns(report: Any) -> None:
     assert not [f for f in report.findings if f.status == "error"]
     unknown = {f.policy: f.message for f in report.findings if f.status == "unknown"}
     # Instance type capacity is not known offline; the live audit (or a parameter) says it.
-    assert set(unknown) == {"nodegroup-capacity"}
+    assert set(unknown) == readme.unknown_offline()
     assert "m6i.xlarge" in unknown["nodegroup-capacity"]
 
 
 def test_passing_checks_are_counted(report: Any) -> None:
     passes = report.summary.passes
-    for policy in ("readiness-probe", "hpa-present", "hpa-range", "port-consistency",
-                   "ingress-tls", "log-retention", "revision-history", "db-ingress-from-app",
-                   "db-not-public", "rds-deletion-protection", "rds-multi-az",
-                   "acm-cert-issued", "db-secret-rotation", "error-rate-alarm",
-                   "alb-access-logs", "memory-request-within-limit"):
+    for policy in readme.expected_to_pass(PACK):
         assert passes.get(policy, 0) >= 1, policy
 
 

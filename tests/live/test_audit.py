@@ -35,6 +35,7 @@ from scripts.record_example_snapshot import (
     live_world,
     record,
 )
+from tests import example_readme as readme
 from tests.conftest import EXAMPLE
 from tests.live.aws_fixtures import FaultServer, isolate
 
@@ -66,8 +67,18 @@ def by_key(report: dict[str, Any], side: str, status: str = "fail") -> dict[Key,
 
 # ---- (a) the example's recorded snapshot ---------------------------------------------------
 
+def drift_at(report: dict[str, Any]) -> set[tuple[str, str]]:
+    """(policy, declared_at) of each failing drift finding, as the README's drift table
+    names them (policy, Git file:line)."""
+    return {(f["policy"], f["details"]["declared_at"]) for f in report["findings"]
+            if f["side"] == "drift" and f["status"] == "fail"}
+
+
 def expected_drift(snapshot: dict[str, Any]) -> dict[Key, tuple[str, str, str, str, str]]:
-    """Each planted fix: (declared, live, declared_at, most likely command, restore)."""
+    """What the report says of the fixes of the README's drift table, to the character:
+    (declared, live, declared_at, most likely command, restore). Which fixes drift is the
+    README's to say (drift_at); a row without an entry here gets the checks every drift
+    finding gets."""
     db_group = next(r["body"]["id"] for r in snapshot["environments"]["prod"]["resources"]
                     if r["kind"] == "SecurityGroup" and r["name"] == "chess-ai-prod-db")
     scaling = ("aws eks update-nodegroup-config --cluster-name chess-ai-prod --nodegroup-name "
@@ -138,20 +149,34 @@ def test_recorded_audit_fails_the_gate_with_all_three_sides_and_nothing_unread(
     # The only unknowns: an instance type's capacity is not known offline, max_connections
     # while the raised value waits for a reboot (the runbook's command was run without
     # one), and the release's ConfigMap if the recording kept it without its data.
+    # (The declared ones are the README's "unknown offline" checks.)
     config = next(r for r in snapshot_doc["environments"]["prod"]["resources"]
                   if r["kind"] == "ConfigMap" and r["name"] == "chess-ai")
     unread = set() if "data" in config["body"] else {("drift", "helm-drift", "ConfigMap")}
-    assert {(f["side"], f["policy"], f["resource"]["kind"]) for f in report["findings"]
-            if f["status"] == "unknown"} == {("declared", "nodegroup-capacity", "Nodegroup"),
-                                             ("live", "db-connection-capacity", "DBInstance"),
-                                             *unread}
+    unknown = [f for f in report["findings"] if f["status"] == "unknown"]
+    assert {f["policy"] for f in unknown if f["side"] == "declared"} == \
+        readme.unknown_offline()
+    assert {(f["side"], f["policy"], f["resource"]["kind"]) for f in unknown
+            if f["side"] != "declared"} == {("live", "db-connection-capacity", "DBInstance"),
+                                            *unread}
 
 
 def test_every_planted_fix_is_a_drift_finding_with_values_place_cause_and_restore(
         recorded: tuple[int, dict[str, Any]], snapshot_doc: dict[str, Any]) -> None:
     drift = by_key(recorded[1], "drift")
+    rows = {r.key: r for r in readme.drift()}
+    assert drift_at(recorded[1]) == set(rows) and len(drift) == len(rows)
+    for key, f in drift.items():  # each fix the README names: field, values, place, fix
+        details = f["details"]
+        row = rows[f["policy"], details["declared_at"]]
+        assert (details["field"], f["location"]["file"], f["location"]["line"]) == (
+            key[3], row.place.file, row.place.first), key
+        assert details["declared"].strip("()") in row.declared, (key, row.declared)
+        assert f"{details['live']} live but" in f["message"]
+        assert row.place.at in f["message"] and details["cause"]
+        assert f["remediation"]["commands"] == [details["restore"]] and details["restore"]
     expected = expected_drift(snapshot_doc)
-    assert set(drift) == set(expected)
+    assert set(expected) <= set(drift), set(expected) - set(drift)
     for key, (declared, live, at, cause, fix) in expected.items():
         f = drift[key]
         details = f["details"]
@@ -375,7 +400,7 @@ def baseline(world: World) -> dict[str, Any]:
 
 @slow
 def test_live_audit_finds_drift_and_live_defects_on_every_platform(
-        live: World, baseline: dict[str, Any], snapshot_doc: dict[str, Any]) -> None:
+        live: World, baseline: dict[str, Any], recorded: tuple[int, dict[str, Any]]) -> None:
     assert {f["side"] for f in baseline["findings"]} == {"declared", "live", "drift"}
     assert not [f for f in baseline["findings"] if f["status"] == "error"]
     found = by_key(baseline, "live")
@@ -387,8 +412,10 @@ def test_live_audit_finds_drift_and_live_defects_on_every_platform(
     assert found["cert-expiry", "TLSEndpoint", endpoint, ""]["details"]["days_left"] == 12.0
     sources = {f["resource"]["source"] for f in baseline["findings"] if f["side"] == "live"}
     assert {"kubernetes chess-ai-prod", "aws us-east-1", "tls"} <= sources
-    # The same drift as the recording of this world.
-    assert set(by_key(baseline, "drift")) == set(expected_drift(snapshot_doc))
+    # The same drift as the recording of this world (the README's drift table), on the
+    # same objects and fields.
+    assert drift_at(baseline) == {r.key for r in readme.drift()}
+    assert set(by_key(baseline, "drift")) == set(by_key(recorded[1], "drift"))
 
 
 # Per fault: the checks that must end in error (side, policy, kind: "Policy" for a policy
