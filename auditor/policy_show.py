@@ -245,6 +245,8 @@ def _applies_to(policy: Policy) -> list[str]:
         lines.append(f"  kinds: {', '.join(map(visible, scope.kinds))}")
         if scope.each:
             lines.append(f"  each:  {visible(scope.each)}")
+        if scope.related:
+            lines.append(f"  related (for cel): {', '.join(map(visible, scope.related))}")
         if scope.where is not None:
             lines += ["  where (else not applicable):", *_yaml_block(scope.where, 4)]
     else:
@@ -293,8 +295,15 @@ def _represent_dict(dumper: _Dumper, data: dict[Any, Any]) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=False)
 
 
+def _represent_str(dumper: _Dumper, data: str) -> yaml.Node:
+    # A CEL expression over several lines reads as written, not as one escaped string.
+    style = "|" if "\n" in data and data == data.strip() else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
 _Dumper.add_representer(list, _represent_list)
 _Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(str, _represent_str)
 _FLOW_WIDTH = 60
 
 

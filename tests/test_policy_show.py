@@ -205,3 +205,13 @@ def test_a_command_for_one_kind_is_rendered_for_that_kind(tmp_path: Path) -> Non
 @pytest.mark.parametrize("policy_id", ["nope", "Image-Pinned"])
 def test_unknown_id_is_a_usage_error(run_cli: Run, policy_id: str) -> None:
     assert run_cli("policies", "show", policy_id).exit_code == 2
+
+
+def test_a_cel_condition_reads_as_written_with_its_related_kinds() -> None:
+    from tests.conftest import REPO
+
+    (policy,) = [p for p in policies.load_dir(REPO / "docs" / "cel") if p.id == "pvc-expandable"]
+    text = show(policy, 100)
+    assert "related (for cel): StorageClass" in text
+    assert "  cel: |-\n    object.spec.?storageClassName" in text
+    assert '\\"' not in text  # not one escaped string
