@@ -37,6 +37,16 @@ TOOL = frozenset({
     "TargetGroup", "LoadBalancer", "ACMCertificate", "MetricAlarm", "SecretsManagerSecret",
 })  # fmt: skip
 KNOWN = KUBERNETES | TOOL
+# What the live side reads (the Kubernetes, AWS and TLS collectors, and the chart values it
+# is given): a live policy on another kind would check nothing, silently.
+LIVE = frozenset({
+    "Certificate", "ConfigMap", "CronJob", "DaemonSet", "Deployment",
+    "HorizontalPodAutoscaler", "Ingress", "Job", "PersistentVolumeClaim",
+    "PodDisruptionBudget", "Secret", "Service", "ServiceAccount", "StatefulSet",
+    "StorageClass", "ACMCertificate", "AWSAccount", "DBCluster", "DBClusterInstance",
+    "DBInstance", "DBParameterGroup", "LoadBalancer", "MetricAlarm", "Nodegroup",
+    "SecretsManagerSecret", "SecurityGroup", "TargetGroup", "TLSEndpoint", "HelmValues",
+})  # fmt: skip
 
 
 def problem(kind: str) -> str | None:

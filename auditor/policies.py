@@ -150,6 +150,10 @@ class Policy(_Strict):
             if param.fact is not None and param.fact not in FACTS:
                 raise ValueError(f"parameter {name}: unknown fact {param.fact!r} (known: "
                                  f"{', '.join(FACTS)})")
+        if "live" in self.sides and (unread := [k for k in self.needs()
+                                               if k not in kinds.LIVE]):
+            raise ValueError(f"sides: the live side does not read {', '.join(unread)}: a "
+                             "live check of it would check nothing (drop live from sides)")
         for name in self.applies_when_set:
             if name not in self.parameters:
                 raise ValueError(f"applies_when_set: {name!r} is not under parameters")

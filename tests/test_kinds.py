@@ -15,6 +15,21 @@ from auditor.policies import load_dir
 from auditor.terraform.shapes import KINDS as TERRAFORM_KINDS
 
 
+def test_the_live_kinds_are_what_the_live_collectors_read() -> None:
+    from auditor.live import tls
+
+    assert {*kubernetes.KINDS, *AWS_KINDS, *tls.KINDS, "HelmValues"} == kinds.LIVE
+
+
+def test_a_live_policy_on_a_kind_the_live_side_does_not_read_does_not_load(
+        tmp_path: Path) -> None:
+    text = (POLICY.replace("KIND", "NetworkPolicy").replace("  each: EACH\n", "")
+            .replace("sides: [declared]", "sides: [declared, live]"))
+    (tmp_path / "typo.yaml").write_text(text.replace("each: EACH", "each: containers"))
+    with pytest.raises(PolicyError, match="the live side does not read NetworkPolicy"):
+        load_dir(tmp_path)
+
+
 def test_every_kind_a_source_produces_is_known() -> None:
     produced = {*kubernetes.KINDS, *AWS_KINDS, *TERRAFORM_KINDS.values(), "HelmValues",
                 "TLSEndpoint"}
