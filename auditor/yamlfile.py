@@ -7,9 +7,10 @@ duplicate keys, unknown tags and values that do not fit their tag are errors wit
 and aliases may not expand a document beyond :data:`MAX_NODES` nodes (the "billion laughs")
 or :data:`MAX_CHARS` characters of text (one large string aliased many times).
 
-Two dialects: :data:`YAML11` (PyYAML's rules) for the tool's own files, and
+Dialects: :data:`YAML11` (PyYAML's rules) for the tool's own files;
 :data:`KUBERNETES` / :data:`HELM_VALUES` for what Kubernetes and Helm read, whose scalars,
-keys and merge keys follow the Go YAML library they use (see :mod:`auditor.yamlgo`).
+keys and merge keys follow the Go YAML library they use (see :mod:`auditor.yamlgo`); and
+:data:`TERRAFORM` for ``yamldecode`` (see :mod:`auditor.yamlcty`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from auditor import yamlgo
+from auditor import yamlcty, yamlgo
 from auditor.errors import where
 from auditor.paths import Path
 
@@ -76,11 +77,13 @@ class Dialect:
     loader: Any
     go: bool = False
     float64: bool = False  # every number as Helm's values hold it (through a float64)
+    cty: bool = False  # Terraform's yamldecode (go-cty-yaml): see auditor.yamlcty
 
 
 YAML11 = Dialect("YAML 1.1", _Loader)
 KUBERNETES = Dialect("Kubernetes", _GoLoader, go=True)
 HELM_VALUES = Dialect("Helm values", _GoLoader, go=True, float64=True)
+TERRAFORM = Dialect("Terraform", _GoLoader, go=True, cty=True)
 
 
 class YamlError(Exception):
@@ -331,6 +334,11 @@ class _Builder:
             raise YamlError("complex mapping keys are not supported", self.line(node))
         if not self.dialect.go:
             return self.scalar(node)
+        if self.dialect.cty:
+            key = self.scalar(node)
+            if not isinstance(key, str):
+                raise YamlError("only strings are allowed as mapping keys", self.line(node))
+            return key
         try:
             return yamlgo.key(self.go_value(node))
         except ValueError as exc:
@@ -342,6 +350,13 @@ class _Builder:
         return node.value if node.tag == _STR else yamlgo.tagged(node.tag, node.value)
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
+        if self.dialect.cty:
+            try:
+                if node.tag == _PLAIN:
+                    return yamlcty.plain(node.value)
+                return node.value if node.tag == _STR else yamlcty.tagged(node.tag, node.value)
+            except ValueError as exc:
+                raise YamlError(str(exc), self.line(node)) from None
         if self.dialect.go:
             try:
                 return yamlgo.stored(self.go_value(node), float64=self.dialect.float64)

@@ -4,7 +4,8 @@ Encoders write what Terraform writes: JSON with sorted keys, Go's HTML-safe esca
 ``\\u003c``) and numbers never in exponent form; YAML in block style with every string
 double-quoted (multi-line ones as ``|`` blocks), through PyYAML's emitter, a port of the
 libyaml emitter Terraform's go-cty-yaml uses. ``yamldecode`` reads with the repo's own loader
-(:mod:`auditor.yamlfile`: aliases bounded, unknown tags and duplicate keys refused). A decoded
+(:mod:`auditor.yamlfile`: aliases bounded) in go-cty-yaml's dialect (:mod:`auditor.yamlcty`:
+``0777`` is decimal, timestamps become RFC 3339 strings, keys must be strings). A decoded
 document deeper than :data:`auditor.limits.MAX_DEPTH` is refused, so later walks stay shallow.
 """
 
@@ -98,7 +99,7 @@ def _plain(data: object) -> object:  # YAML values as Terraform's: binary is bas
 
 def _yamldecode(value: object) -> object:
     try:
-        docs = yamlfile.load_all(to_str(value))
+        docs = yamlfile.load_all(to_str(value), strict=False, dialect=yamlfile.TERRAFORM)
     except yamlfile.YamlError as exc:
         raise EvalError(f"yamldecode(): {exc}") from None
     if len(docs) > 1:
