@@ -247,7 +247,7 @@ def test_the_services_facts_turn_the_checks_on(
 
     timing = _fails(report, "readiness-probe-timing")
     message = timing["api#api"]["message"]
-    assert "no startupProbe, and the livenessProbe gives up after 25 s" in message
+    assert "no startupProbe, and the livenessProbe gives up after 20 s" in message
     assert "before the service is ready at 60 s" in message
     assert timing["api#api"]["location"]["line"] is not None
 

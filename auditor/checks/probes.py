@@ -1,12 +1,16 @@
 """Probe timing judged from the probes' own numbers against the service's time to ready.
 
-A probe gives up after ``initialDelaySeconds + failureThreshold x periodSeconds`` (API
-defaults 0, 3 and 10). A startupProbe holds the others back until it succeeds, so it must
-last at least the service's time to ready, or the kubelet restarts the container before it
-ever serves; without one, a livenessProbe must, and a readinessProbe that starts earlier
-fails over and over while the service loads (targets churn at the load balancer). How long
-the service takes is a fact only its team knows (``facts.time_to_ready``); the longest
-acceptable readiness period likewise (``facts.max_probe_period``).
+A probe can give up as early as ``initialDelaySeconds + (failureThreshold - 1) x
+periodSeconds`` (API defaults 0, 3 and 10): the kubelet's first probe comes at the earliest
+right after the delay, and the failureThreshold-th failure, one period after another, is
+the restart (the often quoted ``failureThreshold x periodSeconds`` is the latest it can
+come, not what a service can count on). A startupProbe holds the others back until it
+succeeds, so it must last at least the service's time to ready, or the kubelet restarts
+the container before it ever serves; without one, a livenessProbe must, and a
+readinessProbe that starts earlier fails over and over while the service loads (targets
+churn at the load balancer). How long the service takes is a fact only its team knows
+(``facts.time_to_ready``); the longest acceptable readiness period likewise
+(``facts.max_probe_period``).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def _field(probe: dict[str, Any], name: str) -> int | Unknown:
 
 
 def budget(probe: dict[str, Any]) -> int | Unknown:
-    """Seconds after start at which ``probe`` has failed for good."""
+    """Seconds after start at which ``probe`` may have failed for good (at the earliest)."""
     parts = [_field(probe, n) for n in ("initialDelaySeconds", "failureThreshold",
                                         "periodSeconds")]
     unknown = next((p for p in parts if isinstance(p, Unknown)), None)
@@ -42,7 +46,7 @@ def budget(probe: dict[str, Any]) -> int | Unknown:
         return unknown
     delay, threshold, period = parts
     assert isinstance(delay, int) and isinstance(threshold, int) and isinstance(period, int)
-    return delay + threshold * period
+    return delay + (max(threshold, 1) - 1) * period
 
 
 def probe_timing(ctx: CheckContext) -> list[Outcome]:
@@ -88,8 +92,9 @@ def _judge(container: dict[str, Any], ready: Any, max_period: Any
             if lasts < ready:
                 problems.append(
                     f"{'' if killer is startup else 'no startupProbe, and '}the {name} gives "
-                    f"up after {lasts} s (initialDelaySeconds + failureThreshold x "
-                    f"periodSeconds), before the service is ready at {ready} s: the kubelet "
+                    f"up after {lasts} s (initialDelaySeconds + (failureThreshold - 1) x "
+                    f"periodSeconds, at the earliest), before the service is ready at {ready} "
+                    "s: the kubelet "
                     "restarts the container before it can serve, over and over "
                     "(CrashLoopBackOff)")
                 where = (name,)
