@@ -127,7 +127,8 @@ def _outcomes(policy: Policy, inventory: Inventory, params: dict[str, Any]) -> l
                                f"cannot evaluate: {exc!r}"))
             continue
         if isinstance(verdict, Unknown):
-            out.append(Outcome(resource, "unknown", label, (*path, *locate), verdict))
+            out.append(Outcome(resource, "unknown", label, (*path, *locate), verdict,
+                               vars={"item": item}))  # its remediation names the item too
         else:
             status: Literal["pass", "fail"] = "fail" if verdict else "pass"
             out.append(Outcome(resource, status, label, (*path, *locate),

@@ -97,3 +97,20 @@ def test_each_accepts_a_list_path_written_with_a_star(tmp_path: Path) -> None:
     (tmp_path / "typo.yaml").write_text(POLICY.replace("KIND", "Deployment")
                                         .replace("EACH", "'spec.rules[*]'"))
     assert [p.id for p in load_dir(tmp_path)] == ["typo"]
+
+
+def test_an_unknown_findings_remediation_names_its_item(tmp_path: Path) -> None:
+    from auditor import engine
+    from auditor.unknown import Unknown
+
+    text = (POLICY.replace("KIND", "Deployment").replace("EACH", "containers")
+            .replace("condition: {missing: spec.x}", "condition: {matches: [image, latest]}")
+            .replace("remediation: {text: r}", "remediation: {text: 'pin {{ item.name }}'}"))
+    (tmp_path / "typo.yaml").write_text(text)
+    (policy,) = load_dir(tmp_path)
+    body = {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "image": Unknown("known after apply")}]}}}}
+    inv = Inventory(environment="prod", side="declared", resources=[
+        Resource(kind="Deployment", name="a", body=body, source="t")])
+    (result,) = engine.evaluate([policy], inv, {})
+    assert result.status == "unknown" and result.remediation_text == "pin app"
