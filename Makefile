@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/chess-ai
 
-.PHONY: demo test debian-tools lint typecheck pytest clock schema bench clean
+.PHONY: demo test debian-tools lint typecheck pytest clock schema bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,15 @@ clean:
 # Speed and memory budgets (not part of `make test`).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_scan.py
+
+# Mutation testing with mutmut (not part of `make test` nor CI; 0.2-2 mutants a second on
+# 2 cores, hours for everything: bench/mutation.md): mutates the modules of [tool.mutmut]
+# in pyproject.toml in a copy under mutants/ (git-ignored) and runs the focused unit tests
+# against each mutant. Without MUTANTS it resumes where an interrupted run stopped; with
+# mutmut's mutant-name globs it re-runs just (and all of) those:
+#   make mutation MUTANTS='auditor.quantities* auditor.baseline*'
+# then `$(BIN)/mutmut show NAME` prints one surviving mutant's diff.
+MUTANTS ?=
+mutation: $(STAMP)
+	$(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
+	$(BIN)/mutmut results

@@ -70,8 +70,10 @@ def port_number(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    # ASCII digits only: str.isdigit() also admits "²" (int() refuses it) and "٨٠".
+    if text.isascii() and text.isdigit():
+        return int(text)
     return None
 
 
