@@ -15,7 +15,6 @@ Run as ``python -m auditor.cel_worker`` (by :func:`evaluate`, never by hand).
 
 from __future__ import annotations
 
-import atexit
 import json
 import re
 import resource
@@ -23,7 +22,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.child import Child, ChildDied, ChildTimeout, first_line
+from auditor import cel
+from auditor.child import ChildDied, ChildTimeout, Shared, first_line
 from auditor.unknown import Unknown
 
 TIMEOUT = 30.0  # seconds for one batch
@@ -67,13 +67,11 @@ def _ask(batch: Batch, items: list[tuple[Any, Any, int]]) -> list[dict[str, Answ
                                     for o, i, r in items]},
                          default=_encode, allow_nan=False)
     try:
-        answer = _child().ask(request, TIMEOUT)
+        answer = CHILD.get(MEMORY).ask(request, TIMEOUT)
     except ChildTimeout:
-        _stop()
         return _all(batch, items, CelFailure(f"CEL evaluation took longer than {TIMEOUT:g} s: "
                                              "stopped"))
     except ChildDied as died:
-        _stop()
         why = (f"CEL evaluation needed more than {MEMORY / 2**30:g} GiB of memory: stopped "
                "(an expression that builds a huge list or string?)"
                if "MemoryError" in died.stderr or "bad_alloc" in died.stderr else
@@ -101,25 +99,7 @@ def _encode(value: Any) -> Any:
     return str(value)  # a Terraform reference, a date: as text
 
 
-_current: tuple[Child, int] | None = None  # the child, and the memory it was given
-
-
-def _child() -> Child:
-    global _current
-    if _current is None or not _current[0].alive() or _current[1] != MEMORY:
-        _stop()
-        _current = (Child("auditor.cel_worker", str(MEMORY)), MEMORY)
-    return _current[0]
-
-
-def _stop() -> None:
-    global _current
-    if _current is not None:
-        _current[0].stop()
-        _current = None
-
-
-atexit.register(_stop)
+CHILD = Shared("auditor.cel_worker")  # one per run, started on the first batch
 
 
 # ---- the child ------------------------------------------------------------------------------
@@ -133,7 +113,6 @@ def _serve(memory: int) -> None:
     global MEMORY
     MEMORY = memory  # what the messages name
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # before the runtime loads
-    from auditor import cel
 
     for line in sys.stdin:
         request = json.loads(line)
@@ -176,8 +155,6 @@ def _readable(value: Any, reasons: list[str]) -> Any:
 
 
 def _one(expr: Any, data: dict[str, Any], reasons: list[str]) -> Any:
-    from auditor import cel
-
     if isinstance(expr, ValueError):
         return {"error": f"CEL: {expr}"}
     try:

@@ -9,6 +9,7 @@ new one.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
@@ -75,6 +76,28 @@ class Child:
         for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
             if stream and not stream.closed:
                 stream.close()
+
+
+class Shared:
+    """The one child of a kind a run keeps: started on first use, and again after it died
+    or missed a deadline, or when the memory it is to be given changed (tests lower it)."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self._child: Child | None = None
+        self._memory = 0
+        atexit.register(self.stop)
+
+    def get(self, memory: int) -> Child:
+        if self._child is None or not self._child.alive() or self._memory != memory:
+            self.stop()
+            self._child, self._memory = Child(self.module, str(memory)), memory
+        return self._child
+
+    def stop(self) -> None:
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
 
 
 def first_line(text: str) -> str:

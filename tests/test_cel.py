@@ -144,9 +144,9 @@ def test_the_iteration_budget_stops_a_long_expression(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fresh_worker() -> Iterator[None]:
-    cel_worker._stop()
+    cel_worker.CHILD.stop()
     yield
-    cel_worker._stop()
+    cel_worker.CHILD.stop()
 
 
 def test_an_expression_that_needs_too_much_memory_is_stopped(

@@ -11,14 +11,13 @@ Run as ``python -m auditor.sources.helm_worker`` (by :func:`render`, never by ha
 
 from __future__ import annotations
 
-import atexit
 import json
 import resource
 import sys
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor.child import Child, ChildDied, ChildTimeout, first_line
+from auditor.child import ChildDied, ChildTimeout, Shared, first_line
 
 TIMEOUT = 60.0  # seconds for one chart; the largest public charts render in under 2 s
 MEMORY = 4 * 2**30  # address space of the renderer; Go reserves ~2 GiB of it up front
@@ -52,55 +51,19 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
         line = json.dumps(request, allow_nan=False)
     except (TypeError, ValueError) as exc:  # values the SDK cannot take (bytes, a set, NaN)
         return {"error": f"the values cannot be given to Helm: {exc}", "values": True}
-    worker = _worker()
     try:
-        return worker.ask(line, TIMEOUT)
-    except WorkerError:
-        _stop()
-        raise
+        return CHILD.get(MEMORY).ask(line, TIMEOUT)
+    except ChildTimeout:
+        raise WorkerError(too_slow(TIMEOUT)) from None
+    except ChildDied as died:
+        if "out of memory" in died.stderr:
+            raise WorkerError(too_big(MEMORY)) from None
+        first = first_line(died.stderr)
+        raise WorkerError(f"the Helm renderer stopped (exit {died.code})"
+                          f"{': ' + first if first else ''}") from None
 
 
-class _Worker:
-    def __init__(self) -> None:
-        self.memory = MEMORY
-        self.child = Child("auditor.sources.helm_worker", str(self.memory))
-
-    def ask(self, request: str, timeout: float) -> dict[str, Any]:
-        """``request``: one JSON line."""
-        try:
-            return self.child.ask(request, timeout)
-        except ChildTimeout:
-            raise WorkerError(too_slow(timeout)) from None
-        except ChildDied as died:
-            if "out of memory" in died.stderr:
-                raise WorkerError(too_big(self.memory)) from None
-            first = first_line(died.stderr)
-            raise WorkerError(f"the Helm renderer stopped (exit {died.code})"
-                              f"{': ' + first if first else ''}") from None
-
-    def stop(self) -> None:
-        self.child.stop()
-
-
-_current: _Worker | None = None
-
-
-def _worker() -> _Worker:
-    global _current
-    if _current is None or not _current.child.alive() or _current.memory != MEMORY:
-        _stop()
-        _current = _Worker()
-    return _current
-
-
-def _stop() -> None:
-    global _current
-    if _current is not None:
-        _current.stop()
-        _current = None
-
-
-atexit.register(_stop)
+CHILD = Shared("auditor.sources.helm_worker")
 
 
 # ---- the child ------------------------------------------------------------------------------
