@@ -12,27 +12,14 @@ own test table (``decode_test.go``).
 from __future__ import annotations
 
 import base64
-import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from auditor.yamlgo import NANS, NUMERIC_START, WORDS, YAML_FLOAT
+
 _TAG = "tag:yaml.org,2002:"
-_MAP: dict[str, Any] = {
-    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-                     "on", "On", "ON"), True),
-    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE",
-                     "off", "Off", "OFF"), False),
-    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
-    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
-    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
-}
-_NAN = (".nan", ".NaN", ".NAN")
-_NUMERIC_START = frozenset("+-0123456789")
-_MAP_START = frozenset("yYnNtTfFoO~")
 _INTEGER = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 # go-yaml's timestamp layouts: "2006-1-2T15:4:5.999999999Z07:00" (T or t), the same with a
 # space and no zone, and a date alone.
 _TIMESTAMP = re.compile(
@@ -43,19 +30,19 @@ _TIMESTAMP = re.compile(
 
 def plain(text: str) -> Any:
     """The value of a plain (unquoted, untagged) scalar."""
-    if text in _MAP:
-        return _MAP[text]
-    if text in _NAN:
+    if text in WORDS:
+        return WORDS[text]
+    if text in NANS:
         raise ValueError("floating point NaN is not supported")
     first = text[:1]
-    if first == "." and _DECIMAL.fullmatch(text):
+    if first == "." and YAML_FLOAT.fullmatch(text):
         return _number(text)
-    if first not in _NUMERIC_START:
+    if first not in NUMERIC_START:
         return text
     stamp = timestamp(text)
     if stamp is not None:
         return stamp
-    if _INTEGER.fullmatch(text) or _FLOAT.fullmatch(text):
+    if _INTEGER.fullmatch(text) or YAML_FLOAT.fullmatch(text):
         return _parse_number(text, text)
     return text
 
@@ -72,9 +59,9 @@ def tagged(tag: str, text: str) -> Any:
             raise ValueError(f"cannot parse {text!r} as !!binary: not valid base64") from None
         return text
     if name == "bool":
-        if not isinstance(_MAP.get(text), bool):
+        if not isinstance(WORDS.get(text), bool):
             raise ValueError(f"cannot parse {text!r} as !!bool")
-        return _MAP[text]
+        return WORDS[text]
     if name in ("int", "float"):
         return _parse_number(text, f"{text!r} as !!{name}")
     if name == "timestamp":
@@ -91,7 +78,7 @@ def tagged(tag: str, text: str) -> Any:
 
 def _parse_number(text: str, what: str) -> int | float:
     plain_text = text.replace("_", "")
-    if _DECIMAL.fullmatch(plain_text):
+    if YAML_FLOAT.fullmatch(plain_text):  # cty parses decimals first
         return _number(plain_text)
     sign = -1 if plain_text[:1] == "-" else 1
     digits = plain_text.lstrip("+-")

@@ -24,24 +24,25 @@ import struct
 from decimal import Decimal
 from typing import Any
 
-_MAP: dict[str, Any] = {
+# The words go-yaml v2 resolves (go-cty-yaml, Terraform's, takes the same ones, NaN aside).
+WORDS: dict[str, Any] = {
     **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
                      "on", "On", "ON"), True),
     **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE",
                      "off", "Off", "OFF"), False),
     **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
-    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
     **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
+NANS = (".nan", ".NaN", ".NAN")
+_MAP: dict[str, Any] = {**WORDS, **dict.fromkeys(NANS, math.nan)}
 # The first character decides which rules apply (go-yaml's resolve table); any other
 # first character makes a string.
-_NUMERIC_START = frozenset("+-0123456789")
-_MAP_START = frozenset("yYnNtTfFoO~")
+NUMERIC_START = frozenset("+-0123456789")
 # strconv.ParseInt(s, 0, 64): 0x / 0o / 0b prefixes, and a leading 0 means octal.
 _GO_INT = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
 _GO_UINT = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
-_YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 # strconv.ParseFloat on a scalar that starts with '.': underscores only between digits.
 _DOT_FLOAT = re.compile(r"\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?")
 INT64 = (-(2**63), 2**63 - 1)
@@ -63,13 +64,13 @@ def resolve(text: str) -> Any:
     first = text[:1]
     if first == "." and _DOT_FLOAT.fullmatch(text):
         return float(text.replace("_", ""))
-    if first not in _NUMERIC_START:
+    if first not in NUMERIC_START:
         return text
     plain = text.replace("_", "")  # go-yaml drops every underscore before parsing numbers
     number = _int(plain)
     if number is not None:
         return number
-    if _YAML_FLOAT.fullmatch(plain):
+    if YAML_FLOAT.fullmatch(plain):
         value = float(plain)
         if not math.isinf(value):  # ParseFloat's range error: the scalar stays a string
             return value
