@@ -17,7 +17,7 @@ from auditor.sources import helm_render, manifests
 from auditor.sources.base import Collected
 from auditor.sources.helm_attribution import Attribution
 from auditor.sources.helm_values import Values
-from auditor.sources.yaml_stream import split_helm
+from auditor.sources.yaml_stream import Piece, split_helm
 from auditor.yamlfile import KUBERNETES, YamlError, load_first
 
 
@@ -76,14 +76,15 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
         shown = config.rel(chart / template)
         # Helm's own output is taken as Helm and kubectl take it (a duplicate key from two
         # template lines is not an unreadable input).
+        pieces = split_helm(text)
         parsed = manifests.parse(text, shown, source, helm.namespace, strict=False,
-                                 split=split_helm)
+                                 pieces=pieces)
         # Lines of rendered output are not template lines: say which output line it was.
         out.problems.extend(Problem(p.source, f"{p.message} (line {p.location.line} of the "
                                     "rendered output)", Location(shown))
                             for p in parsed.problems)
         template_text = _read(chart / template)
-        starts = _document_starts(text, template_text)
+        starts = _document_starts(pieces, template_text)
         for r in parsed.resources:
             r.address = template
             rendered_line = r.location.line if r.location and r.location.line else 1
@@ -97,14 +98,14 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     return out
 
 
-def _document_starts(rendered: str, template: str) -> list[tuple[int, int]]:
+def _document_starts(rendered: list[Piece], template: str) -> list[tuple[int, int]]:
     """(rendered line, template line) where each document starts, both 0-based, when the
     template writes its documents one for one (as many ``---`` pieces in both: no loop or
     branch adds or removes one); else none, and every object is searched from the top."""
-    out, source = split_helm(rendered), split_helm(template)
-    if len(out) != len(source) or len(out) < 2:
+    source = split_helm(template)
+    if len(rendered) != len(source) or len(rendered) < 2:
         return []
-    return [(a.line, b.line) for a, b in zip(out, source, strict=True)]
+    return [(a.line, b.line) for a, b in zip(rendered, source, strict=True)]
 
 
 def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> Values:

@@ -7,7 +7,6 @@ is not a mapping, an object without ``kind``) is a located problem, never a cras
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from auditor import project
@@ -54,15 +53,14 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
 
 
 def parse(text: str, shown: str, source: str, namespace: str, line_offset: int = 0,
-          strict: bool = True, split: Callable[[str], list[Piece]] = split_kubectl
-          ) -> Collected:
+          strict: bool = True, pieces: list[Piece] | None = None) -> Collected:
     """Kubernetes objects in ``text``, each located at ``shown:line`` per field: the text
-    cut into documents as ``split`` cuts it (kubectl's rule, or Helm's for its output),
-    each document read with the scalar rules Kubernetes reads it with. A broken document
-    is one problem; the others are still read. ``strict=False`` lets a later duplicate key
-    win (as Helm does) instead of failing."""
+    cut into documents as kubectl cuts it (or ``pieces``, as the caller cut it: Helm's
+    rule for its output), each document read with the scalar rules Kubernetes reads it
+    with. A broken document is one problem; the others are still read. ``strict=False``
+    lets a later duplicate key win (as Helm does) instead of failing."""
     out = Collected()
-    for piece in split(text):
+    for piece in split_kubectl(text) if pieces is None else pieces:
         offset = piece.line + line_offset
         if piece.error:
             out.problems.append(Problem(source, piece.error, Location(shown, offset + 1)))
