@@ -229,10 +229,7 @@ def param_refs(value: Any) -> set[str]:
     if not isinstance(arg, list) or not arg:
         return set()
     found = _operand_refs(arg[0], subject=True)
-    rest = arg[1:]
-    if op == "compare":
-        rest = arg[2:]
-    for spec in rest:
+    for spec in arg[2:] if op == "compare" else arg[1:]:
         found |= _operand_refs(spec, subject=False)
         if op == "one_of" and isinstance(spec, list):
             found = found.union(*(_operand_refs(v, subject=False) for v in spec))
@@ -342,21 +339,19 @@ def _lookup(item: Any, text: str) -> Any:
 
 
 def _operand(spec: Any, item: Any, params: Mapping[str, Any], subject: bool = False) -> Any:
-    if isinstance(spec, Mapping):
-        if "param" in spec:
-            return params.get(spec["param"])
-        if "value" in spec:
-            return spec["value"]
-        text = _format_path(spec["path"], params)
-        value = _lookup(item, text)
-        if value is paths.MISSING or value is None:
-            return spec["default"] if "default" in spec else _Absent(text)
-        return value
-    if subject and isinstance(spec, str):
-        text = _format_path(spec, params)
-        value = _lookup(item, text)
-        return _Absent(text) if value is paths.MISSING or value is None else value
-    return spec
+    if subject and isinstance(spec, str):  # the subject's short form of {path: P}
+        spec = {"path": spec}
+    if not isinstance(spec, Mapping):
+        return spec
+    if "param" in spec:
+        return params.get(spec["param"])
+    if "value" in spec:
+        return spec["value"]
+    text = _format_path(spec["path"], params)
+    value = _lookup(item, text)
+    if value is paths.MISSING or value is None:
+        return spec["default"] if "default" in spec else _Absent(text)
+    return value
 
 
 def _equal(a: Any, b: Any) -> bool:

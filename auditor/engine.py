@@ -146,15 +146,15 @@ def _cel_answers(policy: Policy, inventory: Inventory, params: dict[str, Any],
                                 *conditions.cel_expressions(policy.condition)]))
     if not exprs or not found:
         return []
-    kinds = policy.applies_to.related
+    related = {kind: inventory.of_kind(kind) for kind in policy.applies_to.related}
     groups: dict[str | None, int] = {}
     batch = cel_worker.Batch(exprs, params)
     for resource, _, item, _ in found:
         ns = resource.namespace
         if ns not in groups:
             groups[ns] = len(batch.related)
-            batch.related.append({kind: [r.body for r in inventory.of_kind(kind)
-                                         if r.namespace in (ns, None)] for kind in kinds})
+            batch.related.append({kind: [r.body for r in objects if r.namespace in (ns, None)]
+                                  for kind, objects in related.items()})
         batch.items.append((resource.body, None if item is resource.body else item,
                             groups[ns]))
     return cel_worker.evaluate(batch)

@@ -234,11 +234,15 @@ def _each_problem(each: str | None) -> str | None:
             "list written PATH[*] (e.g. spec.rules[*])")
 
 
+def policy_files(directory: FsPath) -> list[FsPath]:
+    """The policy files of a directory, in the order they load."""
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
 def load_dir(directory: FsPath) -> list[Policy]:
     if not directory.is_dir():
         raise PolicyError(f"{directory}: policy directory not found")
-    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
-    return [load_file(f) for f in files]
+    return [load_file(f) for f in policy_files(directory)]
 
 
 def load_file(path: FsPath) -> Policy:

@@ -187,11 +187,6 @@ def _validator() -> Any:
     return jsonschema.Draft202012Validator(schema())
 
 
-def policy_files(directory: FsPath) -> list[FsPath]:
-    """The policy files of a directory, as :func:`auditor.policies.load_dir` reads them."""
-    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
-
-
 def problems(data: Any, lines: dict[paths.Path, int], shown: str) -> list[str]:
     """Every way ``data`` (a parsed policy file) breaks the schema, as
     ``FILE:LINE: PATH: message`` (the line of PATH, else of its nearest parent), in the
@@ -220,7 +215,7 @@ def check_dir(directory: FsPath) -> tuple[list[Policy], list[str]]:
     policies, and the problems of the files that are not (a file the schema rejects is
     not loaded). PolicyError when the directory does not exist."""
     from auditor.errors import PolicyError
-    from auditor.policies import load_dir, load_file
+    from auditor.policies import load_dir, load_file, policy_files
     from auditor.yamlfile import read_document
 
     if not directory.is_dir():

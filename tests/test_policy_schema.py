@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from auditor.errors import PolicyError
-from auditor.policies import PACK_DIR, load_file
-from auditor.policy_schema import policy_files, problems, schema
+from auditor.policies import PACK_DIR, load_file, policy_files
+from auditor.policy_schema import problems, schema
 from auditor.yamlfile import read_document
 from tests.conftest import REPO, CliResult
 
