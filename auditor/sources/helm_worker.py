@@ -56,7 +56,9 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
     except ChildTimeout:
         raise WorkerError(too_slow(TIMEOUT)) from None
     except ChildDied as died:
-        if "out of memory" in died.stderr:
+        # Under the address-space cap Go runs out of memory for an arena, or for a new
+        # thread's stack (pthread_create fails): either way the cap stopped it.
+        if "out of memory" in died.stderr or "pthread_create failed" in died.stderr:
             raise WorkerError(too_big(MEMORY)) from None
         first = first_line(died.stderr)
         raise WorkerError(f"the Helm renderer stopped (exit {died.code})"

@@ -128,3 +128,20 @@ def test_a_template_that_loops_without_end_is_stopped_at_the_deadline(
     (error,) = [f for f in report["findings"] if f["status"] == "error"]
     assert "rendering took longer than 3 s: stopped" in error["message"]
     assert any(f["environment"] == "good" for f in [*report["findings"], *report["passed"]])
+
+
+@pytest.mark.parametrize("stderr", [
+    "runtime: out of memory: cannot allocate 4194304-byte block\nfatal error: out of memory",
+    "runtime/cgo: pthread_create failed: Resource temporarily unavailable",
+])
+def test_a_renderer_stopped_by_the_memory_cap_says_so(monkeypatch: pytest.MonkeyPatch,
+                                                      stderr: str) -> None:
+    from auditor.child import ChildDied
+
+    class Dying:
+        def ask(self, request: str, timeout: float) -> dict[str, object]:
+            raise ChildDied(-6, "<frozen runpy>:128: RuntimeWarning: ...\n" + stderr)
+
+    monkeypatch.setattr(helm_worker.CHILD, "get", lambda memory: Dying())
+    with pytest.raises(helm_worker.WorkerError, match="rendering needed more than 4 GiB"):
+        helm_worker.render(Path("chart"), {}, "r", "n")
