@@ -141,9 +141,22 @@ _OPERAND_KEYS = ({"path"}, {"path", "default"}, {"param"}, {"value"})
 
 def _check_path(text: str, where: paths.Path) -> None:
     try:
-        paths.parse(text.format_map(_Placeholders()) if "{" in text else text)
+        if "{" in text:  # as _format_path: a path without "{" is used as written
+            for _, name, spec, conversion in string.Formatter().parse(text):
+                # Only {NAME}: str.format's {a.b}, {a[0]}, {a!r} and {a:>3} would read an
+                # attribute, index the value or reformat it when the path is filled in.
+                if name is not None and (not name.isidentifier() or spec or conversion):
+                    raise ValueError("a placeholder in a path is {NAME}, a parameter's name; "
+                                     f"got {_field(name, spec, conversion)}")
+            text = text.format_map(_Placeholders())
+        paths.parse(text)
     except ValueError as exc:
         raise ConditionError(str(exc), where) from None
+
+
+def _field(name: str, spec: str | None, conversion: str | None) -> str:
+    return ("{" + name + (f"!{conversion}" if conversion else "")
+            + (f":{spec}" if spec else "") + "}")
 
 
 class _Placeholders(dict[str, str]):
@@ -250,8 +263,7 @@ def placeholders(text: str) -> set[str]:
     """The parameters a path template names: ``{values_key}.size`` -> {values_key}."""
     if "{" not in text:
         return set()
-    return {name.split(".")[0].split("[")[0]
-            for _, name, _, _ in string.Formatter().parse(text) if name}
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def evaluate(cond: Mapping[str, Any], item: Any, params: Mapping[str, Any],

@@ -156,3 +156,148 @@ def test_parameters_are_found_in_every_operand_of_a_comparison_list_or_cel() -> 
     assert param_refs({"one_of": ["n", {"param": "allowed"}]}) == {"allowed"}
     assert param_refs({"one_of": ["n", [1, {"param": "extra"}]]}) == {"extra"}
     assert param_refs({"matches": ["image", {"param": "pattern"}]}) == {"pattern"}
+
+
+_OPS = "missing, exists, compare, one_of, matches, cel, any, all, not"
+_OPERAND = ("an operand is {path: P}, {path: P, default: V}, {param: NAME} or {value: V}; "
+            "got keys ['paht']")
+
+
+# Each malformed condition with the whole error a policy author reads: the message and
+# where it points (the loader turns that path into the file's line).
+@pytest.mark.parametrize(("cond", "error"), [
+    ([], "condition: expected a mapping with one operator of "
+         "('missing', 'exists', 'compare', 'one_of', 'matches', 'cel', 'any', 'all', 'not')"),
+    ({"bogus": 1}, f"condition: unknown operator 'bogus' (one of {_OPS})"),
+    ({"any": []}, "condition.any: expected a non-empty list of conditions"),
+    ({"all": [{"exists": "a"}, {"exists": 3}]}, "condition.all[1].exists: expected a path string"),
+    ({"not": {"missing": 3}}, "condition.not.missing: expected a path string"),
+    ({"cel": 3}, "condition.cel: expected a CEL expression (a string)"),
+    ({"compare": ["a", "=="]},
+     "condition.compare: expected [subject, one of ('==', '!=', '<', '<=', '>', '>='), "
+     "operand]"),
+    ({"compare": [{"paht": "a"}, "==", 1]}, f"condition.compare[0]: {_OPERAND}"),
+    ({"compare": ["a", "==", {"paht": "a"}]}, f"condition.compare[2]: {_OPERAND}"),
+    ({"compare": [{"path": 3}, "==", 1]},
+     "condition.compare[0].path: path: expected a path string"),
+    ({"compare": [{"param": 3}, "==", 1]},
+     "condition.compare[0].param: param: expected a parameter name"),
+    ({"compare": ["a", "==", [{"x": 1}]]},
+     "condition.compare[2]: a list operand is a literal of plain values; write a list of "
+     "mappings or lists as {value: [...]}"),
+    ({"exists": "a]b"}, None),  # a path syntax error: its own message, checked below
+    ({"one_of": ["a"]}, "condition.one_of: expected [subject, value]"),
+    ({"matches": ["a", "x", "y"]}, "condition.matches: expected [subject, value]"),
+    ({"matches": [{"paht": "a"}, "x"]}, f"condition.matches[0]: {_OPERAND}"),
+    ({"matches": ["a", {"param": 3}]},
+     "condition.matches[1]: expected a regex or {param: NAME}"),
+    ({"matches": ["a", 5]}, "condition.matches[1]: expected a regex string"),
+    ({"matches": [5, "x"]},
+     "condition.matches[0]: the first operand is what is checked: a path string, or "
+     "{path: P}, {param: NAME} or {value: V}; got a number"),
+    ({"one_of": [None, [1]]},
+     "condition.one_of[0]: the first operand is what is checked: a path string, or "
+     "{path: P}, {param: NAME} or {value: V}; got null"),
+    ({"one_of": [{"paht": "a"}, [1]]}, f"condition.one_of[0]: {_OPERAND}"),
+    ({"one_of": ["a", {"param": 3}]},
+     "condition.one_of[1]: expected a list of values or {param: NAME}"),
+    ({"one_of": ["a", "b"]}, "condition.one_of[1]: expected a list of values or {param: NAME}"),
+    ({"one_of": ["a", [1, {"paht": "a"}]]}, f"condition.one_of[1][1]: {_OPERAND}"),
+])
+def test_a_malformed_condition_says_what_is_wrong_and_where(cond: Any,
+                                                             error: str | None) -> None:
+    with pytest.raises(ConditionError) as raised:
+        validate(cond)
+    if error is not None:
+        assert str(raised.value) == error
+
+
+@pytest.mark.parametrize(("cond", "where"), [
+    ({"exists": "a]b"}, ("condition", "exists")),
+    ({"compare": ["a]b", "==", 1]}, ("condition", "compare", 0)),
+    ({"compare": ["a", "==", {"path": "a]b"}]}, ("condition", "compare", 2, "path")),
+    ({"not": {"compare": [{"path": "a]b"}, "==", 1]}},
+     ("condition", "not", "compare", 0, "path")),
+])
+def test_a_bad_path_is_reported_at_the_operand_that_holds_it(cond: Any,
+                                                              where: tuple[Any, ...]) -> None:
+    with pytest.raises(ConditionError) as raised:
+        validate(cond)
+    assert raised.value.path == where
+    assert str(raised.value).split(": ", 1)[1]  # the path parser's own words follow
+
+
+def test_a_cel_syntax_error_is_reported_at_the_expression_with_the_compilers_words() -> None:
+    with pytest.raises(ConditionError) as raised:
+        validate({"any": [{"exists": "a"}, {"cel": "object.spec +"}]})
+    assert raised.value.path == ("condition", "any", 1, "cel")
+    assert "None" not in str(raised.value) and len(str(raised.value)) > 30
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda c: c,
+    lambda c: {"not": c},
+    lambda c: {"any": [{"exists": "a"}, c]},
+    lambda c: {"all": [c]},
+])
+def test_a_pattern_parameters_default_is_compiled_at_load_however_deep(wrap: Any) -> None:
+    cond = wrap({"matches": ["a", {"param": "pattern"}]})
+    with pytest.raises(ConditionError, match=r"bad regex '\(unclosed'") as raised:
+        validate(cond, defaults={"pattern": "(unclosed"})
+    assert raised.value.path[-1] == "matches"
+    with pytest.raises(ConditionError, match="expected a regex string"):
+        validate(cond, defaults={"pattern": 5})
+    validate(cond, defaults={"pattern": "^ok$"})
+    validate(cond, defaults={"other": "(unclosed"})  # no default: the loader's concern
+    validate(cond)
+
+
+def test_a_path_template_is_checked_with_its_placeholders_filled() -> None:
+    validate({"exists": "{values_key}.size"})
+    validate({"compare": [{"path": "spec.{name}[0]"}, "==", 1]})
+    with pytest.raises(ConditionError):
+        validate({"exists": "{values_key}]"})
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("{key}", {"key"}), ("{a}.x.{b}[1]", {"a", "b"}), ("plain.path", set()),
+    ('x["{{literal}}"]', set()),
+])
+def test_placeholders_are_the_parameter_names_a_template_reads(text: str,
+                                                               names: set[str]) -> None:
+    from auditor.conditions import placeholders
+    validate({"exists": text})
+    assert placeholders(text) == names
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("spec.{key.sub}", "{key.sub}"), ("spec.{key[0]}", "{key[0]}"), ("{key!r}", "{key!r}"),
+    ("{key:>3}", "{key:>3}"), ("{0}.x", "{0}"), ("x.{}", "{}"), ("{key!s:^9}", "{key!s:^9}"),
+])
+def test_a_placeholder_is_a_parameter_name_and_nothing_else(text: str, field: str) -> None:
+    # str.format would read an attribute, index the value or pad it when filling it in.
+    with pytest.raises(ConditionError) as raised:
+        validate({"compare": [{"path": text}, "==", 1]})
+    assert str(raised.value) == ("condition.compare[0].path: a placeholder in a path is "
+                                 f"{{NAME}}, a parameter's name; got {field}")
+
+
+def test_an_unbalanced_brace_in_a_path_template_is_an_error_at_load() -> None:
+    with pytest.raises(ConditionError, match=r"^condition\.exists: "):
+        validate({"exists": "spec.{key"})
+
+
+def test_a_path_without_a_brace_may_hold_a_closing_one() -> None:
+    validate({"exists": 'metadata.annotations["a}b"]'})
+    assert ev({"exists": 'metadata.annotations["a}b"]'},
+              {"metadata": {"annotations": {"a}b": "1"}}}) is True
+
+
+def test_an_absent_or_hashed_value_gives_its_reason_in_full() -> None:
+    absent = ev({"compare": ["spec.size", ">", 1]}, {})
+    assert isinstance(absent, Unknown)
+    assert absent.reason == ("spec.size is not set (the policy gives it no default; "
+                             "missing/exists test absence)")
+    hashed = ev({"compare": ["token", "==", "x"]}, {"token": {MARKER: "h"}})
+    assert isinstance(hashed, Unknown)
+    assert hashed.reason == "the live value is kept only as a hash (it may hold a secret)"
