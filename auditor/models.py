@@ -343,6 +343,10 @@ class Report(_Model):
     source_root: str = Field(
         default="", description="The config file's directory relative to the root of its git work "
         "tree ('' at the root or outside git); finding files are relative to that directory.")
+    config_file: str = Field(
+        default="", description="The config file's name in that directory: where a finding "
+        "with no file of its own (a live one with no declared twin) is anchored in SARIF, "
+        "since code scanning refuses a result without a file.")
     sides: list[Side] = Field(default_factory=list, description="The sides this run checked "
                               "(scan: declared; audit: declared, live, drift).")
     comparison: Comparison | None = Field(default=None, description="Set with a baseline.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import PurePath
 
 from auditor import __version__, runbook
 from auditor.config import Config
@@ -63,6 +64,7 @@ def build(config: Config, policies: list[Policy], inventories: list[Inventory],
         summary=summary, findings=findings, passed=passed,
         not_applicable=sorted(not_applicable, key=lambda n: (n.environment, n.policy)),
         source_root=_source_root(config),
+        config_file=PurePath(config.file).name,
         policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,
                              runbook=sections[p.id], runbook_section=p.runbook.section,
                              description=p.description.strip()) for p in policies],

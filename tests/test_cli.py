@@ -274,6 +274,21 @@ def test_sarif_paths_are_relative_to_the_repository_root(run_cli: Run) -> None:
     assert all((REPO / u).is_file() for u in uris)
 
 
+def test_every_sarif_result_of_an_audit_names_a_file_in_the_repository(run_cli: Run) -> None:
+    """Code scanning refuses the whole upload over one result without a file: a live
+    finding with no declared twin points to the config file that names its environment."""
+    out = run_cli("audit", "--config", str(EXAMPLE), "--live",
+                  str(EXAMPLE / "live-snapshot.json"), "--format", "sarif").stdout
+    results = json.loads(out)["runs"][0]["results"]
+    live = [r for r in results if r["properties"]["side"] != "declared"]
+    assert live
+    for result in results:
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert (REPO / uri).is_file(), uri
+    assert any(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+               == "examples/chess-ai/auditor.yaml" for r in live)
+
+
 def test_unexpected_exception_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]
                                                      ) -> None:

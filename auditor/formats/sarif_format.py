@@ -13,6 +13,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from auditor.config import DEFAULT_NAME as DEFAULT_CONFIG
 from auditor.models import INPUT_ERROR, Finding, FindingLocation, PolicyInfo, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -38,8 +39,12 @@ def sarif(report: Report) -> dict[str, Any]:
     rules = [_rule(p, links.get(p.id, site + p.runbook)) for p in policies]
     findings = [rooted(f, report.source_root) for f in report.findings]
     # A live finding has no file; its declared twin (same fingerprint) says where to fix it.
+    # Without a twin it points to the config file that names the environment: code scanning
+    # refuses the whole upload over one result without a file.
     located = {f.fingerprint: f.location for f in reversed(findings) if f.location}
-    results = [_result(f, index[f.policy], located.get(f.fingerprint))
+    anchor = FindingLocation(file=_joined(report.source_root,
+                                          report.config_file or DEFAULT_CONFIG))
+    results = [_result(f, index[f.policy], located.get(f.fingerprint, anchor))
                for f in findings if f.status != "error" and f.policy in index]
     notifications = [_notification(f, index.get(f.policy)) for f in findings
                      if f.status == "error" or f.policy not in index]
@@ -68,11 +73,17 @@ def sarif(report: Report) -> dict[str, Any]:
 def rooted(f: Finding, root: str) -> Finding:
     """Code scanning resolves paths from the repository root; reports keep them relative
     to the config file's directory, which ``source_root`` locates in the repository."""
-    if not root or f.location is None or f.location.file.startswith("/"):
+    if not root or f.location is None:
         return f
-    joined = posixpath.normpath(f"{root.rstrip('/')}/{f.location.file}")  # "a/../b" -> "b"
-    moved = f.location.model_copy(update={"file": joined})
+    related = [r.model_copy(update={"file": _joined(root, r.file)}) for r in f.location.related]
+    moved = f.location.model_copy(update={"file": _joined(root, f.location.file),
+                                          "related": related})
     return f.model_copy(update={"location": moved})
+
+
+def _joined(root: str, file: str) -> str:
+    # An absolute file stays as it is; "a/../b" -> "b".
+    return posixpath.normpath(posixpath.join(root, file)) if root else file
 
 
 def site_url(report: Report) -> str:
