@@ -30,7 +30,7 @@ _URL_SAFE = ":/?#[]@!$&'*+,;=%~"
 def render(report: Report, max_chars: int = MAX_CHARS) -> str:
     lists = _Lists.of(report)
     links = runbook_links(report)
-    most = lists.longest()
+    most = max(lists.longest(), len(report.not_applicable))  # every list is cut to it
     text = _document(report, links, lists, most)
     if _size(text) <= max_chars:
         return text
