@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor import engine
-from auditor.models import Inventory, Resource
+from auditor.models import Inventory, Resource, Result
 from auditor.pipeline import PLACEHOLDERS
 from auditor.policies import Example, Policy
 from auditor.sources.manifests import to_resource
@@ -61,12 +61,25 @@ def run_examples(policy: Policy) -> list[str]:
                 problems.append(f"{policy.file}: example {example.name!r}: {broken[0]}")
             # The expected status must appear, and nothing but it and passes; a check that
             # must not apply gives no result at all.
+            detail = "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"
             if (statuses if expected == "not apply" else
                     expected not in statuses or not statuses <= {expected, "pass"}):
-                detail = "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"
                 problems.append(f"{policy.file}: example {example.name!r} should {expected} "
                                 f"but gave [{detail}]")
+            elif example.message is not None:
+                problems.extend(_message(policy, example, expected, results, detail))
     return problems
+
+
+def _message(policy: Policy, example: Example, expected: str, results: list[Result],
+             detail: str) -> list[str]:
+    where = f"{policy.file}: example {example.name!r}"
+    if expected in ("pass", "not apply"):
+        return [f"{where}: message: only a fail, unknown or error example has one"]
+    text = example.message or ""
+    if any(text in r.message for r in results if r.status == expected):
+        return []
+    return [f"{where}: no {expected} message contains {example.message!r}: [{detail}]"]
 
 
 def _unknowns(value: Any) -> Any:

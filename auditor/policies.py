@@ -92,6 +92,9 @@ class Example(_Strict):
         default_factory=list, description="Drift examples: the declared side (`resources` "
         "is the live one).")
     environment: str = "prod"
+    message: str | None = Field(
+        None, description="Text the message of the expected result must contain (fail, "
+        "unknown and error examples): what a person reads is part of the check.")
 
 
 class Examples(_Strict):

@@ -201,3 +201,37 @@ def test_validate_refuses_a_directory_that_redefines_a_pack_id(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["policies", "validate", str(tmp_path)])
     assert result.exit_code == 2
     assert "id: 'rds-backups' is already defined in" in result.output
+
+
+def _with_message(text: str, group: str, name: str, message: str) -> str:
+    marker = f"    - name: {name}\n"
+    assert marker in text and group
+    return text.replace(marker, f"{marker}      message: {json.dumps(message)}\n", 1)
+
+
+def test_an_example_may_pin_the_message_a_person_reads(tmp_path: Path) -> None:
+    path = tmp_path / "rds-backups.yaml"
+    path.write_text(_with_message(GOOD, "fail", "three days",
+                                  "keeps 3 day(s) of automated backups"))
+    assert run_examples(load_file(path)) == []
+    path.write_text(_with_message(GOOD, "fail", "three days", "keeps 4 day(s)"))
+    (problem,) = run_examples(load_file(path))
+    assert problem == (
+        f"{path}: example 'three days': no fail message contains 'keeps 4 day(s)': "
+        "[fail: database chess-ai-prod keeps 3 day(s) of automated backups; the runbook's "
+        "restore needs at least 7]")
+
+
+def test_an_unknown_example_pins_the_reason_it_gives(tmp_path: Path) -> None:
+    path = tmp_path / "rds-backups.yaml"
+    path.write_text(_with_message(GOOD, "unknown", "from a variable without a value",
+                                  "variable retention has no value"))
+    assert run_examples(load_file(path)) == []
+
+
+def test_a_passing_example_has_no_message_to_pin(tmp_path: Path) -> None:
+    path = tmp_path / "rds-backups.yaml"
+    path.write_text(_with_message(GOOD, "pass", "two weeks", "anything"))
+    (problem,) = run_examples(load_file(path))
+    assert problem == (f"{path}: example 'two weeks': message: only a fail, unknown or error "
+                       "example has one")
