@@ -76,7 +76,7 @@ CHART = {
           maxUnavailable: 1
           selector: {matchLabels: {app: web}}
         """,
-    # grpc probes, and a liveness probe that gives up after 10 + 3 x 5 = 25 s.
+    # grpc probes, and a liveness probe that gives up after 10 + (3 - 1) x 5 = 20 s.
     "shop/templates/api.yaml": """
         apiVersion: apps/v1
         kind: Deployment

@@ -34,7 +34,9 @@ def alb_alarm(ctx: CheckContext) -> list[Outcome]:
                                reason=lb_type))
         elif lb_type == "application":
             lbs.append(lb)
-    alarms = [a for a in ctx.inventory.of_kind("MetricAlarm") if _metric(a, metrics)]
+    watched = [a for a in ctx.inventory.of_kind("MetricAlarm") if _metric(a, metrics)]
+    alarms = [a for a in watched if not _on_drop(a)]
+    dropping = [a for a in watched if _on_drop(a)]
     for lb in lbs:
         watching = [(a, _watches(a, lb, single=len(lbs) == 1)) for a in alarms]
         mine = [a for a, w in watching if w is True]
@@ -54,8 +56,14 @@ def alb_alarm(ctx: CheckContext) -> list[Outcome]:
             if doubt is not None:
                 out.append(Outcome(lb, "unknown", reason=doubt))
             else:
-                out.append(Outcome(lb, "fail", vars={**_names(lb), "problem":
-                                   "no CloudWatch alarm on " + " or ".join(sorted(metrics))}))
+                problem = "no CloudWatch alarm on " + " or ".join(sorted(metrics))
+                # One that fires when the value drops is there but cannot page on a spike:
+                # name it, or the reader finds it and distrusts the finding.
+                low = [a for a in dropping if _watches(a, lb, single=len(lbs) == 1) is True]
+                if low:
+                    problem += (f" that fires when it rises (alarm {low[0].name} fires only "
+                                f"when it drops: {low[0].body.get('comparison_operator')})")
+                out.append(Outcome(lb, "fail", vars={**_names(lb), "problem": problem}))
             continue
         if limit is None:
             out.append(Outcome(mine[0], "pass", vars=_names(lb)))
@@ -113,12 +121,16 @@ def _names(lb: Resource) -> dict[str, str]:
     return {"load_balancer": lb.name} if lb.name != lb.address else {}
 
 
+def _on_drop(alarm: Resource) -> bool:
+    """Whether the alarm fires when the value drops: not an alarm on a spike."""
+    operator = alarm.body.get("comparison_operator")
+    return isinstance(operator, str) and operator.startswith("LessThan") \
+        and "Greater" not in operator
+
+
 def _metric(alarm: Resource, metrics: set[str]) -> bool:
     """Whether the alarm watches one of ``metrics`` in the ALB namespace, directly or in a
-    metric_query (metric math), and fires when the value rises."""
-    operator = alarm.body.get("comparison_operator")
-    if isinstance(operator, str) and operator.startswith("LessThan") and "Greater" not in operator:
-        return False  # fires when the value drops: not an alarm on a spike
+    metric_query (metric math)."""
     if alarm.body.get("namespace") == NAMESPACE and alarm.body.get("metric_name") in metrics:
         return True
     queries = alarm.body.get("metric_query")

@@ -39,8 +39,16 @@ def when(moment: datetime) -> str:
 
 
 def span(delta: timedelta) -> str:
+    """Whole days from three days on; below, every non-zero unit down to the second, so an
+    age just over an hour-sized limit never reads as under it ("1 day" for 26 h 0 min 1 s)."""
     days = int(delta / DAY)
-    if days >= 1:
-        return f"{days} day{'s' if days != 1 else ''}"
-    hours = int(delta / timedelta(hours=1))
-    return f"{hours} hour{'s' if hours != 1 else ''}"
+    if days >= 3:
+        return _count(days, "day")
+    seconds = max(0, int(delta.total_seconds()))
+    parts = [(seconds // 86400, "day"), (seconds // 3600 % 24, "hour"),
+             (seconds // 60 % 60, "minute"), (seconds % 60, "second")]
+    return ", ".join(_count(n, unit) for n, unit in parts if n) or "0 seconds"
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' if n != 1 else ''}"

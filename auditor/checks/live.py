@@ -246,8 +246,11 @@ def cloudtrail_enabled(ctx: CheckContext) -> list[Outcome]:
                  for t in trails if isinstance(t, dict)]
         if any(multi is True and on is True for _, multi, on in flags):
             return True, ""
-        if any(isinstance(v, Unknown) for _, multi, on in flags for v in (multi, on)):
-            return None, "whether a trail is multi-region and logging is not known"
+        doubt = next((v for _, multi, on in flags for v in (multi, on)
+                      if isinstance(v, Unknown)), None)
+        if doubt is not None:
+            return None, ("whether a trail is multi-region and logging is not known: "
+                          f"{doubt.reason}")
         return False, "; ".join(f"trail {name} " + " and ".join(
             text for text, bad in (("is single-region", multi is not True),
                                    ("is not logging", on is not True)) if bad)

@@ -47,9 +47,9 @@ def hpa_present(ctx: CheckContext) -> list[Outcome]:
         # The finding is always the workload's, so pass and fail share one identity; a
         # low floor points at the HPA's minReplicas.
         where = hpa.locate(("spec", "minReplicas"))
-        if low is None:
-            out.append(Outcome(workload, "unknown", location=where,
-                               reason=f"HPA {hpa.name} minReplicas {raw!r} is not a number"))
+        if low is None:  # an unknown keeps its own reason; anything else is not a number
+            out.append(Outcome(workload, "unknown", location=where, reason=raw if isinstance(
+                raw, Unknown) else f"HPA {hpa.name} minReplicas {raw!r} is not a number"))
         elif low < minimum:
             out.append(Outcome(workload, "fail", location=where,
                                vars={"problem": f"HPA {hpa.name} has minReplicas {low} "
