@@ -100,6 +100,20 @@ def test_a_crashing_check_is_an_error_not_a_pass(monkeypatch: pytest.MonkeyPatch
     assert result.status == "error" and "kaput" in result.message
 
 
+@pytest.mark.parametrize("status", ["FAIL", "failed", "UNKNOWN", ""])
+def test_a_check_that_gives_a_status_of_its_own_is_an_error(
+        monkeypatch: pytest.MonkeyPatch, status: str) -> None:
+    policy = next(p for p in PACK if p.check == "hpa_present")
+
+    def odd(ctx: CheckContext) -> list[Outcome]:
+        return [Outcome(r, status) for r in ctx.inventory.of_kind("Deployment")]  # type: ignore[arg-type]
+
+    monkeypatch.setitem(CHECKS, "hpa_present", odd)
+    (result,) = engine.evaluate([policy], inventory(policy.examples.passing[0]), {})
+    assert result.status == "error"
+    assert f"a check gave status {status!r}" in result.message
+
+
 def test_params_override_per_environment_and_per_policy() -> None:
     policy = next(p for p in PACK if p.id == "rds-backups")
     assert policy.params({})["min_days"] == 7

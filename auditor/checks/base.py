@@ -21,6 +21,9 @@ class CheckContext:
     params: dict[str, Any]
 
 
+STATUSES = ("pass", "fail", "unknown", "error")
+
+
 @dataclass
 class Outcome:
     resource: Resource
@@ -33,6 +36,8 @@ class Outcome:
     location: Location | None = None  # where to point when it is not inside the resource
 
     def __post_init__(self) -> None:
+        if self.status not in STATUSES:  # a plugin's "FAIL" must not slip through as no pass
+            raise ValueError(f"a check gave status {self.status!r}, not one of {STATUSES}")
         if isinstance(self.reason, Unknown):
             if self.reason.failed and self.status == "unknown":
                 self.status = "error"

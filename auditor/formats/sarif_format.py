@@ -83,7 +83,7 @@ def rooted(f: Finding, root: str) -> Finding:
 
 def _joined(root: str, file: str) -> str:
     # An absolute file stays as it is; "a/../b" -> "b".
-    return posixpath.normpath(posixpath.join(root, file)) if root else file
+    return posixpath.normpath(posixpath.join(root, file))
 
 
 def site_url(report: Report) -> str:
