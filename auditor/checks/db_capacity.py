@@ -163,7 +163,7 @@ def _max_connections(db: Resource, groups: dict[str, Resource], formula: Any = M
     if isinstance(live, Unknown):
         return live  # e.g. a value pending reboot: the one in effect is not known
     if isinstance(live, int) and not isinstance(live, bool):
-        return live, True, f"{live} (in effect on the instance)"
+        return live, True, "in effect on the instance"
     name = db.body.get("parameter_group_name")
     if isinstance(name, Unknown):
         return name

@@ -13,7 +13,7 @@ from auditor import k8s
 from auditor.checks.base import CheckContext, Outcome
 from auditor.models import Inventory, Location, Resource
 from auditor.paths import MISSING, Path, get, parse
-from auditor.quantities import parse_quantity, port_number
+from auditor.quantities import port_number
 from auditor.unknown import Unknown
 
 SCALABLE = ("Deployment", "StatefulSet")
@@ -72,13 +72,19 @@ def hpa_range(ctx: CheckContext) -> list[Outcome]:
         if unknown is not None:
             out.append(Outcome(hpa, "unknown", path=("spec",), reason=unknown))
             continue
-        low = 1 if low is None or low is MISSING else low
-        lq, hq = parse_quantity(low), parse_quantity(high)
-        if high is not MISSING and high is not None and (lq is None or hq is None):
-            out.append(Outcome(hpa, "unknown", path=("spec", "maxReplicas"),
-                               reason=f"replica counts {low!r} / {high!r} are not numbers"))
+        # Whole numbers only, as for hpa_present ("2k" or "500m" is not a replica count);
+        # an absent minReplicas is the API's default 1, not something written.
+        given = {"minReplicas": low, "maxReplicas": high}
+        bad = [f"{field} {value!r} is not a whole number" for field, value in given.items()
+               if value is not None and value is not MISSING and port_number(value) is None]
+        if bad:
+            field = "minReplicas" if bad[0].startswith("minReplicas") else "maxReplicas"
+            out.append(Outcome(hpa, "unknown", path=("spec", field), reason="; ".join(bad)))
             continue
-        floor = int(lq) if lq is not None else 1
+        lq = port_number(low) if low is not None and low is not MISSING else None
+        hq = port_number(high) if high is not None and high is not MISSING else None
+        floor = lq if lq is not None else 1
+        low = floor
         problems = []
         if hq is None:
             problems.append("no maxReplicas (the API rejects the HPA)")
@@ -96,7 +102,7 @@ def hpa_range(ctx: CheckContext) -> list[Outcome]:
                       ("spec", "behavior", "scaleUp") if frozen else ("spec", "metrics"))
         out.append(Outcome(hpa, "fail" if problems else "pass", path=path if problems else (),
                            vars={"problem": "; ".join(problems), "min_replicas": floor,
-                                 "max_replicas": int(hq) if hq is not None else None,
+                                 "max_replicas": hq,
                                  "suggested_max": max(2 * floor, floor + 1) if stuck
                                  else int(hq or 0),
                                  "cpu_target": target or "none"}))

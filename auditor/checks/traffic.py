@@ -132,8 +132,9 @@ def _http_health_check(tg: Resource, hc: Any) -> bool:
     if tg.body.get("target_type") == "lambda":
         return False
     hc = hc if isinstance(hc, dict) else {}
-    if hc.get("enabled") is False:
-        return False
+    enabled = hc.get("enabled")
+    if enabled is False or (isinstance(enabled, str) and enabled.strip().lower() == "false"):
+        return False  # a variable may render the flag as a string
     # The health check protocol defaults to the target group's (HTTP for an ALB's).
     protocol = hc.get("protocol") or tg.body.get("protocol") or "HTTP"
     return not isinstance(protocol, str) or protocol.upper() in ("HTTP", "HTTPS")
