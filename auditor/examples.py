@@ -61,25 +61,27 @@ def run_examples(policy: Policy) -> list[str]:
                 problems.append(f"{policy.file}: example {example.name!r}: {broken[0]}")
             # The expected status must appear, and nothing but it and passes; a check that
             # must not apply gives no result at all.
-            detail = "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"
             if (statuses if expected == "not apply" else
                     expected not in statuses or not statuses <= {expected, "pass"}):
                 problems.append(f"{policy.file}: example {example.name!r} should {expected} "
-                                f"but gave [{detail}]")
+                                f"but gave [{_detail(results)}]")
             elif example.message is not None:
-                problems.extend(_message(policy, example, expected, results, detail))
+                problems.extend(_message(policy, example, example.message, expected, results))
     return problems
 
 
-def _message(policy: Policy, example: Example, expected: str, results: list[Result],
-             detail: str) -> list[str]:
+def _detail(results: list[Result]) -> str:
+    return "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"
+
+
+def _message(policy: Policy, example: Example, text: str, expected: str,
+             results: list[Result]) -> list[str]:
     where = f"{policy.file}: example {example.name!r}"
     if expected in ("pass", "not apply"):
         return [f"{where}: message: only a fail, unknown or error example has one"]
-    text = example.message or ""
     if any(text in r.message for r in results if r.status == expected):
         return []
-    return [f"{where}: no {expected} message contains {example.message!r}: [{detail}]"]
+    return [f"{where}: no {expected} message contains {text!r}: [{_detail(results)}]"]
 
 
 def _unknowns(value: Any) -> Any:

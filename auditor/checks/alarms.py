@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from auditor.checks.base import CheckContext, Outcome
+from auditor.checks.base import CheckContext, Outcome, flag
 from auditor.models import Resource
 from auditor.quantities import parse_quantity
 from auditor.unknown import Unknown
@@ -107,7 +107,7 @@ def _notifies(alarm: Resource) -> bool | Unknown:
     enabled = alarm.body.get("actions_enabled")
     if isinstance(enabled, Unknown):
         return enabled
-    if enabled is False or (isinstance(enabled, str) and enabled.lower() == "false"):
+    if flag(enabled) is False:
         return False
     actions = alarm.body.get("alarm_actions")
     if isinstance(actions, Unknown):

@@ -23,7 +23,7 @@ from auditor.checks.alb_ingress import (
     live_load_balancer,
     parse_attributes,
 )
-from auditor.checks.base import CheckContext, Outcome
+from auditor.checks.base import CheckContext, Outcome, flag
 from auditor.models import Inventory, Resource, Status
 from auditor.paths import MISSING, get
 from auditor.quantities import semantic_equal
@@ -67,7 +67,7 @@ def _load_balancer_waf(lb: Resource) -> Outcome:
     # Network and gateway load balancers cannot carry a web ACL; an internal one is reached
     # from inside the VPC only, not by the internet's attackers the runbook blocks.
     application, internal = _application(lb), lb.body.get("internal")
-    if application is False or internal is True or str(internal).lower() == "true":
+    if application is False or flag(internal) is True:
         return Outcome(lb, "pass")
     doubt = next((v for v in (application, acl, internal) if isinstance(v, Unknown)), None)
     return Outcome(lb, "fail") if doubt is None else Outcome(lb, "unknown", reason=doubt)
@@ -175,7 +175,7 @@ def _ingress_logs(a: AlbIngress, grouped: dict[str, list[AlbIngress]], inv: Inve
             merged[key] = (setting, m.ingress.name)
     final = {**{k: v for k, (v, _) in merged.items()}, **forced}
     enabled, bucket = final.get("access_logs.s3.enabled"), final.get("access_logs.s3.bucket")
-    if str(enabled).lower() == "true" and bucket:
+    if flag(enabled) is True and bucket:
         return result("pass")
     said = merged.get("access_logs.s3.enabled") or merged.get("access_logs.s3.bucket")
     by = f" (on Ingress {said[1]} of its IngressGroup)" if said and said[1] != r.name else (

@@ -24,6 +24,16 @@ class CheckContext:
 STATUSES = ("pass", "fail", "unknown", "error")
 
 
+def flag(value: Any) -> bool | None:
+    """A boolean as the sources give it: true/false, or the text "true"/"false" in any case
+    (an annotation, or a variable rendered as a string); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
 @dataclass
 class Outcome:
     resource: Resource

@@ -6,7 +6,7 @@ defaults to the engine's; what their rules admit is :mod:`auditor.checks.ingress
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckContext, Outcome
+from auditor.checks.base import CheckContext, Outcome, flag
 from auditor.checks.ingress import (
     any_world_rule,
     covers,
@@ -164,7 +164,7 @@ def _public_endpoint(db: Resource) -> Outcome | None:
     if isinstance(value, Unknown):
         return Outcome(db, "unknown", item="publicly_accessible",
                        path=("publicly_accessible",), reason=value)
-    if value is True or (isinstance(value, str) and value.lower() == "true"):
+    if flag(value) is True:
         return Outcome(db, "fail", item="publicly_accessible", path=("publicly_accessible",),
                        vars={"public_endpoint": True})
     return None

@@ -74,22 +74,21 @@ def hpa_range(ctx: CheckContext) -> list[Outcome]:
             continue
         # Whole numbers only, as for hpa_present ("2k" or "500m" is not a replica count);
         # an absent minReplicas is the API's default 1, not something written.
-        given = {"minReplicas": low, "maxReplicas": high}
-        bad = [f"{field} {value!r} is not a whole number" for field, value in given.items()
-               if value is not None and value is not MISSING and port_number(value) is None]
+        given = {field: value for field, value in (("minReplicas", low), ("maxReplicas", high))
+                 if value is not None and value is not MISSING}
+        counts = {field: port_number(value) for field, value in given.items()}
+        bad = [field for field, count in counts.items() if count is None]
         if bad:
-            field = "minReplicas" if bad[0].startswith("minReplicas") else "maxReplicas"
-            out.append(Outcome(hpa, "unknown", path=("spec", field), reason="; ".join(bad)))
+            out.append(Outcome(hpa, "unknown", path=("spec", bad[0]), reason="; ".join(
+                f"{field} {given[field]!r} is not a whole number" for field in bad)))
             continue
-        lq = port_number(low) if low is not None and low is not MISSING else None
-        hq = port_number(high) if high is not None and high is not MISSING else None
-        floor = lq if lq is not None else 1
-        low = floor
+        whole = {field: count for field, count in counts.items() if count is not None}
+        floor, hq = whole.get("minReplicas", 1), whole.get("maxReplicas")
         problems = []
         if hq is None:
             problems.append("no maxReplicas (the API rejects the HPA)")
         elif hq <= floor:
-            problems.append(f"maxReplicas {high} <= minReplicas {low}, so it cannot add a "
+            problems.append(f"maxReplicas {hq} <= minReplicas {floor}, so it cannot add a "
                             "pod under load")
         stuck = bool(problems)  # the maximum is what to raise
         frozen = get(hpa.body, ("spec", "behavior", "scaleUp", "selectPolicy")) == "Disabled"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.checks.base import CheckContext, Outcome
+from auditor.checks.base import CheckContext, Outcome, flag
 from auditor.models import Inventory, Resource
 from auditor.paths import MISSING, Path, get
 from auditor.unknown import Unknown
@@ -21,8 +21,8 @@ def storage_expandable(ctx: CheckContext) -> list[Outcome]:
     """Every PVC (and StatefulSet volumeClaimTemplate) uses a StorageClass that allows
     volume expansion; no class at all (``""``) means a static volume that cannot grow."""
     classes = {c.name: c for c in ctx.inventory.of_kind("StorageClass")}
-    default = next((c for c in classes.values() if any(str(get(c.body, (
-        "metadata", "annotations", a))).lower() == "true" for a in _DEFAULT_CLASS)), None)
+    default = next((c for c in classes.values() if any(flag(get(c.body, (
+        "metadata", "annotations", a))) is True for a in _DEFAULT_CLASS)), None)
     out = []
     for owner, claim, base in _claims(ctx.inventory):
         name = get(claim, (*base, "storageClassName"))
@@ -50,7 +50,7 @@ def storage_expandable(ctx: CheckContext) -> list[Outcome]:
                                location=sc.locate(("allowVolumeExpansion",)),
                                reason=allowed))
             continue
-        ok = allowed is True or str(allowed).lower() == "true"
+        ok = flag(allowed) is True
         shown = "absent (false)" if allowed is MISSING or allowed is None else (
             str(allowed).lower())
         # Always the claim's finding (pass and fail share one identity); a failure points

@@ -12,7 +12,7 @@ from typing import Any
 
 from auditor import k8s
 from auditor.checks.alb_health import ingress_health_checks
-from auditor.checks.base import CheckContext, Outcome
+from auditor.checks.base import CheckContext, Outcome, flag
 from auditor.models import Inventory, Resource
 from auditor.paths import Path, get
 from auditor.quantities import resolve_port
@@ -132,9 +132,8 @@ def _http_health_check(tg: Resource, hc: Any) -> bool:
     if tg.body.get("target_type") == "lambda":
         return False
     hc = hc if isinstance(hc, dict) else {}
-    enabled = hc.get("enabled")
-    if enabled is False or (isinstance(enabled, str) and enabled.strip().lower() == "false"):
-        return False  # a variable may render the flag as a string
+    if flag(hc.get("enabled")) is False:  # a variable may render the flag as a string
+        return False
     # The health check protocol defaults to the target group's (HTTP for an ALB's).
     protocol = hc.get("protocol") or tg.body.get("protocol") or "HTTP"
     return not isinstance(protocol, str) or protocol.upper() in ("HTTP", "HTTPS")
