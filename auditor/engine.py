@@ -199,7 +199,7 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
         policy_id=policy.id, status=outcome.status, environment=inventory.environment,
         side=inventory.side, kind=r.kind, name=r.name, namespace=r.namespace, source=r.source,
         item=outcome.item, message=message, address=r.address,
-        location=outcome.location or r.locate(outcome.path),
+        location=outcome.location or r.locate(outcome.path), path=outcome.path,
         # Passes are only counted: rendering their remediation would be wasted work.
         remediation_text="" if passed else _render(policy.remediation.text, ctx,
                                                    "remediation.text"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor import engine
+from auditor import engine, paths
 from auditor.models import Inventory, Resource, Result
 from auditor.pipeline import PLACEHOLDERS
 from auditor.policies import Example, Policy
@@ -65,8 +65,8 @@ def run_examples(policy: Policy) -> list[str]:
                     expected not in statuses or not statuses <= {expected, "pass"}):
                 problems.append(f"{policy.file}: example {example.name!r} should {expected} "
                                 f"but gave [{_detail(results)}]")
-            elif example.message is not None:
-                problems.extend(_message(policy, example, example.message, expected, results))
+            elif example.message is not None or example.path is not None:
+                problems.extend(_expected(policy, example, expected, results))
     return problems
 
 
@@ -74,14 +74,21 @@ def _detail(results: list[Result]) -> str:
     return "; ".join(f"{r.status}: {r.message}" for r in results) or "no result"
 
 
-def _message(policy: Policy, example: Example, text: str, expected: str,
-             results: list[Result]) -> list[str]:
+def _expected(policy: Policy, example: Example, expected: str,
+              results: list[Result]) -> list[str]:
+    """A result with the expected status must carry the example's message and path."""
     where = f"{policy.file}: example {example.name!r}"
     if expected in ("pass", "not apply"):
-        return [f"{where}: message: only a fail, unknown or error example has one"]
-    if any(text in r.message for r in results if r.status == expected):
+        return [f"{where}: message/path: only a fail, unknown or error example has one"]
+    wanted = [r for r in results if r.status == expected
+              and (example.message is None or example.message in r.message)]
+    if example.message is not None and not wanted:
+        return [f"{where}: no {expected} message contains {example.message!r}: "
+                f"[{_detail(results)}]"]
+    if example.path is None or any(paths.format(r.path) == example.path for r in wanted):
         return []
-    return [f"{where}: no {expected} message contains {text!r}: [{_detail(results)}]"]
+    found = ", ".join(sorted({repr(paths.format(r.path)) for r in wanted}))
+    return [f"{where}: no {expected} result points at {example.path!r} (it points at {found})"]
 
 
 def _unknowns(value: Any) -> Any:

@@ -134,6 +134,7 @@ class Result:
     checks: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     address: str | None = None  # the Terraform address / Helm template of the resource
+    path: Path = ()  # the field of the resource the finding points at (its location's key)
 
     @property
     def fingerprint(self) -> str:

@@ -95,6 +95,15 @@ class Example(_Strict):
     message: str | None = Field(
         None, description="Text the message of the expected result must contain (fail, "
         "unknown and error examples): what a person reads is part of the check.")
+    path: str | None = Field(
+        None, description="The field the expected result points at, in path syntax "
+        "(`spec.ports[0].targetPort`; empty: the resource itself): a finding's file:line "
+        "comes from it.")
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str | None) -> str | None:
+        return None if value is None else paths.format(paths.parse(value))  # one spelling
 
 
 class Examples(_Strict):
@@ -351,7 +360,7 @@ def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
     errors = exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
-    key = ".".join(str(p) for p in loc) or "(policy)"
+    key = paths.format(loc) or "(policy)"  # fail[1].path, as a condition's places read
     line = nearest_line(lines, loc)
     message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
     message = message.removeprefix("Value error, ")

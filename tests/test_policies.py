@@ -247,5 +247,63 @@ def test_a_passing_example_has_no_message_to_pin(tmp_path: Path) -> None:
     path = tmp_path / "rds-backups.yaml"
     path.write_text(_with_message(GOOD, "pass", "two weeks", "anything"))
     (problem,) = run_examples(load_file(path))
-    assert problem == (f"{path}: example 'two weeks': message: only a fail, unknown or error "
-                       "example has one")
+    assert problem == (f"{path}: example 'two weeks': message/path: only a fail, unknown "
+                       "or error example has one")
+
+
+def _path(text: str, name: str, new: str) -> str:
+    """The policy text with the `path:` of example `name` replaced."""
+    marker = f"    - name: {name}\n      path: "
+    start = text.index(marker) + len(marker)
+    return text[:start] + json.dumps(new) + text[text.index("\n", start):]
+
+
+def test_an_example_pins_the_field_its_finding_points_at(tmp_path: Path) -> None:
+    path = tmp_path / "rds-backups.yaml"
+    path.write_text(_path(GOOD, "three days", "backup_retention_period"))
+    assert run_examples(load_file(path)) == []
+    path.write_text(_path(GOOD, "three days", "multi_az"))
+    (problem,) = run_examples(load_file(path))
+    assert problem == (f"{path}: example 'three days': no fail result points at 'multi_az' "
+                       "(it points at 'backup_retention_period')")
+
+
+def test_message_and_path_must_hold_for_one_and_the_same_result(tmp_path: Path) -> None:
+    # Both containers fail: the message of the second with the field of the first is no match.
+    text = (PACK_DIR / "image-pinned.yaml").read_text()
+    path = tmp_path / "image-pinned.yaml"
+    both = text.replace("- {name: app, image: \"ghcr.io/acme/app:main\"}",
+                        "- {name: app, image: \"ghcr.io/acme/app:main\"}\n"
+                        "                  - {name: side, image: \"ghcr.io/acme/side\"}", 1)
+    pinned = both.replace("      path: spec.template.spec.containers[0].image\n",
+                          "      path: spec.template.spec.containers[0].image\n"
+                          "      message: side\n", 1)
+    path.write_text(pinned)
+    (problem,) = run_examples(load_file(path))
+    assert problem == (f"{path}: example 'a branch tag moves like latest': no fail result "
+                       "points at 'spec.template.spec.containers[0].image' (it points at "
+                       "'spec.template.spec.containers[1].image')")
+    path.write_text(pinned.replace("message: side", "message: app", 1))
+    assert run_examples(load_file(path)) == []
+
+
+def test_an_example_path_is_written_one_way(tmp_path: Path) -> None:
+    path = tmp_path / "rds-backups.yaml"
+    # Brackets or dots: the same field, compared in one spelling.
+    path.write_text(_path(GOOD, "three days", '["backup_retention_period"]'))
+    assert run_examples(load_file(path)) == []
+    path.write_text(_path(GOOD, "three days", "a[["))
+    with pytest.raises(PolicyError) as err:
+        load_file(path)
+    line = GOOD.split("\n").index("    - name: three days") + 2
+    assert err.value.format_message().startswith(f"{path}:{line}: examples.fail[1].path: ")
+    assert "invalid path 'a[['" in err.value.format_message()
+
+
+def test_a_passing_example_has_no_path_to_pin(tmp_path: Path) -> None:
+    path = tmp_path / "rds-backups.yaml"
+    path.write_text(GOOD.replace("    - name: two weeks\n",
+                                 "    - name: two weeks\n      path: x\n", 1))
+    (problem,) = run_examples(load_file(path))
+    assert problem == (f"{path}: example 'two weeks': message/path: only a fail, unknown or "
+                       "error example has one")

@@ -68,9 +68,14 @@ def hpa_range(ctx: CheckContext) -> list[Outcome]:
         low = get(hpa.body, ("spec", "minReplicas"))
         high = get(hpa.body, ("spec", "maxReplicas"))
         target = _cpu_target(hpa)
-        unknown = next((v for v in (low, high, target) if isinstance(v, Unknown)), None)
+        # An unknown points at the field that could not be read (its line, not the spec's).
+        v1 = ("spec", "targetCPUUtilizationPercentage")
+        read: list[tuple[Path, Any]] = [
+            (("spec", "minReplicas"), low), (("spec", "maxReplicas"), high),
+            (v1 if isinstance(get(hpa.body, v1), Unknown) else ("spec", "metrics"), target)]
+        unknown = next(((p, v) for p, v in read if isinstance(v, Unknown)), None)
         if unknown is not None:
-            out.append(Outcome(hpa, "unknown", path=("spec",), reason=unknown))
+            out.append(Outcome(hpa, "unknown", path=unknown[0], reason=unknown[1]))
             continue
         # Whole numbers only, as for hpa_present ("2k" or "500m" is not a replica count);
         # an absent minReplicas is the API's default 1, not something written.
