@@ -75,8 +75,8 @@ bench: $(STAMP)
 
 # Mutation testing with mutmut (not part of `make test` nor CI; 0.2-2 mutants a second on
 # 2 cores, hours for everything: bench/mutation.md): mutates the modules of [tool.mutmut]
-# in pyproject.toml in a copy under mutants/ (git-ignored) and runs the focused unit tests
-# against each mutant. Without MUTANTS it resumes where an interrupted run stopped; with
+# in pyproject.toml in a copy under mutants/ (git-ignored) and runs the test suite (less
+# the browser, deploy, clock-run and git-tree tests: [tool.mutmut]) against each mutant. Without MUTANTS it resumes where an interrupted run stopped; with
 # mutmut's mutant-name globs it re-runs just (and all of) those:
 #   make mutation MUTANTS='auditor.quantities* auditor.baseline*'
 # then `$(BIN)/mutmut show NAME` prints one surviving mutant's diff.

@@ -7,7 +7,8 @@ python-hcl2 evaluates nothing; its ``DocumentView`` keeps line numbers on the pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -80,14 +81,31 @@ def read_text(path: FsPath, shown: str) -> tuple[str, ParseError | None]:
 
 
 def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]:
-    from hcl2.query import DocumentView
-    from lark.exceptions import LarkError, UnexpectedInput
-
-    if path.name.endswith(".tf.json"):
-        return load_json(path, shown)
+    """The file's blocks. A module called many times (per instance, per environment) is
+    parsed once: parses are kept by content, and each call gets its own Block objects (the
+    module prefix differs) over the shared, never-modified attributes."""
     text, error = read_text(path, shown)
     if error:
         return [], error
+    blocks, error = _parsed(text, shown, path.name.endswith(".tf.json"))
+    return [replace(b) for b in blocks], error
+
+
+@lru_cache(maxsize=2048)  # bounded: a fleet's distinct files do not all stay in memory
+def _parsed(text: str, shown: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None]:
+    if json:
+        from auditor.terraform.tfjson import blocks
+
+        found, error = blocks(text, shown)
+        return tuple(found), error
+    hcl, error = _parse_hcl(text, shown)
+    return tuple(hcl), error
+
+
+def _parse_hcl(text: str, shown: str) -> tuple[list[Block], ParseError | None]:
+    from hcl2.query import DocumentView
+    from lark.exceptions import LarkError, UnexpectedInput
+
     try:
         view = DocumentView.parse(text)
         opts = options()
@@ -137,13 +155,6 @@ def _strip_markers(value: Any) -> Any:
     if isinstance(value, list):
         return [_strip_markers(v) for v in value]
     return value
-
-
-def load_json(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]:
-    from auditor.terraform.tfjson import blocks
-
-    text, error = read_text(path, shown)
-    return blocks(text, shown) if error is None else ([], error)
 
 
 def load_dir(directory: FsPath, rel: Any) -> tuple[list[Block], list[ParseError]]:

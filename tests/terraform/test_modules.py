@@ -3,6 +3,12 @@ module's own files); remote ones are reported, never silently skipped."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.terraform import loader
 from auditor.unknown import Unknown
 from tests.terraform.conftest import Scan, findings, one
 
@@ -265,3 +271,37 @@ def test_each_call_of_a_module_not_downloaded_is_its_own_notice(scan: Scan) -> N
         "tf/m/main.tf": 'module "kms" {\n  source = "terraform-aws-modules/kms/aws"\n}\n'})
     assert sorted(p.message.split(" (")[0] for p in out.problems) == [
         "module.a.module.kms", "module.b.module.kms"]
+
+
+def test_a_module_called_many_times_is_parsed_once_and_each_call_keeps_its_own_address(
+        scan: Scan, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses: list[str] = []
+    real = loader._parse_hcl
+
+    def counted(text: str, shown: str) -> Any:
+        parses.append(shown)
+        return real(text, shown)
+
+    monkeypatch.setattr(loader, "_parse_hcl", counted)
+    loader._parsed.cache_clear()
+    out = scan({
+        "tf/main.tf": "".join(f'module "db{i}" {{\n  source = "./db"\n  name = "n{i}"\n}}\n'
+                              for i in range(3)),
+        "tf/db/main.tf": 'variable "name" {}\n'
+                         'resource "aws_db_instance" "this" { identifier = var.name }\n'})
+    assert sorted(parses) == ["tf/db/main.tf", "tf/main.tf"]
+    assert {r.address for r in out.resources if r.kind == "DBInstance"} == {
+        f"module.db{i}.aws_db_instance.this" for i in range(3)}
+    assert {r.name for r in out.resources if r.kind == "DBInstance"} == {"n0", "n1", "n2"}
+
+
+def test_parses_are_kept_by_content_so_an_edited_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "main.tf"
+    path.write_text('resource "aws_db_instance" "a" { multi_az = true }\n')
+    (first,), _ = loader.load_file(path, "main.tf")
+    path.write_text('resource "aws_db_instance" "a" { multi_az = false }\n')
+    (second,), _ = loader.load_file(path, "main.tf")
+    assert first.attrs == {"multi_az": True} and second.attrs == {"multi_az": False}
+    # The same text under another name is its own parse: the name is in every location.
+    (other,), _ = loader.load_file(path, "other.tf")
+    assert other.file == "other.tf" and second.file == "main.tf"
