@@ -319,3 +319,34 @@ def test_attribute_lists_are_parsed_as_the_controller_parses_them_and_bounded() 
     long = annotation(web, "load-balancer-attributes")
     assert isinstance(long, Unknown) and "longer than" in long.reason
     assert _statuses("alb-access-logs", [web]) == {"Ingress/web": "unknown"}
+
+
+def test_access_logs_its_class_switches_off_are_fixed_in_the_class_not_the_ingress() -> None:
+    public = to_resource({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                          "metadata": {"name": "alb"},
+                          "spec": {"controller": "ingress.k8s.aws/alb", "parameters": {
+                              "kind": "IngressClassParams", "name": "public"}}}, "k8s", None, {})
+    params = to_resource({"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "IngressClassParams",
+                          "metadata": {"name": "public"},
+                          "spec": {"loadBalancerAttributes": [
+                              {"key": "access_logs.s3.enabled", "value": "false"}]}},
+                         "k8s", None, {})
+    params.field_locations[("spec", "loadBalancerAttributes")] = Location("params.yaml", 7)
+    web = _ingress("web", {A + "load-balancer-attributes":
+                           "access_logs.s3.enabled=true,access_logs.s3.bucket=logs"})
+    policy = load_file(PACK_DIR / "alb-access-logs.yaml")
+    (result,) = engine.evaluate([policy], Inventory("prod", "declared", [public, params, web]),
+                                {})
+    assert result.status == "fail" and str(result.location) == "params.yaml:7"
+    assert "IngressClassParams public" in result.remediation_text
+    assert "annotating the Ingress changes nothing" in result.remediation_text
+    assert not any("annotate" in c or "helm" in c for c in result.commands)
+    # Without the class's switch, the Ingress's own annotation decides and is the fix.
+    params.body["spec"]["loadBalancerAttributes"] = [{"key": "access_logs.s3.bucket",
+                                                      "value": "logs"}]
+    web.body["metadata"]["annotations"][A + "load-balancer-attributes"] = (
+        "access_logs.s3.enabled=false")
+    (result,) = engine.evaluate([policy], Inventory("prod", "declared", [public, params, web]),
+                                {})
+    assert result.status == "fail" and "IngressClassParams" not in result.message
+    assert any(c.startswith("kubectl annotate ingress web") for c in result.commands)

@@ -66,7 +66,7 @@ def alb_alarm(ctx: CheckContext) -> list[Outcome]:
                 out.append(Outcome(lb, "fail", vars={**_names(lb), "problem": problem}))
             continue
         if limit is None:
-            out.append(Outcome(mine[0], "pass", vars=_names(lb)))
+            out.append(Outcome(mine[0], "pass"))
             continue
         out.append(_threshold(mine, lb, limit, ceiling))
     return out
@@ -90,7 +90,7 @@ def _threshold(mine: list[Resource], lb: Resource, limit: Decimal, ceiling: Any)
                 else f"has no numeric threshold ({raw!r})"))
             continue
         if value <= limit:
-            return Outcome(alarm, "pass", vars=_names(lb))
+            return Outcome(alarm, "pass")
         known.append((value, alarm))
     if doubt is not None:
         return Outcome(doubt[0], "unknown", path=("threshold",), reason=doubt[1])

@@ -24,7 +24,7 @@ from auditor.checks.alb_ingress import (
     parse_attributes,
 )
 from auditor.checks.base import CheckContext, Outcome, flag
-from auditor.models import Inventory, Resource, Status
+from auditor.models import Inventory, Location, Resource, Status
 from auditor.paths import MISSING, get
 from auditor.quantities import semantic_equal
 from auditor.shell import Shell
@@ -153,9 +153,10 @@ def _ingress_logs(a: AlbIngress, grouped: dict[str, list[AlbIngress]], inv: Inve
     r, members = a.ingress, group(a, grouped)
     base = _base(a, fix_vars(r, inv, ATTRIBUTES, _logs_value(r, None)))
 
-    def result(status: Status, doubt: str | Unknown = "", **found: Any) -> Outcome:
+    def result(status: Status, doubt: str | Unknown = "", where: Location | None = None,
+               **found: Any) -> Outcome:
         return Outcome(r, status, path=(*ANNOTATIONS, ATTRIBUTES), reason=doubt,
-                       vars={**base, **found})
+                       location=where, vars={**base, **found})
 
     if isinstance(members, Unknown):
         return result("unknown", members)
@@ -177,9 +178,18 @@ def _ingress_logs(a: AlbIngress, grouped: dict[str, list[AlbIngress]], inv: Inve
     enabled, bucket = final.get("access_logs.s3.enabled"), final.get("access_logs.s3.bucket")
     if flag(enabled) is True and bucket:
         return result("pass")
+    switch = forced.get("access_logs.s3.enabled")
+    if a.params is not None and switch is not None:
+        # Its class decides: no annotation can fix it, the IngressClassParams must change.
+        setter = (f"IngressClassParams {a.params.name} (its loadBalancerAttributes win over "
+                  "annotations)")
+        reason = (f"{setter} enables access logs but names no access_logs.s3.bucket"
+                  if flag(switch) is True else
+                  f"{setter} sets access_logs.s3.enabled={switch[:40]}")
+        return result("fail", reason=reason, class_params=a.params.name,
+                      where=a.params.locate(("spec", "loadBalancerAttributes")))
     said = merged.get("access_logs.s3.enabled") or merged.get("access_logs.s3.bucket")
-    by = f" (on Ingress {said[1]} of its IngressGroup)" if said and said[1] != r.name else (
-        f" (IngressClassParams {a.params.name})" if forced and a.params else "")
+    by = f" (on Ingress {said[1]} of its IngressGroup)" if said and said[1] != r.name else ""
     if not final:
         others = [m.ingress.name for m in members if m is not a]
         reason = f"no {ATTRIBUTES}" + (f" on it or on the other Ingresses of its IngressGroup "

@@ -42,7 +42,8 @@ class Outcome:
     path: Path = ()  # where in the resource to point the finding
     reason: str | Unknown = ""  # why the outcome is unknown (an Unknown whose read failed
     # makes the outcome an error: what was not read cannot pass, nor be merely "unknown")
-    vars: dict[str, Any] = field(default_factory=dict)  # for the message template
+    vars: dict[str, Any] = field(default_factory=dict)  # for the templates of a fail (a
+    # pass shows the title, and a report keeps no details of passes)
     location: Location | None = None  # where to point when it is not inside the resource
 
     def __post_init__(self) -> None:

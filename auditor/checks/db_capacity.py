@@ -67,7 +67,7 @@ def db_connection_capacity(ctx: CheckContext) -> list[Outcome]:
         if needed > value:
             out.append(Outcome(db, "fail", location=where, vars=facts))
         elif exact:
-            out.append(Outcome(db, "pass", vars=facts))
+            out.append(Outcome(db, "pass"))
         else:
             out.append(Outcome(db, "unknown", path=("parameter_group_name",), reason=(
                 f"{needed} connections needed; max_connections is {origin}, at most {value} "

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from auditor.checks.base import CheckContext
 from auditor.models import Inventory, Resource
 from auditor.unknown import Unknown
-from tests.drift.live import find, run
+from tests.drift.live import CHECKS, find, run
 
 
 def test_a_kind_that_could_not_be_read_is_an_error_not_a_pass(declared: Inventory,
@@ -119,3 +122,16 @@ def test_a_platform_the_environment_does_not_read_has_no_drift() -> None:
     assert list(pairs(live, {"DBInstance"})) == []
     live.names["live_platforms"] = "kubernetes,aws"
     assert len(list(pairs(live, {"DBInstance"}))) == 1
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_a_live_inventory_without_a_declared_side_has_nothing_to_compare(check: str) -> None:
+    # A plugin or a caller may hand a drift check a bare live inventory: no crash, no result.
+    hpa = Resource(kind="HorizontalPodAutoscaler", name="web", namespace="shop", source="k8s",
+                   body={"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                                  "maxReplicas": 5}})
+    web = Resource(kind="Deployment", name="web", namespace="shop", source="k8s",
+                   body={"spec": {"replicas": 2}})
+    inventory = Inventory("prod", "drift", [hpa, web])
+    assert inventory.baseline is None
+    assert CHECKS[check](CheckContext(inventory, {})) == []
