@@ -65,7 +65,7 @@ def run_examples(policy: Policy) -> list[str]:
                     expected not in statuses or not statuses <= {expected, "pass"}):
                 problems.append(f"{policy.file}: example {example.name!r} should {expected} "
                                 f"but gave [{_detail(results)}]")
-            elif example.message is not None or example.path is not None:
+            elif (example.message, example.path, example.details) != (None, None, None):
                 problems.extend(_expected(policy, example, expected, results))
     return problems
 
@@ -76,19 +76,29 @@ def _detail(results: list[Result]) -> str:
 
 def _expected(policy: Policy, example: Example, expected: str,
               results: list[Result]) -> list[str]:
-    """A result with the expected status must carry the example's message and path."""
+    """One result with the expected status must carry the example's message, path and
+    details."""
     where = f"{policy.file}: example {example.name!r}"
     if expected in ("pass", "not apply"):
-        return [f"{where}: message/path: only a fail, unknown or error example has one"]
+        return [f"{where}: message/path/details: only a fail, unknown or error example has "
+                "them"]
     wanted = [r for r in results if r.status == expected
               and (example.message is None or example.message in r.message)]
     if example.message is not None and not wanted:
         return [f"{where}: no {expected} message contains {example.message!r}: "
                 f"[{_detail(results)}]"]
-    if example.path is None or any(paths.format(r.path) == example.path for r in wanted):
+    if example.path is not None:
+        found = ", ".join(sorted({repr(paths.format(r.path)) for r in wanted}))
+        wanted = [r for r in wanted if paths.format(r.path) == example.path]
+        if not wanted:
+            return [f"{where}: no {expected} result points at {example.path!r} (it points "
+                    f"at {found})"]
+    details = example.details or {}
+    if any(all(k in r.details and r.details[k] == v for k, v in details.items())
+           for r in wanted):
         return []
-    found = ", ".join(sorted({repr(paths.format(r.path)) for r in wanted}))
-    return [f"{where}: no {expected} result points at {example.path!r} (it points at {found})"]
+    return [f"{where}: no {expected} result has the details {details!r} (it has "
+            f"{'; '.join(repr(r.details) for r in wanted)})"]
 
 
 def _unknowns(value: Any) -> Any:

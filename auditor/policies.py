@@ -100,6 +100,10 @@ class Example(_Strict):
         "(`spec.ports[0].targetPort`; empty: the resource itself): a finding's file:line "
         "comes from it.")
 
+    details: dict[str, Any] | None = Field(
+        None, description="Entries the expected result's `details` (the report's "
+        "machine-readable facts of a finding) must include, with these values.")
+
     @field_validator("path")
     @classmethod
     def _valid_path(cls, value: str | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -247,8 +248,8 @@ def test_a_passing_example_has_no_message_to_pin(tmp_path: Path) -> None:
     path = tmp_path / "rds-backups.yaml"
     path.write_text(_with_message(GOOD, "pass", "two weeks", "anything"))
     (problem,) = run_examples(load_file(path))
-    assert problem == (f"{path}: example 'two weeks': message/path: only a fail, unknown "
-                       "or error example has one")
+    assert problem == (f"{path}: example 'two weeks': message/path/details: only a fail, "
+                       "unknown or error example has them")
 
 
 def _path(text: str, name: str, new: str) -> str:
@@ -305,5 +306,23 @@ def test_a_passing_example_has_no_path_to_pin(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("    - name: two weeks\n",
                                  "    - name: two weeks\n      path: x\n", 1))
     (problem,) = run_examples(load_file(path))
-    assert problem == (f"{path}: example 'two weeks': message/path: only a fail, unknown or "
-                       "error example has one")
+    assert problem == (f"{path}: example 'two weeks': message/path/details: only a fail, "
+                       "unknown or error example has them")
+
+
+def _details(text: str, name: str, details: str) -> str:
+    marker = f"    - name: {name}\n"
+    return text.replace(marker, f"{marker}      details: {details}\n", 1)
+
+
+def test_an_example_pins_the_details_a_machine_reads(tmp_path: Path) -> None:
+    text = re.sub(r"\n      details: .*", "", (PACK_DIR / "targets-healthy.yaml").read_text())
+    path = tmp_path / "targets-healthy.yaml"
+    name = "one target failing its health check"
+    path.write_text(_details(text, name, "{unhealthy: 1, total: 2}"))
+    assert run_examples(load_file(path)) == []
+    path.write_text(_details(text, name, "{unhealthy: 2}"))
+    (problem,) = run_examples(load_file(path))
+    assert problem.startswith(f"{path}: example {name!r}: no fail result has the details "
+                              "{'unhealthy': 2} (it has {")
+    assert "'unhealthy': 1" in problem and "'total': 2" in problem
