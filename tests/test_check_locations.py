@@ -1,0 +1,50 @@
+"""Where a finding points when the fix is not in the resource judged: a PodDisruptionBudget
+that lets every pod go, or the values key that renders the missing one. A policy example
+pins the field inside its own resource (``path:``); these point into other files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import engine
+from auditor.models import Inventory, Location, Resource
+from auditor.policies import PACK_DIR, load_file
+
+PDB_PRESENT = load_file(PACK_DIR / "pdb-present.yaml")
+
+
+def _deployment() -> Resource:
+    return Resource(kind="Deployment", name="web", namespace="shop", source="chart",
+                    location=Location("templates/web.yaml", 1),
+                    body={"apiVersion": "apps/v1", "kind": "Deployment",
+                          "metadata": {"name": "web"},
+                          "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                                   "template": {"metadata": {"labels": {"app": "web"}}}}})
+
+
+def _evaluate(resources: list[Resource], params: dict[str, Any] | None = None) -> Location | None:
+    (result,) = engine.evaluate([PDB_PRESENT], Inventory("prod", "declared", resources),
+                                {"pdb-present": params or {}})
+    assert result.status == "fail"
+    return result.location
+
+
+def test_a_budget_that_lets_every_pod_go_is_fixed_where_the_budget_says_so() -> None:
+    pdb = Resource(kind="PodDisruptionBudget", name="web", namespace="shop", source="chart",
+                   location=Location("templates/pdb.yaml", 1),
+                   field_locations={("spec",): Location("templates/pdb.yaml", 5)},
+                   body={"spec": {"maxUnavailable": "100%",
+                                  "selector": {"matchLabels": {"app": "web"}}}})
+    assert str(_evaluate([_deployment(), pdb])) == "templates/pdb.yaml:5"
+
+
+def test_a_missing_budget_points_at_the_values_key_that_renders_it() -> None:
+    values = Resource(kind="HelmValues", name="web", source="chart", body={},
+                      location=Location("values.yaml", 1),
+                      field_locations={(): Location("values.yaml", 1),
+                                       ("pdb", "enabled"): Location("values.yaml", 12)})
+    resources = [_deployment(), values]
+    assert str(_evaluate(resources, {"pdb_values_key": "pdb.enabled"})) == "values.yaml:12"
+    # No key, an empty one, or one the values do not set: the workload itself.
+    for key in (None, "", "pdb.missing"):
+        assert str(_evaluate(resources, {"pdb_values_key": key})) == "templates/web.yaml:1"
