@@ -192,4 +192,8 @@ def _max_connections(db: Resource, groups: dict[str, Resource], formula: Any = M
     if value is None:
         return Unknown(f"max_connections is the formula {formula}, not evaluated for "
                        f"{instance_class}")
-    return value, False, f"RDS's formula {formula} for {instance_class}"
+    # Say whose formula it is: a group's own one is fixed in that group, not by RDS.
+    whose = ("RDS's formula" if raw is MISSING else
+             f"the formula of parameter group {group.name}" if group is not None else
+             "the cluster parameter group's formula")
+    return value, False, f"{whose} {formula} for {instance_class}"

@@ -171,7 +171,7 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
         unsure = next((p for p in mine if _pdb_selects(p, labels) is None), None)
         selector = _selector_text(workload, labels)
         if covering is not None:
-            lax = _evicts_all(covering)
+            lax = _evicts_all(covering, _fewest(workload, ctx.inventory))
             out.append(Outcome(
                 workload, "fail" if lax else "pass",
                 location=covering.locate(("spec",)) if lax else None,
@@ -188,13 +188,33 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
     return out
 
 
-def _evicts_all(pdb: Resource) -> str | None:
-    """The budget's own words when it protects nothing: it lets a drain evict every pod."""
+def _evicts_all(pdb: Resource, fewest: tuple[int, str] | None) -> str | None:
+    """The budget's own words when it protects nothing: it lets a drain evict every pod
+    (a maxUnavailable count of at least the fewest pods the workload runs does too; with a
+    single pod no budget both keeps one and lets a drain proceed: hpa-present's finding)."""
     for field, none_kept in (("maxUnavailable", ("100%",)), ("minAvailable", (0, "0", "0%"))):
         value = get(pdb.body, ("spec", field))
         if value in none_kept:
             return f"{field}: {value}"
+    count = get(pdb.body, ("spec", "maxUnavailable"))
+    if (fewest is not None and isinstance(count, int) and not isinstance(count, bool)
+            and count >= fewest[0] >= 2):
+        return f"maxUnavailable: {count}, {fewest[1]}"
     return None
+
+
+def _fewest(workload: Resource, inv: Inventory) -> tuple[int, str] | None:
+    """The fewest pods the workload runs, and those words: its HPA's minReplicas (the API's
+    default 1), else spec.replicas (default 1); None when not known offline."""
+    mine = k8s.hpas_for(workload, inv.of_kind("HorizontalPodAutoscaler"))
+    value = (get(mine[0].body, ("spec", "minReplicas")) if mine
+             else get(workload.body, ("spec", "replicas")))
+    count = 1 if value is MISSING or value is None else value
+    if not isinstance(count, int) or isinstance(count, bool):
+        return None
+    pods = f"{count} {'replica' if count == 1 else 'replicas'}"
+    return count, (f"and HPA {mine[0].name} may scale it down to {pods}" if mine
+                   else f"and it runs {pods}")
 
 
 def _pdb_selects(pdb: Resource, labels: dict[str, Any]) -> bool | None:
