@@ -1,6 +1,7 @@
-"""Where a finding points when the fix is not in the resource judged: a PodDisruptionBudget
-that lets every pod go, or the values key that renders the missing one. A policy example
-pins the field inside its own resource (``path:``); these point into other files."""
+"""What an example cannot pin: where a finding points when the fix is not in the resource
+judged (a PodDisruptionBudget that lets every pod go, the values key that renders the
+missing one), and that one resource a check cannot judge never hides the next one (an
+example expects one status besides passes)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from auditor import engine
 from auditor.models import Inventory, Location, Resource
 from auditor.policies import PACK_DIR, load_file
+from auditor.unknown import Unknown
 
 PDB_PRESENT = load_file(PACK_DIR / "pdb-present.yaml")
 
@@ -48,3 +50,18 @@ def test_a_missing_budget_points_at_the_values_key_that_renders_it() -> None:
     # No key, an empty one, or one the values do not set: the workload itself.
     for key in (None, "", "pdb.missing"):
         assert str(_evaluate(resources, {"pdb_values_key": key})) == "templates/web.yaml:1"
+
+
+def test_a_database_that_cannot_be_judged_does_not_hide_the_next_one() -> None:
+    policy = load_file(PACK_DIR / "db-ingress-from-app.yaml")
+    unsure = Resource(kind="DBInstance", name="a-db", source="tf", body={
+        "engine": "postgres", "port": Unknown("variable port has no value"),
+        "vpc_security_group_ids": ["a-db"]})
+    open_db = Resource(kind="DBInstance", name="b-db", source="tf", body={
+        "engine": "postgres", "port": 5432, "vpc_security_group_ids": ["b-db"]})
+    groups = [Resource(kind="SecurityGroup", name=name, source="tf", body={"ingress": []})
+              for name in ("a-db", "b-db")]
+    results = engine.evaluate([policy], Inventory("prod", "declared",
+                                                  [unsure, open_db, *groups]), {})
+    assert sorted((r.name, r.status) for r in results) == [("a-db", "unknown"),
+                                                           ("b-db", "fail")]
