@@ -60,7 +60,17 @@ def _say(text: str, err: bool = False, nl: bool = True) -> None:
     click.echo(visible_lines(text), err=err, nl=nl)
 
 
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from auditor import cache
+
+        cache.disable()
+
+
 def _config_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option("--no-cache", is_flag=True, expose_value=False, callback=_no_cache,
+                     help="Neither read nor write the parse cache (in $XDG_CACHE_HOME/"
+                     "runbook-auditor, or $AUDITOR_CACHE_DIR).")(f)
     f = click.option("--env", "envs", multiple=True, metavar="NAME",
                      help="Environment to audit (repeatable). [default: all]")(f)
     return click.option(

@@ -49,6 +49,23 @@ class CliResult:
         return json.loads(self.stdout)
 
 
+@pytest.fixture(scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("auditor-cache")
+
+
+@pytest.fixture(autouse=True)
+def _cache(_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The parse cache of every test (and of the processes it starts) is the session's own,
+    never the user's; a --no-cache of one in-process run does not outlive its test."""
+    from auditor import cache
+
+    monkeypatch.setenv(cache.ENV_DIR, str(_cache_dir))
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
+    yield
+    cache._RUN.disabled = False
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., CliResult]:
     def run(*args: str) -> CliResult:

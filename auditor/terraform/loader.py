@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import project
+from auditor import cache, project
 from auditor.paths import Path
 
 
@@ -87,19 +87,59 @@ def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]
     text, error = read_text(path, shown)
     if error:
         return [], error
-    blocks, error = _parsed(text, shown, path.name.endswith(".tf.json"))
-    return [replace(b) for b in blocks], error
+    blocks, error = _parsed(text, path.name.endswith(".tf.json"))
+    # Kept by text alone: the same module file read from several environments (under
+    # another relative name) is one parse; the name is stamped on each copy.
+    return ([replace(b, file=shown) for b in blocks],
+            None if error is None else replace(error, file=shown))
 
 
 @lru_cache(maxsize=2048)  # bounded: a fleet's distinct files do not all stay in memory
-def _parsed(text: str, shown: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None]:
+def _parsed(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None]:
+    """Parsed once per process, and across runs through the persistent cache (the blocks'
+    file is left empty: :func:`load_file` names it)."""
+    store = cache.store()
+    entry = cache.key("terraform", _parser_version(), "json" if json else "hcl", text)
+    if store is not None and (hit := _decode(store.get("terraform", entry))) is not None:
+        return hit
     if json:
         from auditor.terraform.tfjson import blocks
 
-        found, error = blocks(text, shown)
-        return tuple(found), error
-    hcl, error = _parse_hcl(text, shown)
-    return tuple(hcl), error
+        found, error = blocks(text, "")
+    else:
+        found, error = _parse_hcl(text, "")
+    if store is not None:
+        store.put("terraform", entry, _encode(found, error))
+    return tuple(found), error
+
+
+@lru_cache(maxsize=1)
+def _parser_version() -> str:
+    from importlib.metadata import version
+
+    return version("python-hcl2")
+
+
+def _encode(blocks: list[Block], error: ParseError | None) -> dict[str, Any]:
+    return {"blocks": [{"kind": b.kind, "labels": b.labels, "attrs": b.attrs, "file": b.file,
+                        "line": b.line, "lines": [[list(k), v] for k, v in b.lines.items()]}
+                       for b in blocks],
+            "error": None if error is None else [error.file, error.line, error.message]}
+
+
+def _decode(data: Any) -> tuple[tuple[Block, ...], ParseError | None] | None:
+    """An entry back into blocks; None for anything not of the shape written (rebuilt)."""
+    try:
+        blocks = tuple(Block(str(b["kind"]), [str(x) for x in b["labels"]], dict(b["attrs"]),
+                             str(b["file"]), int(b["line"]),
+                             {tuple(k): int(v) for k, v in b["lines"]})
+                       for b in data["blocks"])
+        raw = data["error"]
+        error = None if raw is None else ParseError(
+            str(raw[0]), None if raw[1] is None else int(raw[1]), str(raw[2]))
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return blocks, error
 
 
 def _parse_hcl(text: str, shown: str) -> tuple[list[Block], ParseError | None]:

@@ -1,0 +1,140 @@
+"""A persistent cache of parse results, kept by content, in the user's cache directory.
+
+A fleet scan reads the same modules and files run after run; parsing them (python-hcl2
+above all) is most of a Terraform scan's time. Entries are keyed by a hash of the input's
+text, the name it is shown under, the tool's and the parser's versions, so an edited file,
+an upgraded parser or another version of this tool never reads a stale entry.
+
+Entries are JSON, never pickle: whoever can plant a file in the cache must not get code
+run. Writes are atomic (a temporary file renamed over), so runs that share the directory
+never read half an entry; an entry that does not load is ignored and rebuilt. The directory
+is bounded: once per run, before its first write, the oldest entries are removed while it
+holds more than the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+
+ENV_DIR = "AUDITOR_CACHE_DIR"  # overrides the directory
+ENV_OFF = "AUDITOR_NO_CACHE"  # set to anything but "" or "0": no cache, as --no-cache
+LIMIT_BYTES = 256 * 2**20
+FORMAT = "1"  # bump when an entry's layout changes
+
+
+class Store:
+    def __init__(self, root: Path, limit: int = LIMIT_BYTES) -> None:
+        self.root, self.limit = root, limit
+        self._pruned = False
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.json"
+
+    def get(self, kind: str, key: str) -> Any | None:
+        try:
+            with self._path(kind, key).open(encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError, RecursionError):  # absent, unreadable or corrupt
+            return None
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        """Best effort: a cache that cannot be written is no cache, not an error."""
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            return
+        if len(text) > self.limit // 16:  # one entry never crowds out the rest
+            return
+        path = self._path(kind, key)
+        try:
+            if not self._pruned:
+                self._pruned = True
+                prune(self.root, self.limit)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return
+
+
+def prune(root: Path, limit: int) -> None:
+    """Remove the least recently written entries until the directory holds at most
+    ``limit`` bytes (three quarters of it, so that the next runs do not prune again)."""
+    entries = []
+    for path in root.glob("*/*/*.json"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    if total <= limit:
+        return
+    for _, size, path in sorted(entries, key=lambda entry: entry[0]):
+        path.unlink(missing_ok=True)
+        total -= size
+        if total <= limit * 3 // 4:
+            return
+
+
+def key(*parts: str) -> str:
+    """The entry key of an input: its parts, the tool's version and the cache format."""
+    digest = hashlib.sha256()
+    for part in (FORMAT, __version__, *parts):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big") + data)  # unambiguous concatenation
+    return digest.hexdigest()
+
+
+def default_root() -> Path | None:
+    """$AUDITOR_CACHE_DIR, else $XDG_CACHE_HOME/runbook-auditor, else
+    ~/.cache/runbook-auditor; None where there is no home to put it in."""
+    if os.environ.get(ENV_DIR):
+        return Path(os.environ[ENV_DIR])
+    base = os.environ.get("XDG_CACHE_HOME")
+    if base and os.path.isabs(base):  # the spec: a relative value is ignored
+        return Path(base) / "runbook-auditor"
+    try:
+        return Path.home() / ".cache" / "runbook-auditor"
+    except RuntimeError:
+        return None
+
+
+class _Run:
+    """The cache of this process: off after --no-cache, else opened on first use."""
+
+    disabled = False
+    opened: Store | None = None
+
+
+_RUN = _Run()
+
+
+def disable() -> None:
+    """--no-cache: nothing is read from nor written to the cache for this run."""
+    _RUN.disabled = True
+
+
+def store() -> Store | None:
+    """The run's store, or None when the cache is off."""
+    if _RUN.disabled or os.environ.get(ENV_OFF, "") not in ("", "0"):
+        return None
+    root = default_root()
+    if root is None:
+        return None
+    if _RUN.opened is None or _RUN.opened.root != root:
+        _RUN.opened = Store(root)
+    return _RUN.opened

@@ -1,0 +1,146 @@
+"""The persistent parse cache: kept by content in the user's cache directory, the same
+reports with and without it, safe to share, bounded, and never trusted blindly."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor import cache
+from auditor.terraform import loader
+from tests.conftest import EXAMPLE
+
+TF = 'resource "aws_db_instance" "db" {\n  identifier = "shop"\n  multi_az = false\n}\n'
+
+
+def _entries(root: Path) -> list[Path]:
+    return sorted(root.glob("*/*/*.json"))
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache directory, and no parse kept in this process."""
+    root = tmp_path / "cache"
+    monkeypatch.setenv(cache.ENV_DIR, str(root))
+    loader._parsed.cache_clear()
+    return root
+
+
+def _load(tmp_path: Path, text: str = TF) -> tuple[Any, Any]:
+    path = tmp_path / "main.tf"
+    path.write_text(text)
+    loader._parsed.cache_clear()  # a new run: only the persistent cache remains
+    return loader.load_file(path, "tf/main.tf")
+
+
+def test_a_parse_is_written_once_and_read_back_the_same(fresh: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    cold = _load(tmp_path)
+    (entry,) = _entries(fresh)
+    assert entry.parent.parent.name == "terraform"
+
+    def no_parse(text: str, shown: str) -> Any:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(loader, "_parse_hcl", no_parse)
+    warm = _load(tmp_path)
+    assert warm == cold and warm[0][0].lines == {("identifier",): 2, ("multi_az",): 3}
+
+
+def test_an_edited_file_or_another_parser_version_is_another_entry(
+        fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _load(tmp_path)
+    (blocks, _) = _load(tmp_path, TF.replace("false", "true"))
+    assert blocks[0].attrs["multi_az"] is True and len(_entries(fresh)) == 2
+    monkeypatch.setattr(loader, "_parser_version", lambda: "99.0.0")
+    _load(tmp_path)
+    monkeypatch.setattr(cache, "__version__", "9.9.9")
+    _load(tmp_path)
+    assert len(_entries(fresh)) == 4
+
+
+@pytest.mark.parametrize("damage", [
+    "", "{", "[]", '{"blocks": [{"kind": "resource"}], "error": null}',
+    '{"blocks": [], "error": ["f", "not a line", "x"]}', "\x00\xff"])
+def test_a_corrupt_entry_is_ignored_and_rebuilt(fresh: Path, tmp_path: Path,
+                                                damage: str) -> None:
+    good = _load(tmp_path)
+    (entry,) = _entries(fresh)
+    entry.write_text(damage, encoding="latin-1")
+    assert _load(tmp_path) == good
+    assert json.loads(entry.read_text())["blocks"][0]["attrs"]["identifier"] == "shop"
+
+
+def test_a_parse_error_is_kept_too(fresh: Path, tmp_path: Path) -> None:
+    cold = _load(tmp_path, 'resource "x" {\n  a = \n')
+    assert cold[0] == [] and cold[1] is not None and cold[1].file == "tf/main.tf"
+    assert _load(tmp_path, 'resource "x" {\n  a = \n') == cold
+
+
+def test_off_by_flag_or_environment_writes_and_reads_nothing(
+        fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    _load(tmp_path)
+    assert not fresh.exists()
+    monkeypatch.setenv(cache.ENV_OFF, "0")  # "0" is not "off"
+    _load(tmp_path)
+    assert len(_entries(fresh)) == 1
+    cache.disable()
+    _load(tmp_path, TF + "# another text\n")
+    assert len(_entries(fresh)) == 1
+
+
+def test_the_directory_follows_xdg_and_is_bounded(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(cache.ENV_DIR)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.default_root() == tmp_path / "xdg" / "runbook-auditor"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # ignored, as the spec says
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.default_root() == tmp_path / "home" / ".cache" / "runbook-auditor"
+    store = cache.Store(tmp_path / "small", limit=4000)
+    for n in range(40):
+        store.put("t", cache.key(str(n)), {"n": n, "pad": "x" * 100})
+        os.utime(_entries(store.root)[-1], (n, n))  # mtimes in write order
+    # A later run prunes before it writes: the oldest entries go first.
+    cache.Store(store.root, limit=4000).put("t", cache.key("last"), {"n": "last"})
+    kept = _entries(store.root)
+    assert sum(p.stat().st_size for p in kept) <= 4000
+    assert store.get("t", cache.key("39")) is not None and store.get("t", cache.key("0")) is None
+    # Nothing half-written is left behind, and no entry is larger than a share of the limit.
+    assert not list(store.root.rglob(".tmp-*"))
+    store.put("t", cache.key("big"), {"pad": "x" * 4000})
+    assert store.get("t", cache.key("big")) is None
+
+
+def test_an_unwritable_cache_is_no_cache_not_an_error(fresh: Path, tmp_path: Path) -> None:
+    fresh.write_text("a file where the directory should be")
+    assert _load(tmp_path)[0][0].attrs["identifier"] == "shop"
+
+
+def _without_times(text: str) -> str:
+    return re.sub(r'"generated_at": "[^"]*"', '"generated_at": ""', text)
+
+
+def test_reports_with_and_without_the_cache_are_identical(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        run_cli: Callable[..., Any]) -> None:
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / "cache"))
+    copy = tmp_path / "example"
+    shutil.copytree(EXAMPLE, copy)
+    outputs = []
+    for flags in (["--no-cache"], [], []):  # without, cold, warm
+        loader._parsed.cache_clear()
+        cache._RUN.disabled = False
+        result = run_cli("scan", "--config", str(copy), "--format", "json", *flags)
+        outputs.append(_without_times(result.stdout))
+    assert _entries(tmp_path / "cache")  # the cold run wrote entries the warm one read
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert '"findings"' in outputs[0]
