@@ -57,7 +57,10 @@ class Store:
             if not self._pruned:
                 self._pruned = True
                 prune(self.root, self.limit)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Private: a parsed file may hold what its author should not have committed.
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.parent.mkdir(mode=0o700, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:

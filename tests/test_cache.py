@@ -45,6 +45,9 @@ def test_a_parse_is_written_once_and_read_back_the_same(fresh: Path, tmp_path: P
     cold = _load(tmp_path)
     (entry,) = _entries(fresh)
     assert entry.parent.parent.name == "terraform"
+    # Only its owner reads it: a parsed file may hold a secret its author committed.
+    assert [oct(p.stat().st_mode & 0o777) for p in (fresh, entry.parent.parent, entry.parent,
+                                                    entry)] == ["0o700"] * 3 + ["0o600"]
 
     def no_parse(text: str, shown: str) -> Any:
         raise AssertionError("parsed again")
