@@ -59,7 +59,9 @@ def _cache(_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The parse cache of every test (and of the processes it starts) is the session's own,
     never the user's; a --no-cache of one in-process run does not outlive its test."""
     from auditor import cache
+    from auditor.sources import helm_render
 
+    helm_render._engine.cache_clear()  # tests swap the Helm engine; a process never does
     monkeypatch.setenv(cache.ENV_DIR, str(_cache_dir))
     monkeypatch.delenv(cache.ENV_OFF, raising=False)
     yield

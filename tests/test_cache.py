@@ -147,3 +147,56 @@ def test_reports_with_and_without_the_cache_are_identical(
     assert _entries(tmp_path / "cache")  # the cold run wrote entries the warm one read
     assert outputs[0] == outputs[1] == outputs[2]
     assert '"findings"' in outputs[0]
+
+
+def _chart(root: Path) -> Path:
+    chart = root / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("replicas: 2\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"
+        "data: {replicas: {{ .Values.replicas | quote }}}\n")
+    return chart
+
+
+def test_a_helm_render_is_kept_by_chart_values_release_and_namespace(
+        fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.sources import helm_render
+
+    chart = _chart(tmp_path)
+    renders: list[dict[str, Any]] = []
+    real = helm_render._render
+
+    def counted(*args: Any) -> dict[str, str]:
+        renders.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(helm_render, "_render", counted)
+    first = helm_render.render(chart, {"replicas": 3}, "web", "shop")
+    assert '"3"' in first["templates/cm.yaml"]
+    assert helm_render.render(chart, {"replicas": 3}, "web", "shop") == first
+    assert len(renders) == 1
+    # Any input it depends on is another entry: values, release, namespace, a chart file.
+    helm_render.render(chart, {"replicas": 4}, "web", "shop")
+    helm_render.render(chart, {"replicas": 3}, "web2", "shop")
+    helm_render.render(chart, {"replicas": 3}, "web", "other")
+    (chart / "templates" / "cm.yaml").write_text(
+        (chart / "templates" / "cm.yaml").read_text().replace("quote", "quote | upper"))
+    helm_render.render(chart, {"replicas": 3}, "web", "shop")
+    assert len(renders) == 5
+    # A chart with a linked folder cannot be hashed whole: rendered every time, not kept.
+    (chart / "templates" / "more").symlink_to(tmp_path, target_is_directory=True)
+    assert helm_render._cache_key(chart, {}, "web", "shop") is None
+
+
+def test_a_failed_render_is_not_kept(fresh: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.sources import helm_render
+
+    chart = _chart(tmp_path)
+    (chart / "templates" / "cm.yaml").write_text('{{ fail "no" }}\n')
+    for _ in range(2):
+        with pytest.raises(helm_render.RenderError):
+            helm_render.render(chart, {}, "web", "shop")
+    assert not _entries(fresh)

@@ -5,16 +5,20 @@ templates are never re-implemented here.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
+from auditor import cache
 from auditor.sources import helm_worker
 
 NO_ENGINE = ("cannot render Helm charts: neither the `helm` binary is on PATH nor the Helm "
@@ -34,7 +38,80 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
            ) -> dict[str, str]:
     """{template path relative to the chart dir: rendered text}. Either engine runs in a
     child process with a deadline and a memory limit (helm_worker): a chart's templates are
-    code from whoever wrote the chart."""
+    code from whoever wrote the chart. A render is kept in the parse cache by everything it
+    depends on (the chart's files, the values, release, namespace and the engine's version);
+    only successes are kept (a deadline missed under load is not the chart's answer)."""
+    store = cache.store()
+    entry = _cache_key(chart, values, release, namespace) if store is not None else None
+    if store is not None and entry is not None:
+        hit = store.get("helm", entry)
+        if isinstance(hit, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                         for k, v in hit.items()):
+            return hit
+    rendered = _render(chart, values, release, namespace)
+    if store is not None and entry is not None:
+        store.put("helm", entry, rendered)
+    return rendered
+
+
+CHART_BYTES = 64 * 2**20  # a chart larger than this is rendered every time, not hashed
+
+
+def _cache_key(chart: FsPath, values: dict[str, Any], release: str, namespace: str
+               ) -> str | None:
+    """The key of a render, or None when it cannot be kept (values Helm cannot be given
+    as JSON, a chart too large, a file that cannot be read)."""
+    try:
+        given = json.dumps(values, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    engine = _engine()
+    if engine is None:
+        return None
+    files: list[FsPath] = []
+    for top, dirs, names in os.walk(chart):  # links to folders are not walked: not kept
+        if any(os.path.islink(os.path.join(top, d)) for d in dirs):
+            return None
+        files += [FsPath(top, n) for n in names]
+    digest = hashlib.sha256()
+    total = 0
+    for path in sorted(files):
+        try:
+            data = path.read_bytes() if path.is_file() and (
+                path.stat().st_size <= CHART_BYTES) else None
+        except OSError:
+            return None
+        if data is None or (total := total + len(data)) > CHART_BYTES:
+            return None
+        name = path.relative_to(chart).as_posix().encode("utf-8", "surrogateescape")
+        digest.update(len(name).to_bytes(8, "big") + name)
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return cache.key("helm", engine, release, namespace, given, digest.hexdigest())
+
+
+@lru_cache(maxsize=1)
+def _engine() -> str | None:
+    """Which Helm renders, and its version (another version may render differently); None
+    when that is not known, and nothing is kept."""
+    if shutil.which("helm"):
+        try:
+            proc = subprocess.run(["helm", "version", "--short"], capture_output=True,
+                                  text=True, check=False, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return f"helm binary {proc.stdout.strip()}" if proc.returncode == 0 else None
+    if importlib.util.find_spec("helm_python") is None:
+        return None
+    try:
+        from importlib.metadata import version
+
+        return f"helm-python-sdk {version('helm-python-sdk')}"
+    except ImportError:
+        return None
+
+
+def _render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
+            ) -> dict[str, str]:
     if shutil.which("helm"):
         return _render_binary(chart, values, release, namespace)
     if importlib.util.find_spec("helm_python") is None:
