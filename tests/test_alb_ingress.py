@@ -313,6 +313,7 @@ def test_attribute_lists_are_parsed_as_the_controller_parses_them_and_bounded() 
     assert parse_attributes("a=1, b = 2 ,c=x\\,y") == {"a": "1", "b": "2", "c": "x,y"}
     assert parse_attributes("tags=k1=v1,k2") == "'k2' is not key=value"
     assert parse_attributes("") == {}
+    assert parse_attributes("a=b\\") == {"a": "b\\"}  # a backslash at the end escapes nothing
     assert parse_attributes("=1") == "'=1' is not key=value"
     assert isinstance(parse_attributes(",".join(f"k{i}=v" for i in range(65))), str)
     web = _ingress("web", {A + "load-balancer-attributes": "a=" + "x" * MAX_VALUE})
