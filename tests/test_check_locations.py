@@ -65,3 +65,17 @@ def test_a_database_that_cannot_be_judged_does_not_hide_the_next_one() -> None:
                                                   [unsure, open_db, *groups]), {})
     assert sorted((r.name, r.status) for r in results) == [("a-db", "unknown"),
                                                            ("b-db", "fail")]
+
+
+def test_an_annotation_to_add_is_placed_beside_the_annotations_already_there() -> None:
+    policy = load_file(PACK_DIR / "waf-on-alb.yaml")
+    annotations = {"alb.ingress.kubernetes.io/scheme": "internet-facing"}
+    ingress = Resource(kind="Ingress", name="web", namespace="shop", source="chart",
+                       location=Location("templates/ingress.yaml", 1), body={
+                           "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                           "metadata": {"name": "web", "annotations": annotations},
+                           "spec": {"ingressClassName": "alb"}})
+    ingress.field_locations[("metadata", "annotations")] = Location("templates/ingress.yaml", 6)
+    (result,) = engine.evaluate([policy], Inventory("prod", "declared", [ingress]), {})
+    assert result.status == "fail"
+    assert "to the Ingress's annotations (templates/ingress.yaml:6)" in result.remediation_text
