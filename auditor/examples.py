@@ -65,7 +65,8 @@ def run_examples(policy: Policy) -> list[str]:
                     expected not in statuses or not statuses <= {expected, "pass"}):
                 problems.append(f"{policy.file}: example {example.name!r} should {expected} "
                                 f"but gave [{_detail(results)}]")
-            elif (example.message, example.path, example.details) != (None, None, None):
+            elif (example.message, example.path, example.item, example.details) != (
+                    None, None, None, None):
                 problems.extend(_expected(policy, example, expected, results))
     return problems
 
@@ -76,12 +77,12 @@ def _detail(results: list[Result]) -> str:
 
 def _expected(policy: Policy, example: Example, expected: str,
               results: list[Result]) -> list[str]:
-    """One result with the expected status must carry the example's message, path and
-    details."""
+    """One result with the expected status must carry the example's message, path, item
+    and details."""
     where = f"{policy.file}: example {example.name!r}"
     if expected in ("pass", "not apply"):
-        return [f"{where}: message/path/details: only a fail, unknown or error example has "
-                "them"]
+        return [f"{where}: message/path/item/details: only a fail, unknown or error example "
+                "has them"]
     wanted = [r for r in results if r.status == expected
               and (example.message is None or example.message in r.message)]
     if example.message is not None and not wanted:
@@ -93,6 +94,12 @@ def _expected(policy: Policy, example: Example, expected: str,
         if not wanted:
             return [f"{where}: no {expected} result points at {example.path!r} (it points "
                     f"at {found})"]
+    if example.item is not None:
+        found = ", ".join(sorted({repr(r.item) for r in wanted}))
+        wanted = [r for r in wanted if r.item == example.item]
+        if not wanted:
+            return [f"{where}: no {expected} result is about item {example.item!r} (it is "
+                    f"about {found})"]
     details = example.details or {}
     if any(all(k in r.details and r.details[k] == v for k, v in details.items())
            for r in wanted):

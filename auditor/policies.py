@@ -100,6 +100,9 @@ class Example(_Strict):
         "(`spec.ports[0].targetPort`; empty: the resource itself): a finding's file:line "
         "comes from it.")
 
+    item: str | None = Field(
+        None, description="The item of the expected result (a container, a port, a rule): "
+        "with the resource, a finding's identity, which waivers and baselines key on.")
     details: dict[str, Any] | None = Field(
         None, description="Entries the expected result's `details` (the report's "
         "machine-readable facts of a finding) must include, with these values.")

@@ -248,8 +248,8 @@ def test_a_passing_example_has_no_message_to_pin(tmp_path: Path) -> None:
     path = tmp_path / "rds-backups.yaml"
     path.write_text(_with_message(GOOD, "pass", "two weeks", "anything"))
     (problem,) = run_examples(load_file(path))
-    assert problem == (f"{path}: example 'two weeks': message/path/details: only a fail, "
-                       "unknown or error example has them")
+    assert problem == (f"{path}: example 'two weeks': message/path/item/details: only a "
+                       "fail, unknown or error example has them")
 
 
 def _path(text: str, name: str, new: str) -> str:
@@ -306,8 +306,8 @@ def test_a_passing_example_has_no_path_to_pin(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("    - name: two weeks\n",
                                  "    - name: two weeks\n      path: x\n", 1))
     (problem,) = run_examples(load_file(path))
-    assert problem == (f"{path}: example 'two weeks': message/path/details: only a fail, "
-                       "unknown or error example has them")
+    assert problem == (f"{path}: example 'two weeks': message/path/item/details: only a "
+                       "fail, unknown or error example has them")
 
 
 def _details(text: str, name: str, details: str) -> str:
@@ -326,3 +326,15 @@ def test_an_example_pins_the_details_a_machine_reads(tmp_path: Path) -> None:
     assert problem.startswith(f"{path}: example {name!r}: no fail result has the details "
                               "{'unhealthy': 2} (it has {")
     assert "'unhealthy': 1" in problem and "'total': 2" in problem
+
+
+def test_an_example_pins_the_item_a_finding_is_about(tmp_path: Path) -> None:
+    text = (PACK_DIR / "image-pinned.yaml").read_text()
+    path = tmp_path / "image-pinned.yaml"
+    name = "no tag (sidecar)"
+    path.write_text(_details(text, name, "{}").replace("details: {}", "item: log-shipper"))
+    assert run_examples(load_file(path)) == []
+    path.write_text(_details(text, name, "{}").replace("details: {}", "item: chess-ai"))
+    (problem,) = run_examples(load_file(path))
+    assert problem == (f"{path}: example {name!r}: no fail result is about item 'chess-ai' "
+                       "(it is about 'log-shipper')")
