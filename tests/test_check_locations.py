@@ -79,3 +79,21 @@ def test_an_annotation_to_add_is_placed_beside_the_annotations_already_there() -
     (result,) = engine.evaluate([policy], Inventory("prod", "declared", [ingress]), {})
     assert result.status == "fail"
     assert "to the Ingress's annotations (templates/ingress.yaml:6)" in result.remediation_text
+
+
+def test_an_alarm_whose_actions_are_not_known_is_the_one_the_finding_names() -> None:
+    policy = load_file(PACK_DIR / "error-rate-alarm.yaml")
+    lb = Resource(kind="LoadBalancer", name="web", source="tf",
+                  body={"load_balancer_type": "application"})
+
+    def alarm(name: str, actions: Any) -> Resource:
+        return Resource(kind="MetricAlarm", name=name, source="tf", body={
+            "namespace": "AWS/ApplicationELB", "metric_name": "HTTPCode_Target_5XX_Count",
+            "threshold": 10, "comparison_operator": "GreaterThanThreshold",
+            "alarm_actions": actions})
+
+    silent, unsure = alarm("web-5xx-silent", []), alarm(
+        "web-5xx-paging", Unknown("variable pager_topic has no value"))
+    results = engine.evaluate([policy], Inventory("prod", "declared", [lb, silent, unsure]), {})
+    assert [(r.status, r.name, r.message) for r in results] == [
+        ("unknown", "web-5xx-paging", "cannot be evaluated: variable pager_topic has no value")]

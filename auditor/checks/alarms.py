@@ -42,9 +42,10 @@ def alb_alarm(ctx: CheckContext) -> list[Outcome]:
         mine = [a for a, w in watching if w is True]
         heard = [(a, _notifies(a)) for a in mine]
         if mine and not any(n is True for _, n in heard):
-            doubt = next((n for _, n in heard if isinstance(n, Unknown)), None)
-            out.append(Outcome(mine[0], "unknown", path=("alarm_actions",), reason=doubt)
-                       if doubt is not None else Outcome(
+            # The alarm whose actions are not known is the one to look at.
+            unsure = next(((a, n) for a, n in heard if isinstance(n, Unknown)), None)
+            out.append(Outcome(unsure[0], "unknown", path=("alarm_actions",), reason=unsure[1])
+                       if unsure is not None else Outcome(
                            mine[0], "fail", path=("alarm_actions",), vars={
                                **_names(lb), "problem": f"alarm {mine[0].name} watches load "
                                f"balancer {lb.name} but notifies nobody (no alarm_actions, or "
