@@ -2,8 +2,8 @@
 
 A fleet scan reads the same modules and files run after run; parsing them (python-hcl2
 above all) is most of a Terraform scan's time. Entries are keyed by a hash of the input's
-text, the name it is shown under, the tool's and the parser's versions, so an edited file,
-an upgraded parser or another version of this tool never reads a stale entry.
+text, the tool's and the parser's versions and the source of the code that made it, so an
+edited file, an upgraded parser or a changed parser of ours never reads a stale entry.
 
 Entries are JSON, never pickle: whoever can plant a file in the cache must not get code
 run. Writes are atomic (a temporary file renamed over), so runs that share the directory
@@ -15,9 +15,11 @@ holds more than the limit.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,18 @@ def prune(root: Path, limit: int) -> None:
         total -= size
         if total <= limit * 3 // 4:
             return
+
+
+@lru_cache(maxsize=16)
+def code_version(*modules: str) -> str:
+    """A digest of the source of the modules that produce an entry: a change to how the
+    tool parses (between releases too, where the version does not move) is a new key."""
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        digest.update(Path(origin).read_bytes() if origin else name.encode())
+    return digest.hexdigest()
 
 
 def key(*parts: str) -> str:

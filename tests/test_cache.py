@@ -200,3 +200,12 @@ def test_a_failed_render_is_not_kept(fresh: Path, tmp_path: Path,
         with pytest.raises(helm_render.RenderError):
             helm_render.render(chart, {}, "web", "shop")
     assert not _entries(fresh)
+
+
+def test_a_change_to_our_own_parser_is_another_entry(fresh: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _load(tmp_path)
+    real = cache.code_version
+    monkeypatch.setattr(cache, "code_version", lambda *names: real(*names) + "-edited")
+    _load(tmp_path)
+    assert len(_entries(fresh)) == 2

@@ -86,7 +86,8 @@ def _cache_key(chart: FsPath, values: dict[str, Any], release: str, namespace: s
         name = path.relative_to(chart).as_posix().encode("utf-8", "surrogateescape")
         digest.update(len(name).to_bytes(8, "big") + name)
         digest.update(len(data).to_bytes(8, "big") + data)
-    return cache.key("helm", engine, release, namespace, given, digest.hexdigest())
+    return cache.key("helm", engine, release, namespace, given, digest.hexdigest(),
+                     cache.code_version(__name__))
 
 
 @lru_cache(maxsize=1)

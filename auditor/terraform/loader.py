@@ -99,7 +99,8 @@ def _parsed(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None
     """Parsed once per process, and across runs through the persistent cache (the blocks'
     file is left empty: :func:`load_file` names it)."""
     store = cache.store()
-    entry = cache.key("terraform", _parser_version(), "json" if json else "hcl", text)
+    entry = cache.key("terraform", _parser_version(), "json" if json else "hcl", text,
+                      cache.code_version(__name__, "auditor.terraform.tfjson"))
     if store is not None and (hit := _decode(store.get("terraform", entry))) is not None:
         return hit
     if json:
