@@ -97,3 +97,17 @@ def test_an_alarm_whose_actions_are_not_known_is_the_one_the_finding_names() -> 
     results = engine.evaluate([policy], Inventory("prod", "declared", [lb, silent, unsure]), {})
     assert [(r.status, r.name, r.message) for r in results] == [
         ("unknown", "web-5xx-paging", "cannot be evaluated: variable pager_topic has no value")]
+
+
+def test_an_alarm_names_its_load_balancer_by_terraform_address() -> None:
+    # Examples carry no Terraform address; a dimension written as the reference does.
+    policy = load_file(PACK_DIR / "latency-alarm.yaml")
+    web, admin = (Resource(kind="LoadBalancer", name=n, source="tf", address=f"aws_lb.{n}",
+                           body={"load_balancer_type": "application"}) for n in ("web", "admin"))
+    alarm = Resource(kind="MetricAlarm", name="web-latency", source="tf", body={
+        "namespace": "AWS/ApplicationELB", "metric_name": "TargetResponseTime",
+        "threshold": 0.4, "alarm_actions": ["arn:aws:sns:us-east-1:123456789012:on-call"],
+        "dimensions": {"LoadBalancer": "aws_lb.web.arn_suffix"}})
+    results = engine.evaluate([policy], Inventory("prod", "declared", [web, admin, alarm]), {})
+    assert sorted((r.status, r.kind, r.name) for r in results) == [
+        ("fail", "LoadBalancer", "admin"), ("pass", "MetricAlarm", "web-latency")]

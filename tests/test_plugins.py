@@ -33,6 +33,9 @@ def replicas_at_least(ctx: CheckContext) -> list[Outcome]:
 
 def broken(ctx):
     raise RuntimeError("the plugin's own bug")
+
+
+NOT_A_FUNCTION = 42
 '''
 
 POLICY = """\
@@ -73,6 +76,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     _install(root, {"acme.replicas_at_least": "acme_checks:replicas_at_least",
                     "acme.broken": "acme_checks:broken",
                     "acme.missing": "acme_checks:nothing_here",
+                    "acme.number": "acme_checks:NOT_A_FUNCTION",
                     "no_dot": "acme_checks:replicas_at_least"})
     monkeypatch.syspath_prepend(str(root))
     for cached in (plugins.installed, plugins.load):
@@ -104,6 +108,7 @@ def test_only_dotted_names_are_plugins(site: Path) -> None:
 @pytest.mark.parametrize(("check", "fragment"), [
     ("acme.nope", "no installed package provides check 'acme.nope'"),
     ("acme.missing", "does not load: AttributeError"),
+    ("acme.number", r"check 'acme.number' \(acme_checks:NOT_A_FUNCTION\) is not a function"),
 ])
 def test_a_plugin_that_is_absent_or_broken_is_a_load_error(
         site: Path, tmp_path: Path, check: str, fragment: str) -> None:

@@ -232,8 +232,9 @@ def guardduty_enabled(ctx: CheckContext) -> list[Outcome]:
         statuses = [d.get("status") for d in found]
         if any(isinstance(s, str) and s.upper() == "ENABLED" for s in statuses):
             return True, ""
-        if any(isinstance(s, Unknown) for s in statuses):
-            return None, "a detector's status is not known"
+        doubt = next((s for s in statuses if isinstance(s, Unknown)), None)
+        if doubt is not None:
+            return None, f"a detector's status is not known: {doubt.reason}"
         return False, "no detector is enabled: " + ", ".join(
             f"{d.get('id')} ({d.get('status')})" for d in found) if found else (
             "no GuardDuty detector exists in the region")

@@ -180,7 +180,7 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
         elif unsure is not None:
             out.append(Outcome(workload, "unknown", vars={"selector": selector},
                                reason=f"the selector of PodDisruptionBudget {unsure.name} "
-                                      "is not resolved"))
+                                      f"is not resolved: {_unresolved(unsure)}"))
         else:
             out.append(Outcome(workload, "fail", location=_values_location(
                 ctx.inventory, workload, ctx.params.get("pdb_values_key")),
@@ -220,20 +220,30 @@ def _fewest(workload: Resource, inv: Inventory) -> tuple[int, str] | None:
 def _pdb_selects(pdb: Resource, labels: dict[str, Any]) -> bool | None:
     """True/False, or None when the selector is unresolved. In policy/v1 an empty selector
     selects every pod of the namespace (in v1beta1, none)."""
-    selector = get(pdb.body, ("spec", "selector"))
-    if _has_unknown(selector):
+    selector = _selector(pdb)
+    if _first_unknown(selector) is not None:
         return None
     if selector == {}:
         return str(pdb.body.get("apiVersion", "policy/v1")) == "policy/v1"
     return k8s.selects(selector, labels)
 
 
-def _has_unknown(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_unknown(v) for v in value)
-    return isinstance(value, Unknown)
+def _selector(pdb: Resource) -> Any:
+    return get(pdb.body, ("spec", "selector"))
+
+
+def _unresolved(pdb: Resource) -> str:
+    doubt = _first_unknown(_selector(pdb))
+    return doubt.reason if doubt is not None else "not known offline"
+
+
+def _first_unknown(value: Any) -> Unknown | None:
+    """The first value not known offline in ``value`` (its reason says why), or None."""
+    if isinstance(value, Unknown):
+        return value
+    inner = value.values() if isinstance(value, dict) else value if isinstance(
+        value, list) else ()
+    return next((u for v in inner if (u := _first_unknown(v)) is not None), None)
 
 
 def _selector_text(workload: Resource, labels: dict[str, Any]) -> str:
