@@ -42,6 +42,8 @@ class Store:
     def get(self, kind: str, key: str) -> Any | None:
         try:
             with self._path(kind, key).open(encoding="utf-8") as handle:
+                if os.fstat(handle.fileno()).st_size > self.limit // 16:
+                    return None  # never written so large: not ours, not read
                 return json.load(handle)
         except (OSError, ValueError, RecursionError):  # absent, unreadable or corrupt
             return None

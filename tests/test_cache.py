@@ -121,6 +121,10 @@ def test_the_directory_follows_xdg_and_is_bounded(tmp_path: Path,
     assert not list(store.root.rglob(".tmp-*"))
     store.put("t", cache.key("big"), {"pad": "x" * 4000})
     assert store.get("t", cache.key("big")) is None
+    planted = store._path("t", cache.key("planted"))
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_text(json.dumps({"pad": "x" * 4000}))  # larger than any entry written
+    assert store.get("t", cache.key("planted")) is None
 
 
 def test_an_unwritable_cache_is_no_cache_not_an_error(fresh: Path, tmp_path: Path) -> None:
