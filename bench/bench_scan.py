@@ -193,20 +193,26 @@ def _waivers_and_baseline(report: Report, pack: list[policies.Policy]) -> float:
     return time.perf_counter() - start
 
 
-def _cold() -> None:
-    """A new, empty parse cache and no parse kept in this process: a first run."""
-    os.environ[cache.ENV_DIR] = tempfile.mkdtemp(prefix="auditor-bench-cache-")
+def _cold(caches: Path) -> None:
+    """A new, empty parse cache (under ``caches``) and no parse kept in this process: a
+    first run."""
+    os.environ[cache.ENV_DIR] = tempfile.mkdtemp(dir=caches)
     loader._parsed.cache_clear()
 
 
 def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="auditor-bench-cache-") as caches:
+        return _measure(Path(caches))
+
+
+def _measure(caches: Path) -> int:
     pack = policies.load_all([])
-    _cold()
+    _cold(caches)
     _timed(REPO / "examples" / "chess-ai", pack)  # warm: grammar cache, imports, cache
     example_s, example = _timed(REPO / "examples" / "chess-ai", pack)
     with tempfile.TemporaryDirectory() as tmp:
         fleet_dir = _fleet(Path(tmp))
-        _cold()
+        _cold(caches)
         fleet_s, fleet = _timed(fleet_dir, pack)
         loader._parsed.cache_clear()  # the next run: only the persistent cache is left
         warm_s, warm = _timed(fleet_dir, pack)
@@ -215,7 +221,7 @@ def main() -> int:
     fleet_n = len(fleet.findings)
     with tempfile.TemporaryDirectory() as tmp:
         crd_project, crd_lines, crds = _crd_chart(Path(tmp))
-        _cold()
+        _cold(caches)
         crd_s, crd = _timed(crd_project, pack)
     waivers_s = _waivers_and_baseline(fleet, pack)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

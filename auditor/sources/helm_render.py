@@ -43,14 +43,14 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
     only successes are kept (a deadline missed under load is not the chart's answer)."""
     store = cache.store()
     entry = _cache_key(chart, values, release, namespace) if store is not None else None
-    if store is not None and entry is not None:
-        hit = store.get("helm", entry)
-        if isinstance(hit, dict) and all(isinstance(k, str) and isinstance(v, str)
-                                         for k, v in hit.items()):
-            return hit
+    if store is None or entry is None:
+        return _render(chart, values, release, namespace)
+    hit = store.get("helm", entry)
+    if isinstance(hit, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                     for k, v in hit.items()):
+        return hit
     rendered = _render(chart, values, release, namespace)
-    if store is not None and entry is not None:
-        store.put("helm", entry, rendered)
+    store.put("helm", entry, rendered)
     return rendered
 
 

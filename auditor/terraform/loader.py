@@ -81,15 +81,14 @@ def read_text(path: FsPath, shown: str) -> tuple[str, ParseError | None]:
 
 
 def load_file(path: FsPath, shown: str) -> tuple[list[Block], ParseError | None]:
-    """The file's blocks. A module called many times (per instance, per environment) is
-    parsed once: parses are kept by content, and each call gets its own Block objects (the
-    module prefix differs) over the shared, never-modified attributes."""
+    """The file's blocks. A module called many times (per instance, per environment, under
+    another relative name) is parsed once: parses are kept by text alone, and each call gets
+    its own Block objects (its name and module prefix differ) over the shared,
+    never-modified attributes."""
     text, error = read_text(path, shown)
     if error:
         return [], error
     blocks, error = _parsed(text, path.name.endswith(".tf.json"))
-    # Kept by text alone: the same module file read from several environments (under
-    # another relative name) is one parse; the name is stamped on each copy.
     return ([replace(b, file=shown) for b in blocks],
             None if error is None else replace(error, file=shown))
 
@@ -99,18 +98,24 @@ def _parsed(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None
     """Parsed once per process, and across runs through the persistent cache (the blocks'
     file is left empty: :func:`load_file` names it)."""
     store = cache.store()
+    if store is None:
+        return _parse(text, json)
     entry = cache.key("terraform", _parser_version(), "json" if json else "hcl", text,
                       cache.code_version(__name__, "auditor.terraform.tfjson"))
-    if store is not None and (hit := _decode(store.get("terraform", entry))) is not None:
+    if (hit := _decode(store.get("terraform", entry))) is not None:
         return hit
+    found, error = _parse(text, json)
+    store.put("terraform", entry, _encode(found, error))
+    return found, error
+
+
+def _parse(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None]:
     if json:
         from auditor.terraform.tfjson import blocks
 
         found, error = blocks(text, "")
     else:
         found, error = _parse_hcl(text, "")
-    if store is not None:
-        store.put("terraform", entry, _encode(found, error))
     return tuple(found), error
 
 
@@ -121,23 +126,22 @@ def _parser_version() -> str:
     return version("python-hcl2")
 
 
-def _encode(blocks: list[Block], error: ParseError | None) -> dict[str, Any]:
-    return {"blocks": [{"kind": b.kind, "labels": b.labels, "attrs": b.attrs, "file": b.file,
-                        "line": b.line, "lines": [[list(k), v] for k, v in b.lines.items()]}
-                       for b in blocks],
-            "error": None if error is None else [error.file, error.line, error.message]}
+def _encode(blocks: tuple[Block, ...], error: ParseError | None) -> dict[str, Any]:
+    """An entry: the blocks without their file, which :func:`load_file` names."""
+    return {"blocks": [{"kind": b.kind, "labels": b.labels, "attrs": b.attrs, "line": b.line,
+                        "lines": [[list(k), v] for k, v in b.lines.items()]} for b in blocks],
+            "error": None if error is None else [error.line, error.message]}
 
 
 def _decode(data: Any) -> tuple[tuple[Block, ...], ParseError | None] | None:
     """An entry back into blocks; None for anything not of the shape written (rebuilt)."""
     try:
         blocks = tuple(Block(str(b["kind"]), [str(x) for x in b["labels"]], dict(b["attrs"]),
-                             str(b["file"]), int(b["line"]),
-                             {tuple(k): int(v) for k, v in b["lines"]})
+                             "", int(b["line"]), {tuple(k): int(v) for k, v in b["lines"]})
                        for b in data["blocks"])
         raw = data["error"]
         error = None if raw is None else ParseError(
-            str(raw[0]), None if raw[1] is None else int(raw[1]), str(raw[2]))
+            "", None if raw[0] is None else int(raw[0]), str(raw[1]))
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return blocks, error
