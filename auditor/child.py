@@ -87,6 +87,12 @@ class Shared:
         self._child: Child | None = None
         self._memory = 0
         atexit.register(self.stop)
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked worker (auditor.parallel): the parent's child is the parent's; two
+        processes writing to one pipe would mix their requests. Start our own."""
+        self._child = None
 
     def get(self, memory: int) -> Child:
         if self._child is None or not self._child.alive() or self._memory != memory:

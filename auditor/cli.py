@@ -68,6 +68,9 @@ def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 
 
 def _config_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+                     help="Environments evaluated at once, each in a worker process; the "
+                     "report is the same in any case. [default: the number of cores]")(f)
     f = click.option("--no-cache", is_flag=True, expose_value=False, callback=_no_cache,
                      help="Neither read nor write the parse cache (in $XDG_CACHE_HOME/"
                      "runbook-auditor, or $AUDITOR_CACHE_DIR).")(f)
@@ -76,6 +79,12 @@ def _config_options(f: Callable[..., None]) -> Callable[..., None]:
     return click.option(
         "--config", "config_path", metavar="FILE",
         help="auditor.yaml, or a directory holding one. [default: ./auditor.yaml]")(f)
+
+
+def _jobs(given: int | None) -> int:
+    from auditor.parallel import cores
+
+    return given or cores()
 
 
 def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -130,7 +139,7 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
 def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output: str | None,
          fail_on: str, policy_dirs: tuple[str, ...], waivers: str | None,
          baseline: tuple[str, ...], source_url: str | None, now: datetime | None,
-         base_ref: str | None) -> None:
+         base_ref: str | None, jobs: int | None) -> None:
     """Audit declared config (Helm, manifests, Terraform): no credentials, no network.
 
     Exit codes: 0 nothing failed at or above --fail-on; 1 something did; 2 the audit could
@@ -143,7 +152,8 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
     if baseline and base_ref:
         raise click.UsageError("give --baseline or --base-ref, not both")
     _report(pipeline.scan, config.load(config_path),
-            pipeline.ScanOptions(environments=envs, now=now), fmt, output, fail_on,
+            pipeline.ScanOptions(environments=envs, now=now, jobs=_jobs(jobs)), fmt, output,
+            fail_on,
             policy_dirs, OutcomeOptions(waivers, baseline, base_ref, source_url, now))
 
 
@@ -155,7 +165,7 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
 def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
           output: str | None, fail_on: str, policy_dirs: tuple[str, ...],
           waivers: str | None, baseline: tuple[str, ...], source_url: str | None,
-          now: datetime | None, live_file: str | None, quiet: bool) -> None:
+          now: datetime | None, live_file: str | None, quiet: bool, jobs: int | None) -> None:
     """Audit declared config, the live state (read-only) and the drift between them.
 
     Live state comes from the Kubernetes API, AWS and TLS endpoints named in the config,
@@ -167,7 +177,7 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
 
     options = pipeline.ScanOptions(environments=envs,
                                    live_file=FsPath(live_file) if live_file else None,
-                                   progress=_progress(quiet), now=now)
+                                   progress=_progress(quiet), now=now, jobs=_jobs(jobs))
     _report(pipeline.audit, config.load(config_path), options, fmt, output, fail_on,
             policy_dirs, OutcomeOptions(waivers, baseline, None, source_url, now))
 
@@ -177,7 +187,8 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
 @click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True),
               metavar="FILE", help="Where to write the snapshot (JSON).")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet: bool) -> None:
+def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet: bool,
+             jobs: int | None) -> None:
     """Record the live state (redacted: no secret values) for `audit --live`."""
     from auditor import config as config_mod
     from auditor import pipeline
@@ -185,8 +196,8 @@ def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet:
 
     config = config_mod.load(config_path)
     _refuse_inputs(output, config)
-    state = pipeline.snapshot_state(config, pipeline.ScanOptions(environments=envs,
-                                                                  progress=_progress(quiet)))
+    state = pipeline.snapshot_state(config, pipeline.ScanOptions(
+        environments=envs, progress=_progress(quiet), jobs=_jobs(jobs)))
     # Owner-only (0600): a snapshot describes the production estate.
     snapshot_mod.write(FsPath(output), snapshot_mod.dump(config.service, state))
     unread = sum(len(c.unavailable) for c in state.values())
@@ -266,7 +277,8 @@ def precommit(files: tuple[str, ...], config_path: str | None, fail_on: str,
     if not envs:
         sys.exit(ExitCode.OK)
     ref = None if gate_all else base_ref(config)
-    _report(pipeline.scan, config, pipeline.ScanOptions(environments=tuple(envs)),
+    _report(pipeline.scan, config, pipeline.ScanOptions(environments=tuple(envs),
+                                                        jobs=_jobs(None)),
             "table", None, fail_on, policy_dirs, OutcomeOptions(waivers, (), ref, ""))
 
 

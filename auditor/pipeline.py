@@ -6,17 +6,25 @@ read the finished report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import api_defaults, conditions, engine, project
+from auditor import api_defaults, conditions, engine, parallel, project
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.live.base import LiveCollected
-from auditor.models import Inventory, Location, NotApplicable, Problem, Report, Result
+from auditor.models import (
+    Inventory,
+    Location,
+    NotApplicable,
+    Problem,
+    Report,
+    Result,
+    Side,
+)
 from auditor.policies import Policy
 from auditor.report import build
 from auditor.sources import DECLARED, Collected
@@ -37,6 +45,7 @@ class ScanOptions:
     environments: Sequence[str] = ()
     live_file: FsPath | None = None  # audit: a recorded snapshot instead of the live APIs
     now: datetime | None = None  # --now: the moment checks judge ages and expiry by
+    jobs: int = 1  # environments evaluated at once (worker processes): --jobs
     progress: Callable[[str], None] = field(default=lambda _: None)
 
 
@@ -123,17 +132,42 @@ def declared_inventory(config: Config, env_name: str) -> Inventory:
     return inventory
 
 
+@dataclass
+class Evaluated:
+    """What one environment leaves for the report: its results, and its inventories with
+    their resources dropped (the report needs their problems only), so a fleet's
+    inventories are never all held at once."""
+
+    results: list[Result]
+    inventories: list[Inventory]
+    not_applicable: list[NotApplicable]
+
+
+def _kept(*inventories: Inventory) -> list[Inventory]:
+    return [Inventory(i.environment, i.side, problems=i.problems) for i in inventories]
+
+
 def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report:
-    results: list[Result] = []
-    inventories = []
-    unmet: list[NotApplicable] = []
-    for env_name in select_environments(config, options.environments):
+    def one(env_name: str) -> Evaluated:
         inventory = declared_inventory(config, env_name)
-        inventories.append(inventory)
         params = _params(config, env_name, options.now)
-        results.extend(engine.evaluate(policies, inventory, params))
-        unmet += _not_applicable(policies, env_name, params, ("declared",))
-    return build(config, policies, inventories, results, not_applicable=unmet)
+        return Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
+                         _not_applicable(policies, env_name, params, ("declared",)))
+
+    return _report(config, policies, parallel.each(
+        select_environments(config, options.environments), one, options.jobs), ("declared",))
+
+
+def _report(config: Config, policies: list[Policy], evaluated: Iterable[Evaluated],
+            sides: tuple[Side, ...]) -> Report:
+    results: list[Result] = []
+    inventories: list[Inventory] = []
+    unmet: list[NotApplicable] = []
+    for env in evaluated:
+        results += env.results
+        inventories += env.inventories
+        unmet += env.not_applicable
+    return build(config, policies, inventories, results, sides, not_applicable=unmet)
 
 
 def _not_applicable(policies: list[Policy], env_name: str, params: dict[str, Any],
@@ -161,13 +195,11 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
 
     recorded, recorded_at = (snapshot.load(options.live_file, service=config.service)
                              if options.live_file else (None, ""))
-    results: list[Result] = []
-    inventories = []
-    unmet: list[NotApplicable] = []
-    for env_name in select_environments(config, options.environments):
+
+    def one(env_name: str) -> Evaluated:
         declared = declared_inventory(config, env_name)
-        unmet += _not_applicable(policies, env_name, _params(config, env_name, options.now),
-                                 ("declared", "live", "drift"))
+        unmet = _not_applicable(policies, env_name, _params(config, env_name, options.now),
+                                ("declared", "live", "drift"))
         if recorded is not None:
             live_state = recorded.get(env_name) or LiveCollected(unavailable={
                 "*": f"environment {env_name} is not in the snapshot"})
@@ -183,25 +215,27 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
                          live_state.problems, names, live_state.unavailable)
         drift = Inventory(env_name, "drift", live_state.resources, [], names,
                           live_state.unavailable, baseline=declared)
-        inventories += [declared, live]
-        results.extend(engine.evaluate(policies, declared, _params(config, env_name,
-                                                                   options.now)))
+        results = engine.evaluate(policies, declared, _params(config, env_name, options.now))
         # A snapshot is judged as of when it was recorded (certificate and snapshot ages),
         # so a recorded audit gives the same answer every day.
         live_params = _params(config, env_name, options.now, recorded_at)
         for inventory in (live, drift):
             results.extend(engine.evaluate(policies, inventory, live_params))
-    return build(config, policies, inventories, results, ("declared", "live", "drift"),
-                 not_applicable=unmet)
+        return Evaluated(results, _kept(declared, live), unmet)
+
+    return _report(config, policies, parallel.each(
+        select_environments(config, options.environments), one, options.jobs),
+        ("declared", "live", "drift"))
 
 
 def snapshot_state(config: Config, options: ScanOptions) -> dict[str, LiveCollected]:
     """What ``auditor snapshot`` records: the live state of each selected environment."""
     from auditor.live.collect import collect
 
-    out = {}
-    for env_name in select_environments(config, options.environments):
+    def one(env_name: str) -> LiveCollected:
         declared = declared_inventory(config, env_name)
-        out[env_name] = collect(config, env_name, config.environments[env_name],
-                                declared.resources, options.progress)
-    return out
+        return collect(config, env_name, config.environments[env_name], declared.resources,
+                       options.progress)
+
+    names = select_environments(config, options.environments)
+    return dict(zip(names, parallel.each(names, one, options.jobs), strict=True))
