@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/chess-ai
 
-.PHONY: demo test debian-tools lint typecheck pytest clock schema bench mutation clean
+.PHONY: demo test debian-tools lint typecheck pytest clock schema bench bench-fleet mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ clean:
 # Speed and memory budgets (not part of `make test`).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_scan.py
+
+# Fleet scale beside Checkov (installed into bench/.checkov-venv on first use) and the parse
+# floor; TF=rds,eks,security-group adds the public examples bench/accuracy.py --fetch got.
+# Writes bench/results/fleet.{md,json}; exit 1 when a budget is missed. Tens of minutes.
+bench-fleet: $(STAMP)
+	$(BIN)/python bench/bench_fleet.py $(if $(TF),--tf-examples $(TF))
 
 # Mutation testing with mutmut (not part of `make test` nor CI; 0.2-2 mutants a second on
 # 2 cores, hours for everything: bench/mutation.md): mutates the modules of [tool.mutmut]
