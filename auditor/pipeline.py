@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import api_defaults, conditions, engine, parallel, project
+from auditor import api_defaults, conditions, engine, envcache, inputs, parallel, project
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.live.base import LiveCollected
@@ -148,11 +148,24 @@ def _kept(*inventories: Inventory) -> list[Inventory]:
 
 
 def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report:
+    memo = envcache.Memo.open(config, policies)  # None: the cache is off
+
     def one(env_name: str) -> Evaluated:
-        inventory = declared_inventory(config, env_name)
         params = _params(config, env_name, options.now)
-        return Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
-                         _not_applicable(policies, env_name, params, ("declared",)))
+        if memo is not None and (hit := memo.get(env_name, params)) is not None:
+            return Evaluated(*hit)
+        def evaluate() -> Evaluated:
+            inventory = declared_inventory(config, env_name)
+            return Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
+                             _not_applicable(policies, env_name, params, ("declared",)))
+
+        if memo is None:
+            return evaluate()
+        with inputs.recording(memo.root, memo.skip) as read:
+            evaluated = evaluate()
+        memo.put(env_name, params, read, (evaluated.results, evaluated.inventories,
+                                          evaluated.not_applicable))
+        return evaluated
 
     return _report(config, policies, parallel.each(
         select_environments(config, options.environments), one, options.jobs), ("declared",))

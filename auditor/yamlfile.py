@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from auditor import yamlcty, yamlgo
+from auditor import yamlcache, yamlcty, yamlgo
 from auditor.errors import where
 from auditor.paths import Path
 
@@ -155,6 +155,26 @@ def load_first(text: str, *, strict: bool = False, dialect: Dialect = HELM_VALUE
 
 def _documents(text: str, strict: bool, dialect: Dialect, first_only: bool,
                first_line: int = 1) -> list[Document]:
+    """Parsed, or read back from the persistent cache (:mod:`auditor.yamlcache`)."""
+    entry = yamlcache.key(text, dialect.name, str(strict), str(first_only), str(first_line))
+    if entry is None:
+        return _parse(text, strict, dialect, first_only, first_line)
+    hit = yamlcache.get(entry)
+    if isinstance(hit, tuple):
+        raise YamlError(*hit)
+    if hit is not None:
+        return [Document(data, line, lines) for data, line, lines in hit]
+    try:
+        docs = _parse(text, strict, dialect, first_only, first_line)
+    except YamlError as exc:
+        yamlcache.put(entry, error=(str(exc), exc.line, exc.path))
+        raise
+    yamlcache.put(entry, [(d.data, d.line, d.lines) for d in docs])
+    return docs
+
+
+def _parse(text: str, strict: bool, dialect: Dialect, first_only: bool,
+           first_line: int) -> list[Document]:
     try:
         stream = yaml.compose_all(text, Loader=dialect.loader)
         nodes = [next(stream, None)] if first_only else list(stream)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import cache
+from auditor import cache, inputs
 from auditor.sources import helm_worker
 
 NO_ENGINE = ("cannot render Helm charts: neither the `helm` binary is on PATH nor the Helm "
@@ -44,6 +44,7 @@ def render(chart: FsPath, values: dict[str, Any], release: str, namespace: str
     store = cache.store()
     entry = _cache_key(chart, values, release, namespace) if store is not None else None
     if store is None or entry is None:
+        inputs.distrust()  # the chart's files were not all read here: no record of them
         return _render(chart, values, release, namespace)
     hit = store.get("helm", entry)
     if isinstance(hit, dict) and all(isinstance(k, str) and isinstance(v, str)

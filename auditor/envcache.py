@@ -1,0 +1,159 @@
+"""An environment's results, kept until one of its inputs changes (``auditor scan``).
+
+A fleet's nightly scan reads the same thousand services as the night before; most did not
+change. An entry is found by everything the results depend on besides the project's files
+(the tool's code and its dependencies' versions, the policies, the config file, the
+environment, its parameters, the Helm engine) and then holds the digests of every project
+file and folder the environment read (:mod:`auditor.inputs`): it is used only while each
+still has that content, so an edited values file, a new template or a module changed
+elsewhere in the repository is a new evaluation.
+
+Not kept: an environment with an ``error`` (a missing file, a render that ran out of time:
+an error may depend on what is absent, or on the machine's load), one that read the clock
+(no ``--now``: the answer is today's), or whose inputs another process read unseen.
+Policies that call plugin checks turn it off: their code is not ours to digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path as FsPath
+from typing import Any
+
+from auditor import cache, inputs, project
+from auditor.checks import plugins
+from auditor.config import Config
+from auditor.models import Inventory, Location, NotApplicable, Problem, Result
+from auditor.policies import Policy
+
+KIND = "env"
+# Besides our code: what parses, renders, evaluates and formats the results.
+DEPENDENCIES = ("PyYAML", "python-hcl2", "lark", "Jinja2", "pydantic", "cel-expr-python",
+                "helm-python-sdk")
+
+Evaluated = tuple[list[Result], list[Inventory], list[NotApplicable]]
+
+
+@dataclass(frozen=True)
+class Memo:
+    """The cache of one scan: what every environment's key shares, computed once."""
+
+    common: str
+    root: FsPath
+    skip: tuple[FsPath, ...]
+
+    @staticmethod
+    def open(config: Config, policies: list[Policy]) -> Memo | None:
+        store = cache.store()
+        if store is None or any(p.check and plugins.NAME.fullmatch(p.check) for p in policies):
+            return None
+        from auditor.sources import helm_render
+
+        config_file = config.base_dir / FsPath(config.file).name
+        try:
+            config_text = config_file.read_bytes().decode("utf-8", "surrogateescape")
+        except OSError:
+            return None
+        digest = hashlib.sha256()
+        for p in policies:
+            digest.update(p.model_dump_json().encode())
+        common = cache.key(KIND, _code(), sys.version, digest.hexdigest(),
+                           str(config_file.resolve()), config_text,
+                           str(helm_render._engine()))
+        root = project.root_of(config.base_dir)
+        return Memo(common, root, (root / ".git", store.root))
+
+    def _entry(self, env_name: str, params: dict[str, Any]) -> str:
+        return cache.key(self.common, env_name,
+                         json.dumps(params, sort_keys=True, default=repr))
+
+    def get(self, env_name: str, params: dict[str, Any]) -> Evaluated | None:
+        store = cache.store()
+        data = store.get(KIND, self._entry(env_name, params)) if store else None
+        if not isinstance(data, dict) or not inputs.unchanged(data.get("inputs")):
+            return None
+        try:
+            return _decode(data["evaluated"])
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+
+    def put(self, env_name: str, params: dict[str, Any], rec: inputs.Recording,
+            evaluated: Evaluated) -> None:
+        store = cache.store()
+        results, inventories, _ = evaluated
+        if store is None or any(r.status == "error" for r in results) or any(
+                p.status == "error" for i in inventories for p in i.problems):
+            return
+        read = inputs.fingerprint(rec)
+        if read is None:
+            return
+        encoded = _encode(evaluated)
+        try:  # kept only if it reads back as it is (a tuple in details would not)
+            if _decode(json.loads(json.dumps(encoded))) != evaluated:
+                return
+        except (TypeError, ValueError):
+            return
+        store.put(KIND, self._entry(env_name, params), {"inputs": read, "evaluated": encoded})
+
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    """Our own source and the versions of what it runs on."""
+    digest = hashlib.sha256()
+    package = FsPath(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".yaml", ".json", ".j2", ".html") and path.is_file():
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    for name in DEPENDENCIES:
+        try:
+            digest.update(f"{name} {metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} -\0".encode())
+    return digest.hexdigest()
+
+
+def _location(loc: Location | None) -> Any:
+    if loc is None:
+        return None
+    return [loc.file, loc.line, loc.key, loc.literal, [_location(r) for r in loc.related]]
+
+
+def _unlocation(raw: Any) -> Location | None:
+    if raw is None:
+        return None
+    file, line, key, literal, related = raw
+    return Location(file, line, key, literal,
+                    tuple(x for r in related if (x := _unlocation(r)) is not None))
+
+
+def _encode(evaluated: Evaluated) -> dict[str, Any]:
+    results, inventories, unmet = evaluated
+    return {
+        "results": [[r.policy_id, r.status, r.environment, r.side, r.kind, r.name, r.source,
+                     r.message, r.namespace, r.item, _location(r.location),
+                     r.remediation_text, r.commands, r.checks, r.details, r.address,
+                     list(r.path)] for r in results],
+        "inventories": [[i.environment, i.side, [[p.source, p.message, _location(p.location),
+                                                  p.status] for p in i.problems]]
+                        for i in inventories],
+        "not_applicable": [n.model_dump() for n in unmet],
+    }
+
+
+def _decode(data: dict[str, Any]) -> Evaluated:
+    results = [Result(policy_id=r[0], status=r[1], environment=r[2], side=r[3], kind=r[4],
+                      name=r[5], source=r[6], message=r[7], namespace=r[8], item=r[9],
+                      location=_unlocation(r[10]), remediation_text=r[11], commands=r[12],
+                      checks=r[13], details=r[14], address=r[15], path=tuple(r[16]))
+               for r in data["results"]]
+    inventories = [Inventory(env, side, problems=[
+        Problem(p[0], p[1], _unlocation(p[2]) or Location(""), p[3]) for p in problems])
+        for env, side, problems in data["inventories"]]
+    unmet = [NotApplicable(**n) for n in data["not_applicable"]]
+    return results, inventories, unmet
