@@ -68,22 +68,31 @@ def refuse_inputs(output: str, files: Iterable[FsPath], directories: Iterable[Fs
     if target.name.endswith(_TERRAFORM):
         raise InputError(f"{option} {output}: a Terraform file by its name; refusing to "
                          "replace what may be an input")
+    # By identity (device, inode): one stat an input, not a resolve of every component
+    # (a fleet's config names thousands).
+    mine = _identity(target)
     for file in files:
-        if _same(target, file):
+        if (mine is not None and _identity(file) == mine) or (
+                mine is None and not file.exists() and file.resolve() == target):
             raise InputError(f"{option} {output}: is {file}, which this run reads; "
                              "refusing to replace an input")
+    around = {i for p in (target, *target.parents) if (i := _identity(p)) is not None}
     for directory in directories:
-        d = directory.resolve()
-        if d == target or d in target.parents:
+        found = _identity(directory)
+        if found in around if found is not None else (
+                (d := directory.resolve()) == target or d in target.parents):
             raise InputError(f"{option} {output}: is inside {directory}, which this run "
                              "reads; write reports elsewhere")
+
+
+def _identity(path: FsPath) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 _TERRAFORM = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
 
 
-def _same(target: FsPath, file: FsPath) -> bool:
-    try:
-        return target == file.resolve() or (target.exists() and os.path.samefile(target, file))
-    except OSError:
-        return False

@@ -8,12 +8,13 @@ test suite runs. A bad file stops the audit (exit 2) with file, field and line.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor import conditions, kinds, paths
+from auditor import cache, conditions, kinds, paths
 from auditor.config import FACTS
 from auditor.errors import PolicyError, where
 from auditor.models import Severity
@@ -320,6 +321,14 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
           for i, c in enumerate(policy.remediation.commands)),
         *((("remediation", "checks", i), c, True)
           for i, c in enumerate(policy.remediation.checks))]
+    # Compiling is most of loading a pack (~2 ms a template): a set already found valid
+    # by this code and Jinja is not compiled again (the engine compiles what it renders).
+    store = cache.store()
+    entry = cache.key("templates", _jinja_version(), cache.code_version("auditor.templates"),
+                      *(f"{command}:{template}" for _, template, command in fields)) \
+        if store is not None else ""
+    if store is not None and store.get("templates", entry) is True:
+        return
     for key, template, command in fields:
         try:
             # Compiled as the engine will render it (cached): also catches unknown filters.
@@ -328,6 +337,15 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
             name = ".".join(str(k) for k in key)
             raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "
                               f"{exc.message}") from None
+    if store is not None:
+        store.put("templates", entry, True)
+
+
+@lru_cache(maxsize=1)
+def _jinja_version() -> str:
+    from importlib.metadata import version
+
+    return version("Jinja2")
 
 
 def load_all(extra_dirs: list[FsPath]) -> list[Policy]:

@@ -213,3 +213,29 @@ def test_a_change_to_our_own_parser_is_another_entry(fresh: Path, tmp_path: Path
     monkeypatch.setattr(cache, "code_version", lambda *names: real(*names) + "-edited")
     _load(tmp_path)
     assert len(_entries(fresh)) == 2
+
+
+def test_a_pack_found_valid_is_not_compiled_again_and_a_bad_template_still_fails(
+        fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor import policies, templates
+    from auditor.errors import PolicyError
+
+    policies.load_all([])
+    assert len(list((fresh / "templates").glob("*/*.json"))) == len(policies.load_all([]))
+
+    def no_compile(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(templates, "compiled", no_compile)
+    policies.load_all([])  # read back: nothing compiled
+    monkeypatch.undo()
+    monkeypatch.setenv(cache.ENV_DIR, str(fresh))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    source = (Path(policies.__file__).resolve().parent.parent / "policies" / "rds-backups.yaml")
+    text = source.read_text().replace("message: >-\n", "message: >-\n  {{ x | nosuchfilter }}\n",
+                                      1)
+    (bad / "rds-backups.yaml").write_text(text)
+    for _ in range(2):  # the failure is not kept as a success
+        with pytest.raises(PolicyError, match="nosuchfilter"):
+            policies.load_file(bad / "rds-backups.yaml")
