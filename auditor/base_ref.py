@@ -58,7 +58,9 @@ def report_at_ref(config: Config, pack: list[Policy], run: Run, run_options: Any
         if not wanted:
             return empty(config), label, f"none of these environments exist at {at}"
         notes += plans_from_hcl(base_config, wanted, at)
-        report = run(base_config, pack, replace(run_options, environments=wanted))
+        # A worktree that is gone after this run: its environments' results are not kept.
+        report = run(base_config, pack, replace(run_options, environments=wanted,
+                                                keep_results=False))
         return report, label, "; ".join(notes)
 
 

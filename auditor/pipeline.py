@@ -46,6 +46,7 @@ class ScanOptions:
     live_file: FsPath | None = None  # audit: a recorded snapshot instead of the live APIs
     now: datetime | None = None  # --now: the moment checks judge ages and expiry by
     jobs: int = 1  # environments evaluated at once (worker processes): --jobs
+    keep_results: bool = True  # in the cache, for the next scan (auditor.envcache)
     progress: Callable[[str], None] = field(default=lambda _: None)
 
 
@@ -148,7 +149,7 @@ def _kept(*inventories: Inventory) -> list[Inventory]:
 
 
 def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report:
-    memo = envcache.Memo.open(config, policies)  # None: the cache is off
+    memo = envcache.Memo.open(config, policies) if options.keep_results else None
 
     def one(env_name: str) -> Evaluated:
         params = _params(config, env_name, options.now)

@@ -234,3 +234,13 @@ def test_a_policy_change_is_another_entry(fresh: Path, tmp_path: Path,
     report = pipeline.scan(cfg, changed, pipeline.ScanOptions(now=NOW))
     assert evaluations == ["prod", "data"]
     assert any(f.message.endswith("(reworded)") for f in report.findings)
+
+
+def test_a_scan_of_a_passing_worktree_keeps_nothing(fresh: Path, tmp_path: Path) -> None:
+    """--base-ref scans a temporary worktree: entries for it would never be read."""
+    root = _project(tmp_path)
+    pipeline.scan(config.load(str(root)), policies.load_all([]),
+                  pipeline.ScanOptions(now=NOW, keep_results=False))
+    assert not list((fresh / "env").glob("*/*.json")) if (fresh / "env").exists() else True
+    _scan(root)
+    assert len(list((fresh / "env").glob("*/*.json"))) == 2
