@@ -63,18 +63,25 @@ _HOOKED = False
 def _hook(event: str, args: tuple[object, ...]) -> None:
     if not _ACTIVE:
         return
+    try:
+        _record(_ACTIVE[-1], event, args)
+    except Exception:  # raising here would fail the read itself
+        _ACTIVE[-1].untrusted = True
+
+
+def _record(rec: Recording, event: str, args: tuple[object, ...]) -> None:
     if event == "open":
         path, _mode, flags = args
         if isinstance(path, int) or (isinstance(flags, int) and flags & _WRITE):
             return
         if isinstance(_mode, str) and any(c in _mode for c in "wax+"):
             return
-        _ACTIVE[-1].file(_absolute(path))
+        rec.file(_absolute(path))
     elif event in ("os.scandir", "os.listdir"):
         path = args[0]
         if isinstance(path, int):
             return
-        _ACTIVE[-1].folder(_absolute("." if path is None else path))
+        rec.folder(_absolute("." if path is None else path))
 
 
 def distrust() -> None:

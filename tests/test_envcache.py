@@ -244,3 +244,13 @@ def test_a_scan_of_a_passing_worktree_keeps_nothing(fresh: Path, tmp_path: Path)
     assert not list((fresh / "env").glob("*/*.json")) if (fresh / "env").exists() else True
     _scan(root)
     assert len(list((fresh / "env").glob("*/*.json"))) == 2
+
+
+def test_an_odd_path_read_during_a_recording_is_not_an_error_of_the_read(
+        tmp_path: Path) -> None:
+    with inputs.recording(tmp_path) as rec:
+        with pytest.raises(ValueError, match="null"):  # the read's own error, unchanged
+            open(str(tmp_path / "a\0b"))  # noqa: SIM115
+        assert not rec.untrusted
+        inputs._hook("open", ("only a path",))  # an event of another shape: not trusted
+    assert rec.untrusted
