@@ -62,10 +62,10 @@ class Memo:
         digest = hashlib.sha256()
         for p in policies:
             digest.update(p.model_dump_json().encode())
-        common = cache.key(KIND, _code(), sys.version, digest.hexdigest(),
+        root = project.root_of(config.base_dir)  # what may be read: part of the answer
+        common = cache.key(KIND, _code(), sys.version, digest.hexdigest(), str(root),
                            str(config_file.resolve()), config_text,
                            str(helm_render._engine()))
-        root = project.root_of(config.base_dir)
         return Memo(common, root, (root / ".git", store.root))
 
     def _entry(self, env_name: str, params: dict[str, Any]) -> str:

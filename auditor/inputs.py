@@ -5,8 +5,9 @@ which every file read and folder listing in this process raises, whichever modul
 it: a source added later cannot forget to report what it reads. Only paths inside the
 project count (our own code, the interpreter and the cache are not inputs). A file's
 folder is recorded with it, so that a file added beside it (a new template, a new
-``.tf``) is a change too. What a check only tests for existence raises no event: results
-that depend on an input being absent are errors, which are never kept
+``.tf``) is a change too. Testing whether a path exists raises no event: the sources say
+so with :func:`probe` where an absent file is not an error (a chart without
+``values.yaml``, a root before ``terraform init``); an error is never kept anyway
 (:mod:`auditor.envcache`).
 
 ``fingerprint`` turns a recording into content digests; ``unchanged`` tells whether the
@@ -33,6 +34,7 @@ class Recording:
     skip: tuple[str, ...]  # folders under root that are not inputs (the cache, .git)
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> size, mtime
     folders: set[str] = field(default_factory=set)
+    probes: set[str] = field(default_factory=set)  # paths tested for existence only
     untrusted: bool = False  # something was read that this process did not see
 
     def _inside(self, path: str) -> bool:
@@ -82,6 +84,15 @@ def _record(rec: Recording, event: str, args: tuple[object, ...]) -> None:
         if isinstance(path, int):
             return
         rec.folder(_absolute("." if path is None else path))
+
+
+def probe(path: FsPath) -> None:
+    """A source tests whether ``path`` exists (no event says so): whether it is a file, a
+    folder or nothing is part of the recording, so that one appearing is a change."""
+    if _ACTIVE:
+        absolute = os.path.abspath(path)
+        if _ACTIVE[-1]._inside(absolute):
+            _ACTIVE[-1].probes.add(absolute)
 
 
 def distrust() -> None:
@@ -136,18 +147,28 @@ def fingerprint(rec: Recording) -> dict[str, dict[str, str]] | None:
         if digest is None:
             return None
         folders[path] = digest
-    return {"files": files, "folders": folders}
+    return {"files": files, "folders": folders,
+            "probes": {path: _kind(path) for path in sorted(rec.probes)}}
 
 
 def unchanged(print_: object) -> bool:
     """Whether every file and folder still has the digest ``print_`` recorded."""
     if not isinstance(print_, dict):
         return False
-    files, folders = print_.get("files"), print_.get("folders")
-    if not isinstance(files, dict) or not isinstance(folders, dict):
+    files, folders, probes = (print_.get(k) for k in ("files", "folders", "probes"))
+    if not (isinstance(files, dict) and isinstance(folders, dict) and isinstance(probes, dict)):
         return False
-    return all(_file_digest(str(p)) == d for p, d in files.items()) and all(
+    return all(_kind(str(p)) == k for p, k in probes.items()) and all(
+        _file_digest(str(p)) == d for p, d in files.items()) and all(
         _folder_digest(str(p)) == d for p, d in folders.items())
+
+
+def _kind(path: str) -> str:
+    if os.path.isdir(path):
+        return "folder"
+    if os.path.isfile(path):
+        return "file"
+    return "link" if os.path.islink(path) else "absent"
 
 
 def _file_digest(path: str) -> str | None:

@@ -254,3 +254,28 @@ def test_an_odd_path_read_during_a_recording_is_not_an_error_of_the_read(
         assert not rec.untrusted
         inputs._hook("open", ("only a path",))  # an event of another shape: not trusted
     assert rec.untrusted
+
+
+def test_a_module_installed_after_the_first_scan_is_seen(
+        fresh: Path, tmp_path: Path, evaluations: list[str]) -> None:
+    """`terraform init` after a scan: the registry module was "not downloaded" (an unknown,
+    which is kept); its record appearing inside an existing .terraform is a change,
+    though only its existence had been tested."""
+    root = _project(tmp_path)
+    (root / "infra" / "main.tf").write_text(
+        'module "db" {\n  source  = "terraform-aws-modules/rds/aws"\n}\n')
+    (root / "infra" / ".terraform" / "providers").mkdir(parents=True)
+    before = _scan(root)
+    assert any("not downloaded" in f.message for f in before.findings
+               if f.environment == "data")
+    installed = root / "infra" / ".terraform" / "modules"
+    (installed / "db").mkdir(parents=True)
+    (installed / "db" / "main.tf").write_text(MODULE_DB % "0")
+    (installed / "modules.json").write_text(
+        '{"Modules": [{"Key": "", "Source": "", "Dir": "."}, {"Key": "db", "Source": '
+        '"registry.terraform.io/terraform-aws-modules/rds/aws", "Dir": ".terraform/modules/db"}]}')
+    evaluations.clear()
+    after = _scan(root)
+    assert evaluations == ["data"]
+    assert _fails(after, "rds-backups", "data")
+    assert _same(after, _scan_without_cache(root))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path as FsPath
 
-from auditor import project
+from auditor import inputs, project
 from auditor.config import Config, Environment, HelmConfig
 from auditor.models import Location, Problem, Resource
 from auditor.sources import helm_render, manifests
@@ -30,6 +30,7 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     source = f"helm chart {helm.chart} (release {helm.release})"
     out.names.update({"release": helm.release, "namespace": helm.namespace,
                       "chart": "./" + helm.chart.removeprefix("./")})
+    inputs.probe(chart / "Chart.yaml")
     if not (chart / "Chart.yaml").is_file():
         out.problems.append(Problem(source, "not a Helm chart (no Chart.yaml)",
                                     Location(config.rel(chart))))
@@ -111,6 +112,7 @@ def _document_starts(rendered: list[Piece], template: str) -> list[tuple[int, in
 def _values(config: Config, chart: FsPath, helm: HelmConfig, out: Collected) -> Values:
     values = Values()
     defaults = chart / "values.yaml"
+    inputs.probe(defaults)
     files = [defaults] if defaults.is_file() else []
     # A listed chart values.yaml is also a user file, in its place in the order (as -f).
     files = [*files, *(config.path(v) for v in helm.values)]
@@ -161,6 +163,7 @@ def missing_dependencies(chart: FsPath) -> list[str]:
         if not isinstance(name, str):
             continue
         folder = chart / "charts"
+        inputs.probe(folder / name)
         present = (folder / name).is_dir() or any(folder.glob(f"{name}-*.tgz"))
         if not present and dep.get("condition") is None:
             missing.append(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor import project
+from auditor import inputs, project
 from auditor.config import Config, Environment
 from auditor.models import Location, Problem, Resource
 from auditor.sources.base import Collected
@@ -26,6 +26,7 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     namespace = env.helm.namespace if env.helm else "default"
     for entry in env.manifests:
         path = config.path(entry)
+        inputs.probe(path)
         # A broken link is listed too: it is an error to report, not a file to skip.
         files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
                        and (p.is_file() or p.is_symlink())) if path.is_dir() else [path]

@@ -14,6 +14,7 @@ locations. A plan that cannot be read is a problem of its own; the other inputs 
 
 from __future__ import annotations
 
+from auditor import inputs
 from auditor.config import Config, Environment
 from auditor.models import Location, Problem
 from auditor.sources.base import Collected
@@ -40,6 +41,7 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
             continue
         found = tfvars.read_files(tfvars.auto_files(directory), config.rel, out.problems)
         values = {**found, **given, **tf.vars}
+        inputs.probe(directory)
         if directory.is_dir() and not any(directory.glob("*.tf")) and not any(
                 directory.glob("*.tf.json")):  # a path typo must not turn the audit off
             out.problems.append(Problem(source, "no *.tf or *.tf.json files in this directory",

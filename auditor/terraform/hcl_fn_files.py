@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
-from auditor import project
+from auditor import inputs, project
 from auditor.limits import MAX_INPUT_BYTES
 from auditor.terraform.hcl_fn_common import LIMIT, too_big
 from auditor.terraform.hcl_fn_paths import glob_regex, go_clean, split_glob
@@ -70,6 +70,7 @@ def _refusal(files: ModuleFiles, full: FsPath) -> str | None:
         return f"outside the project {top}: not read"
     if ".git" in real.relative_to(top).parts:
         return "inside the repository's .git folder: not read"
+    inputs.probe(full)
     return project.refusal(full) if full.exists() else None
 
 
@@ -137,6 +138,7 @@ def _hasher(fn: str, algorithm: str, b64: bool) -> Callable[[Scope, object], str
 
 def _fileexists(scope: Scope, path: object) -> bool:
     full = locate(scope, "fileexists", path)
+    inputs.probe(full)
     if not full.exists():
         return False
     _regular(full, "fileexists", to_str(path))
@@ -160,6 +162,7 @@ def _fileset(scope: Scope, path: object, pattern: object) -> list[str]:
                 continue
             if why := _refusal(files_of(scope, "fileset"), full):
                 raise Stop(Unknown(f"fileset(): {rel}: {why}"))
+            inputs.probe(full)
             if full.is_file():
                 found.append(os.path.relpath(full, base).replace(os.sep, "/"))
     return sorted(found)

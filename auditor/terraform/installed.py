@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path as FsPath
 
-from auditor import project
+from auditor import inputs, project
 from auditor.limits import too_deep
 from auditor.terraform import loader
 
@@ -21,6 +21,7 @@ MODULES_JSON = (".terraform", "modules", "modules.json")
 def installed(root: FsPath) -> dict[str, FsPath]:
     """Module call key -> its directory, as ``terraform init`` recorded it."""
     path = root.joinpath(*MODULES_JSON)
+    inputs.probe(path)
     if not path.is_file():
         return {}
     text, error = loader.read_text(path, "")
@@ -36,6 +37,7 @@ def installed(root: FsPath) -> dict[str, FsPath]:
         if not (isinstance(key, str) and key and isinstance(where, str)):
             continue
         directory = (root / where).resolve()
+        inputs.probe(directory)
         if directory.is_dir() and project.refusal(directory) is None:
             out[key] = directory
     return out

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import cache, project
+from auditor import cache, inputs, project
 from auditor.paths import Path
 
 
@@ -205,6 +205,7 @@ def _strip_markers(value: Any) -> Any:
 def load_dir(directory: FsPath, rel: Any) -> tuple[list[Block], list[ParseError]]:
     blocks: list[Block] = []
     errors: list[ParseError] = []
+    inputs.probe(directory)
     if not directory.is_dir():
         return [], [ParseError(rel(directory), None, "Terraform directory not found")]
     paths = [*directory.glob("*.tf"), *directory.glob("*.tf.json")]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import project
+from auditor import inputs, project
 from auditor.models import Location, Problem
 from auditor.paths import Path
 from auditor.terraform import loader
@@ -152,6 +152,7 @@ class _Child:
             return Problem(walk.source, f"{block.address} ({src}) is not downloaded here: run "
                            "`terraform init` before the scan so its resources are audited "
                            "(modules are never fetched)", where, status="unknown")
+        inputs.probe(self.target)
         if not self.target.is_dir():
             return Problem(walk.source, f"module {name} ({src}): directory "
                            f"{walk.rel(self.target)} not found", where)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import project
+from auditor import inputs, project
 from auditor.models import Location, Problem
 from auditor.terraform import loader
 from auditor.terraform.installed import installed
@@ -65,6 +65,8 @@ class Tree:
             elif isinstance(source, str) and source.startswith(LOCAL_SOURCE):
                 parent = self.directory(names[:-1])
                 found = parent / source if parent is not None else None
+            if found is not None:
+                inputs.probe(found)
             self._dirs[names] = (FsPath(os.path.abspath(found)) if found is not None
                                  and found.is_dir() and not project.refusal(found) else None)
         return self._dirs[names]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
 
+from auditor import inputs
 from auditor.models import Location, Problem
 from auditor.terraform import loader
 from auditor.unknown import Unknown
@@ -20,9 +21,12 @@ from auditor.unknown import Unknown
 
 def auto_files(directory: FsPath) -> list[FsPath]:
     """The var files Terraform loads from ``directory`` without being asked, in order."""
+    inputs.probe(directory)
     if not directory.is_dir():
         return []
     first = [directory / n for n in ("terraform.tfvars", "terraform.tfvars.json")]
+    for path in first:
+        inputs.probe(path)
     auto = [*directory.glob("*.auto.tfvars"), *directory.glob("*.auto.tfvars.json")]
     return [p for p in first if p.is_file()] + sorted(
         (p for p in auto if p.is_file()), key=lambda p: p.name)
