@@ -34,7 +34,7 @@ from auditor.policies import Policy
 KIND = "env"
 # Besides our code: what parses, renders, evaluates and formats the results.
 DEPENDENCIES = ("PyYAML", "python-hcl2", "lark", "Jinja2", "pydantic", "cel-expr-python",
-                "helm-python-sdk")
+                "helm-python-sdk", "google-re2", "cryptography")
 
 Evaluated = tuple[list[Result], list[Inventory], list[NotApplicable]]
 
@@ -63,10 +63,14 @@ class Memo:
         for p in policies:
             digest.update(p.model_dump_json().encode())
         root = project.root_of(config.base_dir)  # what may be read: part of the answer
+        cache_root = store.root.resolve()
+        if cache_root == root or cache_root in root.parents:
+            return None  # the project inside the cache: nothing in it could be told apart
         common = cache.key(KIND, _code(), sys.version, digest.hexdigest(), str(root),
                            str(config_file.resolve()), config_text,
                            str(helm_render._engine()))
-        return Memo(common, root, (root / ".git", store.root))
+        # The cache may sit inside the project (e.g. $GITHUB_WORKSPACE/.cache): not an input.
+        return Memo(common, root, (root / ".git", cache_root))
 
     def _entry(self, env_name: str, params: dict[str, Any]) -> str:
         return cache.key(self.common, env_name,

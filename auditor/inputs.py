@@ -3,26 +3,33 @@
 Recorded from Python's audit events (PEP 578: ``open``, ``os.scandir``, ``os.listdir``),
 which every file read and folder listing in this process raises, whichever module does
 it: a source added later cannot forget to report what it reads. Only paths inside the
-project count (our own code, the interpreter and the cache are not inputs). A file's
-folder is recorded with it, so that a file added beside it (a new template, a new
-``.tf``) is a change too. Testing whether a path exists raises no event: the sources say
-so with :func:`probe` where an absent file is not an error (a chart without
-``values.yaml``, a root before ``terraform init``); an error is never kept anyway
-(:mod:`auditor.envcache`).
+project count, by the path given or by where its links lead (our own code, the
+interpreter and the cache are not inputs). A file's folder is recorded with it, so that a
+file added beside it (a new template, a new ``.tf``) is a change too. Testing whether a
+path exists raises no event: the sources say so with :func:`probe` where an absent file is
+not an error (a chart without ``values.yaml``, a root before ``terraform init``); an error
+is never kept anyway (:mod:`auditor.envcache`).
 
-``fingerprint`` turns a recording into content digests; ``unchanged`` tells whether the
-project still holds exactly that.
+Each path's state includes where its links lead (a module folder linked elsewhere is
+another input), a folder's state is its names, a file's its content. Folders and probes
+are taken when they happen and again at the end: a change during the run is not kept.
+A file is hashed only if it is a regular file inside the project, at most
+``MAX_INPUT_BYTES`` (a link to ``/dev/zero`` or a FIFO is no state, not a hang).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat as st
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
+from typing import Any
+
+from auditor.limits import MAX_INPUT_BYTES
 
 MAX_FILES = 20_000  # a recording larger than this is not kept (it would cost a run to check)
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND
@@ -33,50 +40,60 @@ class Recording:
     root: str  # the project, as an absolute path with a trailing separator
     skip: tuple[str, ...]  # folders under root that are not inputs (the cache, .git)
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> size, mtime
-    folders: set[str] = field(default_factory=set)
-    probes: set[str] = field(default_factory=set)  # paths tested for existence only
+    folders: dict[str, str | None] = field(default_factory=dict)  # path -> state when listed
+    probes: dict[str, str] = field(default_factory=dict)  # path -> state when tested
     untrusted: bool = False  # something was read that this process did not see
 
-    def _inside(self, path: str) -> bool:
-        return path.startswith(self.root) and not path.startswith(self.skip)
+    def counts(self, path: str) -> bool:
+        return _inside(path, self.root, self.skip) or _inside(
+            os.path.realpath(path), self.root, self.skip)
 
     def file(self, path: str) -> None:
-        if not self._inside(path) or path in self.files:
+        if path in self.files or not self.counts(path):
             return
         if len(self.files) >= MAX_FILES:
             self.untrusted = True
             return
         try:
             stat = os.stat(path)
-        except OSError:
+        except (OSError, ValueError):
             return  # the reader reports it; the result is then an error, not kept
         self.files[path] = (stat.st_size, stat.st_mtime_ns)
         self.folder(os.path.dirname(path))
 
     def folder(self, path: str) -> None:
-        if self._inside(path) or path == self.root.rstrip(os.sep):
-            self.folders.add(path)
+        if path not in self.folders and (self.counts(path) or path == self.root[:-1]):
+            self.folders[path] = _folder_state(path, self.root)
+
+
+def _inside(path: str, root: str, skip: tuple[str, ...] = ()) -> bool:
+    return (path + os.sep).startswith(root) and not (path + os.sep).startswith(skip)
 
 
 _ACTIVE: list[Recording] = []  # the recording of this process's current work, if any
 _HOOKED = False
+_BUSY = False
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:
-    if not _ACTIVE:
+    global _BUSY
+    if not _ACTIVE or _BUSY:  # our own listings and stats raise events too
         return
+    _BUSY = True
     try:
         _record(_ACTIVE[-1], event, args)
     except Exception:  # raising here would fail the read itself
         _ACTIVE[-1].untrusted = True
+    finally:
+        _BUSY = False
 
 
 def _record(rec: Recording, event: str, args: tuple[object, ...]) -> None:
     if event == "open":
-        path, _mode, flags = args
+        path, mode, flags = args
         if isinstance(path, int) or (isinstance(flags, int) and flags & _WRITE):
             return
-        if isinstance(_mode, str) and any(c in _mode for c in "wax+"):
+        if isinstance(mode, str) and any(c in mode for c in "wax+"):
             return
         rec.file(_absolute(path))
     elif event in ("os.scandir", "os.listdir"):
@@ -87,17 +104,20 @@ def _record(rec: Recording, event: str, args: tuple[object, ...]) -> None:
 
 
 def probe(path: FsPath) -> None:
-    """A source tests whether ``path`` exists (no event says so): whether it is a file, a
-    folder or nothing is part of the recording, so that one appearing is a change."""
+    """A source tests whether ``path`` exists (no event says so): what it is (a file, a
+    folder, a link and where to, or nothing) is part of the recording, so that one
+    appearing or changing is a change."""
     if _ACTIVE:
+        rec = _ACTIVE[-1]
         absolute = os.path.abspath(path)
-        if _ACTIVE[-1]._inside(absolute):
-            _ACTIVE[-1].probes.add(absolute)
+        if absolute not in rec.probes and rec.counts(absolute):
+            rec.probes[absolute] = _probe_state(absolute)
 
 
 def distrust() -> None:
     """Another process read inputs this one did not (a Helm render whose chart was not
-    hashed here): the current work's recording is incomplete, and not to be kept."""
+    hashed here), or the answer depends on the clock: the current work's recording is not
+    to be kept."""
     if _ACTIVE:
         _ACTIVE[-1].untrusted = True
 
@@ -123,65 +143,88 @@ def recording(root: FsPath, skip: tuple[FsPath, ...] = ()) -> Iterator[Recording
         _ACTIVE.pop()
 
 
-def fingerprint(rec: Recording) -> dict[str, dict[str, str]] | None:
-    """The digests of what was read; None when it cannot be trusted: too large, read by
-    another process, or a file changed since it was read (this run's results may be of
-    the old content)."""
-    if rec.untrusted:
+def fingerprint(rec: Recording) -> dict[str, Any] | None:
+    """The states of what was read; None when it cannot be trusted: nothing read, too
+    much, read by another process, or something changed since it was read (this run's
+    results may be of the old content)."""
+    if rec.untrusted or not rec.files:
         return None
-    files = {}
+    files: dict[str, str] = {}
     for path, seen in sorted(rec.files.items()):
         try:
             stat = os.stat(path)
-        except OSError:
+        except (OSError, ValueError):
             return None
-        if (stat.st_size, stat.st_mtime_ns) != seen:
+        state = _file_state(path, rec.root)
+        if (stat.st_size, stat.st_mtime_ns) != seen or state is None:
             return None
-        digest = _file_digest(path)
-        if digest is None:
+        files[path] = state
+    for path, state in rec.folders.items():
+        if state is None or _folder_state(path, rec.root) != state:
             return None
-        files[path] = digest
-    folders = {}
-    for path in sorted(rec.folders):
-        digest = _folder_digest(path)
-        if digest is None:
+    for path, state in rec.probes.items():
+        if _probe_state(path) != state:
             return None
-        folders[path] = digest
-    return {"files": files, "folders": folders,
-            "probes": {path: _kind(path) for path in sorted(rec.probes)}}
+    return {"root": rec.root, "files": files, "folders": dict(sorted(rec.folders.items())),
+            "probes": dict(sorted(rec.probes.items()))}
 
 
 def unchanged(print_: object) -> bool:
-    """Whether every file and folder still has the digest ``print_`` recorded."""
+    """Whether every file, folder and probed path still has the state ``print_`` says."""
     if not isinstance(print_, dict):
         return False
+    root = print_.get("root")
     files, folders, probes = (print_.get(k) for k in ("files", "folders", "probes"))
-    if not (isinstance(files, dict) and isinstance(folders, dict) and isinstance(probes, dict)):
+    if not (isinstance(root, str) and isinstance(files, dict) and isinstance(folders, dict)
+            and isinstance(probes, dict)):
         return False
-    return all(_kind(str(p)) == k for p, k in probes.items()) and all(
-        _file_digest(str(p)) == d for p, d in files.items()) and all(
-        _folder_digest(str(p)) == d for p, d in folders.items())
+    return all(_probe_state(str(p)) == s for p, s in probes.items()) and all(
+        _folder_state(str(p), root) == s for p, s in folders.items()) and all(
+        _file_state(str(p), root) == s for p, s in files.items())
 
 
-def _kind(path: str) -> str:
-    if os.path.isdir(path):
-        return "folder"
-    if os.path.isfile(path):
-        return "file"
-    return "link" if os.path.islink(path) else "absent"
+def _real(path: str, root: str) -> str | None:
+    """Where ``path`` leads, relative to the project; None outside it."""
+    real = os.path.realpath(path)
+    return os.path.relpath(real, root) if _inside(real, root) else None
 
 
-def _file_digest(path: str) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
+def _file_state(path: str, root: str) -> str | None:
+    real = _real(path, root)
+    if real is None:
         return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError):
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not st.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
+            return None
+        digest = hashlib.sha256(handle.read(MAX_INPUT_BYTES + 1)).hexdigest()
+    return f"{real}\0{digest}"
 
 
-def _folder_digest(path: str) -> str | None:
+def _folder_state(path: str, root: str) -> str | None:
+    real = _real(path, root)
+    if real is None and not _inside(path, root):
+        return None
     try:
         names = sorted(os.listdir(path))
-    except OSError:
+    except (OSError, ValueError):
         return None
-    return hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape")).hexdigest()
+    listing = "\0".join(names).encode("utf-8", "surrogateescape")
+    return f"{real}\0{hashlib.sha256(listing).hexdigest()}"
+
+
+def _probe_state(path: str) -> str:
+    """What is at ``path`` and where its links lead (a link retargeted is a change)."""
+    if os.path.isdir(path):
+        kind = "folder"
+    elif os.path.isfile(path):
+        kind = "file"
+    elif os.path.lexists(path):
+        kind = "other" if os.path.exists(path) else "broken link"
+    else:
+        kind = "absent"
+    return f"{kind}\0{os.path.realpath(path)}"

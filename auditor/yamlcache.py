@@ -9,6 +9,7 @@ again each run rather than read back changed. Small texts are not worth a file.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 from auditor import cache
@@ -23,8 +24,15 @@ def key(text: str, *how: str) -> str | None:
     """The entry of ``text`` read in a way (dialect, strictness, ...); None: not cached."""
     if len(text) < MIN_CHARS or cache.store() is None:
         return None
-    return cache.key(KIND, *how, text, cache.code_version(
+    return cache.key(KIND, _pyyaml(), *how, text, cache.code_version(
         "auditor.yamlfile", "auditor.yamlgo", "auditor.yamlcty", __name__))
+
+
+@lru_cache(maxsize=1)
+def _pyyaml() -> str:
+    import yaml
+
+    return f"PyYAML {yaml.__version__} libyaml {getattr(yaml, '__with_libyaml__', False)}"
 
 
 def get(entry: str) -> list[Parsed] | tuple[str, int | None, tuple[str | int, ...] | None] \

@@ -173,7 +173,7 @@ def test_the_recording_sees_reads_and_listings_inside_the_project_only(tmp_path:
         list((project / "sub").iterdir())
         (project / "new.txt").write_text("written, not read")
     assert set(rec.files) == {str(project / "sub" / "a.txt")}
-    assert rec.folders == {str(project / "sub")}
+    assert set(rec.folders) == {str(project / "sub")}
     printed = inputs.fingerprint(rec)
     assert printed is not None and inputs.unchanged(printed)
     (project / "sub" / "b.txt").write_text("b")  # a new neighbour
@@ -279,3 +279,79 @@ def test_a_module_installed_after_the_first_scan_is_seen(
     assert evaluations == ["data"]
     assert _fails(after, "rds-backups", "data")
     assert _same(after, _scan_without_cache(root))
+
+
+def _edit_module(root: Path, retention: str) -> None:
+    (root / "modules" / "db" / "main.tf").write_text(MODULE_DB % retention)
+
+
+@pytest.mark.parametrize("where", ["project", "above", "inside"])
+def test_wherever_the_cache_is_a_change_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                where: str) -> None:
+    root = _project(tmp_path)
+    place = {"project": root, "above": tmp_path, "inside": root / ".cache"}[where]
+    monkeypatch.setenv(cache.ENV_DIR, str(place))
+    assert _fails(_scan(root), "rds-backups", "data")
+    _edit_module(root, "14")
+    assert not _fails(_scan(root), "rds-backups", "data")
+    if where == "inside":  # kept, and the cache's own files are not inputs
+        assert list((place / "env").glob("*/*.json"))
+
+
+def test_a_linked_module_folder_retargeted_is_a_change(fresh: Path, tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    modules = root / "modules"
+    (modules / "db").rename(modules / "db-v1")
+    shutil.copytree(modules / "db-v1", modules / "db-v2")
+    (modules / "db-v2" / "main.tf").write_text(MODULE_DB % "14")
+    (modules / "db").symlink_to("db-v1")
+    assert _fails(_scan(root), "rds-backups", "data")
+    (modules / "db").unlink()
+    (modules / "db").symlink_to("db-v2")
+    assert not _fails(_scan(root), "rds-backups", "data")
+
+
+def test_a_file_named_through_a_link_from_outside_is_an_input(fresh: Path,
+                                                              tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (tmp_path / "alias").symlink_to(root)
+    (root / "infra" / "vars.tf").write_text('variable "retention" {\n  default = 0\n}\n')
+    (root / "modules" / "db" / "main.tf").write_text(
+        'variable "retention" {}\nresource "aws_db_instance" "db" {\n  identifier = "shop"\n'
+        '  backup_retention_period = var.retention\n}\n')
+    (root / "infra" / "main.tf").write_text(
+        'module "db" {\n  source = "../modules/db"\n  retention = var.retention\n}\n')
+    (root / "infra" / "prod.tfvars").write_text("retention = 0\n")
+    cfg = root / "auditor.yaml"
+    cfg.write_text(cfg.read_text().replace(
+        "terraform: {dirs: [infra]}",
+        "terraform: {dirs: [infra], var_files: [../alias/infra/prod.tfvars]}"))
+    assert _fails(_scan(root), "rds-backups", "data")
+    (root / "infra" / "prod.tfvars").write_text("retention = 14\n")
+    assert not _fails(_scan(root), "rds-backups", "data")
+
+
+def test_a_link_out_replaced_by_a_file_is_a_change_and_a_device_never_hangs(
+        fresh: Path, tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    infra = root / "infra"
+    (tmp_path / "secret.txt").write_text("0")
+    (infra / "ret.txt").symlink_to(tmp_path / "secret.txt")
+    (infra / "main.tf").write_text(
+        'resource "aws_db_instance" "db" {\n  identifier = "shop"\n'
+        '  backup_retention_period = tonumber(file("${path.module}/ret.txt"))\n}\n')
+    first = _scan(root)  # read from outside: refused, so the retention is unknown
+    assert any(f.policy == "rds-backups" and f.status == "unknown" and "outside" in f.message
+               for f in first.findings if f.environment == "data")
+    (infra / "ret.txt").unlink()
+    (infra / "ret.txt").write_text("14")
+    second = _scan(root)
+    assert not [f for f in second.findings if f.policy == "rds-backups"
+                and f.environment == "data"]
+    # A kept entry whose file becomes a link to an endless device: checked, not hashed.
+    main = infra / "main.tf"
+    main.unlink()
+    main.symlink_to("/dev/zero")
+    third = _scan(root)
+    assert any(f.environment == "data" and f.status == "error" and "/dev/zero" in f.message
+               for f in third.findings)

@@ -63,7 +63,8 @@ def test_any_number_of_jobs_gives_the_serial_report(
     root = _project(tmp_path)
     if command[0] == "audit":  # a recording of prod only: the others say so
         command = [*command, str(EXAMPLE / "live-snapshot.json")]
-    outputs = [run_cli(*command, "--config", str(root), "--format", "json",
+    # --no-cache: every run evaluates each environment itself (in a worker, for jobs > 1)
+    outputs = [run_cli(*command, "--config", str(root), "--format", "json", "--no-cache",
                        "--now", "2026-12-01T00:00:00Z", "--jobs", jobs)
                for jobs in ("1", "2", "4")]
     assert {o.exit_code for o in outputs} == {outputs[0].exit_code}

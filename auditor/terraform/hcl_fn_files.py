@@ -61,6 +61,7 @@ def path_value(scope: Scope, attribute: str) -> object:
 
 
 def _refusal(files: ModuleFiles, full: FsPath) -> str | None:
+    inputs.probe(full)  # refused or not, what is there (and where it leads) is an input
     try:
         real = full.resolve(strict=False)
     except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
@@ -70,7 +71,6 @@ def _refusal(files: ModuleFiles, full: FsPath) -> str | None:
         return f"outside the project {top}: not read"
     if ".git" in real.relative_to(top).parts:
         return "inside the repository's .git folder: not read"
-    inputs.probe(full)
     return project.refusal(full) if full.exists() else None
 
 

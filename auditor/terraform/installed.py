@@ -36,8 +36,8 @@ def installed(root: FsPath) -> dict[str, FsPath]:
         where = entry.get("Dir") if isinstance(entry, dict) else None
         if not (isinstance(key, str) and key and isinstance(where, str)):
             continue
+        inputs.probe(root / where)  # where a link on the way leads is part of its state
         directory = (root / where).resolve()
-        inputs.probe(directory)
         if directory.is_dir() and project.refusal(directory) is None:
             out[key] = directory
     return out

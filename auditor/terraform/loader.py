@@ -72,6 +72,8 @@ def read_text(path: FsPath, shown: str) -> tuple[str, ParseError | None]:
     refused = project.refusal(path)
     if refused:
         return "", ParseError(shown, None, refused)
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO, a device
+        return "", ParseError(shown, None, "not a regular file: not read")
     try:
         return path.read_text(encoding="utf-8-sig"), None
     except OSError as exc:
@@ -209,7 +211,9 @@ def load_dir(directory: FsPath, rel: Any) -> tuple[list[Block], list[ParseError]
     if not directory.is_dir():
         return [], [ParseError(rel(directory), None, "Terraform directory not found")]
     paths = [*directory.glob("*.tf"), *directory.glob("*.tf.json")]
-    for path in sorted(p for p in paths if p.is_file()):
+    # Not only regular files: a link that leads nowhere or out, or a device, is an error
+    # to report (skipped in silence, the directory would be audited as empty).
+    for path in sorted(p for p in paths if not p.is_dir()):
         found, error = load_file(path, rel(path))
         blocks.extend(found)
         if error:

@@ -129,6 +129,8 @@ class _Child:
         self.src = src
         self.local = isinstance(src, str) and src.startswith(LOCAL_SOURCE)
         downloaded = walk.installed.get(call_key(block.address))
+        if self.local and isinstance(src, str):
+            inputs.probe(directory / src)  # a link on the way there: where it leads counts
         self.target = ((directory / src).resolve() if self.local and isinstance(src, str)
                        else downloaded or directory)
         self.missing = not self.local and downloaded is None
