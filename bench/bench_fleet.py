@@ -118,6 +118,16 @@ def _floor_files(root: Path) -> list[Path]:
                                              and "templates" not in p.parts)))
 
 
+def _read_by(rel: Path, root: Path, examples: list[Path]) -> bool:
+    """Whether a scan of ``examples`` reads this file: the module itself (not its
+    wrappers), its submodules, and the chosen examples with what they installed."""
+    if rel.parts[:1] == ("wrappers",):
+        return False
+    if rel.parts[:1] != ("examples",):
+        return True
+    return any((root / rel).is_relative_to(e) for e in examples)
+
+
 def _checkov_cmd(frameworks: list[str], *dirs: Path) -> list[str]:
     return [str(CHECKOV_VENV / "bin" / "checkov"), *[a for d in dirs for a in ("-d", str(d))],
             "--framework", *frameworks, "--output", "json", "--quiet", "--compact",
@@ -181,8 +191,9 @@ def terraform(names: list[str], runs: int, checkov: bool, tmp: Path) -> list[Wor
                         True)
         cmd = _checkov_cmd(["terraform"], *[root / d for d in chosen.terraform]) \
             if checkov else None
-        files = [p for p in _floor_files(root) if p.suffix == ".tf"
-                 and "wrappers" not in p.relative_to(root).parts]
+        chosen_dirs = [root / d for d in chosen.terraform]
+        files = [p for p in _floor_files(root) if p.suffix == ".tf" and _read_by(
+            p.relative_to(root), root, chosen_dirs)]
         _scan_runs(work, config, tmp, runs, cmd, files)
         out.append(work)
     return out
