@@ -50,10 +50,12 @@ class Store:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         """Best effort: a cache that cannot be written is no cache, not an error."""
-        try:
-            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError, RecursionError):
-            return
+        text = dumps(value)
+        if text is not None:
+            self.put_text(kind, key, text)
+
+    def put_text(self, kind: str, key: str, text: str) -> None:
+        """An entry already written as JSON (by :func:`dumps`)."""
         if len(text) > self.limit // 16:  # one entry never crowds out the rest
             return
         path = self._path(kind, key)
@@ -75,6 +77,14 @@ class Store:
                 raise
         except OSError:
             return
+
+
+def dumps(value: Any) -> str | None:
+    """An entry's JSON text; None for a value JSON cannot hold."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def prune(root: Path, limit: int) -> None:

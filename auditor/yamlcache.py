@@ -8,7 +8,7 @@ again each run rather than read back changed. Small texts are not worth a file.
 
 from __future__ import annotations
 
-import math
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -48,10 +48,14 @@ def get(entry: str) -> list[Parsed] | tuple[str, int | None, tuple[str | int, ..
             message, line, path = data["error"]
             return (str(message), None if line is None else int(line),
                     None if path is None else tuple(path))
-        return [(d["data"], int(d["line"]), {tuple(k): int(v) for k, v in d["lines"]})
-                for d in data["docs"]]
+        return _decode(data)
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _decode(data: Any) -> list[Parsed]:
+    return [(d["data"], int(d["line"]), {tuple(k): int(v) for k, v in d["lines"]})
+            for d in data["docs"]]
 
 
 def put(entry: str, docs: list[Parsed] | None = None,
@@ -65,29 +69,17 @@ def put(entry: str, docs: list[Parsed] | None = None,
                                                         None if path is None else list(path)]})
         return
     assert docs is not None
-    if not all(_exact(data) and all(type(part) in (str, int) for path in lines for part in path)
-               for data, _, lines in docs):
-        return
-    store.put(KIND, entry, {"error": None, "docs": [
+    text = cache.dumps({"error": None, "docs": [
         {"data": data, "line": line, "lines": [[list(k), v] for k, v in lines.items()]}
         for data, line, lines in docs]})
-
-
-def _exact(value: Any) -> bool:
-    """Whether JSON gives ``value`` back as it is (walked without recursion: documents
-    may be deep)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if not all(type(k) is str for k in item):
-                return False
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return False
-        elif not (item is None or type(item) in (str, int, bool)):
-            return False
-    return True
+    # Kept only if it reads back as it is (no key that is not a string, no tuple): the data
+    # by a round trip and a compare, both in C; the paths (strings and indexes) here.
+    if text is None or not all(type(part) in (str, int) for _, _, lines in docs
+                               for path in lines for part in path):
+        return
+    try:
+        back = json.loads(text)["docs"]
+    except (ValueError, RecursionError):
+        return
+    if all(b["data"] == d[0] for b, d in zip(back, docs, strict=True)):
+        store.put_text(KIND, entry, text)

@@ -144,19 +144,22 @@ def load_all(text: str, *, strict: bool = True, dialect: Dialect = YAML11) -> li
 
 
 def load_first(text: str, *, strict: bool = False, dialect: Dialect = HELM_VALUES,
-               first_line: int = 1) -> Document:
+               first_line: int = 1, keep: bool = True) -> Document:
     """The first document only, as Go's ``yaml.Unmarshal`` reads one (later documents
     are not read at all; by default a duplicate key's last value wins, as in Go). An empty
     document's data is None. ``first_line``: the line ``text`` starts on in its file (a
     piece of a stream): every line reported, in errors too, is a line of the file."""
-    docs = _documents(text, strict, dialect, first_only=True, first_line=first_line)
+    docs = _documents(text, strict, dialect, first_only=True, first_line=first_line,
+                      keep=keep)
     return docs[0] if docs else Document(None, 1)
 
 
 def _documents(text: str, strict: bool, dialect: Dialect, first_only: bool,
-               first_line: int = 1) -> list[Document]:
-    """Parsed, or read back from the persistent cache (:mod:`auditor.yamlcache`)."""
-    entry = yamlcache.key(text, dialect.name, str(strict), str(first_only), str(first_line))
+               first_line: int = 1, keep: bool = True) -> list[Document]:
+    """Parsed, or read back from the persistent cache (:mod:`auditor.yamlcache`) unless
+    not ``keep`` (a text unlikely to be read again, such as a render's output)."""
+    entry = yamlcache.key(text, dialect.name, str(strict), str(first_only),
+                          str(first_line)) if keep else None
     if entry is None:
         return _parse(text, strict, dialect, first_only, first_line)
     hit = yamlcache.get(entry)

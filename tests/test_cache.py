@@ -239,3 +239,54 @@ def test_a_pack_found_valid_is_not_compiled_again_and_a_bad_template_still_fails
     for _ in range(2):  # the failure is not kept as a success
         with pytest.raises(PolicyError, match="nosuchfilter"):
             policies.load_file(bad / "rds-backups.yaml")
+
+
+def _big(body: str) -> str:
+    """A YAML text over yamlcache.MIN_CHARS."""
+    from auditor import yamlcache
+
+    pad = "".join(f"k{i}: v{i}\n" for i in range(yamlcache.MIN_CHARS // 8))
+    return body + pad
+
+
+def test_a_yaml_parse_is_kept_and_read_back_exactly(fresh: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor import yamlfile
+
+    text = _big("spec:\n  replicas: 2\n  ratio: 1.0\n  enabled: true\n  list: [a, 1]\n")
+    cold = yamlfile.load_all(text)
+    assert len(list((fresh / "yaml").glob("*/*.json"))) == 1
+
+    def no_parse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(yamlfile, "_parse", no_parse)
+    warm = yamlfile.load_all(text)
+    assert [(d.data, d.line, d.lines) for d in warm] == [(d.data, d.line, d.lines) for d in cold]
+    assert warm[0].data["spec"]["ratio"] == 1.0 and isinstance(warm[0].data["spec"]["ratio"],
+                                                               float)
+    assert warm[0].data["spec"]["enabled"] is True
+    assert warm[0].lines[("spec", "replicas")] == 2
+
+
+def test_what_json_cannot_hold_or_a_small_text_is_not_kept(fresh: Path) -> None:
+    from auditor import yamlfile
+
+    binary = yamlfile.load_all(_big("b: !!binary aGVsbG8=\n"))  # bytes: JSON has none
+    assert binary[0].data["b"] == b"hello"
+    yamlfile.load_all("small: 1\n")
+    assert not list(fresh.glob("yaml/*/*.json"))
+    assert yamlfile.load_all(_big("b: !!binary aGVsbG8=\n"))[0].data["b"] == b"hello"
+
+
+def test_a_yaml_error_is_kept_with_its_line(fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor import yamlfile
+
+    text = _big("a: 1\n") + "bad: [1\n"
+    with pytest.raises(yamlfile.YamlError) as cold:
+        yamlfile.load_all(text)
+    monkeypatch.setattr(yamlfile, "_parse", lambda *a, **k: pytest.fail("parsed again"))
+    with pytest.raises(yamlfile.YamlError) as warm:
+        yamlfile.load_all(text)
+    assert (str(warm.value), warm.value.line) == (str(cold.value), cold.value.line)
+    assert warm.value.line is not None

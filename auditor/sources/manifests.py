@@ -67,8 +67,11 @@ def parse(text: str, shown: str, source: str, namespace: str, line_offset: int =
             out.problems.append(Problem(source, piece.error, Location(shown, offset + 1)))
             continue
         try:
+            # A file's documents are kept in the parse cache; Helm's output (pieces) is not:
+            # it is new whenever the values are, and large charts made keeping it cost
+            # more than parsing.
             doc = load_first(piece.text, strict=strict, dialect=KUBERNETES,
-                             first_line=offset + 1)
+                             first_line=offset + 1, keep=pieces is None)
         except YamlError as exc:
             out.problems.append(Problem(source, f"invalid YAML: {exc}",
                                         Location(shown, exc.line or offset + 1)))
