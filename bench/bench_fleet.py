@@ -110,22 +110,22 @@ def _scan_runs(work: Workload, config: Path, tmp: Path, runs: int,
         work.figures["warm_ratio"] = med["checkov"] / med["warm"]
 
 
-def _floor_files(root: Path) -> list[Path]:
-    """What the parse floor reads: Terraform, values files, Chart.yaml, manifests (not chart
-    templates, which are not YAML before they are rendered)."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()
-                  and (p.suffix == ".tf" or (p.suffix in (".yaml", ".yml")
-                                             and "templates" not in p.parts)))
+def _floor_files(config: Path) -> list[Path]:
+    """What the parse floor reads: the Terraform and YAML files a scan of ``config`` reads
+    (recorded as the cache records them, in a scan without the cache; not chart templates,
+    which are not YAML before they are rendered, nor module folders no call reaches)."""
+    from auditor import cache, inputs, pipeline, policies
+    from auditor import config as config_mod
 
-
-def _read_by(rel: Path, root: Path, examples: list[Path]) -> bool:
-    """Whether a scan of ``examples`` reads this file: the module itself (not its
-    wrappers), its submodules, and the chosen examples with what they installed."""
-    if rel.parts[:1] == ("wrappers",):
-        return False
-    if rel.parts[:1] != ("examples",):
-        return True
-    return any((root / rel).is_relative_to(e) for e in examples)
+    loaded = config_mod.load(str(config))
+    cache.disable()
+    try:
+        with inputs.recording(config.parent) as rec:
+            pipeline.scan(loaded, policies.load_all([]), pipeline.ScanOptions(jobs=1))
+    finally:
+        cache._RUN.disabled = False
+    return sorted(Path(p) for p in rec.files if p.endswith(".tf") or (
+        p.endswith((".yaml", ".yml")) and "templates" not in Path(p).parts))
 
 
 def _checkov_cmd(frameworks: list[str], *dirs: Path) -> list[str]:
@@ -152,7 +152,7 @@ def compare(n: int, runs: int, checkov: bool, tmp: Path) -> Workload:
                     n == COMPARE)
     cmd = _checkov_cmd(["terraform", "kubernetes", "helm"], fleet.root / "services") \
         if checkov else None
-    _scan_runs(work, fleet.config, tmp, runs, cmd, _floor_files(fleet.root / "services"))
+    _scan_runs(work, fleet.config, tmp, runs, cmd, _floor_files(fleet.config))
     return work
 
 
@@ -191,10 +191,7 @@ def terraform(names: list[str], runs: int, checkov: bool, tmp: Path) -> list[Wor
                         True)
         cmd = _checkov_cmd(["terraform"], *[root / d for d in chosen.terraform]) \
             if checkov else None
-        chosen_dirs = [root / d for d in chosen.terraform]
-        files = [p for p in _floor_files(root) if p.suffix == ".tf" and _read_by(
-            p.relative_to(root), root, chosen_dirs)]
-        _scan_runs(work, config, tmp, runs, cmd, files)
+        _scan_runs(work, config, tmp, runs, cmd, _floor_files(config))
         out.append(work)
     return out
 
@@ -261,6 +258,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--scale-runs", type=int, default=1)
     parser.add_argument("--tf-examples", default="", help="e.g. rds,eks,security-group")
+    parser.add_argument("--only", default="", help="workloads to run, e.g. terraform,help")
     parser.add_argument("--no-checkov", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--budget", action="append", default=[], metavar="WORKLOAD.FIGURE=N",
@@ -277,10 +275,15 @@ def main(argv: list[str]) -> int:
     checkov_version = None if args.no_checkov else ensure_checkov()
     tmp = Path(tempfile.mkdtemp(prefix="auditor-bench-fleet-"))
     try:
-        works = [help_timing(),
-                 compare(args.compare_services, args.runs, checkov_version is not None, tmp),
-                 scale(args.scale_services, args.scale_runs, tmp)]
-        names = [n for n in args.tf_examples.split(",") if n]
+        only = set(filter(None, args.only.split(","))) or {"help", "compare", "scale",
+                                                            "terraform"}
+        works = [help_timing()] if "help" in only else []
+        if "compare" in only:
+            works.append(compare(args.compare_services, args.runs,
+                                 checkov_version is not None, tmp))
+        if "scale" in only:
+            works.append(scale(args.scale_services, args.scale_runs, tmp))
+        names = [n for n in args.tf_examples.split(",") if n] if "terraform" in only else []
         works += terraform(names, args.runs, checkov_version is not None, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
