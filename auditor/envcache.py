@@ -28,7 +28,7 @@ from typing import Any
 from auditor import cache, inputs, project
 from auditor.checks import plugins
 from auditor.config import Config
-from auditor.models import Inventory, Location, NotApplicable, Problem, Result
+from auditor.models import Evaluated, Inventory, Location, NotApplicable, Problem, Result
 from auditor.policies import Policy
 
 KIND = "env"
@@ -36,13 +36,12 @@ KIND = "env"
 DEPENDENCIES = ("PyYAML", "python-hcl2", "lark", "Jinja2", "pydantic", "cel-expr-python",
                 "helm-python-sdk", "google-re2", "cryptography")
 
-Evaluated = tuple[list[Result], list[Inventory], list[NotApplicable]]
-
 
 @dataclass(frozen=True)
 class Memo:
     """The cache of one scan: what every environment's key shares, computed once."""
 
+    store: cache.Store
     common: str
     root: FsPath
     skip: tuple[FsPath, ...]
@@ -70,15 +69,14 @@ class Memo:
                            str(config_file.resolve()), config_text,
                            str(helm_render._engine()))
         # The cache may sit inside the project (e.g. $GITHUB_WORKSPACE/.cache): not an input.
-        return Memo(common, root, (root / ".git", cache_root))
+        return Memo(store, common, root, (root / ".git", cache_root))
 
     def _entry(self, env_name: str, params: dict[str, Any]) -> str:
         return cache.key(self.common, env_name,
                          json.dumps(params, sort_keys=True, default=repr))
 
     def get(self, env_name: str, params: dict[str, Any]) -> Evaluated | None:
-        store = cache.store()
-        data = store.get(KIND, self._entry(env_name, params)) if store else None
+        data = self.store.get(KIND, self._entry(env_name, params))
         if not isinstance(data, dict) or not inputs.unchanged(data.get("inputs")):
             return None
         try:
@@ -88,21 +86,19 @@ class Memo:
 
     def put(self, env_name: str, params: dict[str, Any], rec: inputs.Recording,
             evaluated: Evaluated) -> None:
-        store = cache.store()
-        results, inventories, _ = evaluated
-        if store is None or any(r.status == "error" for r in results) or any(
-                p.status == "error" for i in inventories for p in i.problems):
+        if any(r.status == "error" for r in evaluated.results) or any(
+                p.status == "error" for i in evaluated.inventories for p in i.problems):
             return
         read = inputs.fingerprint(rec)
         if read is None:
             return
-        encoded = _encode(evaluated)
+        text = cache.dumps({"inputs": read, "evaluated": _encode(evaluated)})
         try:  # kept only if it reads back as it is (a tuple in details would not)
-            if _decode(json.loads(json.dumps(encoded))) != evaluated:
+            if text is None or _decode(json.loads(text)["evaluated"]) != evaluated:
                 return
         except (TypeError, ValueError):
             return
-        store.put(KIND, self._entry(env_name, params), {"inputs": read, "evaluated": encoded})
+        self.store.put_text(KIND, self._entry(env_name, params), text)
 
 
 @lru_cache(maxsize=1)
@@ -137,7 +133,8 @@ def _unlocation(raw: Any) -> Location | None:
 
 
 def _encode(evaluated: Evaluated) -> dict[str, Any]:
-    results, inventories, unmet = evaluated
+    results, inventories, unmet = (evaluated.results, evaluated.inventories,
+                                   evaluated.not_applicable)
     return {
         "results": [[r.policy_id, r.status, r.environment, r.side, r.kind, r.name, r.source,
                      r.message, r.namespace, r.item, _location(r.location),
@@ -160,4 +157,4 @@ def _decode(data: dict[str, Any]) -> Evaluated:
         Problem(p[0], p[1], _unlocation(p[2]) or Location(""), p[3]) for p in problems])
         for env, side, problems in data["inventories"]]
     unmet = [NotApplicable(**n) for n in data["not_applicable"]]
-    return results, inventories, unmet
+    return Evaluated(results, inventories, unmet)

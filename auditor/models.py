@@ -142,6 +142,17 @@ class Result:
                            self.name, self.item)
 
 
+@dataclass
+class Evaluated:
+    """What one environment leaves for the report: its results, and its inventories with
+    their resources dropped (the report needs their problems only), so a fleet's
+    inventories are never all held at once."""
+
+    results: list[Result]
+    inventories: list[Inventory]
+    not_applicable: list[NotApplicable]
+
+
 def fingerprint(policy: str, environment: str, kind: str, namespace: str | None, name: str,
                 item: str | None) -> str:
     """Stable across runs, line moves and sides: the same defect on the values file and

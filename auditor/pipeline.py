@@ -17,6 +17,7 @@ from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.live.base import LiveCollected
 from auditor.models import (
+    Evaluated,
     Inventory,
     Location,
     NotApplicable,
@@ -133,17 +134,6 @@ def declared_inventory(config: Config, env_name: str) -> Inventory:
     return inventory
 
 
-@dataclass
-class Evaluated:
-    """What one environment leaves for the report: its results, and its inventories with
-    their resources dropped (the report needs their problems only), so a fleet's
-    inventories are never all held at once."""
-
-    results: list[Result]
-    inventories: list[Inventory]
-    not_applicable: list[NotApplicable]
-
-
 def _kept(*inventories: Inventory) -> list[Inventory]:
     return [Inventory(i.environment, i.side, problems=i.problems) for i in inventories]
 
@@ -154,7 +144,8 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
     def one(env_name: str) -> Evaluated:
         params = _params(config, env_name, options.now)
         if memo is not None and (hit := memo.get(env_name, params)) is not None:
-            return Evaluated(*hit)
+            return hit
+
         def evaluate() -> Evaluated:
             inventory = declared_inventory(config, env_name)
             return Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
@@ -164,8 +155,7 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
             return evaluate()
         with inputs.recording(memo.root, memo.skip) as read:
             evaluated = evaluate()
-        memo.put(env_name, params, read, (evaluated.results, evaluated.inventories,
-                                          evaluated.not_applicable))
+        memo.put(env_name, params, read, evaluated)
         return evaluated
 
     return _report(config, policies, parallel.each(

@@ -83,12 +83,13 @@ def _same_report(a: Path, b: Path) -> None:
 
 
 def _scan_runs(work: Workload, config: Path, tmp: Path, runs: int,
-               checkov: list[str] | None, floor_files: list[Path]) -> None:
-    """Alternating: cold, Checkov, warm (then --jobs 1 cold and the parse floor)."""
+               checkov: list[str] | None = None, floor_files: list[Path] | None = None) -> None:
+    """Alternating: cold, Checkov, warm (then, given the floor's files, --jobs 1 cold and
+    the parse floor)."""
     for key in ("cold", "warm", "checkov", "cold_jobs1", "floor"):
         work.runs[key] = []
     listing = tmp / f"{work.name}-files.txt"
-    listing.write_text("".join(f"{p}\n" for p in floor_files))
+    listing.write_text("".join(f"{p}\n" for p in floor_files or []))
     for i in range(runs):
         cache = Path(tempfile.mkdtemp(dir=tmp, prefix="cache-"))
         cold, warm = tmp / f"{work.name}-cold-{i}.json", tmp / f"{work.name}-warm-{i}.json"
@@ -97,6 +98,8 @@ def _scan_runs(work: Workload, config: Path, tmp: Path, runs: int,
             work.runs["checkov"].append(measure.run(checkov, cwd=config.parent))
         work.runs["warm"].append(_auditor(config, cache, warm))
         _same_report(cold, warm)
+        if floor_files is None:
+            continue
         empty = Path(tempfile.mkdtemp(dir=tmp, prefix="cache-"))
         work.runs["cold_jobs1"].append(_auditor(config, empty, tmp / "jobs1.json", "--jobs", "1"))
         work.runs["floor"].append(measure.run(
@@ -104,7 +107,8 @@ def _scan_runs(work: Workload, config: Path, tmp: Path, runs: int,
     med = {k: measure.median(v) for k, v in work.runs.items() if v}
     work.figures.update({f"{k}_s": v for k, v in med.items()})
     work.figures["peak_main_mb"] = max(r.peak_mb for r in work.runs["cold"] + work.runs["warm"])
-    work.figures["floor_ratio"] = med["cold_jobs1"] / med["floor"]
+    if "floor" in med:
+        work.figures["floor_ratio"] = med["cold_jobs1"] / med["floor"]
     if "checkov" in med:
         work.figures["cold_ratio"] = med["checkov"] / med["cold"]
         work.figures["warm_ratio"] = med["checkov"] / med["warm"]
@@ -160,16 +164,7 @@ def scale(n: int, runs: int, tmp: Path) -> Workload:
     fleet = corpus.write(tmp / "scale", n)
     work = Workload("scale", f"{n} services (chart + Terraform each, all different)",
                     n == SCALE)
-    work.runs = {"cold": [], "warm": []}
-    for i in range(runs):
-        cache = Path(tempfile.mkdtemp(dir=tmp, prefix="cache-"))
-        cold, warm = tmp / f"scale-cold-{i}.json", tmp / f"scale-warm-{i}.json"
-        work.runs["cold"].append(_auditor(fleet.config, cache, cold))
-        work.runs["warm"].append(_auditor(fleet.config, cache, warm))
-        _same_report(cold, warm)
-    work.figures = {"cold_s": measure.median(work.runs["cold"]),
-                    "warm_s": measure.median(work.runs["warm"]),
-                    "peak_main_mb": max(r.peak_mb for rs in work.runs.values() for r in rs)}
+    _scan_runs(work, fleet.config, tmp, runs)
     return work
 
 

@@ -147,6 +147,8 @@ def test_a_scan_that_read_the_clock_is_not_kept(fresh: Path, tmp_path: Path,
         "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: web}\n"
         "spec: {secretName: web-tls, dnsNames: [a.b]}\n"
         "status: {notAfter: '2027-01-01T00:00:00Z'}\n")
+    # Judged by the wall clock on purpose: whether it passes or fails on the day the suite
+    # runs, the check reads the clock, and that alone is what is asserted.
     # cert-expiry judges live certificates; here it reads declared ones, by today's clock.
     pack = [p.model_copy(update={"sides": ["declared"]}) if p.id == "cert-expiry" else p
             for p in policies.load_all([])]
