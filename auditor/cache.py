@@ -48,6 +48,16 @@ class Store:
         except (OSError, ValueError, RecursionError):  # absent, unreadable or corrupt
             return None
 
+    def get_text(self, kind: str, key: str) -> str | None:
+        """An entry's JSON text, unparsed."""
+        try:
+            with self._path(kind, key).open(encoding="utf-8") as handle:
+                if os.fstat(handle.fileno()).st_size > self.limit // 16:
+                    return None
+                return handle.read()
+        except (OSError, ValueError):
+            return None
+
     def put(self, kind: str, key: str, value: Any) -> None:
         """Best effort: a cache that cannot be written is no cache, not an error."""
         text = dumps(value)

@@ -6,6 +6,7 @@ and never imports the cloud SDKs.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit", "github")
 THRESHOLDS = ("low", "medium", "high", "critical", "never")
+GC_YOUNG = 20_000
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +43,10 @@ def main(args: Sequence[str] | None = None) -> None:
     is a bug, but a traceback would exit 1, which CI reads as "findings": it is one line
     and exit 2 instead.
     """
+    # A fleet's report is ~100k small objects, none of them cyclic: with the default
+    # threshold (700) the collector walks the whole heap again and again, a third of a
+    # warm run. Larger young generations keep the collector for what it is for.
+    gc.set_threshold(GC_YOUNG, 20, 20)
     try:
         cli.main(args=list(args) if args is not None else None)
     except Exception as exc:  # the last guard, by design
@@ -248,6 +254,7 @@ def _emit(report: Report, fmt: str | None, output: str | None) -> None:
     elif chosen in ("json", "sarif", "junit", "github"):  # each escapes what it holds itself
         click.echo(text, nl=False)
     else:
+        assert isinstance(text, str), "a format for people renders text"
         _say(text, nl=False)
 
 
@@ -308,7 +315,7 @@ def report_cmd(report_file: str, fmt: str | None, output: str | None, exit_code:
     sys.exit(report.gate.exit_code if exit_code and report.gate else ExitCode.OK)
 
 
-def _write(output: str, text: str) -> None:
+def _write(output: str, text: str | bytes) -> None:
     from auditor import output as output_mod
 
     output_mod.write(FsPath(output), text)

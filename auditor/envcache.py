@@ -76,29 +76,73 @@ class Memo:
                          json.dumps(params, sort_keys=True, default=repr))
 
     def get(self, env_name: str, params: dict[str, Any]) -> Evaluated | None:
-        data = self.store.get(KIND, self._entry(env_name, params))
-        if not isinstance(data, dict) or not inputs.unchanged(data.get("inputs")):
+        text = self.lookup(env_name, params)
+        return None if text is None else decode(text)
+
+    def lookup(self, env_name: str, params: dict[str, Any]) -> str | None:
+        """The kept results of an environment whose inputs are unchanged, still as JSON
+        text: a fleet's are decoded one at a time, as the report takes them."""
+        found = self.check(env_name, params)
+        return None if found is None else self.results(env_name, params, found)
+
+    def check(self, env_name: str, params: dict[str, Any]) -> Found | None:
+        """Whether the environment's entry holds for its inputs as they are now (the slow
+        part of a lookup, done by the workers for a fleet)."""
+        text = self.store.get_text(KIND, self._entry(env_name, params))
+        if text is None or not text.startswith(_HEAD) or not text.endswith("}"):
             return None
         try:
-            return _decode(data["evaluated"])
-        except (KeyError, TypeError, ValueError, IndexError):
+            read, end = _JSON.raw_decode(text, len(_HEAD))
+        except (ValueError, RecursionError):
             return None
+        if not text.startswith(_MIDDLE, end) or not inputs.unchanged(read):
+            return None
+        return Found(end + len(_MIDDLE), _digest(text))
 
+    def results(self, env_name: str, params: dict[str, Any], found: Found) -> str | None:
+        """The results part of the entry :meth:`check` found, if it is still that entry
+        (another run may have replaced it since)."""
+        text = self.store.get_text(KIND, self._entry(env_name, params))
+        if text is None or _digest(text) != found.digest:
+            return None
+        return text[found.start:-1]
     def put(self, env_name: str, params: dict[str, Any], rec: inputs.Recording,
             evaluated: Evaluated) -> None:
         if any(r.status == "error" for r in evaluated.results) or any(
                 p.status == "error" for i in evaluated.inventories for p in i.problems):
             return
-        read = inputs.fingerprint(rec)
-        if read is None:
+        read, results = inputs.fingerprint(rec), cache.dumps(_encode(evaluated))
+        if read is None or results is None:
             return
-        text = cache.dumps({"inputs": read, "evaluated": _encode(evaluated)})
-        try:  # kept only if it reads back as it is (a tuple in details would not)
-            if text is None or _decode(json.loads(text)["evaluated"]) != evaluated:
-                return
-        except (TypeError, ValueError):
+        # Kept only if it reads back as it is (a tuple in details would not).
+        if decode(results) != evaluated or (head := cache.dumps(read)) is None:
             return
-        self.store.put_text(KIND, self._entry(env_name, params), text)
+        self.store.put_text(KIND, self._entry(env_name, params),
+                            f"{_HEAD}{head}{_MIDDLE}{results}}}")
+
+
+@dataclass(frozen=True)
+class Found:
+    start: int  # where the results begin in the entry's text
+    digest: str  # of the entry's text
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# An entry is {"inputs": ..., "evaluated": ...} in this order, so that the inputs can be
+# checked without decoding the results.
+_HEAD, _MIDDLE = '{"inputs":', ',"evaluated":'
+_JSON = json.JSONDecoder()
+
+
+def decode(text: str) -> Evaluated | None:
+    """Results kept by :meth:`Memo.put`; None if they do not read back."""
+    try:
+        return _decode(json.loads(text))
+    except (KeyError, TypeError, ValueError, IndexError, RecursionError):
+        return None
 
 
 @lru_cache(maxsize=1)

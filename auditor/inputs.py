@@ -23,6 +23,7 @@ import hashlib
 import os
 import stat as st
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,16 +150,15 @@ def fingerprint(rec: Recording) -> dict[str, Any] | None:
     results may be of the old content)."""
     if rec.untrusted or not rec.files:
         return None
+    taken = time.time_ns()
     files: dict[str, str] = {}
+    stats: dict[str, list[int]] = {}
+    resolve = _Resolver()
     for path, seen in sorted(rec.files.items()):
-        try:
-            stat = os.stat(path)
-        except (OSError, ValueError):
+        read = _read_state(path, rec.root, resolve)
+        if read is None or (read[1][0], read[1][1]) != seen:
             return None
-        state = _file_state(path, rec.root)
-        if (stat.st_size, stat.st_mtime_ns) != seen or state is None:
-            return None
-        files[path] = state
+        files[path], stats[path] = read
     for path, state in rec.folders.items():
         if state is None or _folder_state(path, rec.root) != state:
             return None
@@ -166,7 +166,7 @@ def fingerprint(rec: Recording) -> dict[str, Any] | None:
         if _probe_state(path) != state:
             return None
     return {"root": rec.root, "files": files, "folders": dict(sorted(rec.folders.items())),
-            "probes": dict(sorted(rec.probes.items()))}
+            "probes": dict(sorted(rec.probes.items())), "stats": stats, "taken": taken}
 
 
 def unchanged(print_: object) -> bool:
@@ -174,23 +174,80 @@ def unchanged(print_: object) -> bool:
     if not isinstance(print_, dict):
         return False
     root = print_.get("root")
-    files, folders, probes = (print_.get(k) for k in ("files", "folders", "probes"))
+    files, folders, probes, stats, taken = (
+        print_.get(k) for k in ("files", "folders", "probes", "stats", "taken"))
     if not (isinstance(root, str) and isinstance(files, dict) and isinstance(folders, dict)
-            and isinstance(probes, dict)):
+            and isinstance(probes, dict) and isinstance(stats, dict)
+            and isinstance(taken, int)):
         return False
-    return all(_probe_state(str(p)) == s for p, s in probes.items()) and all(
-        _folder_state(str(p), root) == s for p, s in folders.items()) and all(
-        _file_state(str(p), root) == s for p, s in files.items())
+    resolve = _Resolver()
+    return all(_probe_state(str(p), resolve) == s for p, s in probes.items()) and all(
+        _folder_state(str(p), root, resolve) == s for p, s in folders.items()) and all(
+        _same_file(str(p), root, s, stats.get(p), taken, resolve) for p, s in files.items())
 
 
-def _real(path: str, root: str) -> str | None:
-    """Where ``path`` leads, relative to the project; None outside it."""
-    real = os.path.realpath(path)
-    return os.path.relpath(real, root) if _inside(real, root) else None
+# A file whose status (size, times, inode) is as recorded has the content recorded, as git's
+# index trusts it: ctime cannot be set back by tools that preserve mtime (tar, rsync -t).
+# Unless it changed within RACY_NS of being hashed: a second write in the same clock tick
+# would leave the times as they were, so such a file is hashed again.
+RACY_NS = 2_000_000_000
 
 
-def _file_state(path: str, root: str) -> str | None:
-    real = _real(path, root)
+def _same_file(path: str, root: str, state: object, stat: object, taken: int,
+               resolve: _Resolver) -> bool:
+    if not isinstance(state, str):
+        return False
+    try:
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    link = st.S_ISLNK(info.st_mode)
+    real = resolve.relative(path, root, link)
+    if real is None:
+        return False
+    if isinstance(stat, list) and len(stat) == 5:
+        try:
+            now = _signature(os.stat(path) if link else info)
+        except (OSError, ValueError):
+            return False
+        if now == stat and max(now[1], now[2]) < taken - RACY_NS:
+            return state.startswith(real + "\0")
+    read = _read_state(path, root, resolve)
+    return read is not None and read[0] == state
+
+
+def _signature(info: os.stat_result) -> list[int]:
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+
+
+class _Resolver:
+    """``os.path.realpath`` for many paths under the same folders: each folder resolved once
+    (a check of a thousand services resolves ~30,000 paths; realpath stats every part)."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def real(self, path: str, link: bool | None = None) -> str:
+        """``link``: whether ``path`` is a symbolic link, when the caller knows."""
+        parent, name = os.path.split(path)
+        if not name or name in (".", "..") or not os.path.isabs(path):
+            return os.path.realpath(path)
+        folder = self._folders.get(parent)
+        if folder is None:
+            folder = self._folders[parent] = self.real(parent)
+        joined = os.path.join(folder, name)
+        is_link = os.path.islink(joined) if link is None else link
+        return os.path.realpath(joined) if is_link else joined
+
+    def relative(self, path: str, root: str, link: bool | None = None) -> str | None:
+        """Where ``path`` leads, relative to the project; None outside it."""
+        real = self.real(path, link)  # absolute and normal: its part after the root is relative
+        return (real[len(root):] or ".") if _inside(real, root) else None
+
+
+def _read_state(path: str, root: str, resolve: _Resolver) -> tuple[str, list[int]] | None:
+    """A file's state (where it leads and its digest) and its status when read."""
+    real = resolve.relative(path, root)
     if real is None:
         return None
     try:
@@ -202,11 +259,11 @@ def _file_state(path: str, root: str) -> str | None:
         if not st.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
             return None
         digest = hashlib.sha256(handle.read(MAX_INPUT_BYTES + 1)).hexdigest()
-    return f"{real}\0{digest}"
+    return f"{real}\0{digest}", _signature(info)
 
 
-def _folder_state(path: str, root: str) -> str | None:
-    real = _real(path, root)
+def _folder_state(path: str, root: str, resolve: _Resolver | None = None) -> str | None:
+    real = (resolve or _Resolver()).relative(path, root)
     if real is None and not _inside(path, root):
         return None
     try:
@@ -217,14 +274,15 @@ def _folder_state(path: str, root: str) -> str | None:
     return f"{real}\0{hashlib.sha256(listing).hexdigest()}"
 
 
-def _probe_state(path: str) -> str:
+def _probe_state(path: str, resolve: _Resolver | None = None) -> str:
     """What is at ``path`` and where its links lead (a link retargeted is a change)."""
-    if os.path.isdir(path):
-        kind = "folder"
-    elif os.path.isfile(path):
-        kind = "file"
-    elif os.path.lexists(path):
-        kind = "other" if os.path.exists(path) else "broken link"
+    try:
+        info: os.stat_result | None = os.stat(path)
+    except (OSError, ValueError):
+        info = None
+    if info is not None:
+        kind = "folder" if st.S_ISDIR(info.st_mode) else (
+            "file" if st.S_ISREG(info.st_mode) else "other")
     else:
-        kind = "absent"
-    return f"{kind}\0{os.path.realpath(path)}"
+        kind = "broken link" if os.path.lexists(path) else "absent"
+    return f"{kind}\0{(resolve or _Resolver()).real(path)}"

@@ -16,18 +16,20 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path as FsPath
+from typing import BinaryIO
 
 from auditor.errors import AuditorError, InputError
 
 
-def write(path: FsPath, text: str, mode: int | None = None) -> None:
-    """``text`` at ``path``, atomically. ``mode`` forces the permissions (a snapshot is
-    0600); otherwise an existing file keeps its own, a new one gets the umask's."""
+def write(path: FsPath, text: str | bytes, mode: int | None = None) -> None:
+    """``text`` (or UTF-8 bytes) at ``path``, atomically. ``mode`` forces the permissions
+    (a snapshot is 0600); otherwise an existing file keeps its own, a new one gets the
+    umask's."""
     path = FsPath(path)
     if path.exists() and not path.resolve().is_file():  # /dev/stdout, a pipe: no rename
         try:
-            with path.open("w", encoding="utf-8") as out:
-                out.write(text)
+            with path.open("wb") as out:
+                _put(out, text)
         except OSError as exc:
             raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
         return
@@ -36,8 +38,8 @@ def write(path: FsPath, text: str, mode: int | None = None) -> None:
     except OSError as exc:
         raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            _put(out, text)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, mode if mode is not None else _mode_for(path))
@@ -46,6 +48,18 @@ def write(path: FsPath, text: str, mode: int | None = None) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _put(out: BinaryIO, text: str | bytes) -> None:
+    if isinstance(text, bytes):
+        out.write(text)
+        return
+    # Encoded a piece at a time: a fleet's report is tens of MB, not to be held twice.
+    for start in range(0, len(text), _PIECE):
+        out.write(text[start:start + _PIECE].encode("utf-8"))
+
+
+_PIECE = 1 << 20
 
 
 def _mode_for(path: FsPath) -> int:

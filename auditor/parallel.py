@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
@@ -34,9 +34,11 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux")
 
 
-def each(names: Sequence[str], task: Callable[[str], T], jobs: int) -> Iterator[T]:
+def each(names: Sequence[str], task: Callable[[str], T], jobs: int,
+         even: bool = False) -> Generator[T, None, None]:
     """``task(name)`` for each name, yielded in the order of ``names`` whatever order they
-    finish in. An exception in a task is raised here, at its place in the order."""
+    finish in. An exception in a task is raised here, at its place in the order. ``even``:
+    the tasks cost about the same (and little), so they go out in a few large batches."""
     workers = min(jobs, len(names))
     if workers <= 1 or not can_fork():
         yield from map(task, names)
@@ -45,8 +47,9 @@ def each(names: Sequence[str], task: Callable[[str], T], jobs: int) -> Iterator[
     _TASK = task
     try:
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            # chunksize 1: environments differ in cost, so hand them out one at a time.
-            yield from pool.map(_run, names)
+            # Environments differ in cost: handed out one at a time, unless ``even``.
+            chunk = -(-len(names) // (workers * 4)) if even else 1
+            yield from pool.map(_run, names, chunksize=chunk)
     finally:
         _TASK = None
 

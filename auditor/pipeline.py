@@ -6,7 +6,7 @@ read the finished report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FsPath
@@ -23,11 +23,10 @@ from auditor.models import (
     NotApplicable,
     Problem,
     Report,
-    Result,
     Side,
 )
 from auditor.policies import Policy
-from auditor.report import build
+from auditor.report import build_from
 from auditor.sources import DECLARED, Collected
 
 # Shown in remediation commands where the config does not name the thing, in the
@@ -143,8 +142,6 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
 
     def one(env_name: str) -> Evaluated:
         params = _params(config, env_name, options.now)
-        if memo is not None and (hit := memo.get(env_name, params)) is not None:
-            return hit
 
         def evaluate() -> Evaluated:
             inventory = declared_inventory(config, env_name)
@@ -158,20 +155,38 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
         memo.put(env_name, params, read, evaluated)
         return evaluated
 
-    return _report(config, policies, parallel.each(
-        select_environments(config, options.environments), one, options.jobs), ("declared",))
+    names = select_environments(config, options.environments)
+    # Which environments are kept is known before any work starts (the workers check the
+    # inputs), and only the others are evaluated by the workers. A kept one is read and
+    # decoded here when its turn comes: the main process never holds every environment's
+    # results at once, and no result crosses from a worker.
+    found: dict[str, envcache.Found | None] = {}
+    if memo is not None:
+        checks = parallel.each(names, lambda n: memo.check(n, _params(config, n, options.now)),
+                               options.jobs, even=True)
+        found = dict(zip(names, checks, strict=True))
+    fresh = parallel.each([n for n in names if found.get(n) is None], one, options.jobs)
+
+    def in_order() -> Iterator[Evaluated]:
+        for name in names:
+            kept = found.pop(name, None)
+            if kept is None:
+                yield next(fresh)
+                continue
+            assert memo is not None
+            text = memo.results(name, _params(config, name, options.now), kept)
+            # Replaced since it was checked, or not decoding: evaluated here.
+            yield (envcache.decode(text) if text is not None else None) or one(name)
+
+    try:
+        return _report(config, policies, in_order(), ("declared",))
+    finally:
+        fresh.close()  # the workers end here, not when the generator is collected
 
 
 def _report(config: Config, policies: list[Policy], evaluated: Iterable[Evaluated],
             sides: tuple[Side, ...]) -> Report:
-    results: list[Result] = []
-    inventories: list[Inventory] = []
-    unmet: list[NotApplicable] = []
-    for env in evaluated:
-        results += env.results
-        inventories += env.inventories
-        unmet += env.not_applicable
-    return build(config, policies, inventories, results, sides, not_applicable=unmet)
+    return build_from(config, policies, evaluated, sides)
 
 
 def _not_applicable(policies: list[Policy], env_name: str, params: dict[str, Any],

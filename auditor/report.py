@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import PurePath
 
@@ -14,6 +14,7 @@ from auditor.models import (
     INPUT_ERROR,
     SEVERITIES,
     STATUSES,
+    Evaluated,
     Finding,
     FindingLocation,
     Gate,
@@ -38,31 +39,53 @@ from auditor.policies import Policy
 def build(config: Config, policies: list[Policy], inventories: list[Inventory],
           results: list[Result], sides: tuple[Side, ...] = ("declared",),
           not_applicable: Sequence[NotApplicable] = ()) -> Report:
+    return build_from(config, policies, [Evaluated(results, inventories, [*not_applicable])],
+                      sides)
+
+
+def build_from(config: Config, policies: list[Policy], evaluated: Iterable[Evaluated],
+               sides: tuple[Side, ...] = ("declared",)) -> Report:
+    """The report of environments given one at a time: each one's results become findings
+    and are let go before the next is read (a fleet's results are never all held)."""
     by_id = {p.id: p for p in policies}
     sections = runbook.anchors(config, policies)  # the team's runbook section of each
-    findings = [_finding(config, by_id[r.policy_id], r, sections[r.policy_id])
-                for r in results if r.status != "pass"]
-    passed = [PassedCheck(policy=r.policy_id, environment=r.environment, side=r.side,
-                          resource=_ref(r), item=r.item, fingerprint=r.fingerprint)
-              for r in results if r.status == "pass"]
-    findings += [_problem(config, inv, p) for inv in inventories for p in inv.problems]
+    findings: list[Finding] = []
+    passed: list[PassedCheck] = []
+    unmet: list[NotApplicable] = []
+    environments: set[str] = set()
+    status: Counter[str] = Counter()
+    passes: Counter[str] = Counter()
+    for env in evaluated:
+        for r in env.results:
+            status[r.status] += 1
+            if r.status == "pass":
+                passes[r.policy_id] += 1
+                passed.append(PassedCheck(policy=r.policy_id, environment=r.environment,
+                                          side=r.side, resource=_ref(r), item=r.item,
+                                          fingerprint=r.fingerprint))
+            else:
+                findings.append(_finding(config, by_id[r.policy_id], r,
+                                         sections[r.policy_id]))
+        for inv in env.inventories:
+            environments.add(inv.environment)
+            status.update(p.status for p in inv.problems)
+            findings += [_problem(config, inv, p) for p in inv.problems]
+        unmet += env.not_applicable
     findings.sort(key=lambda f: (f.environment, -severity_rank(f.severity), f.policy,
                                  f.resource.kind, f.resource.name, f.item or ""))
-    status = Counter(r.status for r in results) + Counter(
-        p.status for inv in inventories for p in inv.problems)
     summary = Summary(
         by_status={s: status.get(s, 0) for s in STATUSES},
         by_severity=by_severity(findings),
-        passes=dict(sorted(Counter(r.policy_id for r in results if r.status == "pass").items())),
+        passes=dict(sorted(passes.items())),
     )
     return Report(
         sides=list(sides),
         generated_at=datetime.now(UTC).replace(microsecond=0),
         tool={"name": "runbook-auditor", "version": __version__},
         service=config.service,
-        environments=sorted({inv.environment for inv in inventories}),
+        environments=sorted(environments),
         summary=summary, findings=findings, passed=passed,
-        not_applicable=sorted(not_applicable, key=lambda n: (n.environment, n.policy)),
+        not_applicable=sorted(unmet, key=lambda n: (n.environment, n.policy)),
         source_root=_source_root(config),
         config_file=PurePath(config.file).name,
         policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,

@@ -26,8 +26,12 @@ class Run:
 def run(cmd: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None,
         ok: Sequence[int] = (0, 1, 3)) -> Run:
     """Run ``cmd`` (output discarded); a code outside ``ok`` is an error naming it."""
+    environ = {**os.environ, **(env or {})}
+    # As installed tools run: their compiled bytecode cached (pip writes it), not every
+    # module compiled again at each start as this setting, common in sandboxes, asks.
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
-    with subprocess.Popen(list(cmd), env={**os.environ, **(env or {})}, cwd=cwd,
+    with subprocess.Popen(list(cmd), env=environ, cwd=cwd,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
         peak = 0.0
         status = Path(f"/proc/{proc.pid}/status")

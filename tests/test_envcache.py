@@ -82,6 +82,44 @@ def test_an_unchanged_environment_is_read_back_with_the_same_report(
     assert cold.findings and cold.passed
 
 
+def test_kept_environments_are_decoded_one_at_a_time_as_the_report_takes_them(
+        fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    cold = _scan(root)
+    events: list[str] = []
+    decode, build = envcache.decode, pipeline.build_from
+
+    def decoding(text: str) -> Any:
+        events.append("decoded")
+        return decode(text)
+
+    def building(cfg: Any, pack: Any, evaluated: Any, *args: Any) -> Any:
+        def taking() -> Iterator[Any]:
+            for env in evaluated:
+                events.append(f"took {env.inventories[0].environment}")
+                yield env
+
+        return build(cfg, pack, taking(), *args)
+
+    monkeypatch.setattr(envcache, "decode", decoding)
+    monkeypatch.setattr(pipeline, "build_from", building)
+    warm = _scan(root)
+    assert events == ["decoded", "took prod", "decoded", "took data"]
+    assert _same(cold, warm)
+
+
+def test_a_kept_entry_whose_results_do_not_decode_is_evaluated_again(
+        fresh: Path, tmp_path: Path, evaluations: list[str]) -> None:
+    root = _project(tmp_path)
+    cold = _scan(root)
+    for entry in (fresh / "env").glob("*/*.json"):  # inputs intact, results not
+        text = entry.read_text()
+        entry.write_text(text[:text.index(',"evaluated":')] + ',"evaluated":[1]}')
+    evaluations.clear()
+    assert _same(cold, _scan(root))
+    assert evaluations == ["prod", "data"]
+
+
 @pytest.mark.parametrize("change", ["values", "new template", "new tf file", "module",
                                     "config", "removed file"])
 def test_a_change_to_anything_it_read_evaluates_again(

@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 
 from auditor import child, config, parallel, pipeline, policies
 from auditor.errors import ConfigError
-from auditor.models import Inventory
+from auditor.models import Evaluated, Inventory
 from tests.conftest import EXAMPLE
 
 pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="workers are forked")
@@ -139,13 +139,17 @@ def test_a_worker_starts_its_own_helper_child_not_the_parents() -> None:
 def test_the_report_is_built_from_results_not_inventories(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Inventory] = []
-    build = pipeline.build
+    build = pipeline.build_from
 
-    def spy(cfg: Any, pack: Any, inventories: list[Inventory], *args: Any, **kw: Any) -> Any:
-        seen.extend(inventories)
-        return build(cfg, pack, inventories, *args, **kw)
+    def spy(cfg: Any, pack: Any, evaluated: Iterable[Evaluated], *args: Any) -> Any:
+        def passing() -> Iterator[Evaluated]:
+            for env in evaluated:
+                seen.extend(env.inventories)
+                yield env
 
-    monkeypatch.setattr(pipeline, "build", spy)
+        return build(cfg, pack, passing(), *args)
+
+    monkeypatch.setattr(pipeline, "build_from", spy)
     report = pipeline.scan(config.load(str(_project(tmp_path))), policies.load_all([]),
                            pipeline.ScanOptions(jobs=1))
     assert [i.environment for i in seen] == ["prod", "staging", "broken", "plain"]

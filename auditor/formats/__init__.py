@@ -1,4 +1,5 @@
-"""Output formats: each a module with ``render(report) -> str``, in one registry."""
+"""Output formats: each a module with ``render(report) -> str`` (JSON: UTF-8 bytes), in one
+registry."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from auditor.models import Report
 FORMATS = ("table", "json", "sarif", "markdown", "junit", "github")
 
 
-def renderer(name: str) -> Callable[[Report], str]:
+def renderer(name: str) -> Callable[[Report], str | bytes]:
     module = importlib.import_module(f"auditor.formats.{name}_format")
-    render: Callable[[Report], str] = module.render
+    render: Callable[[Report], str | bytes] = module.render
     return render

@@ -176,8 +176,9 @@ def test_terminal_control_characters_from_inputs_are_made_visible(
 
 
 def test_json_is_the_indented_model_with_every_field(report: Report) -> None:
-    text = render_json(report)
+    text = render_json(report).decode("utf-8")
     assert text.endswith("}\n")
+    assert text == report.model_dump_json(indent=2) + "\n"
     assert text.splitlines()[1] == '  "version": "' + report.version + '",'
     assert Report.model_validate_json(text) == report
     assert '"waived": null' in text  # absent values are written, as the schema requires
