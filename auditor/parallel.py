@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+EVEN_PER_WORKER = 100  # ``even`` tasks (~1 ms each) a worker must have to be started
 _TASK: Callable[[str], Any] | None = None  # what the forked workers run (inherited)
 
 
@@ -39,7 +40,8 @@ def each(names: Sequence[str], task: Callable[[str], T], jobs: int,
     """``task(name)`` for each name, yielded in the order of ``names`` whatever order they
     finish in. An exception in a task is raised here, at its place in the order. ``even``:
     the tasks cost about the same (and little), so they go out in a few large batches."""
-    workers = min(jobs, len(names))
+    # A pool costs ~0.1 s to start: cheap tasks need enough of them to be worth it.
+    workers = min(jobs, len(names) // EVEN_PER_WORKER if even else len(names))
     if workers <= 1 or not can_fork():
         yield from map(task, names)
         return
