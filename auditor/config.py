@@ -387,8 +387,6 @@ def load(arg: str | None) -> Config:
 def _check(config: Config) -> None:
     """What the models cannot say alone: every environment audits something, and ``set``
     keys are keys that ``helm --set`` reads."""
-    from auditor.sources.helm_values import parse_set_key  # sources import this module
-
     for name, env in config.environments.items():
         at = ("environments", name)
         declared = env.helm is not None or env.manifests or (env.terraform and env.terraform.dirs)
@@ -398,6 +396,8 @@ def _check(config: Config) -> None:
                                       "add helm, manifests, terraform, kubernetes, aws or "
                                       "endpoints")
         for key in env.helm.set if env.helm else {}:
+            from auditor.sources.helm_values import parse_set_key  # sources import this
+
             try:
                 valid = bool(parse_set_key(key))
             except ValueError:

@@ -10,12 +10,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor import api_defaults, conditions, engine, envcache, inputs, parallel, project
+from auditor import conditions, envcache, inputs, parallel, project
 from auditor.config import Config
 from auditor.errors import ConfigError
-from auditor.live.base import LiveCollected
 from auditor.models import (
     Evaluated,
     Inventory,
@@ -27,7 +26,9 @@ from auditor.models import (
 )
 from auditor.policies import Policy
 from auditor.report import build_from
-from auditor.sources import DECLARED, Collected
+
+if TYPE_CHECKING:
+    from auditor.live.base import LiveCollected
 
 # Shown in remediation commands where the config does not name the thing, in the
 # runbook's own placeholder style, so a copied command fails loudly rather than silently.
@@ -116,6 +117,11 @@ def _type(value: Any) -> str:
 
 
 def declared_inventory(config: Config, env_name: str) -> Inventory:
+    # Imported when an environment is evaluated: a run that finds every result kept
+    # starts without the sources, the engine and the checks.
+    from auditor import api_defaults
+    from auditor.sources.declared import DECLARED, Collected
+
     env = config.environments[env_name]
     collected = Collected()
     with project.confined(project.root_of(config.base_dir)):  # no file from outside it
@@ -144,6 +150,8 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
         params = _params(config, env_name, options.now)
 
         def evaluate() -> Evaluated:
+            from auditor import engine
+
             inventory = declared_inventory(config, env_name)
             return Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
                              _not_applicable(policies, env_name, params, ("declared",)))
@@ -165,7 +173,10 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
         checks = parallel.each(names, lambda n: memo.check(n, _params(config, n, options.now)),
                                options.jobs, even=True)
         found = dict(zip(names, checks, strict=True))
-    fresh = parallel.each([n for n in names if found.get(n) is None], one, options.jobs)
+    misses = [n for n in names if found.get(n) is None]
+    if misses:
+        _load_evaluation()
+    fresh = parallel.each(misses, one, options.jobs)
 
     def in_order() -> Iterator[Evaluated]:
         for name in names:
@@ -184,6 +195,15 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
         fresh.close()  # the workers end here, not when the generator is collected
 
 
+def _load_evaluation() -> None:
+    """The code that evaluates, imported once here rather than by each forked worker."""
+    from auditor import engine
+    from auditor.checks import CHECKS
+    from auditor.sources.declared import DECLARED
+
+    assert engine and DECLARED and all(CHECKS[name] for name in CHECKS)
+
+
 def _report(config: Config, policies: list[Policy], evaluated: Iterable[Evaluated],
             sides: tuple[Side, ...]) -> Report:
     return build_from(config, policies, evaluated, sides)
@@ -191,6 +211,8 @@ def _report(config: Config, policies: list[Policy], evaluated: Iterable[Evaluate
 
 def _not_applicable(policies: list[Policy], env_name: str, params: dict[str, Any],
                     sides: tuple[str, ...]) -> list[NotApplicable]:
+    from auditor import engine
+
     checked = [p for p in policies if set(p.sides) & set(sides)]
     return [NotApplicable(policy=pid, environment=env_name, reason=reason)
             for pid, reason in engine.not_applicable(checked, env_name, params)]
@@ -209,7 +231,8 @@ def _params(config: Config, env_name: str, now: datetime | None,
 def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Report:
     """The declared scan, the live state (collected, or read from a snapshot), the live
     policies and the declared-vs-live drift, in one report."""
-    from auditor import snapshot
+    from auditor import engine, snapshot
+    from auditor.live.base import LiveCollected
     from auditor.live.collect import collect, wanted
 
     recorded, recorded_at = (snapshot.load(options.live_file, service=config.service)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from auditor import engine
-from auditor.checks import CHECKS
+from auditor.checks import scaling
 from auditor.checks.base import CheckContext, Outcome
 from auditor.errors import PolicyError
 from auditor.examples import inventory, run_examples
@@ -95,7 +95,7 @@ def test_a_crashing_check_is_an_error_not_a_pass(monkeypatch: pytest.MonkeyPatch
     def boom(ctx: CheckContext) -> list[Outcome]:
         raise RuntimeError("kaput")
 
-    monkeypatch.setitem(CHECKS, "hpa_present", boom)
+    monkeypatch.setattr(scaling, "hpa_present", boom)  # where the registry finds it
     inv = inventory(policy.examples.passing[0])
     (result,) = engine.evaluate([policy], inv, {})
     assert result.status == "error" and "kaput" in result.message
@@ -109,7 +109,7 @@ def test_a_check_that_gives_a_status_of_its_own_is_an_error(
     def odd(ctx: CheckContext) -> list[Outcome]:
         return [Outcome(r, status) for r in ctx.inventory.of_kind("Deployment")]  # type: ignore[arg-type]
 
-    monkeypatch.setitem(CHECKS, "hpa_present", odd)
+    monkeypatch.setattr(scaling, "hpa_present", odd)
     (result,) = engine.evaluate([policy], inventory(policy.examples.passing[0]), {})
     assert result.status == "error"
     assert f"a check gave status {status!r}" in result.message

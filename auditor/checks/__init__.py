@@ -3,65 +3,68 @@ the plugin checks other packages provide (``check: team.name``, see :mod:`.plugi
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from importlib import import_module
+
 from auditor.checks import plugins
-from auditor.checks.alarms import alb_alarm
-from auditor.checks.alb import alb_access_logs, waf_on_alb
 from auditor.checks.base import Check
-from auditor.checks.certificates import cert_expiry
-from auditor.checks.credentials import db_secret_rotation
-from auditor.checks.db_capacity import db_connection_capacity
-from auditor.checks.drift import helm_drift, hpa_drift, terraform_drift
-from auditor.checks.live import (
-    cloudtrail_enabled,
-    config_refs_exist,
-    db_instance_available,
-    guardduty_enabled,
-    image_pull_secrets_exist,
-    rds_recent_snapshot,
-    targets_healthy,
-)
-from auditor.checks.logs import log_retention
-from auditor.checks.network import db_ingress_from_app, db_not_public, sg_no_world_admin
-from auditor.checks.node_capacity import nodegroup_capacity
-from auditor.checks.probes import probe_timing
-from auditor.checks.scaling import hpa_present, hpa_range, pdb_present
-from auditor.checks.storage import storage_expandable
-from auditor.checks.traffic import health_check_path, port_consistency
 
 # In the order the checks were added: an unknown check's error lists them in this order.
-CHECKS: dict[str, Check] = {
-    "alb_alarm": alb_alarm,
-    "db_connection_capacity": db_connection_capacity,
-    "db_ingress_from_app": db_ingress_from_app,
-    "db_not_public": db_not_public,
-    "health_check_path": health_check_path,
-    "hpa_present": hpa_present,
-    "hpa_range": hpa_range,
-    "nodegroup_capacity": nodegroup_capacity,
-    "pdb_present": pdb_present,
-    "port_consistency": port_consistency,
-    "sg_no_world_admin": sg_no_world_admin,
-    "storage_expandable": storage_expandable,
-    "probe_timing": probe_timing,
-    "log_retention": log_retention,
+_MODULES: dict[str, str] = {  # check name -> the module of auditor.checks that defines it
+    "alb_alarm": "alarms",
+    "db_connection_capacity": "db_capacity",
+    "db_ingress_from_app": "network",
+    "db_not_public": "network",
+    "health_check_path": "traffic",
+    "hpa_present": "scaling",
+    "hpa_range": "scaling",
+    "nodegroup_capacity": "node_capacity",
+    "pdb_present": "scaling",
+    "port_consistency": "traffic",
+    "sg_no_world_admin": "network",
+    "storage_expandable": "storage",
+    "probe_timing": "probes",
+    "log_retention": "logs",
     # AWS policies
-    "db_secret_rotation": db_secret_rotation,
-    "waf_on_alb": waf_on_alb,
-    "alb_access_logs": alb_access_logs,
+    "db_secret_rotation": "credentials",
+    "waf_on_alb": "alb",
+    "alb_access_logs": "alb",
     # live-only policies
-    "cert_expiry": cert_expiry,
-    "cloudtrail_enabled": cloudtrail_enabled,
-    "config_refs_exist": config_refs_exist,
-    "db_instance_available": db_instance_available,
-    "guardduty_enabled": guardduty_enabled,
-    "image_pull_secrets_exist": image_pull_secrets_exist,
-    "rds_recent_snapshot": rds_recent_snapshot,
-    "targets_healthy": targets_healthy,
+    "cert_expiry": "certificates",
+    "cloudtrail_enabled": "live",
+    "config_refs_exist": "live",
+    "db_instance_available": "live",
+    "guardduty_enabled": "live",
+    "image_pull_secrets_exist": "live",
+    "rds_recent_snapshot": "live",
+    "targets_healthy": "live",
     # drift policies: declared-vs-live comparison, run on the drift side
-    "helm_drift": helm_drift,
-    "hpa_drift": hpa_drift,
-    "terraform_drift": terraform_drift,
+    "helm_drift": "drift",
+    "hpa_drift": "drift",
+    "terraform_drift": "drift",
 }
+
+
+class _Registry(Mapping[str, Check]):
+    """The built-in checks by name, each module imported when a check of it is first used:
+    knowing a name (a policy's validation, the schema) imports nothing, so a run that reads
+    every result from the cache starts without the checks' code."""
+
+    def __getitem__(self, name: str) -> Check:
+        check: Check = getattr(import_module(f"auditor.checks.{_MODULES[name]}"), name)
+        return check
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _MODULES
+
+
+CHECKS: Mapping[str, Check] = _Registry()
 
 
 def find(name: str) -> Check:

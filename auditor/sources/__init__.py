@@ -1,14 +1,3 @@
-"""Declared sources, registered in one explicit dict (live sources come with `audit`)."""
-
-from __future__ import annotations
-
-from auditor.sources import helm, manifests, terraform
-from auditor.sources.base import Collected, Source
-
-DECLARED: dict[str, Source] = {
-    "helm": helm.collect,
-    "manifests": manifests.collect,
-    "terraform": terraform.collect,
-}
-
-__all__ = ["DECLARED", "Collected", "Source"]
+"""Declared sources: Helm charts, manifests and Terraform. The registry is in
+:mod:`auditor.sources.declared` (live sources come with `audit`); importing one source's
+module (e.g. the Helm engine's identity, for the cache's keys) does not import the others."""
