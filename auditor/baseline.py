@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.errors import InputError
-from auditor.models import Comparison, Finding, Report, Summary
+from auditor.models import META_POLICIES, Comparison, Finding, Report, Summary
 
 Key = tuple[str, str, str]  # fingerprint, side, status
 
@@ -66,7 +66,10 @@ def compare(report: Report, base: Report, label: str, note: str = "",
     if blind_envs:
         notes.append(f"some inputs of {', '.join(blind_envs)} could not be read at the base: "
                      "findings it could not see count as new")
-    comparable = [f for f in base.findings if f.side in sides and f.environment in environments]
+    # Findings of policies this run left out (--policy, --skip-policy) are not "fixed".
+    evaluated = {p.id for p in report.policies}
+    comparable = [f for f in base.findings if f.side in sides and f.environment in environments
+                  and (not evaluated or f.policy in evaluated or f.policy in META_POLICIES)]
     before = {key(f) for f in comparable}
     for f in report.findings:
         f.baseline = "existing" if key(f) in before else "new"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor import __version__
-from auditor.errors import AuditorError, ExitCode, InputError
+from auditor.errors import AuditorError, ConfigError, ExitCode, InputError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from auditor.config import Config
     from auditor.models import Report
     from auditor.outcome import OutcomeOptions
+    from auditor.selection import Selection
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit", "github")
-THRESHOLDS = ("low", "medium", "high", "critical", "never")
+SEVERITIES = ("low", "medium", "high", "critical")
+THRESHOLDS = (*SEVERITIES, "never")
 GC_YOUNG = 20_000
 
 
@@ -117,6 +119,15 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option("--policies", "policy_dirs", multiple=True, metavar="DIR",
                      type=click.Path(file_okay=False),
                      help="Extra policy directory (repeatable)."),
+        click.option("--policy", "select_ids", multiple=True, metavar="ID",
+                     help="Evaluate only this policy (an id or a glob such as 'rds-*'; "
+                     "repeatable). [default: the config's policies.policy, else all]"),
+        click.option("--skip-policy", "skip_ids", multiple=True, metavar="ID",
+                     help="Do not evaluate this policy (id or glob; repeatable). [default: "
+                     "the config's policies.skip_policy]"),
+        click.option("--min-severity", type=click.Choice(SEVERITIES),
+                     help="Evaluate only policies of this severity or above. [default: the "
+                     "config's policies.min_severity, else all]"),
         click.option("--waivers", metavar="FILE",
                      help="Waiver file. [default: the config's `waivers`, else "
                      ".auditor-waivers.yaml beside the config, if present]"),
@@ -128,6 +139,11 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option("--source-url", metavar="URL",
                      help="Prefix for file:line links (e.g. https://github.com/o/r/blob/SHA/). "
                      "[default: from GitHub Actions' variables, if set]"),
+        click.option("--quiet", "-q", is_flag=True,
+                     help="Table: one line per failing finding. No progress display."),
+        click.option("--verbose", "-v", is_flag=True, help="Table: the passed checks too."),
+        click.option("--no-color", is_flag=True,
+                     help="No colour on a terminal (also: the NO_COLOR variable)."),
         click.option("--now", metavar="TIME", callback=_moment,
                      help="Judge as of this moment (ISO 8601, e.g. 2026-12-24T09:00Z): "
                      "waiver expiry, certificate and backup ages. [default: the clock; "
@@ -145,7 +161,9 @@ def _report_options(f: Callable[..., None]) -> Callable[..., None]:
 def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output: str | None,
          fail_on: str, policy_dirs: tuple[str, ...], waivers: str | None,
          baseline: tuple[str, ...], source_url: str | None, now: datetime | None,
-         base_ref: str | None, jobs: int | None) -> None:
+         base_ref: str | None, jobs: int | None, select_ids: tuple[str, ...],
+         skip_ids: tuple[str, ...], min_severity: str | None, quiet: bool, verbose: bool,
+         no_color: bool) -> None:
     """Audit declared config (Helm, manifests, Terraform): no credentials, no network.
 
     Exit codes: 0 nothing failed at or above --fail-on; 1 something did; 2 the audit could
@@ -159,19 +177,20 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
         raise click.UsageError("give --baseline or --base-ref, not both")
     _report(pipeline.scan, config.load(config_path),
             pipeline.ScanOptions(environments=envs, now=now, jobs=_jobs(jobs)), fmt, output,
-            fail_on,
-            policy_dirs, OutcomeOptions(waivers, baseline, base_ref, source_url, now))
+            fail_on, policy_dirs, OutcomeOptions(waivers, baseline, base_ref, source_url, now),
+            _selection(select_ids, skip_ids, min_severity), _view(quiet, verbose, no_color))
 
 
 @cli.command()
 @_report_options
 @click.option("--live", "live_file", type=click.Path(dir_okay=False, exists=True),
               metavar="FILE", help="Audit against a recorded snapshot instead of the APIs.")
-@click.option("--quiet", is_flag=True, help="No progress display.")
 def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
           output: str | None, fail_on: str, policy_dirs: tuple[str, ...],
           waivers: str | None, baseline: tuple[str, ...], source_url: str | None,
-          now: datetime | None, live_file: str | None, quiet: bool, jobs: int | None) -> None:
+          now: datetime | None, live_file: str | None, quiet: bool, jobs: int | None,
+          select_ids: tuple[str, ...], skip_ids: tuple[str, ...],
+          min_severity: str | None, verbose: bool, no_color: bool) -> None:
     """Audit declared config, the live state (read-only) and the drift between them.
 
     Live state comes from the Kubernetes API, AWS and TLS endpoints named in the config,
@@ -185,7 +204,8 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
                                    live_file=FsPath(live_file) if live_file else None,
                                    progress=_progress(quiet), now=now, jobs=_jobs(jobs))
     _report(pipeline.audit, config.load(config_path), options, fmt, output, fail_on,
-            policy_dirs, OutcomeOptions(waivers, baseline, None, source_url, now))
+            policy_dirs, OutcomeOptions(waivers, baseline, None, source_url, now),
+            _selection(select_ids, skip_ids, min_severity), _view(quiet, verbose, no_color))
 
 
 @cli.command()
@@ -212,9 +232,24 @@ def snapshot(config_path: str | None, envs: tuple[str, ...], output: str, quiet:
     sys.exit(ExitCode.INCOMPLETE if unread else ExitCode.OK)
 
 
+def _selection(select_ids: tuple[str, ...], skip_ids: tuple[str, ...],
+               min_severity: str | None) -> Selection:
+    from auditor.selection import Selection
+
+    return Selection(select_ids, skip_ids, min_severity)  # type: ignore[arg-type]
+
+
+def _view(quiet: bool, verbose: bool, no_color: bool) -> dict[str, Any]:
+    if quiet and verbose:
+        raise click.UsageError("give --quiet or --verbose, not both")
+    return {"detail": "quiet" if quiet else "verbose" if verbose else "normal",
+            "no_color": no_color}
+
+
 def _report(run: Callable[..., Report], config: Config, options: Any,
             fmt: str | None, output: str | None, fail_on: str,
-            policy_dirs: tuple[str, ...], outcome: OutcomeOptions) -> None:
+            policy_dirs: tuple[str, ...], outcome: OutcomeOptions,
+            selection: Selection | None = None, view: dict[str, Any] | None = None) -> None:
     from auditor import pipeline, policies
     from auditor.outcome import finish
     from auditor.report import gate
@@ -222,12 +257,16 @@ def _report(run: Callable[..., Report], config: Config, options: Any,
     if output:
         _refuse_inputs(output, config, policy_dirs, outcome.waivers, outcome.baseline,
                        options.live_file)
+    if absent := config.absent():
+        raise ConfigError(*absent)
     pack = policies.load_checked([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)
-    report = run(config, pack, options)
+    chosen, selected = (selection or _selection((), (), None)).choose(pack, config)
+    report = run(config, chosen, options)
+    report.selection = selected
     finish(report, config, pack, run, options, outcome)
     code = gate(report, fail_on)  # decided before rendering, so every format can say it
-    _emit(report, fmt, output)
+    _emit(report, fmt, output, view or {})
     sys.exit(code)
 
 
@@ -244,14 +283,30 @@ def _refuse_inputs(output: str, config: Config, policy_dirs: Sequence[str] = (),
     refuse_inputs(output, files, [*dirs, *map(FsPath, policy_dirs)])
 
 
-def _emit(report: Report, fmt: str | None, output: str | None) -> None:
+def _emit(report: Report, fmt: str | None, output: str | None,
+          view: dict[str, Any] | None = None) -> None:
     from auditor.formats import renderer
 
-    chosen = fmt or ("table" if sys.stdout.isatty() and not output else "json")
-    text = renderer(chosen)(report)
+    terminal = sys.stdout.isatty() and not output
+    chosen = fmt or ("table" if terminal else "json")
+    colour = False
+    if chosen == "table":
+        import shutil
+
+        from auditor.formats.table_format import Style, render
+
+        view = view or {}
+        colour = terminal and not view.get("no_color") and not os.environ.get("NO_COLOR")
+        text: str | bytes = render(report, Style(
+            width=max(shutil.get_terminal_size().columns, 60) if terminal else None,
+            colour=colour, detail=view.get("detail", "normal")))
+    else:
+        text = renderer(chosen)(report)
     if output:
         _write(output, text)
-    elif chosen in ("json", "sarif", "junit", "github"):  # each escapes what it holds itself
+    elif chosen in ("json", "sarif", "junit", "github") or (chosen == "table" and colour):
+        # Each escapes what it holds itself; a coloured table on a terminal too (its own
+        # colour codes are the only control sequences left in it).
         click.echo(text, nl=False)
     else:
         assert isinstance(text, str), "a format for people renders text"
@@ -371,11 +426,29 @@ def policies_group() -> None:
 @policies_group.command(name="list")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(file_okay=False),
               metavar="DIR", help="Extra policy directory (repeatable).")
-def policies_list(policy_dirs: tuple[str, ...]) -> None:
-    """One line per policy: id, severity, sides, runbook section."""
-    from auditor import policies
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
+              show_default=True, help="json: one object per policy, for scripts.")
+@click.option("--severity", multiple=True, type=click.Choice(SEVERITIES),
+              help="Only policies of this severity (repeatable).")
+@click.option("--side", "sides", multiple=True, type=click.Choice(("declared", "live", "drift")),
+              help="Only policies checked on this side (repeatable).")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Only policies that read this kind, e.g. Deployment, DBInstance "
+              "(repeatable; any case).")
+def policies_list(policy_dirs: tuple[str, ...], fmt: str, severity: tuple[str, ...],
+                  sides: tuple[str, ...], kinds: tuple[str, ...]) -> None:
+    """One line per policy: id, severity, sides, runbook section (or JSON)."""
+    import json
 
-    for p in policies.load_all([FsPath(d) for d in policy_dirs]):
+    from auditor import policies
+    from auditor.policy_list import described, matching
+
+    found = matching(policies.load_all([FsPath(d) for d in policy_dirs]), severity, sides,
+                     kinds)
+    if fmt == "json":  # escaped by the encoder; nothing here reaches a terminal raw
+        click.echo(json.dumps([described(p) for p in found], indent=2, default=str))
+        return
+    for p in found:
         _say(f"{p.id:28} {p.severity:9} {'+'.join(p.sides):14} {p.runbook.section}")
 
 
@@ -451,7 +524,7 @@ def site_build(config_path: str | None, reports: tuple[str, ...], output: str) -
     """Render site/ and the reports into an MkDocs site (strict; exit 2 on any warning)."""
     from auditor.site.build import SiteOptions, build_site
 
-    built = build_site(SiteOptions(config_path, reports, output))
+    built = build_site(SiteOptions(config_path, reports, output, _progress(False)))
     _say(f"site built in {built.output} ({built.pages} pages, {built.reports} reports, "
                f"{built.findings} current findings); open {built.output / 'index.html'} "
                "through `auditor site serve`")
@@ -469,7 +542,7 @@ def site_serve(config_path: str | None, reports: tuple[str, ...], output: str,
     from auditor.site.build import SiteOptions, build_site
     from auditor.site.serve import make_server, url
 
-    built = build_site(SiteOptions(config_path, reports, output))
+    built = build_site(SiteOptions(config_path, reports, output, _progress(False)))
     try:
         server = make_server(built.output, port)
     except OSError as exc:

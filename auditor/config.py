@@ -1,7 +1,7 @@
 """``auditor.yaml``: the service, its environments and where their config lives.
 
-Validated by pydantic; every error names the file, the key and its line, in one line.
-Paths in the file are relative to the file's directory.
+Validated by pydantic; every error names the file, the key and its line, one line each
+(every mistake at once). Paths in the file are relative to the file's directory.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import posixpath
 import re
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -245,6 +245,17 @@ FACTS = (*(n for n in Facts.model_fields if n != "values_keys"),
          *(f"values_keys.{n}" for n in ValuesKeys.model_fields))
 
 
+class PolicySelection(_Strict):
+    """Which policies every run of this config evaluates (the command line's --policy,
+    --skip-policy and --min-severity replace the key they name)."""
+
+    policy: list[str] = Field(default_factory=list, description="Only these policy ids "
+                              "(globs allowed, e.g. 'rds-*'). [default: every policy]")
+    skip_policy: list[str] = Field(default_factory=list, description="Not these ids (globs).")
+    min_severity: Literal["low", "medium", "high", "critical"] | None = Field(
+        None, description="Only policies of this severity or above.")
+
+
 class Environment(_Strict):
     helm: HelmConfig | None = None
     manifests: list[str] = Field(default_factory=list)
@@ -275,6 +286,8 @@ class Config(_Strict):
         None, description="The team's runbook: a folder of Markdown pages (a mkdocs.yml "
         "beside it gives their order). [default: site/ here, if present; else a runbook "
         "generated from the policy pack]")
+    policies: PolicySelection | None = Field(
+        None, description="Which policies to evaluate. [default: every policy]")
     runbook_sections: dict[str, str] = Field(
         default_factory=dict, description="Which section guards which policy: "
         "{policy-id: page/#heading-id}; wins over the pages' own claims.")
@@ -315,6 +328,21 @@ class Config(_Strict):
             if env.kubernetes and env.kubernetes.kubeconfig:
                 files.append(self.path(os.path.expanduser(env.kubernetes.kubeconfig)))
         return files, dirs
+
+    def absent(self) -> list[str]:
+        """Each file or folder an environment names that is not there (a typo, or a path
+        from the wrong folder), as ``file:line: key: message``: said at its key before a
+        scan starts, not found later as an input it could not read."""
+        out = []
+        base = str(self.base_dir)
+        for name, env in self.environments.items():
+            for key, entry, what in _named_paths(("environments", name), env):
+                if not os.path.exists(os.path.join(base, entry)):  # a fleet names thousands
+                    hint = _MAKE_PLAN if key[-1] == "plan" else (
+                        "paths are relative to the config's folder")
+                    out.append(self.error_at(key, f"{what} {entry} does not exist ({hint})"
+                                             ).message)
+        return out
 
     def config_rel(self) -> str:
         return self.rel(self.base_dir / FsPath(self.file).name)
@@ -376,7 +404,7 @@ def load(arg: str | None) -> Config:
     try:
         config = Config.model_validate(doc.data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, shown, doc.lines)) from None
+        raise ConfigError(*_describe(exc, shown, doc.lines)) from None
     config.base_dir = path.parent.resolve()
     config.file = shown
     config.lines = doc.lines
@@ -408,19 +436,49 @@ def _check(config: Config) -> None:
                                   f"invalid --set key {key!r}")
 
 
-def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> str:
-    """The first validation error as ``file:line: key: message`` (one line)."""
-    # A misspelt key also makes the real one "missing": name the typo, it is the cause.
-    errors = exc.errors()
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
-    key = _dotted(loc)
-    line = nearest_line(lines, loc)
-    message = str(err["msg"]).removeprefix("Value error, ")  # our validators' own words
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where(file, line)}: {key}: {message}{more}"
+_MAKE_PLAN = "make it with terraform plan -out tfplan && terraform show -json tfplan > plan.json"
+
+
+def _named_paths(at: Path, env: Environment) -> list[tuple[Path, str, str]]:
+    """(key, path, what it is) of every file and folder an environment reads."""
+    named: list[tuple[Path, str, str]] = []
+    if env.helm:
+        named.append(((*at, "helm", "chart"), env.helm.chart, "chart directory"))
+        named += [((*at, "helm", "values", i), v, "values file")
+                  for i, v in enumerate(env.helm.values)]
+    if env.terraform:
+        tf = env.terraform
+        named += [((*at, "terraform", "dirs", i), d, "Terraform directory")
+                  for i, d in enumerate(tf.dirs)]
+        named += [((*at, "terraform", "var_files", i), f, "variables file")
+                  for i, f in enumerate(tf.var_files)]
+        if tf.plan is not None:
+            named.append(((*at, "terraform", "plan"), tf.plan, "plan file"))
+    named += [((*at, "manifests", i), m, "manifest file or directory")
+              for i, m in enumerate(env.manifests)]
+    return named
+
+
+def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> list[str]:
+    """Every validation error, one ``file:line: key: message`` line each, in file order."""
+    errors = [(tuple(p for p in e["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)), e)
+              for e in exc.errors()]
+    # A misspelt key also makes the real one "missing": the typo is the cause, said once.
+    misspelt = {loc[:-1] for loc, e in errors if e["type"] == "extra_forbidden"}
+    out = []
+    for loc, err in errors:
+        if err["type"] == "missing" and loc[:-1] in misspelt:
+            continue
+        message = str(err["msg"]).removeprefix("Value error, ")  # our validators' own words
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        out.append(f"{where(file, nearest_line(lines, loc))}: {_dotted(loc)}: {message}")
+    return sorted(dict.fromkeys(out), key=lambda line: _line_no(line, file))
+
+
+def _line_no(line: str, file: str) -> int:
+    head = line[len(file) + 1:].split(":", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def _dotted(key: Path) -> str:

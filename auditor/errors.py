@@ -28,13 +28,19 @@ class AuditorError(click.ClickException):
 
     exit_code = ExitCode.CANNOT_START
 
+    def __init__(self, message: str, *more: str) -> None:
+        """``more``: further mistakes found at once, each shown on its own line."""
+        super().__init__(message)
+        self.lines = (message, *more)
+
     def format_message(self) -> str:
-        return self.message
+        return "\n".join(self.lines)
 
     def show(self, file: object = None) -> None:
         from auditor.terminal import visible  # names in messages come from the inputs
 
-        click.echo(f"error: {visible(self.format_message())}", err=True)
+        for line in self.lines:  # a line break inside one is shown, not obeyed
+            click.echo(f"error: {visible(line)}", err=True)
 
 
 class ConfigError(AuditorError):

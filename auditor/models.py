@@ -221,15 +221,19 @@ class Waived(_Model):
     """The waiver that covers a finding: the finding is shown, and does not gate."""
 
     reason: str
-    owner: str
-    expires: date
-    file: str = Field(description="The waiver file, relative to the config's directory.")
+    owner: str = Field(description="The waiver's owner; 'inline comment' for a suppression "
+                       "written beside the code.")
+    expires: date | None = Field(description="null: an inline suppression without `until`.")
+    file: str = Field(description="The waiver file (or the file holding the inline "
+                      "suppression), relative to the config's directory.")
     line: int | None = None
 
     def summary(self) -> str:
-        """One line: until when, by whom, why."""
-        return (f"waived until {self.expires.isoformat()} by {self.owner}: "
-                f"{' '.join(self.reason.split())}")
+        """One line: until when, by whom (or where), why."""
+        by = (f"by {self.owner}" if self.owner != "inline comment" else
+              f"inline at {self.file}:{self.line}")
+        until = f" until {self.expires.isoformat()}" if self.expires else ""
+        return f"waived{until} {by}: {' '.join(self.reason.split())}"
 
 
 class Finding(_Model):
@@ -323,11 +327,39 @@ class WaiverState(_Model):
     environments: list[str]
     reason: str
     owner: str
-    expires: date
+    expires: date | None = Field(description="null: an inline suppression without `until`.")
     file: str
     line: int | None = None
     state: Literal["active", "expired", "stale"]
     matched: int = Field(description="Findings it covers (expired: would cover).")
+
+
+class SelectionInfo(_Model):
+    """Which policies this run evaluated, when it did not evaluate them all."""
+
+    policy: list[str] = Field(description="--policy (or policies.policy): ids or globs.")
+    skip_policy: list[str] = Field(description="--skip-policy (or policies.skip_policy).")
+    min_severity: Severity | None = Field(description="--min-severity (or "
+                                          "policies.min_severity).")
+    selected: list[str] = Field(description="The policies evaluated.")
+    skipped: list[str] = Field(description="The policies left out: no finding of theirs is "
+                               "in this report, none is compared with a base.")
+
+
+class LiveUnavailable(_Model):
+    kinds: list[str] = Field(description="The kinds that could not be read for this reason.")
+    reason: str = Field(description="Why, with what would fix it (credentials, kubeconfig).")
+
+
+class LiveState(_Model):
+    """``audit``: which live sources an environment reads, and what could not be read."""
+
+    environment: str
+    reads: list[str] = Field(description="The live sources its config names: kubernetes, "
+                             "aws, tls.")
+    unavailable: list[LiveUnavailable] = Field(
+        default_factory=list, description="Kinds that could not be read, once per cause: "
+        "each check that needed one is an error finding of its own.")
 
 
 class Summary(_Model):
@@ -362,6 +394,10 @@ class Report(_Model):
     sides: list[Side] = Field(default_factory=list, description="The sides this run checked "
                               "(scan: declared; audit: declared, live, drift).")
     comparison: Comparison | None = Field(default=None, description="Set with a baseline.")
+    selection: SelectionInfo | None = Field(default=None, description="Set when only some "
+                                            "policies were evaluated.")
+    live: list[LiveState] = Field(default_factory=list, description="audit: the live "
+                                  "sources of each environment, and what they could not read.")
     waivers: list[WaiverState] = Field(default_factory=list)
     source_url: str = Field(default="", description="Web address of the files at this revision "
                             "(e.g. GitHub's .../blob/SHA/), for file:line links.")

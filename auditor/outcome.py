@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Any
 
-from auditor import base_ref, baseline, project, waivers
+from auditor import base_ref, baseline, project, suppressions, waivers
 from auditor.base_ref import Run
 from auditor.config import Config
 from auditor.errors import ConfigError
@@ -32,13 +32,19 @@ class OutcomeOptions:
 
 def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_options: Any,
            options: OutcomeOptions) -> None:
+    """``pack``: every policy loaded (waivers may name any); the report's own ``policies``
+    are those this run evaluated (see :mod:`auditor.selection`)."""
     apply_waivers(report, config, pack, options.waivers, options.now)
+    today = (options.now or datetime.now(UTC)).astimezone(UTC).date()
+    suppressions.apply(report, config, [p.id for p in pack], today)
+    evaluated = {p.id for p in report.policies}
+    chosen = [p for p in pack if p.id in evaluated] if evaluated else pack
     if options.baseline:
         base = baseline.merge([read_report(p) for p in expand(options.baseline)],
                               report.service)
         baseline.compare(report, base, ", ".join(options.baseline))
     elif options.base_ref:
-        base, label, note = base_ref.report_at_ref(config, pack, run, run_options,
+        base, label, note = base_ref.report_at_ref(config, chosen, run, run_options,
                                                    options.base_ref)
         # A PR may rename the service: the fingerprints do not include it.
         baseline.compare(report, base, label, note, check_service=False)
@@ -76,7 +82,10 @@ def apply_waivers(report: Report, config: Config, pack: list[Policy],
         raise ConfigError(f"{shown}: {refused}")
     loaded = waivers.load(path, shown, [p.id for p in pack], config.rel(path),
                           config.environments)
-    sides: dict[str, list[str]] = {p.id: list(p.sides) for p in pack}
+    # A policy left out of this run checked nothing: its waivers are not stale.
+    evaluated = {p.id for p in report.policies} or {p.id for p in pack}
+    sides: dict[str, list[str]] = {p.id: list(p.sides) if p.id in evaluated else []
+                                   for p in pack}
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     waivers.apply(report, loaded, today, sides, config.environments)
 

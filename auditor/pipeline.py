@@ -140,7 +140,11 @@ def declared_inventory(config: Config, env_name: str) -> Inventory:
 
 
 def _kept(*inventories: Inventory) -> list[Inventory]:
-    return [Inventory(i.environment, i.side, problems=i.problems) for i in inventories]
+    """What the report needs of an inventory: its problems, and for the live side what
+    could not be read and which live sources were asked."""
+    return [Inventory(i.environment, i.side, problems=i.problems, unavailable=i.unavailable,
+                      names={k: v for k, v in i.names.items() if k == "live_platforms"})
+            for i in inventories]
 
 
 def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report:

@@ -19,6 +19,8 @@ from auditor.models import (
     FindingLocation,
     Gate,
     Inventory,
+    LiveState,
+    LiveUnavailable,
     NotApplicable,
     PassedCheck,
     PolicyInfo,
@@ -53,6 +55,7 @@ def build_from(config: Config, policies: list[Policy], evaluated: Iterable[Evalu
     passed: list[PassedCheck] = []
     unmet: list[NotApplicable] = []
     environments: set[str] = set()
+    live: list[LiveState] = []
     status: Counter[str] = Counter()
     passes: Counter[str] = Counter()
     for env in evaluated:
@@ -68,8 +71,12 @@ def build_from(config: Config, policies: list[Policy], evaluated: Iterable[Evalu
                                          sections[r.policy_id]))
         for inv in env.inventories:
             environments.add(inv.environment)
-            status.update(p.status for p in inv.problems)
-            findings += [_problem(config, inv, p) for p in inv.problems]
+            if inv.side == "live":
+                live.append(_live_state(inv))
+            # A file the config lists twice (the same values file) has one problem, once.
+            problems = list(dict.fromkeys(inv.problems))
+            status.update(p.status for p in problems)
+            findings += [_problem(config, inv, p) for p in problems]
         unmet += env.not_applicable
     findings.sort(key=lambda f: (f.environment, -severity_rank(f.severity), f.policy,
                                  f.resource.kind, f.resource.name, f.item or ""))
@@ -88,10 +95,21 @@ def build_from(config: Config, policies: list[Policy], evaluated: Iterable[Evalu
         not_applicable=sorted(unmet, key=lambda n: (n.environment, n.policy)),
         source_root=_source_root(config),
         config_file=PurePath(config.file).name,
+        live=sorted(live, key=lambda state: state.environment),
         policies=[PolicyInfo(id=p.id, title=p.title, severity=p.severity,
                              runbook=sections[p.id], runbook_section=p.runbook.section,
                              description=p.description.strip()) for p in policies],
     )
+
+
+def _live_state(inv: Inventory) -> LiveState:
+    causes: dict[str, list[str]] = {}
+    for kind, reason in inv.unavailable.items():
+        causes.setdefault(reason, []).append(kind)
+    return LiveState(environment=inv.environment,
+                     reads=[p for p in inv.names.get("live_platforms", "").split(",") if p],
+                     unavailable=[LiveUnavailable(kinds=kinds, reason=reason)
+                                  for reason, kinds in causes.items()])
 
 
 def by_severity(findings: list[Finding]) -> dict[str, int]:

@@ -10,7 +10,8 @@ from auditor.models import Report
 # Fields added to version 1 after its first release: this auditor always writes them, but
 # a version 1 report of an earlier release lacks them and must stay valid.
 ADDED = {
-    "Report": {"sides", "comparison", "waivers", "source_url", "not_applicable", "config_file"},
+    "Report": {"sides", "comparison", "waivers", "source_url", "not_applicable", "config_file",
+               "selection", "live"},
     "Remediation": {"checks"},
     "Finding": {"waived", "baseline"},
     "FindingLocation": {"key", "related"},

@@ -5,7 +5,8 @@ copied into ENVS environments plus MANIFESTS pre-rendered Deployments each, then
 whose one template is CRD_LINES lines of CustomResourceDefinitions (as the prometheus-operator
 chart's are: every rendered field is located in a template that large). Each scan starts
 with an empty parse cache (a first run), except `fleet_warm_s`: the fleet scanned again
-with the cache the first scan wrote (the report must be the same). Prints the figures
+with the cache the first scan wrote (the report must be the same); and the example's
+runbook site built from its report (`site_example_s`). Prints the figures
 and exits 1 when a budget is exceeded. Budgets are for the 2-core CI machine.
 """
 
@@ -33,7 +34,8 @@ MANIFESTS = 50
 WAIVERS = 500
 CRD_LINES = 50_000
 BUDGETS = {"example_s": 1.0, "fleet_s": 10.0, "fleet_per_env_s": 0.5, "fleet_warm_s": 3.0,
-           "waivers_baseline_s": 1.0, "crd_50k_lines_s": 2.0, "peak_rss_mb": 300.0}
+           "waivers_baseline_s": 1.0, "crd_50k_lines_s": 2.0, "site_example_s": 10.0,
+           "peak_rss_mb": 300.0}
 
 DEPLOYMENT = """---
 apiVersion: apps/v1
@@ -193,6 +195,18 @@ def _waivers_and_baseline(report: Report, pack: list[policies.Policy]) -> float:
     return time.perf_counter() - start
 
 
+def _site(report: Report, work: Path) -> float:
+    """The example's runbook site from its scan, as `auditor site build` makes it."""
+    from auditor.site.build import SiteOptions, build_site
+
+    report_file = work / "example-report.json"
+    report_file.write_text(report.model_dump_json())
+    start = time.perf_counter()
+    build_site(SiteOptions(str(REPO / "examples" / "chess-ai"), (str(report_file),),
+                           str(work / "site")))
+    return time.perf_counter() - start
+
+
 def _cold(caches: Path) -> None:
     """A new, empty parse cache (under ``caches``) and no parse kept in this process: a
     first run."""
@@ -224,10 +238,12 @@ def _measure(caches: Path) -> int:
         _cold(caches)
         crd_s, crd = _timed(crd_project, pack)
     waivers_s = _waivers_and_baseline(fleet, pack)
+    site_s = _site(example, caches)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {"example_s": example_s, "fleet_s": fleet_s, "fleet_per_env_s": fleet_s / ENVS,
                "fleet_warm_s": warm_s,
-               "waivers_baseline_s": waivers_s, "crd_50k_lines_s": crd_s, "peak_rss_mb": peak_mb}
+               "waivers_baseline_s": waivers_s, "crd_50k_lines_s": crd_s,
+               "site_example_s": site_s, "peak_rss_mb": peak_mb}
     print(f"example: {len(example.findings)} findings; fleet: {ENVS} environments x "
           f"({MANIFESTS} manifests + chart + Terraform), {fleet_n} findings, "
           f"{fleet.summary.waived} waived by {WAIVERS} waivers; CRD chart: {crds} CRDs in "

@@ -79,13 +79,14 @@ def test_clean_config_exits_0(run_cli: Run, project: Project) -> None:
 
 
 def test_unreadable_input_is_an_error_result_and_exit_3(run_cli: Run, project: Project) -> None:
-    root = project({"auditor.yaml": _config(["cm.yaml", "broken.yaml", "gone.yaml"]),
+    # (A file the config names that is not there is a config error: test_config_errors.)
+    root = project({"auditor.yaml": _config(["cm.yaml", "broken.yaml"]),
                     "cm.yaml": CLEAN_MANIFEST, "broken.yaml": "kind: ConfigMap\nx: [1,\n"})
     result = run_cli("scan", "--config", str(root), "--format", "json")
     assert result.exit_code == 3
     errors = {f["location"]["file"]: f for f in result.json()["findings"]
               if f["status"] == "error"}
-    assert set(errors) == {"broken.yaml", "gone.yaml"}
+    assert set(errors) == {"broken.yaml"}
     assert errors["broken.yaml"]["location"]["line"] == 2
     assert errors["broken.yaml"]["policy"] == "input-error"
 
@@ -375,13 +376,13 @@ def test_valid_params_are_accepted(run_cli: Run, project: Project) -> None:
 def test_paths_outside_the_config_dir_are_the_same_in_every_checkout(
         run_cli: Run, project: Project, tmp_path: Path) -> None:
     project({"a/team/auditor.yaml": "service: web\nenvironments:\n"
-                                    "  prod: {manifests: [../shared/dep.yaml, gone.yaml]}\n",
-             "a/shared/dep.yaml": MEDIUM_ONLY})
+                                    "  prod: {manifests: [../shared/dep.yaml, broken.yaml]}\n",
+             "a/shared/dep.yaml": MEDIUM_ONLY, "a/team/broken.yaml": "a: [\n"})
     shutil.copytree(tmp_path / "a", tmp_path / "elsewhere" / "b")
     reports = [run_cli("scan", "--config", str(tmp_path / d / "team"), "--format", "json"
                        ).json() for d in ("a", "elsewhere/b")]
     files = {f["location"]["file"] for f in reports[0]["findings"]}
-    assert files == {"../shared/dep.yaml", "gone.yaml"}
+    assert files == {"../shared/dep.yaml", "broken.yaml"}
     assert [(f["fingerprint"], f["location"]) for f in reports[0]["findings"]] == \
         [(f["fingerprint"], f["location"]) for f in reports[1]["findings"]]
 

@@ -103,9 +103,8 @@ def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) 
                     [f"- ✅ {_label(f)} · {_what(report, links, f, linked=False)}"
                      for f in lists.fixed], shown)
     out += _details(f"Waived ({len(lists.waived)}, not gated)",
-                    [f"- {_label(f)} · {_what(report, links, f)} — waived until "
-                     f"{f.waived.expires.isoformat()} by {_esc(f.waived.owner)}: "
-                     f"{_esc(_cut(f.waived.reason))}" for f in lists.waived if f.waived],
+                    [f"- {_label(f)} · {_what(report, links, f)} — "
+                     f"{_esc(_cut(f.waived.summary()))}" for f in lists.waived if f.waived],
                     shown)
     out += _details(f"Not applicable ({len(report.not_applicable)}: the service states no "
                     "fact they need)",

@@ -170,12 +170,14 @@ def _result(f: Finding, rule_index: int, twin: FindingLocation | None) -> dict[s
     }
     if f.baseline is not None:  # SARIF's own words for a comparison with a base
         result["baselineState"] = "new" if f.baseline == "new" else "unchanged"
-    if f.waived is not None:  # a waiver is an accepted, external suppression
+    if f.waived is not None:  # a waiver: external; a comment beside the code: in source
         w = f.waived
+        inline = w.owner == "inline comment"
+        until = f", until {w.expires.isoformat()}" if w.expires else ""
         result["suppressions"] = [{
-            "kind": "external", "status": "accepted",
-            "justification": f"{w.reason} (owner {w.owner}, until {w.expires.isoformat()}; "
-                             f"{w.file}:{w.line})"}]
+            "kind": "inSource" if inline else "external", "status": "accepted",
+            "justification": f"{w.reason} ({'inline' if inline else 'owner ' + w.owner}"
+                             f"{until}; {w.file}:{w.line})"}]
     return result
 
 

@@ -1,39 +1,92 @@
-"""A terminal table: one row per finding, grouped by environment, with a summary line.
+"""A terminal table: one row per defect, grouped by environment, with a summary line.
 
-Plain text (no colour codes when not on a terminal is the CLI's business): columns are
-padded to fit, long messages wrap under their row.
+The same defect seen on several sides (a values line and the live object it became: one
+fingerprint) is one row whose SIDE says where (``declared+live``). On a terminal
+(:class:`Style` from the CLI) it is coloured by status and severity (unless ``NO_COLOR`` or
+``--no-color``) and fits the terminal's width: a row too wide moves its location under it.
+In a CI log (no terminal) columns are padded to the widest cell and messages wrap at 110.
+``quiet``: one line per failing finding; ``verbose``: the passed checks too.
 """
 
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
+from typing import Literal
 
-from auditor.models import Finding, Report
+import click
+
+from auditor.models import Finding, LiveState, PassedCheck, Report
 from auditor.terminal import visible
 
 _WIDTH = 110
+_STATUS_COLOUR = {"FAIL": "red", "ERROR": "magenta", "UNKNOWN": "yellow", "PASS": "green"}
+_SEVERITY_STYLE = {"critical": {"fg": "red", "bold": True}, "high": {"fg": "red"},
+                   "medium": {"fg": "yellow"}, "low": {"dim": True}}
 
 
-def render(report: Report) -> str:
-    lines = [visible(f"runbook-auditor: {report.service} "
-                     f"({', '.join(report.environments) or 'no environment'})"), ""]
-    if not report.findings:
-        lines.append("No findings: every applicable check passed.")
-    for env in sorted({f.environment for f in report.findings}):
-        rows = [f for f in report.findings if f.environment == env]
-        lines.append(f"== {visible(env)} ==")
-        lines.extend(_rows(rows))
-        lines.append("")
+@dataclass(frozen=True)
+class Style:
+    width: int | None = None  # a terminal's columns; None: a log, rows as wide as they are
+    colour: bool = False
+    detail: Literal["quiet", "normal", "verbose"] = "normal"
+
+
+@dataclass
+class _Row:
+    """One defect: its findings on each side that shows it (same fingerprint and status)."""
+
+    findings: list[Finding]
+
+    @property
+    def lead(self) -> Finding:
+        return self.findings[0]
+
+    @property
+    def sides(self) -> str:
+        return "+".join(dict.fromkeys(f.side for f in self.findings))
+
+
+def render(report: Report, style: Style = Style()) -> str:
+    width = style.width or _WIDTH
+    head = [visible(f"runbook-auditor: {report.service} "
+                    f"({', '.join(report.environments) or 'no environment'})")]
+    if report.selection is not None:
+        head.append(visible(selection_line(report)))
+    # A check that could not run because a live source could not be read says why in its
+    # message; the cause is said once above instead (--verbose: every one of them too).
+    unread = [] if style.detail == "verbose" else _unread(report)
+    shown = [f for f in report.findings if not any(f is u for u in unread)]
+    lines = head + _live(report.live, width, len(unread)) + [""]
+    if style.detail == "quiet":
+        lines = head + _live(report.live, width, len(unread)) + _quiet(shown, style)
+    else:
+        if not report.findings:
+            lines.append("No findings: every applicable check passed.")
+        for env in sorted({f.environment for f in shown}
+                          | ({p.environment for p in report.passed}
+                             if style.detail == "verbose" else set())):
+            lines.append(f"== {visible(env)} ==")
+            lines.extend(_rows(_defects(f for f in shown if f.environment == env), style))
+            if style.detail == "verbose":
+                lines.extend(_passes([p for p in report.passed if p.environment == env], style))
+            lines.append("")
+    lines += _tail(report, width, style)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _tail(report: Report, width: int, style: Style) -> list[str]:
+    lines = []
     s = report.summary
     lines.append("Summary: " + ", ".join(f"{n} {k}" for k, n in s.by_status.items())
                  + " | failing by severity: "
                  + ", ".join(f"{n} {k}" for k, n in reversed(s.by_severity.items()))
                  + (f" | {s.waived} waived" if s.waived else ""))
-    if report.not_applicable:
+    if report.not_applicable and style.detail != "quiet":
         lines.append("Not applicable until the service states a fact (facts in auditor.yaml):")
         for n in report.not_applicable:
             lines.extend(textwrap.wrap(visible(f"{n.policy} ({n.environment}): {n.reason}"),
-                                       _WIDTH, initial_indent="  ", subsequent_indent="    "))
+                                       width, initial_indent="  ", subsequent_indent="    "))
     if report.comparison is not None:
         c = report.comparison
         lines.append(visible(f"Compared with {c.base}: {c.new} new, {c.fixed} fixed, "
@@ -42,22 +95,84 @@ def render(report: Report) -> str:
     if report.gate is not None:
         lines.append(f"Gate: {report.gate.status} (fail on {report.gate.fail_on}, "
                      f"exit {report.gate.exit_code})")
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
-def _rows(findings: list[Finding]) -> list[str]:
+def selection_line(report: Report) -> str:
+    """What a narrowed run evaluated, in one line (for the formats people read)."""
+    sel = report.selection
+    assert sel is not None
+    given = [f"--policy {','.join(sel.policy)}" if sel.policy else "",
+             f"--skip-policy {','.join(sel.skip_policy)}" if sel.skip_policy else "",
+             f"--min-severity {sel.min_severity}" if sel.min_severity else ""]
+    return (f"Policies: {len(sel.selected)} of {len(sel.selected) + len(sel.skipped)} "
+            f"evaluated ({' '.join(g for g in given if g)})")
+
+
+def _unread(report: Report) -> list[Finding]:
+    causes = {(s.environment, gap.reason) for s in report.live for gap in s.unavailable}
+    return [f for f in report.findings if f.status == "error" and f.side in ("live", "drift")
+            and any(env == f.environment and reason in f.message for env, reason in causes)]
+
+
+def _live(states: list[LiveState], width: int, unread: int = 0) -> list[str]:
+    """Which live sources each environment reads, and each cause that kept some from being
+    read, once (the report's checks that needed them are errors, each with the cause)."""
+    if not states:
+        return []
+    lines = ["Live state:"]
+    for state in states:
+        reads = ", ".join(state.reads) if state.reads else (
+            "nothing (no kubernetes, aws or endpoints in this environment)")
+        lines.append(visible(f"  {state.environment}: reads {reads}"))
+        for gap in state.unavailable:
+            text = visible(f"not read: {', '.join(gap.kinds)}: {gap.reason}")
+            lines.extend(textwrap.wrap(text, width, initial_indent="    ",
+                                       subsequent_indent="      ", break_long_words=False))
+    if unread:
+        lines.append(f"  {unread} checks could not run for these reasons: errors in the "
+                     "report, listed with --verbose")
+    return lines
+
+
+def _defects(findings: object) -> list[_Row]:
+    rows: dict[tuple[str, str], _Row] = {}
+    for f in findings:  # type: ignore[attr-defined]
+        key = (f.fingerprint, f.status)
+        if key in rows and not any(x.side == f.side for x in rows[key].findings):
+            rows[key].findings.append(f)
+        else:
+            rows.setdefault(key if key not in rows else (key[0] + f.side, f.status),
+                            _Row([f]))
+    return list(rows.values())
+
+
+def _rows(defects: list[_Row], style: Style) -> list[str]:
     header = ("STATUS", "SEVERITY", "SIDE", "POLICY", "RESOURCE", "LOCATION")
-    table = [header] + [tuple(map(visible, (_status(f), f.severity, f.side, f.policy,
-                                            _resource(f), _where(f)))) for f in findings]
+    cells = [tuple(map(visible, (_status(d.lead), d.lead.severity, d.sides, d.lead.policy,
+                                 _resource(d.lead), _where(d)))) for d in defects]
+    table = [header, *cells]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    below = style.width is not None and sum(widths) + 2 * (len(widths) - 1) > style.width
+    if below:  # too wide for the terminal: the location goes under its row
+        table = [row[:-1] for row in table]
+        widths = widths[:-1]
+    wrap = style.width or _WIDTH
     out = []
     for i, row in enumerate(table):
-        out.append("  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
+        padded = [cell.ljust(widths[j]) for j, cell in enumerate(row)]
+        if style.colour and i > 0:
+            padded[0] = click.style(padded[0], fg=_STATUS_COLOUR.get(row[0].split()[0]))
+            padded[1] = click.style(padded[1], **_SEVERITY_STYLE.get(row[1], {}))  # type: ignore[arg-type]
+        out.append("  ".join(padded).rstrip())
         if i == 0:
             continue
-        finding = findings[i - 1]
-        out.extend(textwrap.wrap(visible(finding.message), _WIDTH, initial_indent="    ",
-                                 subsequent_indent="    "))
+        defect = defects[i - 1]
+        finding = defect.lead
+        if below and cells[i - 1][-1] != "-":
+            out.extend(_wrapped(f"at {cells[i - 1][-1]}", wrap))
+        for message in dict.fromkeys(f.message for f in defect.findings):
+            out.extend(_wrapped(visible(message), wrap, words=True))
         if finding.waived is not None:
             out.append(f"    {visible(finding.waived.summary())}")
         for command in finding.remediation.commands[:1]:  # the first is the runbook's fix
@@ -65,6 +180,41 @@ def _rows(findings: list[Finding]) -> list[str]:
         if finding.runbook:
             out.append(f"    runbook: {visible(finding.runbook_url or finding.runbook)}")
     return out
+
+
+def _wrapped(text: str, width: int, words: bool = False) -> list[str]:
+    return textwrap.wrap(text, width, initial_indent="    ", subsequent_indent="    ",
+                         break_long_words=words, break_on_hyphens=False) or ["    "]
+
+
+def _passes(passed: list[PassedCheck], style: Style) -> list[str]:
+    if not passed:
+        return []
+    out = [f"passed ({len(passed)}):"]
+    for p in passed:
+        status = click.style("PASS", fg="green") if style.colour else "PASS"
+        resource = p.resource.ident + (f" [{p.item}]" if p.item else "")
+        out.append(visible(f"  {status}  {p.side:8}  {p.policy}  {resource}")
+                   if not style.colour else f"  {status}  " + visible(
+                       f"{p.side:8}  {p.policy}  {resource}"))
+    return out
+
+
+def _quiet(findings: list[Finding], style: Style) -> list[str]:
+    """One line per failing (or errored) finding that is not waived: for a CI log or a
+    pager's glance."""
+    out = []
+    for env in sorted({f.environment for f in findings}):
+        for d in _defects(f for f in findings if f.environment == env):
+            f = d.lead
+            if f.waived is not None or f.status not in ("fail", "error"):
+                continue
+            status = f.status.upper()
+            text = visible(f" {f.severity} {env} {f.policy} {_resource(f)} at {_where(d)} "
+                           f"({d.sides})")
+            out.append((click.style(status, fg=_STATUS_COLOUR[status]) if style.colour
+                        else status) + text)
+    return out or ["No failing findings."]
 
 
 def _status(f: Finding) -> str:
@@ -77,5 +227,6 @@ def _resource(f: Finding) -> str:
     return f.resource.ident + (f" [{f.item}]" if f.item else "")
 
 
-def _where(f: Finding) -> str:
-    return f.location.described() if f.location is not None else "-"
+def _where(d: _Row) -> str:
+    located = next((f.location for f in d.findings if f.location is not None), None)
+    return located.described() if located is not None else "-"

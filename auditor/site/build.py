@@ -15,7 +15,8 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
@@ -51,6 +52,7 @@ class SiteOptions:
     config_path: str | None = None
     reports: Sequence[str] = ()
     output: str = DEFAULT_OUTPUT
+    progress: Callable[[str], None] = lambda _: None  # a line per step, for a person waiting
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,10 @@ class Built:
 
 
 def build_site(options: SiteOptions) -> Built:
+    say = options.progress
+    start = time.monotonic()
     config = _load_config(options.config_path)
+    say("reading the reports ...")
     reports = load(options.reports)
     pack = load_all([])
     guards = runbook.anchors(config, pack)  # the runbook section that guards each check
@@ -86,6 +91,8 @@ def build_site(options: SiteOptions) -> Built:
             placed.add(f"{findings.page_id(page_source)}/#{anchor_id}")
             return findings.render(data, page_source, anchor_id)
 
+        say(f"rendering the runbook's pages with {len(reports)} reports, "
+            f"{len(data.findings)} current findings ...")
         rendered = pages.render(source, staging, names, hook)
         if own_nav:  # the project's page order; every other setting is the bundled one's
             nav = project_mkdocs.nav(mkdocs_file, BUNDLED_MKDOCS, _stderr) or auto_nav(rendered)
@@ -109,12 +116,14 @@ def build_site(options: SiteOptions) -> Built:
             (staging / rel).write_text(text, encoding="utf-8")
         output.parent.mkdir(parents=True, exist_ok=True)
         built = FsPath(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+        say(f"building the site with MkDocs ({len(rendered) + len(generated)} pages) ...")
         try:
             run_mkdocs(mkdocs_file, staging, built, site_name, nav,
                        lambda: anchors.unresolved(built, _anchors(pack, guards, data)))
             _swap(built, output)
         finally:
             shutil.rmtree(built, ignore_errors=True)
+    say(f"built in {time.monotonic() - start:.1f} s")
     return Built(output, FsPath("(generated)") if source == from_pack else source,
                  len(rendered) + len(generated), len(reports), len(data.findings))
 

@@ -144,7 +144,7 @@ def _waivers(data: SiteData) -> list[dict[str, Any]]:
             "state": state, "check": md.code(w.policy),
             "resource": md.code(w.resource + (f" [{w.item}]" if w.item else "")),
             "environments": md.escape(", ".join(w.environments)),
-            "owner": md.escape(w.owner), "expires": w.expires.isoformat(),
+            "owner": md.escape(w.owner), "expires": w.expires.isoformat() if w.expires else "—",
             "reason": md.prose(w.reason),
             "where": md.code(f"{w.file}:{w.line}" if w.line else w.file)})
     return rows

@@ -64,8 +64,8 @@ def admonition_kind(finding: Finding) -> str:
 
 def _admonition(data: SiteData, source: str, f: Finding, body: str) -> dict[str, Any]:
     if f.waived is not None:  # accepted: shown, quietly, with who accepted it until when
-        title = (f"Waived until {f.waived.expires.isoformat()} ({f.severity}, "
-                 f"{f.environment}): {f.title}")
+        until = f" until {f.waived.expires.isoformat()}" if f.waived.expires else ""
+        title = f"Waived{until} ({f.severity}, {f.environment}): {f.title}"
         return {"kind": "abstract", "title": title, "body": body}
     title = f"{_STATUS[f.status]} ({f.severity}, {f.environment}): {f.title}"
     return {"kind": admonition_kind(f), "title": title, "body": body}

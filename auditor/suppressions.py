@@ -1,0 +1,282 @@
+"""Inline suppressions: a finding accepted next to the code that causes it.
+
+    replicas: 1  # auditor:ignore hpa-present,pdb-present -- batch worker, one is enough
+    # auditor:ignore image-pinned until 2027-01-31 -- pinned by the release job
+    image: registry.example/app:main
+
+In a values file, a manifest or a Terraform file (``#`` or ``//``), on the line a finding
+points at or alone on the line above it. Policy ids may be globs. A reason after ``--`` is
+required; ``until YYYY-MM-DD`` (before the ``--``) makes it expire like a waiver.
+
+They count like waivers (:mod:`auditor.waivers`): the finding is shown as waived, with the
+reason and the comment's ``file:line``, and does not gate; the same defect on the live
+side (same fingerprint, no file of its own) is covered too. One that matches nothing is
+stale, an expired one is reported, and one that cannot be read (no reason, an unknown
+policy, a bad date) is an ``error`` finding at its line: a typo must not silently accept
+nothing, nor silently accept everything.
+
+Files read: those the config names (values files, manifests, Terraform directories'
+``*.tf`` and ``var_files``) and those findings point at (a module's file, a chart's own
+``values.yaml``), inside the project, at most ``MAX_INPUT_BYTES`` each.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from fnmatch import fnmatchcase
+from pathlib import Path as FsPath
+
+from auditor import project
+from auditor.config import Config
+from auditor.errors import where
+from auditor.limits import MAX_INPUT_BYTES
+from auditor.models import (
+    INPUT_ERROR,
+    WAIVER_EXPIRED,
+    WAIVER_STALE,
+    Finding,
+    FindingLocation,
+    Remediation,
+    Report,
+    ResourceRef,
+    Waived,
+    WaiverState,
+    fingerprint,
+)
+from auditor.report import by_severity
+
+MARK = "auditor:ignore"
+OWNER = "inline comment"
+# The marker after a comment sign that starts the line or follows a blank (YAML's rule; a
+# '#' inside a word is not a comment).
+_COMMENT = re.compile(r"(?:^|\s)(?:#|//)\s*auditor:ignore\b(?P<rest>.*)$")
+_BODY = re.compile(r"\s+(?P<ids>[^\s,]+(?:\s*,\s*[^\s,]+)*)"
+                   r"(?:\s+until\s+(?P<until>\S+))?\s+--\s+(?P<reason>\S.*?)\s*")
+_ID = re.compile(r"[a-z0-9*?\[\]-]+")
+
+
+@dataclass
+class Suppression:
+    file: str  # relative to the config's directory, as findings name files
+    line: int
+    policies: tuple[str, ...]
+    reason: str
+    until: date | None
+    alone: bool  # alone on its line: it covers the next line too
+    environments: set[str] = field(default_factory=set)  # that read its file
+    matched: int = 0
+
+    def covers(self, finding: Finding) -> bool:
+        loc = finding.location
+        if loc is None or loc.file != self.file or loc.line is None:
+            return False
+        return (loc.line == self.line or (self.alone and loc.line == self.line + 1)) and any(
+            fnmatchcase(finding.policy, p) for p in self.policies)
+
+    @property
+    def label(self) -> str:
+        return ",".join(self.policies)
+
+
+@dataclass(frozen=True)
+class Malformed:
+    file: str
+    line: int
+    why: str
+
+
+def parse(text: str, file: str, known: Iterable[str]
+          ) -> tuple[list[Suppression], list[Malformed]]:
+    """The suppressions in one file's text, and the comments that name the marker but
+    cannot be read."""
+    ids = list(known)
+    found: list[Suppression] = []
+    bad: list[Malformed] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if MARK not in line:
+            continue
+        match = _COMMENT.search(line)
+        if match is None:
+            continue
+        body = _BODY.fullmatch(match.group("rest"))
+        if body is None:
+            bad.append(Malformed(file, number, f"not `# {MARK} POLICY[,POLICY] [until "
+                                 "YYYY-MM-DD] -- reason` (a reason is required)"))
+            continue
+        policies = tuple(p.strip() for p in body.group("ids").split(","))
+        unknown = [p for p in policies
+                   if not _ID.fullmatch(p) or not any(fnmatchcase(i, p) for i in ids)]
+        until = None
+        if body.group("until"):
+            try:
+                until = date.fromisoformat(body.group("until"))
+            except ValueError:
+                bad.append(Malformed(file, number, f"until {body.group('until')!r} is not "
+                                     "a date (YYYY-MM-DD)"))
+                continue
+        if unknown:
+            bad.append(Malformed(file, number, f"no policy {', '.join(map(repr, unknown))} "
+                                 "(see `auditor policies list`)"))
+            continue
+        alone = not line[:match.start()].strip()
+        found.append(Suppression(file, number, policies, body.group("reason"), until, alone))
+    return found, bad
+
+
+def apply(report: Report, config: Config, known: Iterable[str], today: date) -> None:
+    """Waive the findings inline suppressions cover; report stale, expired and malformed
+    ones. After the waiver file: a finding it already waives stays as it is."""
+    ids = list(known)
+    evaluated = {p.id for p in report.policies} or set(ids)
+    suppressions: list[Suppression] = []
+    malformed: list[tuple[Malformed, str]] = []
+    with project.confined(project.root_of(config.base_dir)):  # no file from outside it
+        for path, (shown, envs) in sorted(_files(config, report).items()):
+            text = _read(path)
+            if text is None:
+                continue
+            found, bad = parse(text, shown or config.rel(path), ids)
+            for s in found:
+                s.environments = set(envs)
+            suppressions += found
+            malformed += [(m, sorted(envs)[0]) for m in bad]
+    if not suppressions and not malformed:
+        return
+    blind = {env for env, _ in report.unreadable()}
+    by_print: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        by_print.setdefault(f.fingerprint, []).append(f)
+    extra: list[Finding] = []
+    for s in suppressions:
+        expired = s.until is not None and s.until < today
+        hits = [f for f in report.findings if f.waived is None and f.status != "error"
+                and f.environment in s.environments and s.covers(f)]
+        s.matched = len(hits)
+        if not expired:
+            waived = Waived(reason=s.reason, owner=OWNER, expires=s.until, file=s.file,
+                            line=s.line)
+            for f in hits:  # and its twins on the other sides, which have no file of theirs
+                for twin in by_print.get(f.fingerprint, []):
+                    if twin.waived is None and (twin is f or twin.location is None):
+                        twin.waived = waived
+        checked = any(fnmatchcase(p, pattern) for p in evaluated for pattern in s.policies)
+        unsure = any(e in blind or e not in report.environments for e in s.environments)
+        state = "expired" if expired else (
+            "stale" if not hits and checked and not unsure else "active")
+        report.waivers.append(WaiverState(
+            policy=s.label, resource="(inline)", environments=sorted(s.environments),
+            reason=s.reason, owner=OWNER, expires=s.until, file=s.file, line=s.line,
+            state=state, matched=s.matched))  # type: ignore[arg-type]
+        if state != "active":
+            extra.append(_finding(s, state, sorted(s.environments)[0]))
+    extra += [_malformed(m, env) for m, env in malformed]
+    report.findings += extra
+    report.summary.waived = sum(f.waived is not None for f in report.findings)
+    report.summary.by_severity = by_severity(report.findings)
+    if malformed:
+        report.summary.by_status["error"] = report.summary.by_status.get("error", 0) + len(
+            malformed)
+
+
+def _files(config: Config, report: Report) -> dict[str, tuple[str, list[str]]]:
+    """Each file that may hold suppressions (by absolute path): its name in reports when a
+    finding gave it ("" otherwise: worked out only for a file that holds one), and the
+    environments that read it. Plain strings and lists: a fleet names tens of thousands."""
+    base = str(config.base_dir)
+    out: dict[str, tuple[str, list[str]]] = {}
+
+    def add(path: str, env: str, shown: str = "") -> None:
+        entry = out.get(path)
+        if entry is None:
+            out[path] = (shown, [env])
+            return
+        if env not in entry[1]:
+            entry[1].append(env)
+        if shown and not entry[0]:
+            out[path] = (shown, entry[1])
+
+    def under(name: str) -> str:
+        return os.path.normpath(os.path.join(base, name))
+
+    for name, env in config.environments.items():
+        if name not in report.environments:
+            continue
+        if env.helm:
+            for values in env.helm.values:
+                add(under(values), name)
+        for entry in env.manifests:
+            path = under(entry)
+            files = sorted(str(p) for p in FsPath(path).rglob("*.y*ml")) if os.path.isdir(
+                path) else [path]
+            for file in files:
+                add(file, name)
+        if env.terraform:
+            for directory in env.terraform.dirs:
+                for file in sorted(glob.glob(os.path.join(glob.escape(under(directory)),
+                                                          "*.tf"))):
+                    add(file, name)
+            for var_file in env.terraform.var_files:
+                add(under(var_file), name)
+    for f in report.findings:
+        if f.location is not None and f.location.file and f.environment in report.environments:
+            add(under(f.location.file), f.environment, f.location.file)
+    return out
+
+
+def _read(path: str) -> str | None:
+    """The file's text when it holds the marker and is a readable regular file inside the
+    project, small enough."""
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > MAX_INPUT_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+        if MARK.encode() not in data or project.refusal(FsPath(path)):
+            return None
+        return data.decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return None
+
+
+def _finding(s: Suppression, state: str, environment: str) -> Finding:
+    label = f"{s.label} at {where(s.file, s.line)}"
+    if state == "expired":
+        assert s.until is not None
+        policy, title = WAIVER_EXPIRED, "Inline suppression expired"
+        message = (f"{where(s.file, s.line)}: the inline suppression of {s.label} expired on "
+                   f"{s.until.isoformat()}; it no longer applies"
+                   + (f" to {s.matched} finding(s)" if s.matched else ""))
+        fix = "Fix the findings it covered, or give the comment a new date and reason."
+    else:
+        policy, title = WAIVER_STALE, "Inline suppression matches nothing"
+        message = (f"{where(s.file, s.line)}: the inline suppression of {s.label} matches no "
+                   "finding on its line or the next: the finding was fixed, or the comment "
+                   "is on the wrong line")
+        fix = "Remove the comment, or move it to the line the finding points at."
+    return Finding(
+        policy=policy, title=title, severity="low", status="fail",
+        environment=environment, side="declared",
+        resource=ResourceRef(kind="Waiver", name=label, source=s.file),
+        message=message, location=FindingLocation(file=s.file, line=s.line), runbook="",
+        remediation=Remediation(text=fix),
+        fingerprint=fingerprint(policy, environment, "Waiver", None, label, None),
+    )
+
+
+def _malformed(m: Malformed, environment: str) -> Finding:
+    return Finding(
+        policy=INPUT_ERROR, title="Inline suppression could not be read", severity="high",
+        status="error", environment=environment, side="declared",
+        resource=ResourceRef(kind="File", name=m.file, source=m.file),
+        message=f"{where(m.file, m.line)}: {m.why}",
+        location=FindingLocation(file=m.file, line=m.line), runbook="",
+        remediation=Remediation(text=f"Write it as `# {MARK} POLICY[,POLICY] [until "
+                                "YYYY-MM-DD] -- reason`, or remove it."),
+        fingerprint=fingerprint(INPUT_ERROR, environment, "File", None, m.file,
+                                f"suppression:{m.line}"),
+    )

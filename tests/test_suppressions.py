@@ -1,0 +1,214 @@
+"""Inline suppressions (``# auditor:ignore POLICY -- reason``) in values files, manifests and
+Terraform: they count like waivers, in every format; stale, expired and malformed ones are
+reported at their line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from auditor import suppressions
+from auditor.cli import cli
+from tests.conftest import EXAMPLE
+
+NOW = "2026-12-01T00:00:00Z"
+KNOWN = ["image-pinned", "cpu-limits", "memory-limits", "rds-backups"]
+
+
+def _project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(EXAMPLE, root)
+    return root
+
+
+def _edit(path: Path, line: int, new: str) -> None:
+    """Replace line ``line`` (1-based) with ``new`` (which may hold several lines)."""
+    lines = path.read_text().splitlines()
+    lines[line - 1] = new
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _scan(root: Path, *args: str, fmt: str = "json") -> tuple[int, Any]:
+    result = CliRunner().invoke(cli, ["scan", "--config", str(root), "--format", fmt,
+                                      "--now", NOW, "--fail-on", "high", *args])
+    return result.exit_code, json.loads(result.output) if fmt == "json" else result.output
+
+
+def _find(report: dict[str, Any], policy: str) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["policy"] == policy]
+
+
+@pytest.mark.parametrize("text", [
+    "# auditor:ignore image-pinned -- the sidecar is pinned by the release job",
+    "// auditor:ignore image-*,cpu-limits until 2027-01-31 -- moving to digests",
+    "  key: 1  # auditor:ignore image-pinned -- a reason with -- dashes",
+])
+def test_a_well_formed_comment_parses(text: str) -> None:
+    found, bad = suppressions.parse(text + "\n", "f.yaml", KNOWN)
+    assert bad == [] and len(found) == 1
+    s = found[0]
+    assert s.line == 1 and s.reason and s.policies[0].startswith("image-")
+    assert s.alone == (not text.startswith("  key"))
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("# auditor:ignore image-pinned", "a reason is required"),
+    ("# auditor:ignore image-pinned --", "a reason is required"),
+    ("# auditor:ignore image-pined -- typo", "no policy 'image-pined'"),
+    ("# auditor:ignore image-pinned until 2027-02-30 -- x", "is not a date"),
+    ("# auditor:ignore -- no policy", "a reason is required"),
+])
+def test_a_malformed_comment_is_reported_at_its_line(text: str, why: str) -> None:
+    found, bad = suppressions.parse("a: 1\n" + text + "\n", "f.yaml", KNOWN)
+    assert found == [] and len(bad) == 1
+    assert bad[0].line == 2 and why in bad[0].why
+
+
+def test_text_that_only_mentions_the_marker_is_not_a_comment() -> None:
+    text = 'name: "x#auditor:ignore image-pinned -- no"\nurl: a#auditor:ignore\n'
+    assert suppressions.parse(text, "f.yaml", KNOWN) == ([], [])
+
+
+def test_a_comment_on_the_line_or_above_waives_the_finding_in_every_format(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    values = root / "helm" / "values-prod.yaml"
+    _, before = _scan(root)
+    (pinned,) = _find(before, "image-pinned")
+    assert pinned["location"]["file"] == "helm/values-prod.yaml"
+    image_line = pinned["location"]["line"]
+    original = values.read_text().splitlines()[image_line - 1]
+    indent = original[:len(original) - len(original.lstrip())]
+    _edit(values, image_line, f"{indent}# auditor:ignore image-pinned -- pinned by the "
+          f"release job\n{original}")
+    _, report = _scan(root)
+    (pinned,) = _find(report, "image-pinned")
+    assert pinned["waived"] == {"reason": "pinned by the release job", "owner": "inline comment",
+                                "expires": None, "file": "helm/values-prod.yaml",
+                                "line": image_line}
+    assert report["summary"]["waived"] == before["summary"]["waived"] + 1
+    states = [w for w in report["waivers"] if w["owner"] == "inline comment"]
+    assert [(w["state"], w["matched"]) for w in states] == [("active", 1)]
+    for fmt, expected in (("table", f"inline at helm/values-prod.yaml:{image_line}"),
+                          ("markdown", "pinned by the release job"),
+                          ("sarif", '"inSource"'),
+                          ("junit", "pinned by the release job")):
+        _, text = _scan(root, fmt=fmt)
+        assert expected in text, fmt
+
+
+def test_a_trailing_comment_covers_its_own_line_only(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _, before = _scan(root)
+    (cpu,) = _find(before, "cpu-limits")
+    values = root / cpu["location"]["file"]
+    line = cpu["location"]["line"]
+    text = values.read_text().splitlines()[line - 1]
+    _edit(values, line, f"{text}  # auditor:ignore cpu-limits -- the sidecar is tiny")
+    _, report = _scan(root)
+    assert _find(report, "cpu-limits")[0]["waived"]["line"] == line
+    assert _find(report, "memory-limits")[0]["waived"] is None  # same line, not named
+
+
+def test_terraform_comments_count_too(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _, before = _scan(root)
+    (backups,) = _find(before, "rds-backups")
+    tf = root / backups["location"]["file"]
+    line = backups["location"]["line"]
+    original = tf.read_text().splitlines()[line - 1]
+    _edit(tf, line, f"{original} // auditor:ignore rds-backups -- AWS Backup keeps 35 days")
+    _, report = _scan(root)
+    assert _find(report, "rds-backups")[0]["waived"]["reason"] == "AWS Backup keeps 35 days"
+
+
+def test_a_comment_that_matches_nothing_is_stale_and_an_expired_one_reported(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    values = root / "helm" / "values-prod.yaml"
+    _edit(values, 1, values.read_text().splitlines()[0]
+          + "  # auditor:ignore image-pinned -- nothing here")
+    _, report = _scan(root)
+    (stale,) = [f for f in _find(report, "waiver-stale") if "inline" in f["title"].lower()]
+    assert stale["location"] == {"file": "helm/values-prod.yaml", "line": 1, "key": None,
+                                 "related": []}
+    _, before = _scan(_project(tmp_path / "b"))
+    (pinned,) = _find(before, "image-pinned")
+    line = pinned["location"]["line"]
+    text = values.read_text().splitlines()[line - 1]
+    _edit(values, line, text + "  # auditor:ignore image-pinned until 2026-11-30 -- temporary")
+    _, report = _scan(root)
+    assert _find(report, "image-pinned")[0]["waived"] is None  # expired: not applied
+    expired = _find(report, "waiver-expired")
+    assert expired and "expired on 2026-11-30" in expired[0]["message"]
+
+
+def test_a_malformed_comment_is_an_error_finding_and_the_rest_still_reports(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    values = root / "helm" / "values-prod.yaml"
+    _edit(values, 1, values.read_text().splitlines()[0] + "  # auditor:ignore image-pinned")
+    code, report = _scan(root, "--fail-on", "never")
+    assert code == 3
+    (bad,) = [f for f in _find(report, "input-error") if f["location"]["line"] == 1]
+    assert bad["status"] == "error" and "a reason is required" in bad["message"]
+    assert bad["message"].startswith("helm/values-prod.yaml:1: ")
+    assert _find(report, "image-pinned")  # the other findings are all there
+
+
+def test_the_live_twin_of_a_suppressed_finding_is_waived_too(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    result = CliRunner().invoke(cli, ["audit", "--config", str(root), "--live",
+                                      str(root / "live-snapshot.json"), "--format", "json",
+                                      "--fail-on", "never"])
+    report = json.loads(result.output)
+    twins = [f for f in _find(report, "image-pinned")]
+    declared = [f for f in twins if f["side"] == "declared"]
+    live = [f for f in twins if f["side"] == "live" and f["fingerprint"] in
+            {d["fingerprint"] for d in declared}]
+    if not live:
+        pytest.skip("the example's snapshot has no live twin of image-pinned")
+    line = declared[0]["location"]["line"]
+    values = root / declared[0]["location"]["file"]
+    text = values.read_text().splitlines()[line - 1]
+    _edit(values, line, f"{text}  # auditor:ignore image-pinned -- pinned by the release job")
+    result = CliRunner().invoke(cli, ["audit", "--config", str(root), "--live",
+                                      str(root / "live-snapshot.json"), "--format", "json",
+                                      "--fail-on", "never"])
+    report = json.loads(result.output)
+    fingerprint = declared[0]["fingerprint"]
+    assert all(f["waived"] is not None for f in _find(report, "image-pinned")
+               if f["fingerprint"] == fingerprint)
+
+
+def test_the_site_shows_an_inline_waiver_with_its_place(tmp_path: Path) -> None:
+    from auditor.models import Waived
+
+    waived = Waived(reason="r", owner="inline comment", expires=None, file="v.yaml", line=3)
+    assert waived.summary() == "waived inline at v.yaml:3: r"
+    dated = waived.model_copy(update={"expires": date(2027, 1, 31)})
+    assert dated.summary() == "waived until 2027-01-31 inline at v.yaml:3: r"
+
+
+def test_a_comment_in_a_file_outside_the_project_is_not_read(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / ".git").mkdir()  # the project's root: the clone
+    _, before = _scan(root)
+    (pinned,) = _find(before, "image-pinned")
+    values = root / pinned["location"]["file"]
+    line = pinned["location"]["line"]
+    outside = tmp_path / "elsewhere.yaml"
+    text = values.read_text().splitlines()
+    text[line - 1] += "  # auditor:ignore image-pinned -- planted from outside"
+    outside.write_text("\n".join(text) + "\n")
+    values.unlink()
+    values.symlink_to(outside)  # the values file now leads out of the project
+    _, report = _scan(root, "--fail-on", "never")
+    assert not any(f["waived"] for f in _find(report, "image-pinned"))
+    assert not [w for w in report["waivers"] if w["owner"] == "inline comment"]
