@@ -257,7 +257,7 @@ def _report(run: Callable[..., Report], config: Config, options: Any,
     if output:
         _refuse_inputs(output, config, policy_dirs, outcome.waivers, outcome.baseline,
                        options.live_file)
-    if absent := config.absent():
+    if absent := config.absent(options.environments):
         raise ConfigError(*absent)
     pack = policies.load_checked([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)

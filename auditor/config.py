@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Sequence
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
@@ -329,19 +330,24 @@ class Config(_Strict):
                 files.append(self.path(os.path.expanduser(env.kubernetes.kubeconfig)))
         return files, dirs
 
-    def absent(self) -> list[str]:
-        """Each file or folder an environment names that is not there (a typo, or a path
-        from the wrong folder), as ``file:line: key: message``: said at its key before a
-        scan starts, not found later as an input it could not read."""
+    def absent(self, environments: Sequence[str] = ()) -> list[str]:
+        """Each file or folder an environment (of ``environments``; none: all) names that
+        is not there (a typo, or a path from the wrong folder), as ``file:line: key:
+        message``: said at its key before a scan starts, not found later as an input it
+        could not read. Not a Terraform plan: CI often makes it after checkout, and a
+        missing one is that environment's own error (with how to make it)."""
         out = []
         base = str(self.base_dir)
         for name, env in self.environments.items():
+            if environments and name not in environments:
+                continue
             for key, entry, what in _named_paths(("environments", name), env):
-                if not os.path.exists(os.path.join(base, entry)):  # a fleet names thousands
-                    hint = _MAKE_PLAN if key[-1] == "plan" else (
-                        "paths are relative to the config's folder")
-                    out.append(self.error_at(key, f"{what} {entry} does not exist ({hint})"
-                                             ).message)
+                path = os.path.join(base, entry)
+                if key[-1] == "plan" or os.path.exists(path):  # a fleet names thousands
+                    continue
+                why = ("is a link to nothing" if os.path.lexists(path) else
+                       "does not exist (paths are relative to the config's folder)")
+                out.append(self.error_at(key, f"{what} {entry} {why}").message)
         return out
 
     def config_rel(self) -> str:
@@ -434,9 +440,6 @@ def _check(config: Config) -> None:
                 line = nearest_line(config.lines, (*at, "helm", "set", key))
                 raise ConfigError(f"{where(config.file, line)}: environments.{name}.helm.set: "
                                   f"invalid --set key {key!r}")
-
-
-_MAKE_PLAN = "make it with terraform plan -out tfplan && terraform show -json tfplan > plan.json"
 
 
 def _named_paths(at: Path, env: Environment) -> list[tuple[Path, str, str]]:

@@ -227,11 +227,12 @@ class Waived(_Model):
     file: str = Field(description="The waiver file (or the file holding the inline "
                       "suppression), relative to the config's directory.")
     line: int | None = None
+    inline: bool = Field(default=False, description="An inline suppression (a comment "
+                         "beside the code), not an entry of the waiver file.")
 
     def summary(self) -> str:
         """One line: until when, by whom (or where), why."""
-        by = (f"by {self.owner}" if self.owner != "inline comment" else
-              f"inline at {self.file}:{self.line}")
+        by = f"inline at {self.file}:{self.line}" if self.inline else f"by {self.owner}"
         until = f" until {self.expires.isoformat()}" if self.expires else ""
         return f"waived{until} {by}: {' '.join(self.reason.split())}"
 
@@ -406,4 +407,5 @@ class Report(_Model):
         """(environment, side) pairs where some input could not be read (an error, not an
         input that is merely not audited offline)."""
         return {(f.environment, f.side) for f in self.findings
-                if f.policy == INPUT_ERROR and f.status == "error"}
+                if f.policy == INPUT_ERROR and f.status == "error"
+                and f.resource.kind != "InlineSuppression"}  # read; only a comment was not

@@ -36,7 +36,7 @@ def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_opt
     are those this run evaluated (see :mod:`auditor.selection`)."""
     apply_waivers(report, config, pack, options.waivers, options.now)
     today = (options.now or datetime.now(UTC)).astimezone(UTC).date()
-    suppressions.apply(report, config, [p.id for p in pack], today)
+    suppressions.apply(report, config, {p.id: list(p.sides) for p in pack}, today)
     evaluated = {p.id for p in report.policies}
     chosen = [p for p in pack if p.id in evaluated] if evaluated else pack
     if options.baseline:

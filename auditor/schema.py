@@ -14,6 +14,7 @@ ADDED = {
                "selection", "live"},
     "Remediation": {"checks"},
     "Finding": {"waived", "baseline"},
+    "Waived": {"inline"},
     "FindingLocation": {"key", "related"},
     "Gate": {"scope"},
     "Summary": {"waived"},

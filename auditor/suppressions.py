@@ -52,11 +52,14 @@ from auditor.report import by_severity
 
 MARK = "auditor:ignore"
 OWNER = "inline comment"
+SUPPRESSION_KIND = "InlineSuppression"  # the resource of a comment that could not be read
 # The marker after a comment sign that starts the line or follows a blank (YAML's rule; a
 # '#' inside a word is not a comment).
 _COMMENT = re.compile(r"(?:^|\s)(?:#|//)\s*auditor:ignore\b(?P<rest>.*)$")
+# Matched against the comment with its trailing blanks removed: the reason is then `\S.*`,
+# one pass, where a lazy `.*?` before `\s*` backtracks quadratically on a long blank run.
 _BODY = re.compile(r"\s+(?P<ids>[^\s,]+(?:\s*,\s*[^\s,]+)*)"
-                   r"(?:\s+until\s+(?P<until>\S+))?\s+--\s+(?P<reason>\S.*?)\s*")
+                   r"(?:\s+until\s+(?P<until>\S+))?\s+--\s+(?P<reason>\S.*)")
 _ID = re.compile(r"[a-z0-9*?\[\]-]+")
 
 
@@ -103,7 +106,7 @@ def parse(text: str, file: str, known: Iterable[str]
         match = _COMMENT.search(line)
         if match is None:
             continue
-        body = _BODY.fullmatch(match.group("rest"))
+        body = _BODY.fullmatch(match.group("rest").rstrip())
         if body is None:
             bad.append(Malformed(file, number, f"not `# {MARK} POLICY[,POLICY] [until "
                                  "YYYY-MM-DD] -- reason` (a reason is required)"))
@@ -128,15 +131,20 @@ def parse(text: str, file: str, known: Iterable[str]
     return found, bad
 
 
-def apply(report: Report, config: Config, known: Iterable[str], today: date) -> None:
+def apply(report: Report, config: Config, sides: dict[str, list[str]], today: date) -> None:
     """Waive the findings inline suppressions cover; report stale, expired and malformed
-    ones. After the waiver file: a finding it already waives stays as it is."""
-    ids = list(known)
+    ones. ``sides``: every known policy's sides. After the waiver file: a finding it
+    already waives stays as it is (and the comment counts it: not stale)."""
+    ids = list(sides)
     evaluated = {p.id for p in report.policies} or set(ids)
+    # A policy this run checked: evaluated, on one of the sides this run looked at.
+    checked_ids = [i for i in evaluated if set(sides.get(i, ())) & set(report.sides)]
     suppressions: list[Suppression] = []
     malformed: list[tuple[Malformed, str]] = []
     with project.confined(project.root_of(config.base_dir)):  # no file from outside it
         for path, (shown, envs) in sorted(_files(config, report).items()):
+            if not set(envs) & set(report.environments):
+                continue  # read only by environments this run left out
             text = _read(path)
             if text is None:
                 continue
@@ -144,7 +152,7 @@ def apply(report: Report, config: Config, known: Iterable[str], today: date) -> 
             for s in found:
                 s.environments = set(envs)
             suppressions += found
-            malformed += [(m, sorted(envs)[0]) for m in bad]
+            malformed += [(m, _first(envs, report)) for m in bad]
     if not suppressions and not malformed:
         return
     blind = {env for env, _ in report.unreadable()}
@@ -154,26 +162,30 @@ def apply(report: Report, config: Config, known: Iterable[str], today: date) -> 
     extra: list[Finding] = []
     for s in suppressions:
         expired = s.until is not None and s.until < today
-        hits = [f for f in report.findings if f.waived is None and f.status != "error"
-                and f.environment in s.environments and s.covers(f)]
-        s.matched = len(hits)
+        covered = [f for f in report.findings if f.status != "error"
+                   and f.environment in s.environments and s.covers(f)]
+        hits = [f for f in covered if f.waived is None]
+        s.matched = len(covered)
         if not expired:
             waived = Waived(reason=s.reason, owner=OWNER, expires=s.until, file=s.file,
-                            line=s.line)
+                            line=s.line, inline=True)
             for f in hits:  # and its twins on the other sides, which have no file of theirs
                 for twin in by_print.get(f.fingerprint, []):
                     if twin.waived is None and (twin is f or twin.location is None):
                         twin.waived = waived
-        checked = any(fnmatchcase(p, pattern) for p in evaluated for pattern in s.policies)
+        # Stale only when every policy it names was checked in every environment that
+        # reads its file, each of which could read its inputs.
+        checked = all(any(fnmatchcase(i, pattern) for i in checked_ids)
+                      for pattern in s.policies)
         unsure = any(e in blind or e not in report.environments for e in s.environments)
         state = "expired" if expired else (
-            "stale" if not hits and checked and not unsure else "active")
+            "stale" if not covered and checked and not unsure else "active")
         report.waivers.append(WaiverState(
             policy=s.label, resource="(inline)", environments=sorted(s.environments),
             reason=s.reason, owner=OWNER, expires=s.until, file=s.file, line=s.line,
             state=state, matched=s.matched))  # type: ignore[arg-type]
         if state != "active":
-            extra.append(_finding(s, state, sorted(s.environments)[0]))
+            extra.append(_finding(s, state, _first(s.environments, report)))
     extra += [_malformed(m, env) for m, env in malformed]
     report.findings += extra
     report.summary.waived = sum(f.waived is not None for f in report.findings)
@@ -203,9 +215,9 @@ def _files(config: Config, report: Report) -> dict[str, tuple[str, list[str]]]:
     def under(name: str) -> str:
         return os.path.normpath(os.path.join(base, name))
 
+    # Every environment that reads a file, in this run or not: a comment is stale only
+    # when all of them were checked (--env may leave some out).
     for name, env in config.environments.items():
-        if name not in report.environments:
-            continue
         if env.helm:
             for values in env.helm.values:
                 add(under(values), name)
@@ -232,15 +244,20 @@ def _read(path: str) -> str | None:
     """The file's text when it holds the marker and is a readable regular file inside the
     project, small enough."""
     try:
-        if not os.path.isfile(path) or os.path.getsize(path) > MAX_INPUT_BYTES:
+        if (not os.path.isfile(path) or os.path.getsize(path) > MAX_INPUT_BYTES
+                or project.refusal(FsPath(path))):
             return None
         with open(path, "rb") as handle:
             data = handle.read(MAX_INPUT_BYTES + 1)
-        if MARK.encode() not in data or project.refusal(FsPath(path)):
-            return None
-        return data.decode("utf-8", "replace")
+        return data.decode("utf-8", "replace") if MARK.encode() in data else None
     except (OSError, ValueError):
         return None
+
+
+def _first(environments: Iterable[str], report: Report) -> str:
+    """The environment a suppression's own finding is reported in: one of this run's."""
+    ran = sorted(e for e in environments if e in report.environments)
+    return ran[0] if ran else sorted(environments)[0]
 
 
 def _finding(s: Suppression, state: str, environment: str) -> Finding:
@@ -272,11 +289,13 @@ def _malformed(m: Malformed, environment: str) -> Finding:
     return Finding(
         policy=INPUT_ERROR, title="Inline suppression could not be read", severity="high",
         status="error", environment=environment, side="declared",
-        resource=ResourceRef(kind="File", name=m.file, source=m.file),
+        # Not kind File: the file was read; only the comment could not be (a baseline
+        # must not take its environment for one whose inputs were unreadable).
+        resource=ResourceRef(kind=SUPPRESSION_KIND, name=f"{m.file}:{m.line}", source=m.file),
         message=f"{where(m.file, m.line)}: {m.why}",
         location=FindingLocation(file=m.file, line=m.line), runbook="",
         remediation=Remediation(text=f"Write it as `# {MARK} POLICY[,POLICY] [until "
                                 "YYYY-MM-DD] -- reason`, or remove it."),
-        fingerprint=fingerprint(INPUT_ERROR, environment, "File", None, m.file,
-                                f"suppression:{m.line}"),
+        fingerprint=fingerprint(INPUT_ERROR, environment, SUPPRESSION_KIND, None, m.file,
+                                str(m.line)),
     )

@@ -129,3 +129,26 @@ def test_each_config_error_line_is_shown_safely(tmp_path: Path) -> None:
     code, output = _scan(root)
     assert code == 2 and "\x1b" not in output
     assert all(line.startswith("error: ") for line in output.splitlines() if line)
+
+
+def test_only_the_environments_of_this_run_are_checked_and_a_plan_may_come_later(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path, "service: shop\nenvironments:\n  prod:\n"
+                    "    helm: {chart: helm/chess-ai, release: shop}\n"
+                    "  dev:\n    helm: {chart: helm/typo, release: shop}\n"
+                    "  plan:\n    terraform: {dirs: [infrastructure], "
+                    "plan: infrastructure/plan.json}\n")
+    code, output = _scan(root, "--env", "prod", "--fail-on", "never")
+    assert code == 0, output
+    code, output = _scan(root, "--env", "plan", "--fail-on", "never")
+    assert code == 3 and "plan file not found" in output  # that environment's own error
+    code, output = _scan(root)
+    assert code == 2 and "environments.dev.helm.chart: chart directory helm/typo" in output
+
+
+def test_a_link_to_nothing_is_said_as_such(tmp_path: Path) -> None:
+    root = _project(tmp_path, "service: shop\nenvironments:\n  prod:\n"
+                    "    helm: {chart: helm/chess-ai, release: shop, values: [gone.yaml]}\n")
+    (root / "gone.yaml").symlink_to(root / "nowhere.yaml")
+    code, output = _scan(root)
+    assert code == 2 and "values file gone.yaml is a link to nothing" in output

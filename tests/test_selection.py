@@ -138,3 +138,10 @@ def test_the_table_says_what_was_evaluated(tmp_path: Path) -> None:
     second = result.output.splitlines()[1]
     assert second.startswith("Policies: ") and " of " in second
     assert "--policy rds-*" in second and "--min-severity high" in second
+
+
+def test_the_pull_request_comment_says_what_was_evaluated(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["scan", "--config", str(_project(tmp_path)), "--format",
+                                      "markdown", "--now", NOW, "--skip-policy", "image-*"])
+    assert "Policies: " in result.output and "evaluated (--skip-policy image-\\*)" in (
+        result.output)

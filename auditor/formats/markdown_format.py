@@ -87,6 +87,10 @@ def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) 
            f"({_esc(envs)})", "", _verdict(report, lists), ""]
     if report.comparison is not None:
         out += [_comparison(report), ""]
+    if report.selection is not None:  # a narrowed run says so: its silence is partial
+        from auditor.formats.table_format import selection_line
+
+        out += [_esc(selection_line(report)), ""]
     many_envs = len({f.environment for f in report.findings} | set(report.environments)) > 1
     if lists.failing:
         out += _table(report, links, lists.failing[:shown], many_envs)

@@ -172,7 +172,7 @@ def _result(f: Finding, rule_index: int, twin: FindingLocation | None) -> dict[s
         result["baselineState"] = "new" if f.baseline == "new" else "unchanged"
     if f.waived is not None:  # a waiver: external; a comment beside the code: in source
         w = f.waived
-        inline = w.owner == "inline comment"
+        inline = w.inline
         until = f", until {w.expires.isoformat()}" if w.expires else ""
         result["suppressions"] = [{
             "kind": "inSource" if inline else "external", "status": "accepted",

@@ -11,6 +11,7 @@ In a CI log (no terminal) columns are padded to the widest cell and messages wra
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,10 +79,11 @@ def render(report: Report, style: Style = Style()) -> str:
 def _tail(report: Report, width: int, style: Style) -> list[str]:
     lines = []
     s = report.summary
-    lines.append("Summary: " + ", ".join(f"{n} {k}" for k, n in s.by_status.items())
-                 + " | failing by severity: "
-                 + ", ".join(f"{n} {k}" for k, n in reversed(s.by_severity.items()))
-                 + (f" | {s.waived} waived" if s.waived else ""))
+    # A report read from a file (`auditor report`) may hold any key: escaped like the rest.
+    lines.append(visible("Summary: " + ", ".join(f"{n} {k}" for k, n in s.by_status.items())
+                         + " | failing by severity: "
+                         + ", ".join(f"{n} {k}" for k, n in reversed(s.by_severity.items()))
+                         + (f" | {s.waived} waived" if s.waived else "")))
     if report.not_applicable and style.detail != "quiet":
         lines.append("Not applicable until the service states a fact (facts in auditor.yaml):")
         for n in report.not_applicable:
@@ -93,8 +95,8 @@ def _tail(report: Report, width: int, style: Style) -> list[str]:
                              f"{c.existing} pre-existing (only new findings gate)"
                              + (f"; {c.note}" if c.note else "")))
     if report.gate is not None:
-        lines.append(f"Gate: {report.gate.status} (fail on {report.gate.fail_on}, "
-                     f"exit {report.gate.exit_code})")
+        lines.append(visible(f"Gate: {report.gate.status} (fail on {report.gate.fail_on}, "
+                             f"exit {report.gate.exit_code})"))
     return lines
 
 
@@ -135,21 +137,25 @@ def _live(states: list[LiveState], width: int, unread: int = 0) -> list[str]:
     return lines
 
 
-def _defects(findings: object) -> list[_Row]:
-    rows: dict[tuple[str, str], _Row] = {}
-    for f in findings:  # type: ignore[attr-defined]
-        key = (f.fingerprint, f.status)
-        if key in rows and not any(x.side == f.side for x in rows[key].findings):
-            rows[key].findings.append(f)
-        else:
-            rows.setdefault(key if key not in rows else (key[0] + f.side, f.status),
-                            _Row([f]))
-    return list(rows.values())
+def _defects(findings: Iterable[Finding]) -> list[_Row]:
+    """One row per defect: a finding joins the row of the same fingerprint and status when
+    that row has no finding of its side yet (the same defect seen on another side)."""
+    rows: list[_Row] = []
+    open_rows: dict[tuple[str, str], list[_Row]] = {}
+    for f in findings:
+        same = open_rows.setdefault((f.fingerprint, f.status), [])
+        row = next((r for r in same if all(x.side != f.side for x in r.findings)), None)
+        if row is None:
+            row = _Row([])
+            same.append(row)
+            rows.append(row)
+        row.findings.append(f)
+    return rows
 
 
 def _rows(defects: list[_Row], style: Style) -> list[str]:
     header = ("STATUS", "SEVERITY", "SIDE", "POLICY", "RESOURCE", "LOCATION")
-    cells = [tuple(map(visible, (_status(d.lead), d.lead.severity, d.sides, d.lead.policy,
+    cells = [tuple(map(visible, (_status(d), d.lead.severity, d.sides, d.lead.policy,
                                  _resource(d.lead), _where(d)))) for d in defects]
     table = [header, *cells]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -173,8 +179,9 @@ def _rows(defects: list[_Row], style: Style) -> list[str]:
             out.extend(_wrapped(f"at {cells[i - 1][-1]}", wrap))
         for message in dict.fromkeys(f.message for f in defect.findings):
             out.extend(_wrapped(visible(message), wrap, words=True))
-        if finding.waived is not None:
-            out.append(f"    {visible(finding.waived.summary())}")
+        waived = next((f.waived for f in defect.findings if f.waived is not None), None)
+        if waived is not None:
+            out.append(f"    {visible(waived.summary())}")
         for command in finding.remediation.commands[:1]:  # the first is the runbook's fix
             out.append(f"    fix: {visible(' '.join(command.split()))}")
         if finding.runbook:
@@ -184,7 +191,7 @@ def _rows(defects: list[_Row], style: Style) -> list[str]:
 
 def _wrapped(text: str, width: int, words: bool = False) -> list[str]:
     return textwrap.wrap(text, width, initial_indent="    ", subsequent_indent="    ",
-                         break_long_words=words, break_on_hyphens=False) or ["    "]
+                         break_long_words=words, break_on_hyphens=False)
 
 
 def _passes(passed: list[PassedCheck], style: Style) -> list[str]:
@@ -207,7 +214,7 @@ def _quiet(findings: list[Finding], style: Style) -> list[str]:
     for env in sorted({f.environment for f in findings}):
         for d in _defects(f for f in findings if f.environment == env):
             f = d.lead
-            if f.waived is not None or f.status not in ("fail", "error"):
+            if all(x.waived for x in d.findings) or f.status not in ("fail", "error"):
                 continue
             status = f.status.upper()
             text = visible(f" {f.severity} {env} {f.policy} {_resource(f)} at {_where(d)} "
@@ -217,10 +224,11 @@ def _quiet(findings: list[Finding], style: Style) -> list[str]:
     return out or ["No failing findings."]
 
 
-def _status(f: Finding) -> str:
-    marks = [m for m in ("waived" if f.waived else "",
-                         "new" if f.baseline == "new" else "") if m]
-    return f.status.upper() + (f" ({', '.join(marks)})" if marks else "")
+def _status(d: _Row) -> str:
+    """The row's status, marked waived when every side of it is, new when any side is."""
+    marks = [m for m in ("waived" if all(f.waived for f in d.findings) else "",
+                         "new" if any(f.baseline == "new" for f in d.findings) else "") if m]
+    return d.lead.status.upper() + (f" ({', '.join(marks)})" if marks else "")
 
 
 def _resource(f: Finding) -> str:

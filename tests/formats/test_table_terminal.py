@@ -117,3 +117,31 @@ def test_the_cli_passes_quiet_to_the_table() -> None:
     assert lines[0].startswith("runbook-auditor: ")
     assert all(line.startswith(("FAIL ", "ERROR ", "Summary:", "Gate:"))
                for line in lines[1:] if line)
+
+
+def test_findings_alike_on_the_same_side_are_each_a_row(
+        report_factory: Callable[..., Report], finding_factory: Callable[..., Finding]) -> None:
+    # Three unreadable documents of one file: one fingerprint, one side, three findings.
+    broken = [finding_factory("memory-limits", "error", "prod", "api", file="m.yaml", line=n,
+                              message=f"document at line {n} is not YAML") for n in (1, 3, 5)]
+    text = render(report_factory(broken, passes={}))
+    assert len(_rows(text)) == 3
+    assert all(f"document at line {n} " in text for n in (1, 3, 5))
+
+
+def test_a_report_from_a_file_cannot_send_control_sequences_even_in_colour(
+        report_factory: Callable[..., Report]) -> None:
+    report = report_factory([], passes={})
+    report.summary.by_status["fail\x1b]0;OWNED\x07\x1b[2J"] = 1
+    text = ANSI.sub("", render(report, Style(colour=True)))
+    assert "\x1b" not in text and "\x07" not in text
+
+
+def test_a_row_is_marked_waived_only_when_every_side_of_it_is(
+        report: Report) -> None:
+    from auditor.models import Waived
+
+    live = next(f for f in report.findings if f.policy == "liveness-probe" and f.side == "live")
+    live.waived = Waived(reason="r", owner="o", expires=None, file="w", line=1)
+    (row,) = [r for r in _rows(render(report)) if "liveness-probe" in r]
+    assert row.startswith("FAIL ") and "waived" not in row.split("  ")[0]

@@ -27,7 +27,7 @@ def test_an_inline_suppression_is_shown_with_its_place_and_no_expiry(
     waived = finding("hpa-present", name="api", message="no HPA targets api")
     waived.waived = Waived(reason="batch worker, one replica is enough",
                            owner="inline comment", expires=None,
-                           file="helm/values-prod.yaml", line=12)
+                           file="helm/values-prod.yaml", line=12, inline=True)
     state = WaiverState(policy="hpa-present", resource="(inline)", environments=["prod"],
                         reason="batch worker, one replica is enough", owner="inline comment",
                         expires=None, file="helm/values-prod.yaml", line=12, state="active",
