@@ -207,7 +207,7 @@ def _same_file(path: str, root: str, state: object, stat: object, taken: int,
         return False
     if isinstance(stat, list) and len(stat) == 5:
         try:
-            now = _signature(os.stat(path) if link else info)
+            now = signature(os.stat(path) if link else info)
         except (OSError, ValueError):
             return False
         if now == stat and max(now[1], now[2]) < taken - RACY_NS:
@@ -216,7 +216,8 @@ def _same_file(path: str, root: str, state: object, stat: object, taken: int,
     return read is not None and read[0] == state
 
 
-def _signature(info: os.stat_result) -> list[int]:
+def signature(info: os.stat_result) -> list[int]:
+    """What a file's status says of its content (see RACY_NS)."""
     return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
 
 
@@ -259,7 +260,7 @@ def _read_state(path: str, root: str, resolve: _Resolver) -> tuple[str, list[int
         if not st.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
             return None
         digest = hashlib.sha256(handle.read(MAX_INPUT_BYTES + 1)).hexdigest()
-    return f"{real}\0{digest}", _signature(info)
+    return f"{real}\0{digest}", signature(info)
 
 
 def _folder_state(path: str, root: str, resolve: _Resolver | None = None) -> str | None:

@@ -22,16 +22,16 @@ Files read: those the config names (values files, manifests, Terraform directori
 
 from __future__ import annotations
 
-import glob
 import os
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path as FsPath
 
-from auditor import project
+from auditor import cache, inputs, project
 from auditor.config import Config
 from auditor.errors import where
 from auditor.limits import MAX_INPUT_BYTES
@@ -141,13 +141,12 @@ def apply(report: Report, config: Config, sides: dict[str, list[str]], today: da
     checked_ids = [i for i in evaluated if set(sides.get(i, ())) & set(report.sides)]
     suppressions: list[Suppression] = []
     malformed: list[tuple[Malformed, str]] = []
+    files = {path: entry for path, entry in _files(config, report).items()
+             if set(entry[1]) & set(report.environments)}  # not only read by left-out envs
     with project.confined(project.root_of(config.base_dir)):  # no file from outside it
-        for path, (shown, envs) in sorted(_files(config, report).items()):
-            if not set(envs) & set(report.environments):
-                continue  # read only by environments this run left out
-            text = _read(path)
-            if text is None:
-                continue
+        texts = _marked(sorted(files), config)
+        for path, text in texts.items():
+            shown, envs = files[path]
             found, bad = parse(text, shown or config.rel(path), ids)
             for s in found:
                 s.environments = set(envs)
@@ -229,8 +228,7 @@ def _files(config: Config, report: Report) -> dict[str, tuple[str, list[str]]]:
                 add(file, name)
         if env.terraform:
             for directory in env.terraform.dirs:
-                for file in sorted(glob.glob(os.path.join(glob.escape(under(directory)),
-                                                          "*.tf"))):
+                for file in _tf_files(under(directory)):
                     add(file, name)
             for var_file in env.terraform.var_files:
                 add(under(var_file), name)
@@ -240,16 +238,62 @@ def _files(config: Config, report: Report) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
+def _marked(paths: list[str], config: Config) -> dict[str, str]:
+    """The text of each of ``paths`` that holds the marker. A fleet's warm run reads no
+    file again: an index in the cache (by config) remembers which files had none, each by
+    its status (size, times, inode), trusted as :mod:`auditor.inputs` trusts it."""
+    store = cache.store()
+    key = cache.key(_INDEX, str(config.base_dir / FsPath(config.file).name))
+    index = store.get(_INDEX, key) if store is not None else None
+    known = index.get("files", {}) if isinstance(index, dict) else {}
+    taken = index.get("taken", 0) if isinstance(index, dict) else 0
+    now = time.time_ns()
+    fresh: dict[str, list[int]] = {}
+    out: dict[str, str] = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        sig = inputs.signature(info)
+        seen = known.get(path)
+        if (isinstance(seen, list) and seen[:-1] == sig and seen[-1] == 0
+                and isinstance(taken, int) and max(sig[1], sig[2]) < taken - inputs.RACY_NS):
+            fresh[path] = seen  # no marker then, the same file now
+            continue
+        text = _read(path)
+        fresh[path] = [*sig, 0 if text is None else 1]
+        if text is not None:
+            out[path] = text
+    if store is not None and fresh != known:
+        store.put(_INDEX, key, {"taken": now, "files": fresh})
+    return out
+
+
+_INDEX = "suppressions"
+
+
+def _tf_files(directory: str) -> list[str]:
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(e.path for e in entries if e.name.endswith(".tf"))
+    except OSError:
+        return []
+
+
 def _read(path: str) -> str | None:
     """The file's text when it holds the marker and is a readable regular file inside the
     project, small enough."""
     try:
-        if (not os.path.isfile(path) or os.path.getsize(path) > MAX_INPUT_BYTES
-                or project.refusal(FsPath(path))):
-            return None
+        if not os.path.isfile(path) or os.path.getsize(path) > MAX_INPUT_BYTES:
+            return None  # a device or a FIFO is not a regular file: never opened
         with open(path, "rb") as handle:
             data = handle.read(MAX_INPUT_BYTES + 1)
-        return data.decode("utf-8", "replace") if MARK.encode() in data else None
+        # Refused after the cheap test (resolving every path of a fleet costs seconds):
+        # a refused file's text is dropped, nothing of it is used.
+        if MARK.encode() not in data or project.refusal(FsPath(path)):
+            return None
+        return data.decode("utf-8", "replace")
     except (OSError, ValueError):
         return None
 

@@ -295,3 +295,33 @@ def test_a_malformed_comment_does_not_make_its_environment_unreadable(tmp_path: 
     _edit(values, 1, values.read_text().splitlines()[0] + "  # auditor:ignore image-pinned")
     _, report = _scan(root, "--fail-on", "never")
     assert Report.model_validate(report).unreadable() == set()
+
+
+def test_a_warm_run_reads_no_file_again_and_still_sees_a_new_comment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor import cache
+
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path / "cache"))
+    reads: list[str] = []
+    real = suppressions._read
+
+    def spy(path: str) -> str | None:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(suppressions, "_read", spy)
+    root = _project(tmp_path)
+    _, before = _scan(root)
+    assert reads  # the first run looks at every file
+    (entry,) = (tmp_path / "cache" / "suppressions").glob("*/*.json")
+    index = json.loads(entry.read_text())
+    # As if those files had been looked at well after their last change (written just now,
+    # they could change again within the clock's tick, so a run would read them again).
+    entry.write_text(json.dumps({**index, "taken": index["taken"] + 10**10}))
+    reads.clear()
+    _, again = _scan(root)
+    assert reads == [] and again["waivers"] == before["waivers"]
+    _suppress(root, before, "image-pinned", "# auditor:ignore image-pinned -- added later")
+    _, after = _scan(root)
+    assert [Path(p).name for p in reads] == ["values-prod.yaml"]
+    assert _find(after, "image-pinned")[0]["waived"]["reason"] == "added later"
