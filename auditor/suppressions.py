@@ -49,6 +49,7 @@ from auditor.models import (
     fingerprint,
 )
 from auditor.report import by_severity
+from auditor.waivers import state_finding
 
 MARK = "auditor:ignore"
 OWNER = "inline comment"
@@ -319,14 +320,7 @@ def _finding(s: Suppression, state: str, environment: str) -> Finding:
                    "finding on its line or the next: the finding was fixed, or the comment "
                    "is on the wrong line")
         fix = "Remove the comment, or move it to the line the finding points at."
-    return Finding(
-        policy=policy, title=title, severity="low", status="fail",
-        environment=environment, side="declared",
-        resource=ResourceRef(kind="Waiver", name=label, source=s.file),
-        message=message, location=FindingLocation(file=s.file, line=s.line), runbook="",
-        remediation=Remediation(text=fix),
-        fingerprint=fingerprint(policy, environment, "Waiver", None, label, None),
-    )
+    return state_finding(policy, title, environment, label, s.file, s.line, message, fix)
 
 
 def _malformed(m: Malformed, environment: str) -> Finding:

@@ -222,11 +222,18 @@ def _finding(w: Waiver, state: str, environment: str, matched: int,
         message = (f"{where(w.file, w.line)}: the waiver of {label} (owner {e.owner}) "
                    "matches no finding: the finding was fixed, or the pattern is wrong")
         fix = "Remove the waiver, or correct its policy, resource or environments."
+    return state_finding(policy, title, environment, label, w.file, w.line, message, fix)
+
+
+def state_finding(policy: str, title: str, environment: str, label: str, file: str,
+                  line: int | None, message: str, fix: str) -> Finding:
+    """The low finding of a waiver (or an inline suppression) that expired or is stale,
+    at its own file and line."""
     return Finding(
         policy=policy, title=title, severity="low", status="fail",
         environment=environment, side="declared",
-        resource=ResourceRef(kind="Waiver", name=label, source=w.file),
-        message=message, location=FindingLocation(file=w.file, line=w.line), runbook="",
+        resource=ResourceRef(kind="Waiver", name=label, source=file),
+        message=message, location=FindingLocation(file=file, line=line), runbook="",
         remediation=Remediation(text=fix),
         fingerprint=fingerprint(policy, environment, "Waiver", None, label, None),
     )
