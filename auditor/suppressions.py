@@ -104,7 +104,7 @@ def parse(text: str, file: str, known: Iterable[str]
     for number, line in enumerate(text.splitlines(), 1):
         if MARK not in line:
             continue
-        match = _COMMENT.search(line)
+        match = _COMMENT.search(line, _outside_strings(line))
         if match is None:
             continue
         body = _BODY.fullmatch(match.group("rest").rstrip())
@@ -130,6 +130,37 @@ def parse(text: str, file: str, known: Iterable[str]
         alone = not line[:match.start()].strip()
         found.append(Suppression(file, number, policies, body.group("reason"), until, alone))
     return found, bad
+
+
+_OPENS = " \t:[{,-="  # a quote after one of these (or first) starts a string: `it's` does not
+
+
+def _outside_strings(line: str) -> int:
+    """Where the line's last quoted string ends (0: none): a comment sign inside a YAML or
+    HCL string (`url: "a # auditor:ignore …"`) is text, not a comment. A quote opens a
+    string only where a value can start, so an apostrophe inside a plain scalar does not;
+    ``"`` strings take backslash escapes, YAML's ``'`` strings a doubled quote."""
+    end = i = 0
+    while i < len(line):
+        char = line[i]
+        if char == "#" or line.startswith("//", i):
+            break  # a comment before any string: the rest is its text
+        if char in "\"'" and (i == 0 or line[i - 1] in _OPENS):
+            i += 1
+            while i < len(line):
+                if char == '"' and line[i] == "\\":
+                    i += 2
+                    continue
+                if line[i] == char:
+                    if char == "'" and line.startswith("''", i):
+                        i += 2
+                        continue
+                    break
+                i += 1
+            end = i = i + 1
+            continue
+        i += 1
+    return min(end, len(line))
 
 
 def apply(report: Report, config: Config, sides: dict[str, list[str]], today: date) -> None:

@@ -70,9 +70,20 @@ def test_a_malformed_comment_is_reported_at_its_line(text: str, why: str) -> Non
     assert bad[0].line == 2 and why in bad[0].why
 
 
-def test_text_that_only_mentions_the_marker_is_not_a_comment() -> None:
-    text = 'name: "x#auditor:ignore image-pinned -- no"\nurl: a#auditor:ignore\n'
-    assert suppressions.parse(text, "f.yaml", KNOWN) == ([], [])
+@pytest.mark.parametrize(("line", "found"), [
+    ('name: "x#auditor:ignore image-pinned -- no"', 0),
+    ("url: a#auditor:ignore", 0),
+    ('name: "x # auditor:ignore image-pinned -- inside a string"', 0),
+    ("q: 'a '' # auditor:ignore image-pinned -- still inside'", 0),
+    ('v = "a \\" # auditor:ignore image-pinned -- an escaped quote"', 0),
+    ('name: "x # y"  # auditor:ignore image-pinned -- after the string', 1),
+    ("msg: it's fine  # auditor:ignore image-pinned -- an apostrophe opens nothing", 1),
+    ('v = "a" // auditor:ignore image-pinned -- HCL', 1),
+    ("url: http://x.example/a  # auditor:ignore image-pinned -- a URL before", 1),
+])
+def test_only_a_real_comment_counts(line: str, found: int) -> None:
+    parsed, bad = suppressions.parse(line + "\n", "f.yaml", KNOWN)
+    assert (len(parsed), bad) == (found, [])
 
 
 def test_a_comment_on_the_line_or_above_waives_the_finding_in_every_format(
