@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from auditor.selection import Selection
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit", "github")
-SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITIES = ("low", "medium", "high", "critical")  # models.SEVERITIES: not imported for --help
 THRESHOLDS = (*SEVERITIES, "never")
 GC_YOUNG = 20_000
 

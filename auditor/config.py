@@ -341,13 +341,13 @@ class Config(_Strict):
         for name, env in self.environments.items():
             if environments and name not in environments:
                 continue
-            for key, entry, what in _named_paths(("environments", name), env):
+            for key, entry, role in named_paths(name, env):
                 path = os.path.join(base, entry)
-                if key[-1] == "plan" or os.path.exists(path):  # a fleet names thousands
+                if role == "plan" or os.path.exists(path):  # a fleet names thousands
                     continue
                 why = ("is a link to nothing" if os.path.lexists(path) else
                        "does not exist (paths are relative to the config's folder)")
-                out.append(self.error_at(key, f"{what} {entry} {why}").message)
+                out.append(self.error_at(key, f"{ROLES[role]} {entry} {why}").message)
         return out
 
     def config_rel(self) -> str:
@@ -442,24 +442,29 @@ def _check(config: Config) -> None:
                                   f"invalid --set key {key!r}")
 
 
-def _named_paths(at: Path, env: Environment) -> list[tuple[Path, str, str]]:
-    """(key, path, what it is) of every file and folder an environment reads."""
+def named_paths(name: str, env: Environment) -> list[tuple[Path, str, str]]:
+    """(key, path, role) of every file and folder environment ``name`` reads, as the
+    config names them; the role is the key's field (a :data:`ROLES` key)."""
+    at: Path = ("environments", name)
     named: list[tuple[Path, str, str]] = []
     if env.helm:
-        named.append(((*at, "helm", "chart"), env.helm.chart, "chart directory"))
-        named += [((*at, "helm", "values", i), v, "values file")
-                  for i, v in enumerate(env.helm.values)]
+        named.append(((*at, "helm", "chart"), env.helm.chart, "chart"))
+        named += [((*at, "helm", "values", i), v, "values") for i, v in enumerate(env.helm.values)]
     if env.terraform:
         tf = env.terraform
-        named += [((*at, "terraform", "dirs", i), d, "Terraform directory")
-                  for i, d in enumerate(tf.dirs)]
-        named += [((*at, "terraform", "var_files", i), f, "variables file")
+        named += [((*at, "terraform", "dirs", i), d, "dirs") for i, d in enumerate(tf.dirs)]
+        named += [((*at, "terraform", "var_files", i), f, "var_files")
                   for i, f in enumerate(tf.var_files)]
         if tf.plan is not None:
-            named.append(((*at, "terraform", "plan"), tf.plan, "plan file"))
-    named += [((*at, "manifests", i), m, "manifest file or directory")
-              for i, m in enumerate(env.manifests)]
+            named.append(((*at, "terraform", "plan"), tf.plan, "plan"))
+    named += [((*at, "manifests", i), m, "manifests") for i, m in enumerate(env.manifests)]
     return named
+
+
+# What each role of :func:`named_paths` is, in words.
+ROLES = {"chart": "chart directory", "values": "values file", "dirs": "Terraform directory",
+         "var_files": "variables file", "plan": "plan file",
+         "manifests": "manifest file or directory"}
 
 
 def _describe(exc: ValidationError, file: str, lines: dict[Path, int]) -> list[str]:

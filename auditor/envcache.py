@@ -75,20 +75,11 @@ class Memo:
         return cache.key(self.common, env_name,
                          json.dumps(params, sort_keys=True, default=repr))
 
-    def get(self, env_name: str, params: dict[str, Any]) -> Evaluated | None:
-        text = self.lookup(env_name, params)
-        return None if text is None else decode(text)
-
-    def lookup(self, env_name: str, params: dict[str, Any]) -> str | None:
-        """The kept results of an environment whose inputs are unchanged, still as JSON
-        text: a fleet's are decoded one at a time, as the report takes them."""
-        found = self.check(env_name, params)
-        return None if found is None else self.results(env_name, params, found)
-
     def check(self, env_name: str, params: dict[str, Any]) -> Found | None:
         """Whether the environment's entry holds for its inputs as they are now (the slow
         part of a lookup, done by the workers for a fleet)."""
-        text = self.store.get_text(KIND, self._entry(env_name, params))
+        key = self._entry(env_name, params)
+        text = self.store.get_text(KIND, key)
         if text is None or not text.startswith(_HEAD) or not text.endswith("}"):
             return None
         try:
@@ -97,15 +88,16 @@ class Memo:
             return None
         if not text.startswith(_MIDDLE, end) or not inputs.unchanged(read):
             return None
-        return Found(end + len(_MIDDLE), _digest(text))
+        return Found(key, end + len(_MIDDLE), _digest(text))
 
-    def results(self, env_name: str, params: dict[str, Any], found: Found) -> str | None:
-        """The results part of the entry :meth:`check` found, if it is still that entry
-        (another run may have replaced it since)."""
-        text = self.store.get_text(KIND, self._entry(env_name, params))
+    def kept(self, found: Found) -> Evaluated | None:
+        """The results of the entry :meth:`check` found, decoded; None if another run has
+        replaced it since, or it does not decode."""
+        text = self.store.get_text(KIND, found.key)
         if text is None or _digest(text) != found.digest:
             return None
-        return text[found.start:-1]
+        return decode(text[found.start:-1])
+
     def put(self, env_name: str, params: dict[str, Any], rec: inputs.Recording,
             evaluated: Evaluated) -> None:
         if any(r.status == "error" for r in evaluated.results) or any(
@@ -123,6 +115,7 @@ class Memo:
 
 @dataclass(frozen=True)
 class Found:
+    key: str  # the entry's
     start: int  # where the results begin in the entry's text
     digest: str  # of the entry's text
 

@@ -210,7 +210,7 @@ def _same_file(path: str, root: str, state: object, stat: object, taken: int,
             now = signature(os.stat(path) if link else info)
         except (OSError, ValueError):
             return False
-        if now == stat and max(now[1], now[2]) < taken - RACY_NS:
+        if settled(now, stat, taken):
             return state.startswith(real + "\0")
     read = _read_state(path, root, resolve)
     return read is not None and read[0] == state
@@ -219,6 +219,13 @@ def _same_file(path: str, root: str, state: object, stat: object, taken: int,
 def signature(info: os.stat_result) -> list[int]:
     """What a file's status says of its content (see RACY_NS)."""
     return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+
+
+def settled(now: list[int], recorded: object, taken: object) -> bool:
+    """Whether a file whose status is ``now`` still has the content it had when its status
+    ``recorded`` was taken at ``taken`` (ns): the same status, last changed well before."""
+    return (now == recorded and isinstance(taken, int)
+            and max(now[1], now[2]) < taken - RACY_NS)
 
 
 class _Resolver:

@@ -6,7 +6,7 @@ read the finished report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FsPath
@@ -22,7 +22,6 @@ from auditor.models import (
     NotApplicable,
     Problem,
     Report,
-    Side,
 )
 from auditor.policies import Policy
 from auditor.report import build_from
@@ -184,17 +183,16 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
 
     def in_order() -> Iterator[Evaluated]:
         for name in names:
-            kept = found.pop(name, None)
-            if kept is None:
+            entry = found.pop(name, None)
+            if entry is None:
                 yield next(fresh)
                 continue
             assert memo is not None
-            text = memo.results(name, _params(config, name, options.now), kept)
             # Replaced since it was checked, or not decoding: evaluated here.
-            yield (envcache.decode(text) if text is not None else None) or one(name)
+            yield memo.kept(entry) or one(name)
 
     try:
-        return _report(config, policies, in_order(), ("declared",))
+        return build_from(config, policies, in_order(), ("declared",))
     finally:
         fresh.close()  # the workers end here, not when the generator is collected
 
@@ -206,11 +204,6 @@ def _load_evaluation() -> None:
     from auditor.sources.declared import DECLARED
 
     assert engine and DECLARED and all(CHECKS[name] for name in CHECKS)
-
-
-def _report(config: Config, policies: list[Policy], evaluated: Iterable[Evaluated],
-            sides: tuple[Side, ...]) -> Report:
-    return build_from(config, policies, evaluated, sides)
 
 
 def _not_applicable(policies: list[Policy], env_name: str, params: dict[str, Any],
@@ -269,7 +262,7 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
             results.extend(engine.evaluate(policies, inventory, live_params))
         return Evaluated(results, _kept(declared, live), unmet)
 
-    return _report(config, policies, parallel.each(
+    return build_from(config, policies, parallel.each(
         select_environments(config, options.environments), one, options.jobs),
         ("declared", "live", "drift"))
 

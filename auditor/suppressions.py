@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path as FsPath
 
 from auditor import cache, inputs, project
-from auditor.config import Config
+from auditor.config import Config, named_paths
 from auditor.errors import where
 from auditor.limits import MAX_INPUT_BYTES
 from auditor.models import (
@@ -48,8 +49,7 @@ from auditor.models import (
     WaiverState,
     fingerprint,
 )
-from auditor.report import by_severity
-from auditor.waivers import state_finding
+from auditor.waivers import recount, state_finding
 
 MARK = "auditor:ignore"
 OWNER = "inline comment"
@@ -188,12 +188,15 @@ def apply(report: Report, config: Config, sides: dict[str, list[str]], today: da
         return
     blind = {env for env, _ in report.unreadable()}
     by_print: dict[str, list[Finding]] = {}
+    by_file: dict[str, list[Finding]] = {}  # a comment looks only at its own file's
     for f in report.findings:
         by_print.setdefault(f.fingerprint, []).append(f)
+        if f.location is not None:
+            by_file.setdefault(f.location.file, []).append(f)
     extra: list[Finding] = []
     for s in suppressions:
         expired = s.until is not None and s.until < today
-        covered = [f for f in report.findings if f.status != "error"
+        covered = [f for f in by_file.get(s.file, []) if f.status != "error"
                    and f.environment in s.environments and s.covers(f)]
         hits = [f for f in covered if f.waived is None]
         s.matched = len(covered)
@@ -219,8 +222,7 @@ def apply(report: Report, config: Config, sides: dict[str, list[str]], today: da
             extra.append(_finding(s, state, _first(s.environments, report)))
     extra += [_malformed(m, env) for m, env in malformed]
     report.findings += extra
-    report.summary.waived = sum(f.waived is not None for f in report.findings)
-    report.summary.by_severity = by_severity(report.findings)
+    recount(report)
     if malformed:
         report.summary.by_status["error"] = report.summary.by_status.get("error", 0) + len(
             malformed)
@@ -249,21 +251,20 @@ def _files(config: Config, report: Report) -> dict[str, tuple[str, list[str]]]:
     # Every environment that reads a file, in this run or not: a comment is stale only
     # when all of them were checked (--env may leave some out).
     for name, env in config.environments.items():
-        if env.helm:
-            for values in env.helm.values:
-                add(under(values), name)
-        for entry in env.manifests:
+        for _, entry, role in named_paths(name, env):
+            if role in ("chart", "plan"):  # a chart's files are found by its findings
+                continue
             path = under(entry)
-            files = sorted(str(p) for p in FsPath(path).rglob("*.y*ml")) if os.path.isdir(
-                path) else [path]
+            if role == "dirs":
+                files = _tf_files(path)
+            elif role == "manifests":
+                from auditor.sources.manifests import files_of
+
+                files = [str(f) for f in files_of(FsPath(path))]
+            else:
+                files = [path]
             for file in files:
                 add(file, name)
-        if env.terraform:
-            for directory in env.terraform.dirs:
-                for file in _tf_files(under(directory)):
-                    add(file, name)
-            for var_file in env.terraform.var_files:
-                add(under(var_file), name)
     for f in report.findings:
         if f.location is not None and f.location.file and f.environment in report.environments:
             add(under(f.location.file), f.environment, f.location.file)
@@ -289,11 +290,10 @@ def _marked(paths: list[str], config: Config) -> dict[str, str]:
             continue
         sig = inputs.signature(info)
         seen = known.get(path)
-        if (isinstance(seen, list) and seen[:-1] == sig and seen[-1] == 0
-                and isinstance(taken, int) and max(sig[1], sig[2]) < taken - inputs.RACY_NS):
+        if isinstance(seen, list) and seen[-1:] == [0] and inputs.settled(sig, seen[:-1], taken):
             fresh[path] = seen  # no marker then, the same file now
             continue
-        text = _read(path)
+        text = _read(path, info)
         fresh[path] = [*sig, 0 if text is None else 1]
         if text is not None:
             out[path] = text
@@ -313,11 +313,11 @@ def _tf_files(directory: str) -> list[str]:
         return []
 
 
-def _read(path: str) -> str | None:
+def _read(path: str, info: os.stat_result) -> str | None:
     """The file's text when it holds the marker and is a readable regular file inside the
-    project, small enough."""
+    project, small enough (``info``: its status, just taken)."""
     try:
-        if not os.path.isfile(path) or os.path.getsize(path) > MAX_INPUT_BYTES:
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
             return None  # a device or a FIFO is not a regular file: never opened
         with open(path, "rb") as handle:
             data = handle.read(MAX_INPUT_BYTES + 1)

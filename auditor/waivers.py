@@ -188,6 +188,11 @@ def apply(report: Report, waivers: list[Waiver], today: date,
             extra.append(_finding(waiver, state, in_scope[0], len(matched), shadow))
     report.findings = findings + extra
     report.waivers = states
+    recount(report)
+
+
+def recount(report: Report) -> None:
+    """The summary's waived and failing counts, after findings were waived or added."""
     report.summary.waived = sum(f.waived is not None for f in report.findings)
     report.summary.by_severity = by_severity(report.findings)
 

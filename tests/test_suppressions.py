@@ -5,6 +5,7 @@ reported at their line."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,15 @@ def _scan(root: Path, *args: str, fmt: str = "json") -> tuple[int, Any]:
 
 def _find(report: dict[str, Any], policy: str) -> list[dict[str, Any]]:
     return [f for f in report["findings"] if f["policy"] == policy]
+
+
+def _suppress(root: Path, report: dict[str, Any], policy: str, comment: str) -> None:
+    """``comment`` at the end of the line where ``report``'s first finding of ``policy``
+    points."""
+    found = _find(report, policy)[0]
+    path = root / found["location"]["file"]
+    line = found["location"]["line"]
+    _edit(path, line, path.read_text().splitlines()[line - 1] + "  " + comment)
 
 
 @pytest.mark.parametrize("text", [
@@ -118,23 +128,18 @@ def test_a_trailing_comment_covers_its_own_line_only(tmp_path: Path) -> None:
     root = _project(tmp_path)
     _, before = _scan(root)
     (cpu,) = _find(before, "cpu-limits")
-    values = root / cpu["location"]["file"]
-    line = cpu["location"]["line"]
-    text = values.read_text().splitlines()[line - 1]
-    _edit(values, line, f"{text}  # auditor:ignore cpu-limits -- the sidecar is tiny")
+    _suppress(root, before, "cpu-limits", "# auditor:ignore cpu-limits -- the sidecar is tiny")
     _, report = _scan(root)
-    assert _find(report, "cpu-limits")[0]["waived"]["line"] == line
+    assert _find(report, "cpu-limits")[0]["waived"]["line"] == cpu["location"]["line"]
     assert _find(report, "memory-limits")[0]["waived"] is None  # same line, not named
 
 
 def test_terraform_comments_count_too(tmp_path: Path) -> None:
     root = _project(tmp_path)
     _, before = _scan(root)
-    (backups,) = _find(before, "rds-backups")
-    tf = root / backups["location"]["file"]
-    line = backups["location"]["line"]
-    original = tf.read_text().splitlines()[line - 1]
-    _edit(tf, line, f"{original} // auditor:ignore rds-backups -- AWS Backup keeps 35 days")
+    assert _find(before, "rds-backups")[0]["location"]["file"].endswith(".tf")
+    _suppress(root, before, "rds-backups",
+              "// auditor:ignore rds-backups -- AWS Backup keeps 35 days")
     _, report = _scan(root)
     assert _find(report, "rds-backups")[0]["waived"]["reason"] == "AWS Backup keeps 35 days"
 
@@ -149,11 +154,9 @@ def test_a_comment_that_matches_nothing_is_stale_and_an_expired_one_reported(
     (stale,) = [f for f in _find(report, "waiver-stale") if "inline" in f["title"].lower()]
     assert stale["location"] == {"file": "helm/values-prod.yaml", "line": 1, "key": None,
                                  "related": []}
-    _, before = _scan(_project(tmp_path / "b"))
-    (pinned,) = _find(before, "image-pinned")
-    line = pinned["location"]["line"]
-    text = values.read_text().splitlines()[line - 1]
-    _edit(values, line, text + "  # auditor:ignore image-pinned until 2026-11-30 -- temporary")
+    _, before = _scan(_project(tmp_path / "b"))  # the same files, without the comment
+    _suppress(root, before, "image-pinned",
+              "# auditor:ignore image-pinned until 2026-11-30 -- temporary")
     _, report = _scan(root)
     assert _find(report, "image-pinned")[0]["waived"] is None  # expired: not applied
     expired = _find(report, "waiver-expired")
@@ -245,13 +248,6 @@ def _two_environments(tmp_path: Path) -> Path:
     return root
 
 
-def _suppress(root: Path, report: dict[str, Any], policy: str, comment: str) -> None:
-    found = _find(report, policy)[0]
-    path = root / found["location"]["file"]
-    line = found["location"]["line"]
-    _edit(path, line, path.read_text().splitlines()[line - 1] + "  " + comment)
-
-
 def test_a_comment_is_not_stale_while_an_environment_reading_its_file_was_left_out(
         tmp_path: Path) -> None:
     root = _two_environments(tmp_path)
@@ -316,9 +312,9 @@ def test_a_warm_run_reads_no_file_again_and_still_sees_a_new_comment(
     reads: list[str] = []
     real = suppressions._read
 
-    def spy(path: str) -> str | None:
+    def spy(path: str, info: os.stat_result) -> str | None:
         reads.append(path)
-        return real(path)
+        return real(path, info)
 
     monkeypatch.setattr(suppressions, "_read", spy)
     root = _project(tmp_path)

@@ -17,7 +17,7 @@ from typing import Literal
 
 import click
 
-from auditor.models import Finding, LiveState, PassedCheck, Report
+from auditor.models import Finding, LiveState, PassedCheck, Report, ResourceRef
 from auditor.terminal import visible
 
 _WIDTH = 110
@@ -56,21 +56,26 @@ def render(report: Report, style: Style = Style()) -> str:
         head.append(visible(selection_line(report)))
     # A check that could not run because a live source could not be read says why in its
     # message; the cause is said once above instead (--verbose: every one of them too).
-    unread = [] if style.detail == "verbose" else _unread(report)
-    shown = [f for f in report.findings if not any(f is u for u in unread)]
-    lines = head + _live(report.live, width, len(unread)) + [""]
+    unread = {id(f) for f in _unread(report)} if style.detail != "verbose" else set()
+    by_env: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        if id(f) not in unread:
+            by_env.setdefault(f.environment, []).append(f)
+    lines = head + _live(report.live, width, len(unread))
     if style.detail == "quiet":
-        lines = head + _live(report.live, width, len(unread)) + _quiet(shown, style)
+        lines += _quiet(by_env, style)
     else:
+        lines.append("")
         if not report.findings:
             lines.append("No findings: every applicable check passed.")
-        for env in sorted({f.environment for f in shown}
-                          | ({p.environment for p in report.passed}
-                             if style.detail == "verbose" else set())):
+        passed: dict[str, list[PassedCheck]] = {}
+        if style.detail == "verbose":
+            for p in report.passed:
+                passed.setdefault(p.environment, []).append(p)
+        for env in sorted(by_env.keys() | passed.keys()):
             lines.append(f"== {visible(env)} ==")
-            lines.extend(_rows(_defects(f for f in shown if f.environment == env), style))
-            if style.detail == "verbose":
-                lines.extend(_passes([p for p in report.passed if p.environment == env], style))
+            lines.extend(_rows(_defects(by_env.get(env, [])), style))
+            lines.extend(_passes(passed.get(env, []), style))
             lines.append("")
     lines += _tail(report, width, style)
     return "\n".join(lines).rstrip() + "\n"
@@ -197,22 +202,18 @@ def _wrapped(text: str, width: int, words: bool = False) -> list[str]:
 def _passes(passed: list[PassedCheck], style: Style) -> list[str]:
     if not passed:
         return []
-    out = [f"passed ({len(passed)}):"]
-    for p in passed:
-        status = click.style("PASS", fg="green") if style.colour else "PASS"
-        resource = p.resource.ident + (f" [{p.item}]" if p.item else "")
-        out.append(visible(f"  {status}  {p.side:8}  {p.policy}  {resource}")
-                   if not style.colour else f"  {status}  " + visible(
-                       f"{p.side:8}  {p.policy}  {resource}"))
-    return out
+    status = click.style("PASS", fg="green") if style.colour else "PASS"  # ours: not escaped
+    return [f"passed ({len(passed)}):"] + [
+        f"  {status}  " + visible(f"{p.side:8}  {p.policy}  {_ident(p.resource, p.item)}")
+        for p in passed]
 
 
-def _quiet(findings: list[Finding], style: Style) -> list[str]:
+def _quiet(by_env: dict[str, list[Finding]], style: Style) -> list[str]:
     """One line per failing (or errored) finding that is not waived: for a CI log or a
     pager's glance."""
     out = []
-    for env in sorted({f.environment for f in findings}):
-        for d in _defects(f for f in findings if f.environment == env):
+    for env in sorted(by_env):
+        for d in _defects(by_env[env]):
             f = d.lead
             if all(x.waived for x in d.findings) or f.status not in ("fail", "error"):
                 continue
@@ -232,7 +233,11 @@ def _status(d: _Row) -> str:
 
 
 def _resource(f: Finding) -> str:
-    return f.resource.ident + (f" [{f.item}]" if f.item else "")
+    return _ident(f.resource, f.item)
+
+
+def _ident(resource: ResourceRef, item: str | None) -> str:
+    return resource.ident + (f" [{item}]" if item else "")
 
 
 def _where(d: _Row) -> str:

@@ -7,6 +7,7 @@ is not a mapping, an object without ``kind``) is a located problem, never a cras
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
 from typing import Any
 
 from auditor import inputs, project
@@ -27,9 +28,7 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
     for entry in env.manifests:
         path = config.path(entry)
         inputs.probe(path)
-        # A broken link is listed too: it is an error to report, not a file to skip.
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
-                       and (p.is_file() or p.is_symlink())) if path.is_dir() else [path]
+        files = files_of(path)
         if not files:  # a path typo must not turn the audit off silently
             out.problems.append(Problem(f"manifests {entry}", "no *.yaml or *.yml files in "
                                         "this directory", Location(config.rel(path))))
@@ -51,6 +50,15 @@ def collect(config: Config, env_name: str, env: Environment) -> Collected:
                 continue
             out.extend(parse(text, shown, source, namespace))
     return out
+
+
+def files_of(path: FsPath) -> list[FsPath]:
+    """The manifest files a ``manifests`` entry names: itself, or a folder's YAML files.
+    A broken link is listed too: it is an error to report, not a file to skip."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
+                  and (p.is_file() or p.is_symlink()))
 
 
 def parse(text: str, shown: str, source: str, namespace: str, line_offset: int = 0,
