@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXAMPLE := examples/chess-ai
 
-.PHONY: demo test debian-tools lint typecheck pytest clock schema bench bench-fleet mutation clean
+.PHONY: demo test debian-tools lint typecheck pytest clock schema bench bench-fleet bench-triage mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ bench: $(STAMP)
 # Writes bench/results/fleet.{md,json}; exit 1 when a budget is missed. Tens of minutes.
 bench-fleet: $(STAMP)
 	$(BIN)/python bench/bench_fleet.py $(if $(TF),--tf-examples $(TF))
+
+# `audit --section` beside a full audit over the local fakes, 20 ms per request; exit 1
+# when the triage takes more than a quarter of the full audit. About a minute.
+bench-triage: $(STAMP)
+	$(BIN)/python bench/bench_triage.py
 
 # Mutation testing with mutmut (not part of `make test` nor CI; 0.2-2 mutants a second on
 # 2 cores, hours for everything: bench/mutation.md): mutates the modules of [tool.mutmut]

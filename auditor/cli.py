@@ -6,6 +6,7 @@ and never imports the cloud SDKs.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import sys
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from auditor.models import Report
     from auditor.outcome import OutcomeOptions
     from auditor.selection import Selection
+    from auditor.triage import Triage
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit", "github")
 SEVERITIES = ("low", "medium", "high", "critical")  # models.SEVERITIES: not imported for --help
@@ -183,6 +185,10 @@ def scan(config_path: str | None, envs: tuple[str, ...], fmt: str | None, output
 
 @cli.command()
 @_report_options
+@click.option("--section", metavar="SECTION",
+              help="Triage one runbook section: only the policies that guard it, only the "
+              "live kinds they read; then its commands with the real names. Its anchor "
+              "(scale-up-pods, page/#anchor) or title.")
 @click.option("--live", "live_file", type=click.Path(dir_okay=False, exists=True),
               metavar="FILE", help="Audit against a recorded snapshot instead of the APIs.")
 def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
@@ -190,7 +196,8 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
           waivers: str | None, baseline: tuple[str, ...], source_url: str | None,
           now: datetime | None, live_file: str | None, quiet: bool, jobs: int | None,
           select_ids: tuple[str, ...], skip_ids: tuple[str, ...],
-          min_severity: str | None, verbose: bool, no_color: bool) -> None:
+          min_severity: str | None, verbose: bool, no_color: bool,
+          section: str | None) -> None:
     """Audit declared config, the live state (read-only) and the drift between them.
 
     Live state comes from the Kubernetes API, AWS and TLS endpoints named in the config,
@@ -205,7 +212,8 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
                                    progress=_progress(quiet), now=now, jobs=_jobs(jobs))
     _report(pipeline.audit, config.load(config_path), options, fmt, output, fail_on,
             policy_dirs, OutcomeOptions(waivers, baseline, None, source_url, now),
-            _selection(select_ids, skip_ids, min_severity), _view(quiet, verbose, no_color))
+            _selection(select_ids, skip_ids, min_severity), _view(quiet, verbose, no_color),
+            section)
 
 
 @cli.command()
@@ -249,7 +257,8 @@ def _view(quiet: bool, verbose: bool, no_color: bool) -> dict[str, Any]:
 def _report(run: Callable[..., Report], config: Config, options: Any,
             fmt: str | None, output: str | None, fail_on: str,
             policy_dirs: tuple[str, ...], outcome: OutcomeOptions,
-            selection: Selection | None = None, view: dict[str, Any] | None = None) -> None:
+            selection: Selection | None = None, view: dict[str, Any] | None = None,
+            section: str | None = None) -> None:
     from auditor import pipeline, policies
     from auditor.outcome import finish
     from auditor.report import gate
@@ -261,13 +270,41 @@ def _report(run: Callable[..., Report], config: Config, options: Any,
         raise ConfigError(*absent)
     pack = policies.load_checked([FsPath(d) for d in policy_dirs])
     pipeline.validate_params(config, pack)
-    chosen, selected = (selection or _selection((), (), None)).choose(pack, config)
+    selection = selection or _selection((), (), None)
+    triage = None
+    if section is not None:
+        from auditor import triage as triage_mod
+
+        if selection.policy:
+            raise click.UsageError("give --section or --policy, not both")
+        triage = triage_mod.resolve(config, pack, section)
+        selection = dataclasses.replace(selection, policy=triage.policies)
+        options = dataclasses.replace(options, kinds=triage.kinds)
+    chosen, selected = selection.choose(pack, config)
+    if triage is not None and selected is not None:
+        selected.section = triage.section.ref
     report = run(config, chosen, options)
     report.selection = selected
     finish(report, config, pack, run, options, outcome)
     code = gate(report, fail_on)  # decided before rendering, so every format can say it
     _emit(report, fmt, output, view or {})
+    if triage is not None:
+        terminal = sys.stdout.isatty() and not output
+        _commands(triage, config, report, (fmt or ("table" if terminal else "json")) == "table"
+                  and not output)
     sys.exit(code)
+
+
+def _commands(triage: Triage, config: Config, report: Report, table: bool) -> None:
+    """The section's commands with the environment's real names, after its findings (on
+    stderr when stdout holds a machine-readable report)."""
+    from auditor.site.pages import names_for
+    from auditor.triage import fill
+
+    names = names_for(config, report.environments[0] if report.environments else None)
+    lines = [f"\nCommands of {triage.section.label} ({triage.section.ref}):"]
+    lines += [f"  {fill(c, names)}" for c in triage.commands] or ["  (none in the runbook)"]
+    _say("\n".join(lines), err=not table)
 
 
 def _refuse_inputs(output: str, config: Config, policy_dirs: Sequence[str] = (),

@@ -150,6 +150,9 @@ class AwsConfig(_Strict):
     load_balancers: list[str] = Field(default_factory=list)
     certificates: list[str] = Field(default_factory=list, description="Domain names or ARNs.")
     secrets: list[str] = Field(default_factory=list)
+    cloudtrail: bool = Field(default=True, description="Look up who changed drifted security "
+                             "groups, parameter groups, node groups and target groups in "
+                             "CloudTrail (LookupEvents, 2 calls a second).")
 
 
 class ValuesKeys(_Strict):

@@ -205,7 +205,9 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
                                                    "remediation.text"),
         commands=[] if passed else _commands(policy.remediation.commands, ctx, "commands"),
         checks=[] if passed else _commands(policy.remediation.checks, ctx, "checks"),
-        details={k: v for k, v in outcome.vars.items() if k != "item" and _plain(v)},
+        details={k: v for k, v in outcome.vars.items()
+                 if k not in ("item", "changed") and _plain(v)},
+        provenance=outcome.provenance,
     )
 
 

@@ -35,6 +35,7 @@ TOOL = frozenset({
     "Certificate", "HelmValues", "TLSEndpoint", "AWSAccount", "SecurityGroup", "DBInstance",
     "DBCluster", "DBClusterInstance", "DBParameterGroup", "DBClusterParameterGroup", "Nodegroup",
     "TargetGroup", "LoadBalancer", "ACMCertificate", "MetricAlarm", "SecretsManagerSecret",
+    "CloudTrailEvents",
 })  # fmt: skip
 KNOWN = KUBERNETES | TOOL
 # What the live side reads (the Kubernetes, AWS and TLS collectors, and the chart values it
@@ -46,6 +47,7 @@ LIVE = frozenset({
     "StorageClass", "ACMCertificate", "AWSAccount", "DBCluster", "DBClusterInstance",
     "DBInstance", "DBParameterGroup", "LoadBalancer", "MetricAlarm", "Nodegroup",
     "SecretsManagerSecret", "SecurityGroup", "TargetGroup", "TLSEndpoint", "HelmValues",
+    "CloudTrailEvents",
 })  # fmt: skip
 
 

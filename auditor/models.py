@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -135,6 +135,7 @@ class Result:
     details: dict[str, Any] = field(default_factory=dict)
     address: str | None = None  # the Terraform address / Helm template of the resource
     path: Path = ()  # the field of the resource the finding points at (its location's key)
+    provenance: Provenance | None = None  # drift: who last changed it live
 
     @property
     def fingerprint(self) -> str:
@@ -237,6 +238,44 @@ class Waived(_Model):
         return f"waived{until} {by}: {' '.join(self.reason.split())}"
 
 
+class Provenance(_Model):
+    """Drift: who last changed the drifted field live, when, and how, as the platform
+    recorded it (Kubernetes field managers, CloudTrail). Nothing else of the record is
+    kept (no request parameters)."""
+
+    source: Literal["managedFields", "cloudtrail"] = Field(
+        description="Where it was read: the live object's managedFields, or CloudTrail.")
+    actor: str | None = Field(default=None, description="As recorded: a field manager "
+                              "(kubectl-patch, helm, kube-controller-manager) or the "
+                              "caller's ARN or role session name.")
+    at: datetime | None = Field(default=None, description="When it last wrote (UTC).")
+    via: str | None = Field(default=None, description="The command or API call it looks "
+                            "like: kubectl patch hpa, helm upgrade, ModifyDBParameterGroup.")
+    call: str | None = Field(default=None, description="CloudTrail: the API call recorded "
+                             "(ModifyDBParameterGroup).")
+    by: Literal["person", "helm", "controller", "unknown"] = Field(
+        default="unknown", description="person: a command run by hand (kubectl, aws); "
+        "helm: a Helm release (an upgrade with other values than Git's); controller: the "
+        "cluster's own controllers (the HPA setting replicas).")
+    runbook: str | None = Field(default=None, description="The runbook section (page/#anchor) "
+                                "whose commands include `via`, when one does.")
+    runbook_title: str | None = Field(default=None, description="That section's title.")
+    note: str = Field(default="", description="Why nothing more is known (CloudTrail not "
+                      "permitted, no event found, the field was removed), if so.")
+
+    def summary(self) -> str:
+        """One line: who, when, what it looks like (``field manager kubectl-patch wrote it
+        at 2026-12-05 03:12 UTC: looks like `kubectl patch hpa```)."""
+        if self.actor is None:
+            return self.note
+        who = (f"field manager {self.actor} wrote it" if self.source == "managedFields"
+               else f"{self.actor} called {self.call or 'the API'}")
+        when = f" at {self.at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}" \
+            if self.at is not None else ""
+        like = f": looks like `{self.via}`" if self.via else ""
+        return f"{who}{when}{like}" + (f" ({self.note})" if self.note else "")
+
+
 class Finding(_Model):
     policy: str = Field(description="Catalog id, or 'input-error' for an unreadable input.")
     title: str
@@ -258,6 +297,9 @@ class Finding(_Model):
     baseline: Literal["new", "existing"] | None = Field(
         default=None, description="With a baseline: whether the base had it too (same "
         "fingerprint, side and status). Only new failing findings fail the gate.")
+    provenance: Provenance | None = Field(
+        default=None, description="Drift findings: who last changed the field live, when "
+        "and how, where the platform recorded it.")
 
 
 class PassedCheck(_Model):
@@ -345,6 +387,8 @@ class SelectionInfo(_Model):
     selected: list[str] = Field(description="The policies evaluated.")
     skipped: list[str] = Field(description="The policies left out: no finding of theirs is "
                                "in this report, none is compared with a base.")
+    section: str | None = Field(default=None, description="audit --section: the runbook "
+                                "section (page/#anchor) whose policies these are.")
 
 
 class LiveUnavailable(_Model):

@@ -47,6 +47,7 @@ class ScanOptions:
     now: datetime | None = None  # --now: the moment checks judge ages and expiry by
     jobs: int = 1  # environments evaluated at once (worker processes): --jobs
     keep_results: bool = True  # in the cache, for the next scan (auditor.envcache)
+    kinds: frozenset[str] | None = None  # audit: the only live kinds to read (triage)
     progress: Callable[[str], None] = field(default=lambda _: None)
 
 
@@ -244,7 +245,7 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
                 "*": f"environment {env_name} is not in the snapshot"})
         else:
             live_state = collect(config, env_name, config.environments[env_name],
-                                 declared.resources, options.progress)
+                                 declared.resources, options.progress, options.kinds)
         names = {**declared.names, **live_state.names,
                  "live_platforms": ",".join(wanted(config.environments[env_name]))}
         # Chart values have no live form; the live checks that need one (the connection

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import PurePath
 
-from auditor import __version__, runbook
+from auditor import __version__, runbook, runbook_sections
 from auditor.config import Config
 from auditor.errors import ExitCode
 from auditor.models import (
@@ -25,6 +25,7 @@ from auditor.models import (
     PassedCheck,
     PolicyInfo,
     Problem,
+    Provenance,
     RelatedLocation,
     Remediation,
     Report,
@@ -51,6 +52,7 @@ def build_from(config: Config, policies: list[Policy], evaluated: Iterable[Evalu
     and are let go before the next is read (a fleet's results are never all held)."""
     by_id = {p.id: p for p in policies}
     sections = runbook.anchors(config, policies)  # the team's runbook section of each
+    commands = _Commands(config)
     findings: list[Finding] = []
     passed: list[PassedCheck] = []
     unmet: list[NotApplicable] = []
@@ -68,7 +70,7 @@ def build_from(config: Config, policies: list[Policy], evaluated: Iterable[Evalu
                                           fingerprint=r.fingerprint))
             else:
                 findings.append(_finding(config, by_id[r.policy_id], r,
-                                         sections[r.policy_id]))
+                                         sections[r.policy_id], commands))
         for inv in env.inventories:
             environments.add(inv.environment)
             if inv.side == "live":
@@ -128,13 +130,33 @@ def _source_root(config: Config) -> str:
     return ""
 
 
-def _finding(config: Config, policy: Policy, r: Result, section: str) -> Finding:
+class _Commands:
+    """The runbook's sections and their commands, read once, when a finding needs them."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.found: list[runbook_sections.Section] | None = None
+
+    def traced(self, provenance: Provenance | None, section: str) -> Provenance | None:
+        """``provenance`` with the runbook section that shows its command."""
+        if provenance is None or not provenance.via:
+            return provenance
+        if self.found is None:
+            self.found = runbook_sections.sections(self.config)
+        hit = runbook_sections.holding(self.found, provenance.via, prefer=section)
+        return provenance if hit is None else provenance.model_copy(
+            update={"runbook": hit.ref, "runbook_title": hit.label})
+
+
+def _finding(config: Config, policy: Policy, r: Result, section: str,
+             commands: _Commands | None = None) -> Finding:
+    provenance = commands.traced(r.provenance, section) if commands else r.provenance
     return Finding(
         policy=policy.id, title=policy.title, severity=policy.severity,
         status=r.status,  # type: ignore[arg-type]
         environment=r.environment, side=r.side,
         resource=_ref(r),
-        item=r.item, message=r.message,
+        item=r.item, message=r.message + _changed(provenance),
         location=FindingLocation(
             file=r.location.file, line=r.location.line, key=r.location.key,
             related=[RelatedLocation(file=x.file, line=x.line) for x in r.location.related],
@@ -142,7 +164,18 @@ def _finding(config: Config, policy: Policy, r: Result, section: str) -> Finding
         runbook=section, runbook_url=config.site_url + section,
         remediation=Remediation(text=r.remediation_text, commands=r.commands, checks=r.checks),
         fingerprint=r.fingerprint, details=r.details,
+        provenance=provenance,
     )
+
+
+def _changed(provenance: Provenance | None) -> str:
+    """What the message adds about who changed it: the runbook section of the command the
+    check named (it does not know the runbook), or why nobody is named."""
+    if provenance is None:
+        return ""
+    if provenance.actor is None:
+        return f"; who changed it is not known: {provenance.note}" if provenance.note else ""
+    return f" (runbook: {provenance.runbook_title})" if provenance.runbook_title else ""
 
 
 def _ref(r: Result) -> ResourceRef:

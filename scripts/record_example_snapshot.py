@@ -72,6 +72,8 @@ from auditor.live import markers  # noqa: E402
 from auditor.live.markers import is_marker  # noqa: E402
 from tests.live import chess_ai_aws  # noqa: E402
 from tests.live.chess_ai_aws import DB_PASSWORD, Stack, pending_reboot  # noqa: E402
+from tests.live.cloudtrail_fixture import CloudTrailServer  # noqa: E402
+from tests.live.fields_v1 import manage  # noqa: E402
 from tests.live.k8s_api import RESOURCES, FakeKubeApi  # noqa: E402
 from tests.live.k8s_fixtures import CONTEXT, write_kubeconfig  # noqa: E402
 from tests.live.tls_fixtures import LocalServer, TlsHandler  # noqa: E402
@@ -104,6 +106,7 @@ class World:
     tls: LocalServer
     moment: datetime  # the clock when the world was built (to the second)
     aws: Stack  # what moto assigned (its ids are replaced by stable ones in a recording)
+    trail: CloudTrailServer  # CloudTrail's LookupEvents, holding the fixes' events
 
 
 @contextmanager
@@ -119,6 +122,10 @@ def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None,
         _post(f"{moto_url}/moto-api/seed?a={seed}")
         aws = chess_ai_aws.build(moment)
         chess_ai_aws.apply_runbook_fixes(aws)
+        trail = stack.enter_context(CloudTrailServer())
+        trail.upstream = moto_url  # DescribeTrails and the rest: moto's
+        trail.events += chess_ai_aws.runbook_fix_events(aws, moment - timedelta(hours=9))
+        stack.enter_context(_env("AWS_ENDPOINT_URL_CLOUDTRAIL", trail.url))
         stack.enter_context(pending_reboot("chess-ai-prod"))  # nobody rebooted it since
         declared = pipeline.declared_inventory(config_mod.load(str(EXAMPLE)), "prod")
         kube = FakeKubeApi()
@@ -139,7 +146,7 @@ def live_world(tmp: Path, moto_url: str, params: dict[str, Any] | None = None,
         stack.enter_context(_resolving(HOST, "127.0.0.1"))
         root = write_config(tmp, write_kubeconfig(tmp / "kubeconfig", kube.url), tls.port,
                             params or {})
-        yield World(root=root, kube=kube, tls=tls, moment=moment, aws=aws)
+        yield World(root=root, kube=kube, tls=tls, moment=moment, aws=aws, trail=trail)
 
 
 def record(world: World, collected_at: str = COLLECTED_AT) -> str:
@@ -245,7 +252,7 @@ def kube_objects(rendered: list[dict[str, Any]], moment: datetime) -> list[dict[
     # kubectl patch hpa chess-ai -p '{"spec":{"minReplicas":5}}'
     hpa = by_kind["HorizontalPodAutoscaler"]
     hpa["spec"]["minReplicas"] = 5
-    hpa["metadata"]["managedFields"].append(_managed("kubectl-patch", hpa, fixed))
+    manage(hpa, "kubectl-patch", {"spec": {"minReplicas": 5}}, fixed)
     hpa["status"] = {
         "currentReplicas": 5, "desiredReplicas": 5, "lastScaleTime": _ts(fixed),
         "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {
@@ -260,13 +267,18 @@ def kube_objects(rendered: list[dict[str, Any]], moment: datetime) -> list[dict[
     # helm upgrade chess-ai ./helm/chess-ai --set resources.limits.memory=12Gi
     main = next(c for c in containers if c["name"] == "chess-ai")
     main["resources"]["limits"]["memory"] = "12Gi"
+    manage(dep, "helm", _spec_of(containers, "chess-ai", resources={"limits": {
+        "memory": "12Gi"}}), fixed - timedelta(minutes=40))
     # kubectl set env deployment/chess-ai LOG_LEVEL=debug (no -c: every container)
+    debug = {"name": "LOG_LEVEL", "value": "debug"}
     for c in containers:
-        c.setdefault("env", []).append({"name": "LOG_LEVEL", "value": "debug"})
-    dep["metadata"]["managedFields"].append(_managed("kubectl-set", dep, fixed))
+        c.setdefault("env", []).append(debug)
+        manage(dep, "kubectl-set", _spec_of(containers, c["name"], env=[debug]), fixed)
     dep["metadata"]["generation"] = 14
     dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "14"
     dep["spec"]["replicas"] = 5  # the HPA's count
+    manage(dep, "kube-controller-manager", {"spec": {"replicas": 5}}, fixed,
+           subresource="scale")
     dep["status"] = {
         "observedGeneration": 14, "replicas": 5, "updatedReplicas": 5, "readyReplicas": 4,
         "availableReplicas": 4, "unavailableReplicas": 1,
@@ -308,7 +320,10 @@ def _served(declared: dict[str, Any], created: datetime) -> dict[str, Any]:
     meta["labels"] = {**meta.get("labels", {}), "app.kubernetes.io/managed-by": "Helm"}
     meta["annotations"] = {**meta.get("annotations", {}), "meta.helm.sh/release-name":
                            "chess-ai", "meta.helm.sh/release-namespace": NAMESPACE}
-    meta["managedFields"] = [_managed("helm", body, created)]
+    # What Helm applied: the rendered object (the name is its identity, not a field).
+    fields = {k: v for k, v in body.items() if k not in ("apiVersion", "kind", "status")}
+    fields["metadata"] = {k: meta[k] for k in ("labels", "annotations") if k in meta}
+    manage(body, "helm", fields, created)
     if kind == "Deployment":
         spec.setdefault("progressDeadlineSeconds", 600)
         template = spec["template"]
@@ -374,9 +389,10 @@ def _identify(body: dict[str, Any], created: datetime) -> dict[str, Any]:
     return body
 
 
-def _managed(manager: str, body: dict[str, Any], at: datetime) -> dict[str, Any]:
-    return {"manager": manager, "operation": "Update", "apiVersion": body["apiVersion"],
-            "time": _ts(at), "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}
+def _spec_of(containers: list[dict[str, Any]], name: str, **fields: Any) -> dict[str, Any]:
+    """A Deployment fragment that sets ``fields`` of container ``name``."""
+    assert any(c["name"] == name for c in containers)
+    return {"spec": {"template": {"spec": {"containers": [{"name": name, **fields}]}}}}
 
 
 def _condition(kind: str, status: str, reason: str, at: datetime,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from auditor.models import Inventory, Location, Resource
+from auditor.models import Inventory, Location, Provenance, Resource
 from auditor.paths import Path
 from auditor.unknown import Unknown
 
@@ -45,6 +45,7 @@ class Outcome:
     vars: dict[str, Any] = field(default_factory=dict)  # for the templates of a fail (a
     # pass shows the title, and a report keeps no details of passes)
     location: Location | None = None  # where to point when it is not inside the resource
+    provenance: Provenance | None = None  # drift: who last changed the field live
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:  # a plugin's "FAIL" must not slip through as no pass

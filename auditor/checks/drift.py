@@ -16,6 +16,7 @@ values, the declared file:line, the likely command and the restoring one (see
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Collection, Iterator
 
 from auditor.checks.base import CheckContext, Outcome
@@ -25,11 +26,13 @@ from auditor.drift.defaults import HELM_RULES, HPA_RULES, REPLICA_RULES, TERRAFO
 from auditor.drift.findings import OBJECT, finding, missing, not_read, passed, unreadable
 from auditor.drift.grants import compare_group, rule_label, sg_rules
 from auditor.drift.normalize import Rules, clean
-from auditor.drift.pairing import pairs
+from auditor.drift.pairing import kubernetes, pairs
+from auditor.drift.provenance import aws as aws_trace
+from auditor.drift.provenance import kubernetes as k8s_trace
 from auditor.drift.removal import needs_removal, removal
 from auditor.drift.replicas import HPA, managed_replicas, target, undeclared
-from auditor.models import Inventory, Resource
-from auditor.paths import Path
+from auditor.models import Inventory, Provenance, Resource
+from auditor.paths import MISSING, Path
 from auditor.shell import Shell
 
 __all__ = ["OBJECT", "helm_drift", "hpa_drift", "rule_label", "sg_rules", "terraform_drift"]
@@ -68,8 +71,9 @@ def hpa_drift(ctx: CheckContext) -> list[Outcome]:
             if hpa is None:
                 out += _compare(inv, declared, live, REPLICA_RULES, hpa_cause)
             else:
-                out.append(managed_replicas(declared, live, hpa,
-                                            live_hpas.get((hpa.namespace, hpa.name))))
+                    out.append(managed_replicas(declared, live, hpa,
+                                            live_hpas.get((hpa.namespace, hpa.name)),
+                                            k8s_trace(live, "spec.replicas")))
         elif live is None:
             out.append(missing(declared, kubectl(declared, "delete"), restore(declared, inv)))
         else:
@@ -80,7 +84,7 @@ def hpa_drift(ctx: CheckContext) -> list[Outcome]:
     for key, hpa in live_hpas.items():
         workload = workloads.get(target(hpa))
         if key not in known and workload is not None and HPA not in inv.unavailable:
-            out.append(undeclared(hpa, workload))
+            out.append(undeclared(hpa, workload, k8s_trace(hpa, "spec.maxReplicas")))
     return out
 
 
@@ -98,7 +102,8 @@ def terraform_drift(ctx: CheckContext) -> list[Outcome]:
             out.append(missing(declared, "deleted outside Terraform (console or CLI)",
                                restore(declared, inv)))
         elif declared.kind == "SecurityGroup":
-            out += compare_group(declared, live, restore(declared, inv), ignored)
+            out += compare_group(declared, live, restore(declared, inv), ignored,
+                                 functools.partial(_trace, inv, declared, live))
         else:
             rules = TERRAFORM_RULES[declared.kind]
             if declared.kind == "Nodegroup" and not desired:  # the cluster autoscaler's
@@ -115,8 +120,16 @@ def _compare(inv: Inventory, declared: Resource, live: Resource, rules: Rules,
     fix = restore(declared, inv)
     return [finding(declared, d, cause(inv, declared, live, d),
                     Shell(f"{removal(declared, d)} && {fix}") if needs_removal(declared, d)
-                    else fix)
+                    else fix, _trace(inv, declared, live, d))
             for d in diffs] or [passed(declared)]
+
+
+def _trace(inv: Inventory, declared: Resource, live: Resource,
+           d: Difference) -> Provenance | None:
+    """Who last changed the field live: its field manager, or a CloudTrail event."""
+    if kubernetes(live):
+        return k8s_trace(live, d.field, removed=d.live is MISSING)
+    return aws_trace(inv, declared, live, d.field)
 
 
 def _baseline(inv: Inventory) -> list[Resource]:

@@ -12,14 +12,16 @@ from __future__ import annotations
 from auditor.checks.base import Outcome
 from auditor.drift.compare import Difference
 from auditor.drift.hidden import SHOWN, hidden, render
-from auditor.models import Resource
+from auditor.models import Provenance, Resource
 from auditor.paths import MISSING
 
 OBJECT = "(object)"  # the item of a finding about a whole object
 
 
-def finding(declared: Resource, d: Difference, cause: str, fix: str) -> Outcome:
-    """One drifted field: both values, where Git says it, what did it, how to undo it."""
+def finding(declared: Resource, d: Difference, cause: str, fix: str,
+            trace: Provenance | None = None) -> Outcome:
+    """One drifted field: both values, where Git says it, what did it (``trace``: who did,
+    as the platform recorded it), how to undo it."""
     where = declared.locate(d.path)
     value, live = render(d.declared, d.field), render(d.live, d.field)
     if hidden(d.field, d.live) and d.declared is not MISSING:
@@ -32,11 +34,14 @@ def finding(declared: Resource, d: Difference, cause: str, fix: str) -> Outcome:
         verb = "set" if d.declared is MISSING else "changed"
         live = f"{verb} {live}" if live == SHOWN else f"{verb} ({live})"
     facts = {"field": d.field, "declared": value, "live": live,
-             "declared_at": str(where or declared.source), "cause": cause, "restore": fix}
+             "declared_at": str(where or declared.source), "cause": cause, "restore": fix,
+             "changed": trace.summary() if trace is not None and trace.actor else ""}
     if d.unknown is not None:
         return Outcome(declared, "unknown", item=d.field, path=d.path, location=where,
-                       reason=f"live {d.field} is not known: {d.unknown}", vars=facts)
-    return Outcome(declared, "fail", item=d.field, path=d.path, location=where, vars=facts)
+                       reason=f"live {d.field} is not known: {d.unknown}", vars=facts,
+                       provenance=trace)
+    return Outcome(declared, "fail", item=d.field, path=d.path, location=where, vars=facts,
+                   provenance=trace)
 
 
 def missing(declared: Resource, cause: str, fix: str) -> Outcome:

@@ -13,13 +13,14 @@ declared rule missing live is still drift, restored by applying that rule resour
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from auditor.checks.base import Outcome
 from auditor.drift.commands import sg_cause
 from auditor.drift.compare import Difference
 from auditor.drift.findings import finding, passed
-from auditor.models import Resource
+from auditor.models import Provenance, Resource
 from auditor.paths import MISSING, Path
 from auditor.quantities import port_number
 from auditor.unknown import Unknown
@@ -31,7 +32,9 @@ _SOURCES = (("cidr_blocks", ""), ("ipv6_cidr_blocks", ""), ("prefix_list_ids", "
 
 
 def compare_group(declared: Resource, live: Resource, fix: str,
-                  ignored: tuple[Path, ...] = ()) -> list[Outcome]:
+                  ignored: tuple[Path, ...] = (),
+                  trace: Callable[[Difference], Provenance | None] = lambda d: None
+                  ) -> list[Outcome]:
     out: list[Outcome] = []
     group_id = str(live.body.get("id") or "<sg-id>")
     standalone = declared.body.get("standalone_rules")
@@ -63,12 +66,13 @@ def compare_group(declared: Resource, live: Resource, fix: str,
             d = Difference((direction, want[key]), rule_label(direction, key),
                            _grant(direction, key), MISSING)
             out.append(finding(declared, d, sg_cause("revoke", direction, group_id, key),
-                               _rule_fix(fix, rules, want[key])))
+                               _rule_fix(fix, rules, want[key]), trace(d)))
         for key in sorted(have.keys() - want.keys()):
             label = rule_label(direction, key)
             d = Difference((direction,), label, MISSING, _grant(direction, key))
             one = finding(declared, d, sg_cause("authorize", direction, group_id, key),
-                          fix if owned else sg_cause("revoke", direction, group_id, key))
+                          fix if owned else sg_cause("revoke", direction, group_id, key),
+                          trace(d))
             if not owned:  # another stack's rule, or one made by hand: not known which
                 one.status = "unknown"
                 one.reason = (f"live {label} is not managed by this Terraform: "

@@ -14,7 +14,7 @@ from typing import Any
 
 from auditor.checks.base import Outcome
 from auditor.drift.findings import OBJECT, passed
-from auditor.models import Resource
+from auditor.models import Provenance, Resource
 from auditor.paths import MISSING, get
 from auditor.shell import Shell, q
 from auditor.unknown import Unknown
@@ -38,7 +38,7 @@ def bounds(hpa: Resource) -> tuple[int, int] | None:
 
 
 def managed_replicas(declared: Resource, live: Resource, hpa: Resource,
-                     live_hpa: Resource | None) -> Outcome:
+                     live_hpa: Resource | None, trace: Provenance | None = None) -> Outcome:
     """The live replica count of a workload ``hpa`` (declared) manages: a pass, unless it
     is 0 or outside the live HPA's bounds (the declared ones when the HPA is gone live)."""
     ns = q(declared.namespace or "<namespace>")
@@ -60,8 +60,9 @@ def managed_replicas(declared: Resource, live: Resource, hpa: Resource,
     state = ("0 (an HPA does not scale a workload at 0 replicas: autoscaling is off)"
              if replicas == 0 else f"{replicas} (outside the HPA's {low}-{high})")
     return Outcome(declared, "fail", item="spec.replicas", path=("spec", "replicas"),
-                   location=where, vars={
+                   location=where, provenance=trace, vars={
                        "field": "spec.replicas", "live": state,
+                       "changed": trace.summary() if trace and trace.actor else "",
                        "declared": f"managed by HorizontalPodAutoscaler {hpa.name} "
                                    f"({low}-{high})",
                        "declared_at": str(where or hpa.source),
@@ -70,11 +71,12 @@ def managed_replicas(declared: Resource, live: Resource, hpa: Resource,
                        "restore": Shell(f"kubectl scale {ref} --replicas={put} -n {ns}")})
 
 
-def undeclared(hpa: Resource, workload: Resource) -> Outcome:
+def undeclared(hpa: Resource, workload: Resource, trace: Provenance | None = None) -> Outcome:
     """A live HPA Git does not declare, scaling the declared ``workload``."""
     ns = q(hpa.namespace or "<namespace>")
     where = workload.location
-    return Outcome(hpa, "fail", item=OBJECT, location=where, vars={
+    return Outcome(hpa, "fail", item=OBJECT, location=where, provenance=trace, vars={
+        "changed": trace.summary() if trace and trace.actor else "",
         "field": f"HorizontalPodAutoscaler {hpa.name}", "declared": "(not declared)",
         "live": f"present, scaling {workload.kind} {workload.name}",
         "declared_at": str(where or workload.source), "cause": autoscale(hpa),

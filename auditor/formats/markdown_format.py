@@ -120,6 +120,8 @@ def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) 
                 "</summary>", ""]
         for f in fixes:
             out += [f"{_ICON[f.severity]} **{f.severity}** · {_what(report, links, f)}", ""]
+            if f.provenance is not None and f.provenance.summary():
+                out += [f"Changed live: {_esc(_cut(f.provenance.summary()))}", ""]
             if f.remediation.text:
                 out += [_esc(f.remediation.text), ""]
             if f.remediation.commands:

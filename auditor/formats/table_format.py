@@ -109,7 +109,8 @@ def selection_line(report: Report) -> str:
     """What a narrowed run evaluated, in one line (for the formats people read)."""
     sel = report.selection
     assert sel is not None
-    given = [f"--policy {','.join(sel.policy)}" if sel.policy else "",
+    given = [f"--section {sel.section}" if sel.section else
+             f"--policy {','.join(sel.policy)}" if sel.policy else "",
              f"--skip-policy {','.join(sel.skip_policy)}" if sel.skip_policy else "",
              f"--min-severity {sel.min_severity}" if sel.min_severity else ""]
     return (f"Policies: {len(sel.selected)} of {len(sel.selected) + len(sel.skipped)} "

@@ -35,6 +35,8 @@ class LiveCollected:
 
 class LiveSource(Protocol):
     def __call__(self, config: Config, env_name: str, env: Environment,
-                 declared: list[Resource]) -> LiveCollected:
-        """``declared`` tells the collector what to look for (names Terraform declares)."""
+                 declared: list[Resource], kinds: frozenset[str] | None = None
+                 ) -> LiveCollected:
+        """``declared`` tells the collector what to look for (names Terraform declares);
+        ``kinds``, when given, are the only kinds to read (the rest are not looked at)."""
         ...

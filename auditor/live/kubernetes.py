@@ -90,7 +90,7 @@ class _Unreadable(Exception):
 
 
 def collect(config: Config, env_name: str, env: Environment,
-            declared: list[Resource]) -> LiveCollected:
+            declared: list[Resource], kinds: frozenset[str] | None = None) -> LiveCollected:
     settings = env.kubernetes or KubernetesConfig.model_validate({})
     namespace = settings.namespace or (env.helm.namespace if env.helm else None) or "default"
     out = LiveCollected(names={"namespace": namespace})
@@ -101,9 +101,10 @@ def collect(config: Config, env_name: str, env: Environment,
             out.unavailable = {kind: str(exc) for kind in KINDS}
             return out
         source = f"kubernetes {cluster.context}"
+        table = [k for k in TABLE if kinds is None or k.kind in kinds]
         with cluster.api, ThreadPoolExecutor(WORKERS, thread_name_prefix="k8s") as pool:
-            results = list(pool.map(lambda kind: _read(cluster, kind, namespace), TABLE))
-            for kind, result in zip(TABLE, results, strict=True):
+            results = list(pool.map(lambda kind: _read(cluster, kind, namespace), table))
+            for kind, result in zip(table, results, strict=True):
                 if isinstance(result, str):
                     out.unavailable[kind.kind] = result
                 else:

@@ -7,8 +7,10 @@ references and settings are kept verbatim (:data:`KEPT`, per kind; annotations b
 every other value becomes a salted hash marker (:mod:`auditor.live.markers`), which drift
 can still compare with the declared value but nobody can read. The
 ``kubectl.kubernetes.io/last-applied-configuration`` annotation, a copy of a whole object,
-is dropped; so are ``managedFields``. An object nested deeper than a real one can be has
-its deep part replaced by an unknown value.
+is dropped; ``managedFields`` is kept in the compact form of
+:mod:`auditor.live.field_managers` (managers, times and field names: who last wrote what).
+An object nested deeper than a real one can be has its deep part replaced by an unknown
+value.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.limits import MAX_DEPTH
+from auditor.live.field_managers import compact
 from auditor.live.markers import is_marker, marker
 from auditor.unknown import Unknown
 
@@ -152,10 +155,15 @@ _DEFAULT = _by_key(_tree(_META), _ANNOTATIONS, ("metadata",))
 def kubernetes(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``body`` with every value not on the kind's allow-list hashed."""
     meta = body.get("metadata")
-    if isinstance(meta, dict) and "managedFields" in meta:  # dropped, not hashed leaf by leaf
+    managed = None
+    if isinstance(meta, dict) and "managedFields" in meta:  # compacted, not hashed
+        # A Secret's would list its data keys, which nothing else of it shows.
+        managed = compact(meta["managedFields"]) if kind != "Secret" else None
         body = {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     out: dict[str, Any] = _walk(body, _TREES.get(kind, _DEFAULT), 1)
     _probe_paths(out.get("spec"))
+    if managed and isinstance(out.get("metadata"), dict):
+        out["metadata"]["managedFields"] = managed
     return out
 
 

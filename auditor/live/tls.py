@@ -31,8 +31,8 @@ _SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)")  # CPython's source line: noise 
 
 
 def collect(config: Config, env_name: str, env: Environment,
-            declared: list[Resource]) -> LiveCollected:
-    out = LiveCollected()
+            declared: list[Resource], kinds: frozenset[str] | None = None) -> LiveCollected:
+    out = LiveCollected()  # (one kind: `kinds` without it does not call this collector)
     targets: dict[str, tuple[str, str, int]] = {}  # host:port -> (url, host, port)
     for i, url in enumerate(env.endpoints):
         try:

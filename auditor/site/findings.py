@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from auditor.models import Finding, PolicyInfo
+from auditor.models import Finding, PolicyInfo, Provenance
+from auditor.shell import q
 from auditor.site import md
 from auditor.site.reports import Since, SiteData, key
 
@@ -50,8 +51,18 @@ def render(data: SiteData, source: str, anchor_id: str) -> md.Md:
         "checks": [_check(data, source, p) for p in checks],
         # "all pass" only when every check has a result in every environment's report
         "all_pass": all(data.has_result(p.id, e) for p in checks for e in data.environments),
+        "triage": md.fenced(triage_command(data, anchor), "bash") if checks else "",
     }
     return md.Md(env.get_template("findings.md.j2").render(context))
+
+
+def triage_command(data: SiteData, anchor: str) -> str:
+    """``auditor audit --section``, for this section and the reports' config file."""
+    latest = data.reports[-1] if data.reports else None
+    config = "/".join(p for p in (latest.source_root, latest.config_file) if p) \
+        if latest is not None else ""
+    return " ".join(["auditor audit", *(["--config", q(config)] if config else []),
+                     "--section", q(anchor)])
 
 
 def admonition_kind(finding: Finding) -> str:
@@ -84,7 +95,17 @@ def _fields(data: SiteData, source: str, f: Finding) -> dict[str, Any]:
         "fix": f.remediation.text, "commands": f.remediation.commands,
         "checks": f.remediation.checks,
         "waived": f.waived,
+        "changed": f.provenance.summary() if f.provenance else "",
+        "changed_section": _section_link(source, f.provenance),
     }
+
+
+def _section_link(source: str, provenance: Provenance | None) -> md.Md | str:
+    """A link to the runbook section whose command the change looks like."""
+    if provenance is None or not provenance.runbook or not provenance.runbook_title:
+        return ""
+    page, _, anchor = provenance.runbook.partition("/#")
+    return md.link(provenance.runbook_title, md.href(source, f"{page}.md", anchor))
 
 
 def policy_link(data: SiteData, source: str, policy_id: str, title: str,

@@ -30,6 +30,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.live.cloudtrail_fixture import CloudTrailServer
+
 # What tests/live/conftest.py re-exports: the fixtures (helpers are imported by name).
 __all__ = ["aws", "fault_server", "moto_server"]
 
@@ -70,12 +72,20 @@ def eks_answers_like_aws() -> Iterator[None]:
 
 
 @pytest.fixture
-def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """An empty moto account, reachable only through the environment, as a user's would be."""
+def aws(moto_server: str, cloudtrail_server: CloudTrailServer,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """An empty moto account, reachable only through the environment, as a user's would be.
+    CloudTrail (which moto lacks) is the local one, with no events, and is not paced at 2
+    calls a second (the CloudTrail tests pace it again)."""
+    from auditor.live.aws import cloudtrail
+
     for var in list(os.environ):
         if var.startswith(("AWS_", "BOTO_")):
             monkeypatch.delenv(var)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", cloudtrail_server.url)
+    cloudtrail_server.upstream = moto_server
+    monkeypatch.setattr(cloudtrail, "CALLS_PER_SECOND", 1000.0)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)

@@ -243,6 +243,31 @@ def apply_runbook_fixes(stack: Stack) -> None:
                                         HealthCheckPath="/health/ready")
 
 
+ONCALL = "arn:aws:sts::123456789012:assumed-role/oncall/jdoe"  # who ran the fixes
+
+
+def runbook_fix_events(stack: Stack, at: datetime) -> list[dict[str, Any]]:
+    """What CloudTrail recorded of :func:`apply_runbook_fixes` (moto records nothing): the
+    same calls, by the on-call engineer's role session, a minute apart from ``at`` on."""
+    from tests.live.cloudtrail_fixture import event
+
+    calls = [
+        ("AuthorizeSecurityGroupIngress", {"groupId": stack.groups["db"], "ipPermissions": {
+            "items": [{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432,
+                       "ipRanges": {"items": [{"cidrIp": "10.0.0.0/8"}]}}]}}),
+        ("ModifyDBParameterGroup", {"dBParameterGroupName": "chess-ai-params", "parameters": [
+            {"parameterName": "max_connections", "parameterValue": "500",
+             "applyMethod": "pending-reboot"}]}),
+        ("UpdateNodegroupConfig", {"name": "chess-ai-prod", "nodegroupName": "general",
+                                   "scalingConfig": {"minSize": 3, "maxSize": 12,
+                                                     "desiredSize": 8}}),
+        ("ModifyTargetGroup", {"targetGroupArn": stack.target_group_arn,
+                               "healthCheckPath": "/health/ready"}),
+    ]
+    return [event(name, at + timedelta(minutes=i), actor_arn=ONCALL, request_parameters=params)
+            for i, (name, params) in enumerate(calls)]
+
+
 # ---- what moto cannot be asked for over HTTP (it runs in this process) --------------------
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.live.cloudtrail_fixture import *  # noqa: F403
 from tests.live.k8s_fixtures import *  # noqa: F403
 
 try:

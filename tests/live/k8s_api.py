@@ -77,6 +77,7 @@ class FakeKubeApi:
     requests: list[Request] = field(default_factory=list)
     rejected: list[Request] = field(default_factory=list)
     resource_version: int = 1000
+    latency: float = 0.0  # seconds added to every answer (a remote API server's round trip)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -132,6 +133,8 @@ class FakeKubeApi:
 
     def answer(self, req: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
         """(status, JSON body, extra headers) for one GET."""
+        if self.latency:
+            self._stopping.wait(self.latency)
         single = self._object(req.path)
         plural = "/".join(req.path.rsplit("/", 2)[-2:]) if single else req.path.rsplit("/", 1)[-1]
         fault = self._take_fault(plural, "continue" in req.query)

@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import cli
+from auditor.live.aws import cloudtrail
 from auditor.live.markers import is_marker
 from scripts.record_example_snapshot import (
     MOTO_SEED,
@@ -186,7 +187,9 @@ def test_every_planted_fix_is_a_drift_finding_with_values_place_cause_and_restor
         assert f["remediation"]["commands"] == [fix] and details["restore"] == fix
         if cause:
             assert details["cause"] == cause, key
-            assert f"most likely changed by `{cause}`" in f["message"]
+            # Who did it, where the platform recorded it; the likely command otherwise.
+            assert (f"most likely changed by `{cause}`" in f["message"]) is (
+                f["provenance"] is None or f["provenance"]["actor"] is None), key
         else:  # the sidecar's whole env list: a kubectl command either way
             assert details["cause"].startswith("kubectl ") and "log-shipper" not in at
         assert f"{live} live but" in f["message"] and at in f["message"]
@@ -196,6 +199,44 @@ def test_every_planted_fix_is_a_drift_finding_with_values_place_cause_and_restor
     assert {("terraform-drift", "SecurityGroup", "chess-ai-prod-app"),
             ("helm-drift", "Service", "chess-ai"),
             ("terraform-drift", "DBInstance", "chess-ai-prod")} <= passed
+
+
+def test_the_planted_drift_says_who_changed_it_when_and_with_which_command(
+        recorded: tuple[int, dict[str, Any]], snapshot_doc: dict[str, Any]) -> None:
+    """The recording's world records who ran each runbook fix (managedFields, CloudTrail):
+    every drift finding names that writer, the time, the command and its runbook section."""
+    fixed = datetime.fromisoformat(snapshot_doc["collected_at"]) - timedelta(hours=9)
+    oncall = "arn:aws:sts::123456789012:assumed-role/oncall/jdoe"
+    expected = {  # field -> (actor, via, call, minutes after `fixed`, runbook section)
+        "spec.minReplicas": ("kubectl-patch", "kubectl patch hpa", None, 0,
+                             "common-issues/high-latency/#scale-up-pods"),
+        "spec.template.spec.containers[chess-ai].resources.limits.memory": (
+            "helm", "helm upgrade", None, -40, None),
+        "spec.template.spec.containers[chess-ai].env[LOG_LEVEL]": (
+            "kubectl-set", "kubectl set env", None, 0, None),
+        "ingress[tcp 5432 from 10.0.0.0/8]": (
+            oncall, "aws ec2 authorize-security-group-ingress",
+            "AuthorizeSecurityGroupIngress", 0,
+            "common-issues/database-connection-failures/#security-group-issue"),
+        "parameters.max_connections": (oncall, "aws rds modify-db-parameter-group",
+                                       "ModifyDBParameterGroup", 1, None),
+        "scaling_config.max_size": (oncall, "aws eks update-nodegroup-config",
+                                    "UpdateNodegroupConfig", 2, None),
+        "health_check.path": (oncall, "aws elbv2 modify-target-group", "ModifyTargetGroup",
+                              3, None),
+    }
+    drift = {f["item"]: f for f in recorded[1]["findings"] if f["side"] == "drift"}
+    for item, (actor, via, call, minutes, section) in expected.items():
+        p = drift[item]["provenance"]
+        assert (p["actor"], p["via"], p["call"]) == (actor, via, call), item
+        assert datetime.fromisoformat(p["at"]) == fixed + timedelta(minutes=minutes), item
+        assert p["source"] == ("cloudtrail" if call else "managedFields")
+        if section:
+            assert p["runbook"] == section and p["runbook_title"] in drift[item]["message"]
+        assert actor in drift[item]["message"]
+    assert drift["spec.minReplicas"]["provenance"]["by"] == "person"
+    assert drift["spec.template.spec.containers[chess-ai].resources.limits.memory"][
+        "provenance"]["by"] == "helm"
 
 
 def test_live_findings_are_judged_as_of_the_recording(
@@ -324,6 +365,7 @@ def world(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         mp.setenv("AWS_ACCESS_KEY_ID", "testing")
         mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        mp.setattr(cloudtrail, "CALLS_PER_SECOND", 1000.0)  # its pace is test_cloudtrail's
         isolate(mp, tmp)
         _post(f"{moto_server}/moto-api/reset")
         # The clock of the time-based checks, pinned: a direct audit and one of a snapshot
@@ -628,3 +670,28 @@ def differences(here: Any, committed: Any, path: str = "") -> list[str]:
         return [d for i, (a, b) in enumerate(zip(here, committed, strict=True))
                 for d in differences(a, b, f"{path}[{i}]")]
     return [] if here == committed else [f"{path}: {here!r} here, {committed!r} committed"]
+
+
+@slow
+def test_a_section_triage_reads_only_what_its_checks_need(
+        live: World, baseline: dict[str, Any]) -> None:
+    """`--section` evaluates the section's policies, collects only the kinds they read,
+    and finds what the full audit finds for them."""
+    kube_before, moto_before = len(live.kube.requests), len(moto_requests(live))
+    code, report = audit("--config", str(live.root), "--section", "Scale Up Pods")
+    assert report["selection"]["section"] == "common-issues/high-latency/#scale-up-pods"
+    guarded = set(report["selection"]["selected"])
+    assert "hpa-drift" in guarded and "helm-drift" not in guarded
+    assert {f["policy"] for f in report["findings"]} <= guarded
+    same = [f for f in baseline["findings"] if f["policy"] in guarded]
+    assert report["findings"] == same and code == (1 if any(
+        f["severity"] in ("high", "critical") and f["status"] == "fail" for f in same) else 0)
+    # Only the kinds those checks read: no ConfigMap, Secret, PVC, Ingress or Certificate.
+    kube = {r.path.rsplit("/", 1)[-1] for r in live.kube.requests[kube_before:]}
+    assert "horizontalpodautoscalers" in kube and "deployments" in kube
+    assert not kube & {"configmaps", "secrets", "persistentvolumeclaims", "ingresses",
+                       "certificates", "serviceaccounts"}, kube
+    operations = {op for _, op in moto_requests(live)[moto_before:]}
+    assert "DescribeAlarms" in operations  # latency-alarm's
+    assert not operations & {"DescribeDBInstances", "DescribeSecurityGroups",
+                             "DescribeDBParameters", "DescribeSecret"}, operations

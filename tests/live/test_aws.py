@@ -4,6 +4,7 @@ faults (each kind's own), and proof that it only reads."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -258,7 +259,8 @@ def test_names_from_the_config_where_terraform_is_absent(
     kinds = sorted((r.kind, r.name) for r in found.resources if r.kind != "MetricAlarm")
     assert kinds == [
         ("ACMCertificate", "chess-ai.example.com"), ("AWSAccount", REGION),
-        ("DBInstance", "chess-ai-prod"), ("DBParameterGroup", "chess-ai-params"),
+        ("CloudTrailEvents", "cloudtrail"), ("DBInstance", "chess-ai-prod"),
+        ("DBParameterGroup", "chess-ai-params"),
         ("LoadBalancer", "chess-ai-prod-alb"), ("Nodegroup", "general"),
         ("SecretsManagerSecret", "chess-ai/prod/api-key"),
         ("SecurityGroup", "chess-ai-prod-alb"), ("SecurityGroup", "chess-ai-prod-db"),
@@ -643,7 +645,8 @@ def test_missing_credentials_make_every_kind_unavailable(
     found = _collect_small()
     assert found.resources == []
     assert set(found.unavailable) == {"SecurityGroup", "DBParameterGroup", "Nodegroup",
-                                      "TargetGroup", "SecretsManagerSecret", "AWSAccount"}
+                                      "TargetGroup", "SecretsManagerSecret", "AWSAccount",
+                                      "CloudTrailEvents"}
     assert all("no AWS credentials found (NoCredentialsError)" in why
                for why in found.unavailable.values())
 
@@ -696,14 +699,16 @@ def test_only_reads_and_the_iam_policy_covers_exactly_what_is_called(
     monkeypatch.setattr(boto3.session.Session, "client", recording_client)
     _, found = _collect(config)
     assert not found.unavailable
-    assert endpoints == {aws}  # AWS_ENDPOINT_URL is honoured by every client
-    assert all(c.split(":")[1].startswith(("Describe", "List", "Get")) for c in calls), calls
+    # AWS_ENDPOINT_URL is honoured by every client; CloudTrail's own by its client
+    assert endpoints == {aws, os.environ["AWS_ENDPOINT_URL_CLOUDTRAIL"]}
+    assert all(c.split(":")[1].startswith(("Describe", "List", "Get", "Lookup"))
+               for c in calls), calls
     assert not any("SecretValue" in c for c in calls)
     policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
     actions = {a for s in policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
     assert calls == actions  # every call is allowed, and nothing more is
-    assert all("*" not in a and a.split(":")[1].startswith(("Describe", "List", "Get"))
-               for a in actions)
+    assert all("*" not in a and a.split(":")[1].startswith(("Describe", "List", "Get",
+                                                            "Lookup")) for a in actions)
 
 
 def test_importing_the_collector_does_not_import_boto3() -> None:

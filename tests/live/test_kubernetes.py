@@ -145,9 +145,13 @@ def test_collects_the_chess_ai_namespace_as_the_api_returns_it(
         assert r.namespace == (None if kind == "StorageClass" else NS)
         assert r.body["kind"] == kind and r.body["apiVersion"]  # filled in on list items
         meta = r.body["metadata"]
-        assert "managedFields" not in meta
+        # Who wrote what, as field names (drift provenance); a Secret's would list its keys.
+        assert meta.get("managedFields") in (None, [{
+            "manager": "helm", "operation": "Update", "time": CREATED, "fields": ["spec"]}])
+        assert kind != "Secret" or "managedFields" not in meta
         assert "kubectl.kubernetes.io/last-applied-configuration" not in meta.get(
             "annotations", {})
+    assert got[("Deployment", "chess-ai")].body["metadata"]["managedFields"]
     deployment = got[("Deployment", "chess-ai")].body
     spec_by_name = {r.name: r.body for r in declared() if r.kind == "Deployment"}
     # Kept as the server sent it, through the allow-list (auditor.live.redact): the
@@ -440,7 +444,8 @@ def test_declared_configmaps_are_read_by_name_and_kept_as_hashes(
     assert matches("debug", body["data"]["LOG_LEVEL"]) and not matches("info",
                                                                          body["data"]["LOG_LEVEL"])
     assert set(body["binaryData"]) == {"blob"}
-    assert body["metadata"]["name"] == "chess-ai" and "managedFields" not in body["metadata"]
+    assert body["metadata"]["name"] == "chess-ai"
+    assert [m["manager"] for m in body["metadata"]["managedFields"]] == ["helm"]
     # Not declared: existence only, its content never asked for.
     assert set(got[("ConfigMap", "other-team")].body) == {"apiVersion", "kind", "metadata"}
     reads = kube_api.gets("configmaps")

@@ -4,6 +4,7 @@ environment whose names fill the runbook's commands."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -112,3 +113,24 @@ def test_commands_use_the_names_of_the_reports_environment(build_site: BuildSite
     plain = build_site()
     assert "kubectl get pods -n chess-ai" in _text(plain.article("common-issues/high-latency"))
     assert "<code>prod</code>" in plain.article("dashboard")
+
+
+def test_a_drift_box_says_who_changed_it_and_each_section_shows_its_triage_command(
+        build_site: BuildSite) -> None:
+    from auditor.models import Provenance
+
+    drift = finding("hpa-drift", side="drift", kind="HorizontalPodAutoscaler",
+                    item="spec.minReplicas", message="spec.minReplicas is 5 live but 3 in Git")
+    drift.provenance = Provenance(
+        source="managedFields", actor="kubectl-patch <b>x</b>", at=T0, via="kubectl patch hpa",
+        by="person", runbook=drift.runbook, runbook_title="2. High Latency > Scale Up Pods")
+    site = build_site(report([drift], config_file="auditor.yaml", source_root="ops"))
+    assert site.result.exit_code == 0, site.result.stderr
+    page = drift.runbook.split("/#", 1)[0]
+    article = site.article(page)
+    assert "Changed live:" in article
+    assert "field manager kubectl-patch &lt;b&gt;x&lt;/b&gt; wrote it" in article  # escaped
+    assert "<b>x</b>" not in article
+    assert f'href="#{drift.runbook.split("/#", 1)[1]}"' in article  # the section's link
+    text = html.unescape(re.sub(r"<[^>]+>", "", article))
+    assert f"auditor audit --config ops/auditor.yaml --section '{drift.runbook}'" in text

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 KINDS = ("SecurityGroup", "DBInstance", "DBCluster", "DBClusterInstance", "DBParameterGroup",
          "Nodegroup", "TargetGroup", "LoadBalancer", "ACMCertificate", "MetricAlarm",
-         "SecretsManagerSecret", "AWSAccount")
+         "SecretsManagerSecret", "AWSAccount", "CloudTrailEvents")
 # Remediation commands' placeholders filled from what was found (first of each kind).
 _NAMES = {"DBInstance": "db_identifier", "DBCluster": "db_cluster",
           "DBParameterGroup": "parameter_group",
@@ -43,8 +43,19 @@ _CONFIGURED = {"security_groups": "SecurityGroup", "db_instances": "DBInstance",
 
 
 def collect(config: Config, env_name: str, env: Environment,
-            declared: list[Resource]) -> LiveCollected:
-    from auditor.live.aws import account, acm, aurora, cloudwatch, ec2, eks, elbv2, rds, secrets
+            declared: list[Resource], kinds: frozenset[str] | None = None) -> LiveCollected:
+    from auditor.live.aws import (
+        account,
+        acm,
+        aurora,
+        cloudtrail,
+        cloudwatch,
+        ec2,
+        eks,
+        elbv2,
+        rds,
+        secrets,
+    )
     from auditor.live.aws.api import Api, CallFailed
     from auditor.live.aws.targets import targets
 
@@ -57,19 +68,25 @@ def collect(config: Config, env_name: str, env: Environment,
 
     wanted = targets(aws, declared, origin)
     # Each service module with something to read, and the kinds it reads.
-    readers = [(m, kinds) for m in (ec2, rds, aurora, eks, elbv2, acm, cloudwatch, secrets,
-                                            account)
-               if (kinds := m.wanted(wanted))]
+    modules: list[ModuleType] = [ec2, rds, aurora, eks, elbv2, acm, cloudwatch, secrets,
+                                 account]
+    if aws.cloudtrail:
+        modules.append(cloudtrail)
+    readers = [(m, read) for m in modules if (read := m.wanted(wanted))
+               and (kinds is None or kinds & set(read))]
+    if not readers:
+        return LiveCollected()
     try:
         api = Api(aws.profile, aws.region, sorted({s for m, _ in readers for s in m.SERVICES}))
     except CallFailed as exc:  # nothing can be read: every kind we would have read says why
-        return LiveCollected(unavailable={k: str(exc) for _, kinds in readers for k in kinds})
+        return LiveCollected(unavailable={k: str(exc) for _, read in readers for k in read})
     out = LiveCollected()
     with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="aws") as pool:
-        futures = [pool.submit(_guarded, m, kinds, api, wanted) for m, kinds in readers]
+        futures = [pool.submit(_guarded, m, read, api, wanted) for m, read in readers]
         for future in futures:  # in a fixed order, so reports do not depend on timing
             out.extend(future.result())
     out.names.update(_names(out.resources))
+    _only_ours(out.resources)
     out.problems += _not_found(wanted, out, api.region, aws.eks_cluster)
     return out
 
@@ -108,6 +125,18 @@ def _guarded(module: ModuleType, kinds: tuple[str, ...], api: object,
         return LiveCollected(unavailable={k: f"aws {short} collector failed: {exc!r}"
                                           for k in kinds})
     return found
+
+
+def _only_ours(resources: list[Resource]) -> None:
+    """Keeps only the CloudTrail events about a resource read here: other teams' changes
+    (and who made them) are not this audit's to record."""
+    from auditor.drift.provenance import identities
+
+    ours = {(r.kind, name) for r in resources for name in identities(r)}
+    for trail in (r for r in resources if r.kind == "CloudTrailEvents"):
+        events = trail.body.get("events") or []
+        trail.body["events"] = [e for e in events if (e.get("target_kind"),
+                                                      str(e.get("target")).lower()) in ours]
 
 
 def _names(resources: list[Resource]) -> dict[str, str]:
