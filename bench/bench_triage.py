@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gc
 import http.client
-import logging
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from click.testing import CliRunner  # noqa: E402
 
 from auditor.cli import GC_YOUNG, cli  # noqa: E402
-from scripts.record_example_snapshot import _aws_env, _env, live_world  # noqa: E402
+from scripts.record_example_snapshot import _env, live_world, local_aws  # noqa: E402
 
 LATENCY = 0.020
 RUNS = 3
@@ -110,35 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--section", default=SECTION)
     args = parser.parse_args(argv)
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     delay = [0.0]
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp_dir:
         tmp = Path(tmp_dir)
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        url = f"http://127.0.0.1:{moto.get_host_and_port()[1]}"
-        restore = _aws_env(url, tmp)
-        try:
-            with live_world(tmp, url) as world, slow_proxy(url, delay) as proxy, \
-                    _env("AWS_ENDPOINT_URL", proxy):
-                delay[0] = world.kube.latency = world.trail.latency = args.latency
-                # As the `auditor` command runs (auditor.cli.main), and with the fakes' own
-                # heap (moto's estate) out of the collector's way: it is not the auditor's.
-                gc.collect()
-                gc.freeze()
-                gc.set_threshold(GC_YOUNG, 20, 20)
-                full, unpaced, triage = [], [], []
-                for _ in range(args.runs):  # in turns, so drift in the machine hits all
-                    full.append(_audit(world.root))
-                    with _cloudtrail_unpaced():
-                        unpaced.append(_audit(world.root))
-                    triage.append(_audit(world.root, "--section", args.section))
-                requests = len(world.kube.requests)
-        finally:
-            restore()
-            moto.stop()
+        with local_aws(tmp) as url, live_world(tmp, url) as world, \
+                slow_proxy(url, delay) as proxy, _env("AWS_ENDPOINT_URL", proxy):
+            delay[0] = world.kube.latency = world.trail.latency = args.latency
+            # As the `auditor` command runs (auditor.cli.main), and with the fakes' own
+            # heap (moto's estate) out of the collector's way: it is not the auditor's.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(GC_YOUNG, 20, 20)
+            full, unpaced, triage = [], [], []
+            for _ in range(args.runs):  # in turns, so drift in the machine hits all
+                full.append(_audit(world.root))
+                with _cloudtrail_unpaced():
+                    unpaced.append(_audit(world.root))
+                triage.append(_audit(world.root, "--section", args.section))
+            requests = len(world.kube.requests)
     full_s, triage_s = statistics.median(full), statistics.median(triage)
     unpaced_s = statistics.median(unpaced)
     ratio = triage_s / full_s

@@ -535,6 +535,26 @@ def _aws_env(moto_url: str, tmp: Path) -> Callable[[], None]:
     return restore
 
 
+@contextmanager
+def local_aws(tmp: Path) -> Iterator[str]:
+    """moto's server on 127.0.0.1, in this process, with this process's AWS settings
+    pointing at it (dummy credentials, no config files) until the block ends."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    url = f"http://127.0.0.1:{moto.get_host_and_port()[1]}"
+    restore = _aws_env(url, tmp)
+    try:
+        yield url
+    finally:
+        restore()
+        moto.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--collected-at", default=os.environ.get("RECORD_COLLECTED_AT",
@@ -544,23 +564,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-seed", type=int, default=MOTO_SEED,
                         help="moto's seed (the recording is the same for any seed)")
     args = parser.parse_args(argv)
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="record-chess-ai-") as tmp_dir:
         tmp = Path(tmp_dir)
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        url = f"http://127.0.0.1:{moto.get_host_and_port()[1]}"
-        restore = _aws_env(url, tmp)
-        try:
-            with live_world(tmp, url, seed=args.moto_seed) as world:
-                text = record(world, args.collected_at)
-        finally:
-            restore()
-            moto.stop()
+        with local_aws(tmp) as url, live_world(tmp, url, seed=args.moto_seed) as world:
+            text = record(world, args.collected_at)
     args.output.write_text(text, encoding="utf-8")
     doc = json.loads(text)
     kinds = sorted({r["kind"] for e in doc["environments"].values() for r in e["resources"]})
