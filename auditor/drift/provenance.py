@@ -146,7 +146,7 @@ def aws(inv: Inventory, declared: Resource, live: Resource, field: str) -> Prove
     """The latest CloudTrail event that changed ``live`` (for a parameter group: the
     parameter ``field``); a note when CloudTrail could not be read or has none. None where
     it was not looked up (a kind it does not cover, a snapshot made before it was)."""
-    from auditor.live.aws.cloudtrail import KIND, TRACKED
+    from auditor.live.aws.cloudtrail import KIND, MAX_EVENTS, TRACKED
 
     if live.kind not in TRACKED:
         return None
@@ -157,6 +157,7 @@ def aws(inv: Inventory, declared: Resource, live: Resource, field: str) -> Prove
     if not trail:
         return None
     events = trail[0].body.get("events")
+    events = events[:MAX_EVENTS] if isinstance(events, list) else None  # (a snapshot's too)
     names = identities(live)
     hits = [e for e in events if isinstance(e, dict) and e.get("target_kind") == live.kind
             and str(e.get("target")).lower() in names and _touches(e, field)] \

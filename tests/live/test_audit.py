@@ -423,6 +423,7 @@ def live(world: World) -> Iterator[World]:
     yield world
     world.kube.faults.clear()
     world.kube.crds = True
+    world.trail.deny = False
     assert writes(world) == []
 
 
@@ -695,3 +696,24 @@ def test_a_section_triage_reads_only_what_its_checks_need(
     assert "DescribeAlarms" in operations  # latency-alarm's
     assert not operations & {"DescribeDBInstances", "DescribeSecurityGroups",
                              "DescribeDBParameters", "DescribeSecret"}, operations
+
+
+@slow
+def test_cloudtrail_denied_says_so_and_changes_no_status(
+        live: World, baseline: dict[str, Any]) -> None:
+    """Without cloudtrail:LookupEvents the AWS drift findings say, in their message, why
+    nobody is named; every status, and the exit code, stay as they were."""
+    live.trail.deny = True
+    code, report = audit("--config", str(live.root))
+    assert code == 1
+    assert results(report) == results(baseline)
+    aws_drift = [f for f in report["findings"] if f["policy"] == "terraform-drift"
+                 and f["resource"]["kind"] in ("SecurityGroup", "DBParameterGroup",
+                                               "Nodegroup", "TargetGroup")]
+    assert aws_drift
+    for f in aws_drift:
+        assert f["provenance"]["actor"] is None
+        assert ("; who changed it is not known: CloudTrail not read: cloudtrail LookupEvents: "
+                "AccessDeniedException (HTTP 400)") in f["message"]
+        assert "\n" not in f["message"]
+    assert not [f for f in report["findings"] if f["status"] == "error"]
