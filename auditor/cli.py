@@ -301,9 +301,13 @@ def _commands(triage: Triage, config: Config, report: Report, table: bool) -> No
     from auditor.site.pages import names_for
     from auditor.triage import fill
 
-    names = names_for(config, report.environments[0] if report.environments else None)
-    lines = [f"\nCommands of {triage.section.label} ({triage.section.ref}):"]
-    lines += [f"  {fill(c, names)}" for c in triage.commands] or ["  (none in the runbook)"]
+    lines = []
+    envs: list[str | None] = [*report.environments] or [None]
+    for env in envs:  # each environment's own names
+        names = names_for(config, env)
+        lines += [f"\nCommands of {triage.section.label} ({triage.section.ref})"
+                  + (f", {env}:" if env and len(report.environments) > 1 else ":")]
+        lines += [f"  {fill(c, names)}" for c in triage.commands] or ["  (none in the runbook)"]
     _say("\n".join(lines), err=not table)
 
 

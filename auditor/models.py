@@ -238,6 +238,14 @@ class Waived(_Model):
         return f"waived{until} {by}: {' '.join(self.reason.split())}"
 
 
+def _utc(moment: datetime) -> str:
+    """``2026-12-05 03:12 UTC`` (a time a hostile report puts out of range: as written)."""
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError):
+        return moment.isoformat()
+
+
 class Provenance(_Model):
     """Drift: who last changed the drifted field live, when, and how, as the platform
     recorded it (Kubernetes field managers, CloudTrail). Nothing else of the record is
@@ -253,6 +261,9 @@ class Provenance(_Model):
                             "like: kubectl patch hpa, helm upgrade, ModifyDBParameterGroup.")
     call: str | None = Field(default=None, description="CloudTrail: the API call recorded "
                              "(ModifyDBParameterGroup).")
+    operation: Literal["Update", "Apply"] | None = Field(
+        default=None, description="managedFields: the manager's operation (Apply: "
+        "server-side apply).")
     by: Literal["person", "helm", "controller", "unknown"] = Field(
         default="unknown", description="person: a command run by hand (kubectl, aws); "
         "helm: a Helm release (an upgrade with other values than Git's); controller: the "
@@ -264,14 +275,17 @@ class Provenance(_Model):
                       "permitted, no event found, the field was removed), if so.")
 
     def summary(self) -> str:
-        """One line: who, when, what it looks like (``field manager kubectl-patch wrote it
-        at 2026-12-05 03:12 UTC: looks like `kubectl patch hpa```)."""
+        """One line: who, when, what it looks like (``field manager kubectl-patch owns it,
+        last write 2026-12-05 03:12 UTC: looks like `kubectl patch hpa```). A manager's
+        time is its last write to the object, which Kubernetes records, not to the field."""
         if self.actor is None:
             return self.note
-        who = (f"field manager {self.actor} wrote it" if self.source == "managedFields"
-               else f"{self.actor} called {self.call or 'the API'}")
-        when = f" at {self.at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}" \
-            if self.at is not None else ""
+        if self.source == "managedFields":
+            who = f"field manager {self.actor} owns it"
+            when = f", last write {_utc(self.at)}" if self.at is not None else ""
+        else:
+            who = f"{self.actor} called {self.call or 'the API'}"
+            when = f" at {_utc(self.at)}" if self.at is not None else ""
         like = f": looks like `{self.via}`" if self.via else ""
         return f"{who}{when}{like}" + (f" ({self.note})" if self.note else "")
 

@@ -230,6 +230,8 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
     """The declared scan, the live state (collected, or read from a snapshot), the live
     policies and the declared-vs-live drift, in one report."""
     from auditor import engine, snapshot
+    from auditor.drift import trail
+    from auditor.live.aws.cloudtrail import KIND as CLOUDTRAIL
     from auditor.live.base import LiveCollected
     from auditor.live.collect import collect, wanted
 
@@ -246,6 +248,8 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
         else:
             live_state = collect(config, env_name, config.environments[env_name],
                                  declared.resources, options.progress, options.kinds)
+            if options.kinds is None or CLOUDTRAIL in options.kinds:
+                trail.look_up(config, config.environments[env_name], declared, live_state)
         names = {**declared.names, **live_state.names,
                  "live_platforms": ",".join(wanted(config.environments[env_name]))}
         # Chart values have no live form; the live checks that need one (the connection
@@ -270,12 +274,15 @@ def audit(config: Config, policies: list[Policy], options: ScanOptions) -> Repor
 
 def snapshot_state(config: Config, options: ScanOptions) -> dict[str, LiveCollected]:
     """What ``auditor snapshot`` records: the live state of each selected environment."""
+    from auditor.drift import trail
     from auditor.live.collect import collect
 
     def one(env_name: str) -> LiveCollected:
         declared = declared_inventory(config, env_name)
-        return collect(config, env_name, config.environments[env_name], declared.resources,
-                       options.progress)
+        state = collect(config, env_name, config.environments[env_name], declared.resources,
+                        options.progress)
+        trail.look_up(config, config.environments[env_name], declared, state)
+        return state
 
     names = select_environments(config, options.environments)
     return dict(zip(names, parallel.each(names, one, options.jobs), strict=True))

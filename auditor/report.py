@@ -137,20 +137,22 @@ class _Commands:
         self.config = config
         self.found: list[runbook_sections.Section] | None = None
 
-    def traced(self, provenance: Provenance | None, section: str) -> Provenance | None:
+    def traced(self, provenance: Provenance | None, section: str,
+               field: str = "") -> Provenance | None:
         """``provenance`` with the runbook section that shows its command."""
         if provenance is None or not provenance.via:
             return provenance
         if self.found is None:
             self.found = runbook_sections.sections(self.config)
-        hit = runbook_sections.holding(self.found, provenance.via, prefer=section)
+        hit = runbook_sections.holding(self.found, provenance.via, field, prefer=section)
         return provenance if hit is None else provenance.model_copy(
             update={"runbook": hit.ref, "runbook_title": hit.label})
 
 
 def _finding(config: Config, policy: Policy, r: Result, section: str,
              commands: _Commands | None = None) -> Finding:
-    provenance = commands.traced(r.provenance, section) if commands else r.provenance
+    provenance = commands.traced(r.provenance, section, r.item or "") if commands \
+        else r.provenance
     return Finding(
         policy=policy.id, title=policy.title, severity=policy.severity,
         status=r.status,  # type: ignore[arg-type]

@@ -89,16 +89,38 @@ def parse(page: str, text: str) -> list[Section]:
     return out
 
 
-def holding(found: list[Section], command: str, prefer: str = "") -> Section | None:
-    """The section whose commands include one that starts like ``command`` (word by word;
-    ``deployment/x`` counts as ``deployment x``), the ``prefer`` one first."""
+def holding(found: list[Section], command: str, field: str = "",
+            prefer: str = "") -> Section | None:
+    """The section with a command that starts like ``command`` (word by word;
+    ``deployment/x`` counts as ``deployment x``) and names the changed ``field`` (its last
+    key, or a word of its item: ``minReplicas``, ``max_connections`` as
+    ``ParameterName=max_connections``, ``5432``), the ``prefer`` one first; None when no
+    command says both (a section about another change is no answer)."""
     want = _words(command)
     if not want:
         return None
-    hits = [s for s in found if any(_words(c)[:len(want)] == want for c in s.commands)]
+    marks = [m for m in _marks(field) if m not in {_squash(w) for w in want}]
+    if field and not marks:  # the field says no more than the command (`env` of `set env`)
+        return None
+    hits = [s for s in found if any(
+        _words(c)[:len(want)] == want and (not marks or any(m in _squash(c) for m in marks))
+        for c in s.commands)]
     return next((s for s in hits if s.ref == prefer), hits[0] if hits else None)
 
 
 def _words(command: str) -> list[str]:
     return [w for w in re.split(r"[\s/]+", command) if w]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _marks(field: str) -> list[str]:
+    """What a command about ``field`` names: its last key, or the words of its last item
+    (``env[LOG_LEVEL]`` -> loglevel; ``ingress[tcp 5432 from 10.0.0.0/8]`` -> 5432, ...)."""
+    last = re.split(r"\.(?![^\[]*\])", field)[-1] if field else ""
+    inner = re.findall(r"\[([^\]]*)\]", last)
+    words = re.split(r"[\s,]+", inner[-1]) if inner else [last.split("[", 1)[0]]
+    return [m for w in words if len(m := _squash(w)) >= 3 and m != "from"]
 

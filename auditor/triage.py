@@ -74,15 +74,43 @@ def kinds(policies: Iterable[Policy]) -> frozenset[str] | None:
 
 
 def fill(command: str, names: dict[str, str]) -> str:
-    """``{{ names.X }}`` -> the name as one shell word (``<X>`` when it is not known)."""
-    return _NAME.sub(lambda m: q(names[m.group(1)]) if names.get(m.group(1))
-                     else f"<{m.group(1)}>", command)
+    """``{{ names.X }}`` -> the name, quoted for where it stands in the command: a shell
+    word of its own outside quotes, escaped inside the runbook's own single or double
+    quotes (``-p '{"a":"{{ names.n }}"}'``); ``<X>`` when it is not known."""
+    out, at = [], 0
+    for m in _NAME.finditer(command):
+        out.append(command[at:m.start()])
+        value = names.get(m.group(1))
+        quote = _quote_state("".join(out))
+        out.append(f"<{m.group(1)}>" if not value else q(value) if quote is None
+                   else value.replace("'", "'\"'\"'") if quote == "'"
+                   else re.sub(r'([\\"$`])', r"\\\1", value))
+        at = m.end()
+    return "".join(out) + command[at:]
+
+
+def _quote_state(text: str) -> str | None:
+    """The quote open at the end of ``text`` (a shell command): ', " or None."""
+    state: str | None = None
+    escaped = False
+    for c in text:
+        if escaped:
+            escaped = False
+        elif state == "'":
+            state = None if c == "'" else state
+        elif c == "\\":
+            escaped = True
+        elif state == '"':
+            state = None if c == '"' else state
+        elif c in "'\"":
+            state = c
+    return state
 
 
 def _find(found: list[Section], wanted: str) -> Section:
     text = wanted.strip()
     key = _plain(text)
-    for test in (lambda s: s.ref == text.lstrip("/"),
+    for test in (lambda s: s.ref.lstrip("/") == text.lstrip("/"),
                  lambda s: s.anchor == text.lstrip("#"),
                  lambda s: _plain(s.title) == key or _plain(s.label) == key):
         hits = [s for s in found if test(s)]

@@ -69,6 +69,8 @@ def kubernetes(live: Resource, field: str, removed: bool = False) -> Provenance 
 def _described(w: _Write, live: Resource, field: str, note: str = "") -> Provenance:
     via, by, why = _command(w, live.kind, field)
     return Provenance(source="managedFields", actor=w.manager, at=w.time, via=via, by=by,
+                      operation="Apply" if w.operation == "Apply" else
+                      "Update" if w.operation == "Update" else None,
                       note="; ".join(p for p in (why, note) if p))
 
 
@@ -135,9 +137,9 @@ def _moment(value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ---- AWS: CloudTrail ------------------------------------------------------------------------
@@ -146,7 +148,7 @@ def aws(inv: Inventory, declared: Resource, live: Resource, field: str) -> Prove
     """The latest CloudTrail event that changed ``live`` (for a parameter group: the
     parameter ``field``); a note when CloudTrail could not be read or has none. None where
     it was not looked up (a kind it does not cover, a snapshot made before it was)."""
-    from auditor.live.aws.cloudtrail import KIND, MAX_EVENTS, TRACKED
+    from auditor.live.aws.cloudtrail import EVENTS, KIND, MAX_EVENTS, TRACKED
 
     if live.kind not in TRACKED:
         return None
@@ -156,20 +158,27 @@ def aws(inv: Inventory, declared: Resource, live: Resource, field: str) -> Prove
     trail = inv.of_kind(KIND)
     if not trail:
         return None
-    events = trail[0].body.get("events")
-    events = events[:MAX_EVENTS] if isinstance(events, list) else None  # (a snapshot's too)
+    body = trail[0].body
+    events = body.get("events")
+    events = events[:MAX_EVENTS] if isinstance(events, list) else []  # (a snapshot's too)
     names = identities(live)
-    hits = [e for e in events if isinstance(e, dict) and e.get("target_kind") == live.kind
-            and str(e.get("target")).lower() in names and _touches(e, field)] \
-        if isinstance(events, list) else []
+    cluster = live.body.get("cluster_name") if live.kind == "Nodegroup" else None
+    hits = [e for e in events if isinstance(e, dict) and e.get("call") in EVENTS
+            and EVENTS[e["call"]][0] == live.kind and str(e.get("target")).lower() in names
+            and (cluster is None or e.get("scope") in (None, cluster)) and _touches(e, field)]
     if not hits:
-        return Provenance(source="cloudtrail", note="no matching CloudTrail event in the "
-                          "last 90 days (changed earlier, or by a call it does not record)")
+        where = "in the last 90 days" if body.get("complete", True) is not False else \
+            "among the latest events of each call CloudTrail returned"
+        return Provenance(source="cloudtrail", note=f"no matching CloudTrail event {where} "
+                          "(changed earlier, or by a call it does not record)")
     event = max(hits, key=lambda e: str(e.get("at") or ""))
     actor = _str(event.get("actor"))
-    return Provenance(source="cloudtrail", actor=actor[:300] if actor else None,
-                      at=_moment(event.get("at")), via=_str(event.get("via")),
-                      call=_str(event.get("call")), by="person")
+    return Provenance(source="cloudtrail",
+                      actor=actor[:300] if actor and actor.isprintable() else None,
+                      at=_moment(event.get("at")), via=EVENTS[event["call"]][1],
+                      call=event["call"], by="person",
+                      note="" if actor and actor.isprintable() else "the caller is not "
+                      "recorded in a form that can be shown")
 
 
 def identities(r: Resource) -> set[str]:

@@ -257,8 +257,9 @@ def _count(n: int, noun: str) -> str:
 
 
 def _esc(text: str) -> str:
-    """Report text as literal Markdown: one line, HTML as entities, markup backslashed."""
-    text = " ".join(text.split())
+    """Report text as literal Markdown: one line, no control characters (a terminal shows
+    the file too), HTML as entities, markup backslashed."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _SPECIAL.sub(r"\\\1", text)
     return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_ENTRIES = 32  # managers per object; a real object has a handful
@@ -40,7 +40,8 @@ def compact(managed: Any) -> list[dict[str, Any]]:
         if not isinstance(entry, dict):
             continue
         manager = entry.get("manager")
-        if not isinstance(manager, str) or not manager or len(manager) > MAX_NAME:
+        if not isinstance(manager, str) or not manager or len(manager) > MAX_NAME \
+                or not manager.isprintable():  # (the API server would refuse it)
             continue
         if isinstance(entry.get("fieldsV1"), dict):
             labels: list[str] = []
@@ -65,14 +66,15 @@ def _one_of(value: Any, allowed: set[str]) -> str | None:
 
 
 def _time(value: Any) -> str | None:
-    """The write's time as the API server spells it (RFC 3339, UTC), or None."""
+    """The write's time in UTC, as the API server spells it (RFC 3339), or None."""
     if not isinstance(value, str) or len(value) > 40:
         return None
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return value
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _labels(tree: dict[str, Any], prefix: str, out: list[str], depth: int) -> None:
@@ -111,12 +113,16 @@ def _step(prefix: str, key: str) -> str | None:
 def _item_key(text: str) -> str | None:
     """A list item's key as drift's labels spell it (auditor.drift.normalize.KEYS): the
     name where the item has one, a port as ``8080/TCP``, else the key values joined."""
+    if len(text) > MAX_LABEL:
+        return None
     try:
         keys = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(keys, dict) or not keys:
         return None
+    if not all(isinstance(v, str | int | float | bool) for v in keys.values()):
+        return None  # a merge key is a scalar
     if "name" in keys:
         return str(keys["name"])
     port = keys.get("containerPort", keys.get("port"))

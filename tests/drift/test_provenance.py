@@ -55,12 +55,17 @@ def test_fields_v1_become_drift_labels_without_values() -> None:
     assert compact([entry]) == [entry]  # a snapshot's compact form reads back the same
 
 
-@pytest.mark.parametrize("bad", [
-    "not a list", [None, {"manager": 7}, {"manager": "x" * 200, "fieldsV1": {}}],
-    [{"manager": "m", "fieldsV1": {"f:spec": {"k:not json": {}}}, "time": "yesterday",
-      "operation": "Delete", "subresource": "exec"}]])
-def test_malformed_entries_are_left_out_never_guessed(bad: Any) -> None:
+@pytest.mark.parametrize(("bad", "kept"), [
+    ("not a list", 0),
+    ([None, {"manager": 7}, {"manager": "x" * 200, "fieldsV1": {}},
+      {"manager": "kubectl-patch\x1b]0;x\x07", "fieldsV1": {}}], 0),
+    ([{"manager": "m", "fieldsV1": {"f:spec": {"k:not json": {}, "k:" + "[" * 5000: {},
+                                               'k:{"name":{"a":1}}': {}}},
+       "time": "yesterday", "operation": "Delete", "subresource": "exec"},
+      {"manager": "m", "fieldsV1": {"f:spec": {}}, "time": "0001-01-01T00:00:00+05:00"}], 2)])
+def test_malformed_entries_are_left_out_never_guessed(bad: Any, kept: int) -> None:
     out = compact(bad)
+    assert len(out) == kept
     assert all(e["manager"] == "m" and e["time"] is None and e["operation"] is None
                and "subresource" not in e and e["fields"] == ["spec"] for e in out)
 
@@ -90,8 +95,9 @@ def test_a_field_patched_by_kubectl_names_kubectl_patch_and_its_time() -> None:
     assert found is not None
     assert (found.actor, found.via, found.by, found.at) == (
         "kubectl-patch", "kubectl patch hpa", "person", PATCHED)
-    assert found.summary() == ("field manager kubectl-patch wrote it at 2026-06-04 11:12 UTC: "
-                               "looks like `kubectl patch hpa`")
+    assert found.summary() == ("field manager kubectl-patch owns it, last write 2026-06-04 "
+                               "11:12 UTC: looks like `kubectl patch hpa`")
+    assert found.operation == "Update"
     # Helm still owns the rest: the maximum was not touched by hand.
     untouched = kubernetes(live, "spec.maxReplicas")
     assert untouched is not None and (untouched.actor, untouched.by) == ("helm", "helm")

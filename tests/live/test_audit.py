@@ -211,17 +211,19 @@ def test_the_planted_drift_says_who_changed_it_when_and_with_which_command(
         "spec.minReplicas": ("kubectl-patch", "kubectl patch hpa", None, 0,
                              "common-issues/high-latency/#scale-up-pods"),
         "spec.template.spec.containers[chess-ai].resources.limits.memory": (
-            "helm", "helm upgrade", None, -40, None),
+            "helm", "helm upgrade", None, -40, "common-issues/high-error-rate/#out-of-memory-oom"),
         "spec.template.spec.containers[chess-ai].env[LOG_LEVEL]": (
             "kubectl-set", "kubectl set env", None, 0, None),
         "ingress[tcp 5432 from 10.0.0.0/8]": (
             oncall, "aws ec2 authorize-security-group-ingress",
             "AuthorizeSecurityGroupIngress", 0,
             "common-issues/database-connection-failures/#security-group-issue"),
-        "parameters.max_connections": (oncall, "aws rds modify-db-parameter-group",
-                                       "ModifyDBParameterGroup", 1, None),
+        "parameters.max_connections": (
+            oncall, "aws rds modify-db-parameter-group", "ModifyDBParameterGroup", 1,
+            "common-issues/database-connection-failures/#connection-pool-exhausted"),
         "scaling_config.max_size": (oncall, "aws eks update-nodegroup-config",
-                                    "UpdateNodegroupConfig", 2, None),
+                                    "UpdateNodegroupConfig", 2,
+                                    "common-issues/high-latency/#add-node-group"),
         "health_check.path": (oncall, "aws elbv2 modify-target-group", "ModifyTargetGroup",
                               3, None),
     }
@@ -231,8 +233,11 @@ def test_the_planted_drift_says_who_changed_it_when_and_with_which_command(
         assert (p["actor"], p["via"], p["call"]) == (actor, via, call), item
         assert datetime.fromisoformat(p["at"]) == fixed + timedelta(minutes=minutes), item
         assert p["source"] == ("cloudtrail" if call else "managedFields")
+        # The section whose command it looks like, for the same field; none where no
+        # command of the runbook makes that change (kubectl set env LOG_LEVEL).
+        assert p["runbook"] == section, item
         if section:
-            assert p["runbook"] == section and p["runbook_title"] in drift[item]["message"]
+            assert p["runbook_title"] in drift[item]["message"]
         assert actor in drift[item]["message"]
     assert drift["spec.minReplicas"]["provenance"]["by"] == "person"
     assert drift["spec.template.spec.containers[chess-ai].resources.limits.memory"][

@@ -44,18 +44,7 @@ _CONFIGURED = {"security_groups": "SecurityGroup", "db_instances": "DBInstance",
 
 def collect(config: Config, env_name: str, env: Environment,
             declared: list[Resource], kinds: frozenset[str] | None = None) -> LiveCollected:
-    from auditor.live.aws import (
-        account,
-        acm,
-        aurora,
-        cloudtrail,
-        cloudwatch,
-        ec2,
-        eks,
-        elbv2,
-        rds,
-        secrets,
-    )
+    from auditor.live.aws import account, acm, aurora, cloudwatch, ec2, eks, elbv2, rds, secrets
     from auditor.live.aws.api import Api, CallFailed
     from auditor.live.aws.targets import targets
 
@@ -70,8 +59,6 @@ def collect(config: Config, env_name: str, env: Environment,
     # Each service module with something to read, and the kinds it reads.
     modules: list[ModuleType] = [ec2, rds, aurora, eks, elbv2, acm, cloudwatch, secrets,
                                  account]
-    if aws.cloudtrail:
-        modules.append(cloudtrail)
     readers = [(m, read) for m in modules if (read := m.wanted(wanted))
                and (kinds is None or kinds & set(read))]
     if not readers:
@@ -86,19 +73,20 @@ def collect(config: Config, env_name: str, env: Environment,
         for future in futures:  # in a fixed order, so reports do not depend on timing
             out.extend(future.result())
     out.names.update(_names(out.resources))
-    _only_ours(out.resources)
-    out.problems += _not_found(wanted, out, api.region, aws.eks_cluster)
+    read_kinds = {k for _, read in readers for k in read}
+    out.problems += _not_found(wanted, out, api.region, aws.eks_cluster, read_kinds)
     return out
 
 
 def _not_found(wanted: Targets, out: LiveCollected, region: str,
-               cluster: str | None) -> list[Problem]:
-    """A problem for each name auditor.yaml lists that was read for and is not there."""
+               cluster: str | None, read: set[str]) -> list[Problem]:
+    """A problem for each name auditor.yaml lists that was read for (``read``: the kinds
+    this run read) and is not there."""
     problems = []
     for key, name in wanted.configured:
         kind = _CONFIGURED[key]
-        if kind in out.unavailable or any(_is(r, key, name, cluster) for r in out.resources
-                                          if r.kind == kind):
+        if kind not in read or kind in out.unavailable or any(
+                _is(r, key, name, cluster) for r in out.resources if r.kind == kind):
             continue
         what = f"{name} (eks_cluster {cluster})" if key == "nodegroups" else name
         problems.append(Problem("aws", f"configured {key} {what} was not found in {region}",
@@ -125,18 +113,6 @@ def _guarded(module: ModuleType, kinds: tuple[str, ...], api: object,
         return LiveCollected(unavailable={k: f"aws {short} collector failed: {exc!r}"
                                           for k in kinds})
     return found
-
-
-def _only_ours(resources: list[Resource]) -> None:
-    """Keeps only the CloudTrail events about a resource read here: other teams' changes
-    (and who made them) are not this audit's to record."""
-    from auditor.drift.provenance import identities
-
-    ours = {(r.kind, name) for r in resources for name in identities(r)}
-    for trail in (r for r in resources if r.kind == "CloudTrailEvents"):
-        events = trail.body.get("events") or []
-        trail.body["events"] = [e for e in events if (e.get("target_kind"),
-                                                      str(e.get("target")).lower()) in ours]
 
 
 def _names(resources: list[Resource]) -> dict[str, str]:
