@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,31 @@ def test_a_policy_no_section_claims_is_triaged_by_its_generated_section(
     unclaimed = triage.resolve(config, pack, "checks/#memory-limits")
     assert unclaimed.policies == ("memory-limits",) and unclaimed.commands == ()
     assert unclaimed.kinds is not None and "Deployment" in unclaimed.kinds
+
+
+def test_names_are_quoted_for_where_they_stand_in_the_command() -> None:
+    import shlex
+
+    names = {"n": "a;id;'x", "e": 'x$(id)"`y`'}
+    single = triage.fill("""kubectl patch x -p '{"a":"{{ names.n }}"}'""", names)
+    assert shlex.split(single)[-1] == """{"a":"a;id;'x"}"""  # one word, the name as data
+    # Inside the runbook's double quotes, as sh reads it (shlex does not unescape $ there).
+    double = triage.fill("""printf '%s' "A=='{{ names.e }}'" """, names)
+    shown = subprocess.run(["sh", "-c", double], capture_output=True, text=True, check=True)
+    assert shown.stdout == """A=='x$(id)"`y`'"""  # nothing ran: the name is data
+    bare = triage.fill("echo {{ names.e }} {{ names.n }}", names)
+    assert shlex.split(bare) == ["echo", 'x$(id)"`y`', "a;id;'x"]
+
+
+def test_a_section_of_the_root_page_resolves_as_the_site_prints_it(
+        tmp_path: Path, pack: list[policies.Policy]) -> None:
+    import shutil
+
+    proj = tmp_path / "proj"
+    shutil.copytree(EXAMPLE, proj)
+    shutil.rmtree(proj / "site")
+    (proj / "site").mkdir()
+    (proj / "site" / "index.md").write_text("# Our runbook\n\n## Scaling { #scaling }\n\n"
+                                            '{{ findings("scaling", "hpa-drift") }}\n')
+    config = config_mod.load(str(proj))
+    assert triage.resolve(config, pack, "/#scaling").policies == ("hpa-drift",)

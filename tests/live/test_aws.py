@@ -293,6 +293,15 @@ def test_configured_names_that_do_not_exist_are_errors_at_their_line(
                                      "nodegroups: [general, gpu]}")
     assert [p.message for p in _collect(config)[1].problems] == [
         f"configured nodegroups gpu (eks_cluster chess-ai-prod) was not found in {REGION}"]
+    # A section triage that reads only parameter groups does not look for the rest: a name
+    # of a kind it did not read is not "not found".
+    config = _config(project, False, "{region: us-east-1, security_groups: [sg-0nope], "
+                                     "parameter_groups: [nope]}")
+    env = config.environments["prod"]
+    narrowed = aws_live.collect(config, "prod", env, [], frozenset({"DBParameterGroup"}))
+    assert [p.message for p in narrowed.problems] == [
+        f"configured parameter_groups nope was not found in {REGION}"]
+    assert {r.kind for r in narrowed.resources} <= {"DBParameterGroup"}
 
 
 def _secret_arn() -> str:
