@@ -60,3 +60,36 @@ def dq(value: object) -> Shell:
     text = str(value)
     return Shell(f'"{text}"') if _SAFE.fullmatch(text) or PLACEHOLDER.fullmatch(text) \
         else sq(text)
+
+
+def placed(value: str, before: str) -> str:
+    """``value`` quoted for where it stands in a command that reads ``before`` up to it:
+    one word outside quotes (:func:`q`); inside the command's own single or double quotes
+    (a name in ``-p '{"name":"NAME"}'``), escaped for those quotes, so it cannot close them.
+    A name with control characters there is not shown (``<name-not-shown>``)."""
+    state = quote_state(before)
+    if state is None:
+        return q(value)
+    if _CONTROL.search(value):
+        return "<name-not-shown>"
+    if state == "'":
+        return value.replace("'", "'\"'\"'")
+    return re.sub(r'([\\"$`])', r"\\\1", value)
+
+
+def quote_state(text: str) -> str | None:
+    """The quote open at the end of ``text`` (part of a shell command): ', " or None."""
+    state: str | None = None
+    escaped = False
+    for c in text:
+        if escaped:
+            escaped = False
+        elif state == "'":
+            state = None if c == "'" else state
+        elif c == "\\":
+            escaped = True
+        elif state == '"':
+            state = None if c == '"' else state
+        elif c in "'\"":
+            state = c
+    return state

@@ -20,7 +20,7 @@ from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.policies import Policy
 from auditor.runbook_sections import Section
-from auditor.shell import q
+from auditor.shell import placed
 
 _NAME = re.compile(r"\{\{\s*names\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)*\.?\s+")
@@ -74,37 +74,15 @@ def kinds(policies: Iterable[Policy]) -> frozenset[str] | None:
 
 
 def fill(command: str, names: dict[str, str]) -> str:
-    """``{{ names.X }}`` -> the name, quoted for where it stands in the command: a shell
-    word of its own outside quotes, escaped inside the runbook's own single or double
-    quotes (``-p '{"a":"{{ names.n }}"}'``); ``<X>`` when it is not known."""
+    """``{{ names.X }}`` -> the name, quoted for where it stands in the command
+    (:func:`auditor.shell.placed`); ``<X>`` when it is not known."""
     out, at = [], 0
     for m in _NAME.finditer(command):
         out.append(command[at:m.start()])
         value = names.get(m.group(1))
-        quote = _quote_state("".join(out))
-        out.append(f"<{m.group(1)}>" if not value else q(value) if quote is None
-                   else value.replace("'", "'\"'\"'") if quote == "'"
-                   else re.sub(r'([\\"$`])', r"\\\1", value))
+        out.append(placed(value, "".join(out)) if value else f"<{m.group(1)}>")
         at = m.end()
     return "".join(out) + command[at:]
-
-
-def _quote_state(text: str) -> str | None:
-    """The quote open at the end of ``text`` (a shell command): ', " or None."""
-    state: str | None = None
-    escaped = False
-    for c in text:
-        if escaped:
-            escaped = False
-        elif state == "'":
-            state = None if c == "'" else state
-        elif c == "\\":
-            escaped = True
-        elif state == '"':
-            state = None if c == '"' else state
-        elif c in "'\"":
-            state = c
-    return state
 
 
 def _find(found: list[Section], wanted: str) -> Section:

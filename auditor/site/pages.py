@@ -30,7 +30,7 @@ from auditor.config import Config
 from auditor.errors import InputError, where
 from auditor.models import Report
 from auditor.project import inside
-from auditor.shell import q
+from auditor.shell import placed
 from auditor.site import md
 from auditor.templates import TemplateBoundError
 
@@ -113,7 +113,7 @@ class _Tokens(dict[str, str]):
         (under a list item or in a tab, say)."""
         if "\x02" not in text:
             return text
-        out = [self._sub(line, _code_word) if in_code else self._prose(line)
+        out = [self._code(line) if in_code else self._prose(line)
                for line, in_code in _scan(text.splitlines(keepends=True))]
         # One pass over the lines (a page may hold many tokens): each block takes the
         # indentation of the line it was called on.
@@ -133,11 +133,18 @@ class _Tokens(dict[str, str]):
         return self._name_token.sub(
             lambda m: how(self.by_token[m[0]]) if m[0] in self.by_token else m[0], text)
 
+    def _code(self, text: str) -> str:
+        """Names in a command: each quoted for where it stands (inside the command's own
+        quotes too: auditor.shell.placed)."""
+        return self._name_token.sub(
+            lambda m: _code_word(self.by_token[m[0]], text[:m.start()])
+            if m[0] in self.by_token else m[0], text)
+
     def _prose(self, line: str) -> str:
         parts: list[str] = []
         last = 0
         for m in _CODE_SPAN.finditer(line):
-            parts += [self._sub(line[last:m.start()], md.escape), self._sub(m[0], _code_word)]
+            parts += [self._sub(line[last:m.start()], md.escape), self._code(m[0])]
             last = m.end()
         return "".join([*parts, self._sub(line[last:], md.escape)])
 
@@ -204,10 +211,11 @@ def render(source: FsPath, staging: FsPath, names: dict[str, str],
     return pages
 
 
-def _code_word(value: str) -> str:
-    """A name in a runbook command: one shell word. A backtick would end the code span or
-    fence it sits in, so such a name is not shown at all (the command then fails loudly)."""
-    return "<name-not-shown>" if "`" in value else q(value)
+def _code_word(value: str, before: str = "") -> str:
+    """A name in a runbook command, quoted for where it stands after ``before``. A backtick
+    would end the code span or fence it sits in, so such a name is not shown at all (the
+    command then fails loudly)."""
+    return "<name-not-shown>" if "`" in value else placed(value, before)
 
 
 def _at(path: FsPath, exc: BaseException) -> str:
