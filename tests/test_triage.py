@@ -102,8 +102,10 @@ def test_section_and_policy_together_are_refused() -> None:
     assert result.exit_code == 2 and "give --section or --policy" in result.stderr
 
 
-def test_a_policy_no_section_claims_is_triaged_by_its_generated_section(
-        tmp_path: Path, pack: list[policies.Policy]) -> None:
+@pytest.fixture
+def one_section(tmp_path: Path) -> config_mod.Config:
+    """The example with a runbook of one page, index.md, whose one section claims
+    hpa-drift: every other policy is on the generated ``checks`` page."""
     import shutil
 
     proj = tmp_path / "proj"
@@ -112,7 +114,12 @@ def test_a_policy_no_section_claims_is_triaged_by_its_generated_section(
     (proj / "site").mkdir()
     (proj / "site" / "index.md").write_text("# Our runbook\n\n## Scaling { #scaling }\n\n"
                                             '{{ findings("scaling", "hpa-drift") }}\n')
-    config = config_mod.load(str(proj))
+    return config_mod.load(str(proj))
+
+
+def test_a_policy_no_section_claims_is_triaged_by_its_generated_section(
+        one_section: config_mod.Config, pack: list[policies.Policy]) -> None:
+    config = one_section
     own = triage.resolve(config, pack, "scaling")
     assert own.policies == ("hpa-drift",)
     unclaimed = triage.resolve(config, pack, "checks/#memory-limits")
@@ -135,14 +142,6 @@ def test_names_are_quoted_for_where_they_stand_in_the_command() -> None:
 
 
 def test_a_section_of_the_root_page_resolves_as_the_site_prints_it(
-        tmp_path: Path, pack: list[policies.Policy]) -> None:
-    import shutil
-
-    proj = tmp_path / "proj"
-    shutil.copytree(EXAMPLE, proj)
-    shutil.rmtree(proj / "site")
-    (proj / "site").mkdir()
-    (proj / "site" / "index.md").write_text("# Our runbook\n\n## Scaling { #scaling }\n\n"
-                                            '{{ findings("scaling", "hpa-drift") }}\n')
-    config = config_mod.load(str(proj))
+        one_section: config_mod.Config, pack: list[policies.Policy]) -> None:
+    config = one_section
     assert triage.resolve(config, pack, "/#scaling").policies == ("hpa-drift",)
