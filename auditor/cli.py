@@ -218,6 +218,53 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
 
 @cli.command()
 @_config_options
+@click.option("--policy", "select_ids", multiple=True, metavar="ID",
+              help="Only the findings of this policy (id or glob; repeatable).")
+@click.option("--write", is_flag=True, help="Apply the diff to the files instead of printing "
+              "it.")
+@click.option("--force", is_flag=True, help="With --write: also change a file that has "
+              "changes git has not committed.")
+def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
+        select_ids: tuple[str, ...], write: bool, force: bool) -> None:
+    """Print (or, with --write, apply) the change to the team's own files that resolves
+    the declared findings whose remedy is a value: in the values file and key, or at the
+    Terraform line, that sets it. Every other byte of each file is kept; a value that
+    comes from an expression or a template is not edited, and the reason is given.
+    Nothing live is read or changed."""
+    from auditor import config as config_mod
+    from auditor import fixes, output, pipeline, policies
+
+    config = config_mod.load(config_path)
+    if absent := config.absent(envs):
+        raise ConfigError(*absent)
+    pack = policies.load_checked([])
+    pipeline.validate_params(config, pack)
+    chosen, _ = _selection(select_ids, (), None).choose(pack, config)
+    report = pipeline.scan(config, chosen, pipeline.ScanOptions(environments=envs,
+                                                                jobs=_jobs(jobs)))
+    edits, skips = fixes.plan(config, report)
+    for s in skips:
+        _say(f"not fixed: {s.finding.policy} {s.finding.resource.ident}: {s.why}", err=True)
+    changes = fixes.patched(config, edits)
+    if not write:
+        if changes:
+            _say(fixes.diff(changes).rstrip("\n"))
+        _say(f"{len(edits)} line(s) in {len(changes)} file(s) would change"
+             + (" (--write applies them)" if edits else ""), err=True)
+        sys.exit(ExitCode.OK)
+    unclean = [] if force else fixes.dirty(config, list(changes))
+    if unclean:
+        raise ConfigError(*(f"{f}: has changes git has not committed: commit or stash them, "
+                            "or give --force" for f in unclean))
+    for file, (_, new) in changes.items():
+        output.write(config.path(file), new)
+    _say(f"fixed {sum(len(e.findings) for e in edits)} finding(s): {len(edits)} line(s) in "
+         f"{len(changes)} file(s)", err=True)
+    sys.exit(ExitCode.OK)
+
+
+@cli.command()
+@_config_options
 @click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True),
               metavar="FILE", help="Where to write the snapshot (JSON).")
 @click.option("--quiet", is_flag=True, help="No progress display.")

@@ -203,6 +203,8 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
         # Passes are only counted: rendering their remediation would be wasted work.
         remediation_text="" if passed else _render(policy.remediation.text, ctx,
                                                    "remediation.text"),
+        fix_value=None if outcome.status != "fail" or policy.remediation.value is None
+        else _value(_render(policy.remediation.value, ctx, "remediation.value")),
         commands=[] if passed else _commands(policy.remediation.commands, ctx, "commands"),
         checks=[] if passed else _commands(policy.remediation.checks, ctx, "checks"),
         details={k: v for k, v in outcome.vars.items()
@@ -286,6 +288,20 @@ def _commands(templates: list[str], ctx: dict[str, Any], field: str) -> list[str
 
 def _plain(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
+
+
+def _value(text: str) -> str | int | float | bool | None:
+    """A rendered remedy value as the YAML scalar it spells; None for nothing (or for a
+    template that failed: no value is better than a wrong one)."""
+    if not text or "(template error:" in text:
+        return None
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return value if isinstance(value, str | int | float | bool) else None
 
 
 def _render(template: str, ctx: dict[str, Any], field: str, collapse: bool = True) -> str:

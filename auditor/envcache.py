@@ -185,7 +185,7 @@ def _encode(evaluated: Evaluated) -> dict[str, Any]:
                      r.message, r.namespace, r.item, _location(r.location),
                      r.remediation_text, r.commands, r.checks, r.details, r.address,
                      list(r.path), r.provenance.model_dump(mode="json") if r.provenance
-                     else None] for r in results],
+                     else None, r.fix_value] for r in results],
         "inventories": [[i.environment, i.side, [[p.source, p.message, _location(p.location),
                                                   p.status] for p in i.problems]]
                         for i in inventories],
@@ -198,7 +198,8 @@ def _decode(data: dict[str, Any]) -> Evaluated:
                       name=r[5], source=r[6], message=r[7], namespace=r[8], item=r[9],
                       location=_unlocation(r[10]), remediation_text=r[11], commands=r[12],
                       checks=r[13], details=r[14], address=r[15], path=tuple(r[16]),
-                      provenance=Provenance.model_validate(r[17]) if r[17:] and r[17] else None)
+                      provenance=Provenance.model_validate(r[17]) if r[17:] and r[17] else None,
+                      fix_value=r[18] if r[18:] else None)
                for r in data["results"]]
     inventories = [Inventory(env, side, problems=[
         Problem(p[0], p[1], _unlocation(p[2]) or Location(""), p[3]) for p in problems])

@@ -130,6 +130,7 @@ class Result:
     item: str | None = None  # e.g. the container a per-container check looked at
     location: Location | None = None
     remediation_text: str = ""
+    fix_value: str | int | float | bool | None = None  # the value that resolves it (at path)
     commands: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
@@ -216,6 +217,11 @@ class Remediation(_Model):
                                 "filled with the real names; the first is the usual fix.")
     checks: list[str] = Field(default_factory=list, description="Commands that only look: "
                               "what to see before or after the fix.")
+    value: str | int | float | bool | None = Field(
+        default=None, description="When the remedy is one value: the value that resolves "
+        "the finding, to be written at its location (`auditor fix`).")
+    field: str | None = Field(default=None, description="With `value`: the resource's field "
+                              "it is the value of (path syntax).")
 
 
 class Waived(_Model):

@@ -80,6 +80,11 @@ class Remediation(_Strict):
     commands: list[str] = Field(default_factory=list, description="Commands that fix it.")
     checks: list[str] = Field(default_factory=list, description="Commands that only look "
                               "(what to see before or after the fix).")
+    value: str | None = Field(
+        None, description="When the remedy is a value: a template of the value that "
+        "resolves a failing finding where its location sets it (a YAML scalar: 7, true, "
+        "\"0.5\"). Rendering to nothing means this finding's remedy is not one value. "
+        "`auditor fix` writes it into the values file or Terraform.")
 
 
 class Example(_Strict):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import PurePath
 
-from auditor import __version__, runbook, runbook_sections
+from auditor import __version__, paths, runbook, runbook_sections
 from auditor.config import Config
 from auditor.errors import ExitCode
 from auditor.models import (
@@ -164,7 +164,9 @@ def _finding(config: Config, policy: Policy, r: Result, section: str,
             related=[RelatedLocation(file=x.file, line=x.line) for x in r.location.related],
         ) if r.location else None,
         runbook=section, runbook_url=config.site_url + section,
-        remediation=Remediation(text=r.remediation_text, commands=r.commands, checks=r.checks),
+        remediation=Remediation(text=r.remediation_text, commands=r.commands, checks=r.checks,
+                                value=r.fix_value, field=None if r.fix_value is None
+                                else paths.format(r.path)),
         fingerprint=r.fingerprint, details=r.details,
         provenance=provenance,
     )

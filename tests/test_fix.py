@@ -1,0 +1,116 @@
+"""`auditor fix`: the value a finding needs, written where the value is set."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import cli
+from tests.conftest import EXAMPLE
+
+FIXED = {"rds-backups", "storage-expandable", "pdb-present"}  # the example's value remedies
+
+
+@pytest.fixture
+def proj(tmp_path: Path) -> Path:
+    dest = tmp_path / "proj"
+    shutil.copytree(EXAMPLE, dest)
+    return dest
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _scan(root: Path) -> dict[str, Any]:
+    result = _run("scan", "--config", str(root), "--format", "json", "--no-cache")
+    assert result.exit_code in (0, 1), result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def _files(root: Path) -> dict[str, list[str]]:
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8").splitlines()
+            for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".tf")}
+
+
+def test_the_diff_names_each_value_and_writing_it_resolves_the_findings(proj: Path) -> None:
+    before = _scan(proj)
+    fixable = {f["fingerprint"]: f for f in before["findings"]
+               if f["remediation"]["value"] is not None}
+    assert {f["policy"] for f in fixable.values()} == FIXED
+    shown = _run("fix", "--config", str(proj))
+    assert shown.exit_code == 0, shown.stderr
+    assert "-  backup_retention_period = 3\n+  backup_retention_period = 7" in shown.stdout
+    assert "-  enabled: false\n+  enabled: true" in shown.stdout
+    assert _files(proj) == _files(EXAMPLE)  # printing changes nothing
+    old = _files(proj)
+    written = _run("fix", "--config", str(proj), "--write")
+    assert written.exit_code == 0, written.stderr
+    assert "fixed 3 finding(s): 3 line(s) in 2 file(s)" in written.stderr
+    new = _files(proj)
+    changed = {(f, i + 1) for f in old for i, (a, b) in enumerate(zip(old[f], new[f],
+                                                                      strict=True)) if a != b}
+    assert changed == {(f["location"]["file"], f["location"]["line"])
+                       for f in fixable.values()}  # those lines, and nothing else
+    after = _scan(proj)
+    left = {f["fingerprint"] for f in after["findings"]}
+    assert not left & set(fixable)  # every fixed finding is gone
+    assert left <= {f["fingerprint"] for f in before["findings"]}  # and none appeared
+    again = _run("fix", "--config", str(proj))
+    assert again.stdout == "" and "0 line(s) in 0 file(s) would change" in again.stderr
+
+
+def test_one_policy_only(proj: Path) -> None:
+    shown = _run("fix", "--config", str(proj), "--policy", "rds-backups")
+    assert "backup_retention_period = 7" in shown.stdout and "enabled: true" not in shown.stdout
+
+
+def test_a_value_from_an_expression_is_not_edited_and_says_why(proj: Path) -> None:
+    rds = proj / "infrastructure/terraform/aws/rds.tf"
+    rds.write_text(rds.read_text().replace("backup_retention_period = 3",
+                                           "backup_retention_period = local.days"))
+    (proj / "infrastructure/terraform/aws/days.tf").write_text("locals {\n  days = 3\n}\n")
+    shown = _run("fix", "--config", str(proj), "--policy", "rds-backups")
+    assert shown.stdout == ""
+    assert "sets backup_retention_period from an expression (local.days): change it where " \
+        "that is set" in shown.stderr
+
+
+def test_a_dirty_file_is_not_written_unless_forced(proj: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(proj), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "x")
+    rds = proj / "infrastructure/terraform/aws/rds.tf"
+    rds.write_text(rds.read_text() + "\n# a local change\n")
+    refused = _run("fix", "--config", str(proj), "--write")
+    assert refused.exit_code == 2
+    assert "infrastructure/terraform/aws/rds.tf: has changes git has not committed" \
+        in refused.stderr
+    assert "backup_retention_period = 3" in rds.read_text()  # nothing written
+    forced = _run("fix", "--config", str(proj), "--write", "--force")
+    assert forced.exit_code == 0 and "backup_retention_period = 7" in rds.read_text()
+
+
+def test_a_values_line_that_no_longer_holds_the_key_is_left_alone(proj: Path) -> None:
+    from auditor import config as config_mod
+    from auditor import fixes
+    from auditor.models import Report
+
+    report = Report.model_validate(_scan(proj))
+    values = proj / "helm/chess-ai/values.yaml"
+    values.write_text(values.read_text().replace("  enabled: false\n  maxUnavailable",
+                                                 "  on: false\n  maxUnavailable"))
+    edits, skips = fixes.plan(config_mod.load(str(proj)), report)
+    assert "podDisruptionBudget.enabled" in " ".join(s.why for s in skips)
+    assert [e.before for e in edits if e.file == "helm/chess-ai/values.yaml"] == [
+        "  allowVolumeExpansion: false\n"]  # the other finding's line is still edited
