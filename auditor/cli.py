@@ -224,8 +224,15 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
               "it.")
 @click.option("--force", is_flag=True, help="With --write: also change a file that has "
               "changes git has not committed.")
+@click.option("--adopt-live", is_flag=True, help="Write the live value of each drifted "
+              "field into the line of Git that declares it (the incident's change, made "
+              "durable), instead of the declared findings' values.")
+@click.option("--live", "live_file", type=click.Path(dir_okay=False, exists=True),
+              metavar="SNAPSHOT", help="With --adopt-live: the live state from a snapshot "
+              "(auditor snapshot) instead of the live APIs.")
 def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
-        select_ids: tuple[str, ...], write: bool, force: bool) -> None:
+        select_ids: tuple[str, ...], write: bool, force: bool, adopt_live: bool,
+        live_file: str | None) -> None:
     """Print (or, with --write, apply) the change to the team's own files that resolves
     the declared findings whose remedy is a value: in the values file and key, or at the
     Terraform line, that sets it. Every other byte of each file is kept; a value that
@@ -240,9 +247,12 @@ def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
     pack = policies.load_checked([])
     pipeline.validate_params(config, pack)
     chosen, _ = _selection(select_ids, (), None).choose(pack, config)
-    report = pipeline.scan(config, chosen, pipeline.ScanOptions(environments=envs,
-                                                                jobs=_jobs(jobs)))
-    edits, skips = fixes.plan(config, report)
+    if live_file and not adopt_live:
+        raise click.UsageError("--live is for --adopt-live")
+    options = pipeline.ScanOptions(environments=envs, jobs=_jobs(jobs),
+                                   live_file=FsPath(live_file) if live_file else None)
+    report = (pipeline.audit if adopt_live else pipeline.scan)(config, chosen, options)
+    edits, skips = fixes.plan(config, report, "drift" if adopt_live else "declared")
     for s in skips:
         _say(f"not fixed: {s.finding.policy} {s.finding.resource.ident}: {s.why}", err=True)
     changes = fixes.patched(config, edits)

@@ -203,7 +203,8 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
         # Passes are only counted: rendering their remediation would be wasted work.
         remediation_text="" if passed else _render(policy.remediation.text, ctx,
                                                    "remediation.text"),
-        fix_value=None if outcome.status != "fail" or policy.remediation.value is None
+        fix_value=None if outcome.status != "fail" else outcome.value
+        if outcome.value is not None or policy.remediation.value is None
         else _value(_render(policy.remediation.value, ctx, "remediation.value")),
         commands=[] if passed else _commands(policy.remediation.commands, ctx, "commands"),
         checks=[] if passed else _commands(policy.remediation.checks, ctx, "checks"),

@@ -53,20 +53,23 @@ class Skip:
     why: str
 
 
-def fixable(report: Report) -> list[Finding]:
-    """The failing declared findings whose remedy is one value at a known line."""
-    return [f for f in report.findings if f.side == "declared" and f.status == "fail"
+def fixable(report: Report, side: str = "declared") -> list[Finding]:
+    """The failing findings of ``side`` whose remedy is one value at a known line: declared
+    findings and the value their policy names, or (``drift``) drifted fields and their
+    live value, which ``--adopt-live`` writes into Git."""
+    return [f for f in report.findings if f.side == side and f.status == "fail"
             and f.waived is None and f.remediation.value is not None
             and f.location is not None and f.location.line]
 
 
-def plan(config: Config, report: Report) -> tuple[list[Edit], list[Skip]]:
+def plan(config: Config, report: Report, side: str = "declared"
+         ) -> tuple[list[Edit], list[Skip]]:
     edits: dict[tuple[str, int], Edit] = {}
     skips: list[Skip] = []
     conflicts: set[tuple[str, int]] = set()
     allowed = _named(config)
     texts: dict[str, list[str] | str] = {}
-    for f in fixable(report):
+    for f in fixable(report, side):
         assert f.location is not None and f.location.line is not None
         file, line = f.location.file, f.location.line
         if file not in texts:
@@ -87,11 +90,26 @@ def plan(config: Config, report: Report) -> tuple[list[Edit], list[Skip]]:
             conflicts.add(key)
         edits[key] = Edit(file, line, lines[line - 1], after,
                           (*(edits[key].findings if key in edits else ()), f))
+    if side == "drift":  # what live changed that cannot be adopted line by line
+        skips += [Skip(f, _not_adopted(f)) for f in report.findings
+                  if f.side == "drift" and f.status == "fail" and f.waived is None
+                  and f.remediation.value is None]
     for key in conflicts:
         for f in edits.pop(key).findings:
             skips.append(Skip(f, f"{key[0]}:{key[1]}: findings ask this line for different "
                               "values"))
     return sorted(edits.values(), key=lambda e: (e.file, e.line)), skips
+
+
+def _not_adopted(f: Finding) -> str:
+    declared, live = str(f.details.get("declared", "")), str(f.details.get("live", ""))
+    if declared.startswith("(not declared)"):
+        return f"{f.item}: only live has it: declare it in Git by hand, or remove it live"
+    if "(hidden)" in live:
+        return f"{f.item}: its live value is not shown (kept only as a hash): not written"
+    if live == "(absent)":
+        return f"{f.item}: gone live: remove it from Git by hand, or restore it live"
+    return f"{f.item}: not one value Git sets at one line: change it by hand"
 
 
 def _edited(f: Finding, file: str, line: str) -> str:
@@ -103,7 +121,10 @@ def _edited(f: Finding, file: str, line: str) -> str:
     if file.endswith(".tf"):
         m = _HCL_LINE.match(text)
         field = (f.remediation.field or "").rsplit(".", 1)[-1].split("[", 1)[0]
-        if m is None or not (m["key"] == field or f.location.related):
+        # A parameter group's parameter is a block: its line is `value = ...`.
+        block = (f.remediation.field or "").startswith("parameters.") and \
+            m is not None and m["key"] == "value"
+        if m is None or not (m["key"] == field or block or f.location.related):
             return f"\0{file}:{f.location.line} does not set {field or 'the field'}: scan again"
         if not _HCL_LITERAL.match(m["value"]):
             return (f"\0{file}:{f.location.line} sets {m['key']} from an expression "

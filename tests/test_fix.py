@@ -114,3 +114,55 @@ def test_a_values_line_that_no_longer_holds_the_key_is_left_alone(proj: Path) ->
     assert "podDisruptionBudget.enabled" in " ".join(s.why for s in skips)
     assert [e.before for e in edits if e.file == "helm/chess-ai/values.yaml"] == [
         "  allowVolumeExpansion: false\n"]  # the other finding's line is still edited
+
+
+def _audit(root: Path) -> dict[str, Any]:
+    result = _run("audit", "--config", str(root), "--live", str(root / "live-snapshot.json"),
+                  "--format", "json", "--no-cache")
+    assert result.exit_code in (0, 1, 3), result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+ADOPTED = {  # the example's recorded drift that one line of Git declares, and its live value
+    ("hpa-drift", "spec.minReplicas"): ("helm/values-prod.yaml", "  minReplicas: 5"),
+    ("helm-drift", "spec.template.spec.containers[chess-ai].resources.limits.memory"): (
+        "helm/values-prod.yaml", "    memory: 12Gi"),
+    ("terraform-drift", "parameters.max_connections"): (
+        "infrastructure/terraform/aws/rds.tf", '    value        = "500"'),
+    ("terraform-drift", "scaling_config.max_size"): (
+        "infrastructure/terraform/aws/eks.tf", "    max_size     = 12"),
+    ("terraform-drift", "health_check.path"): (
+        "infrastructure/terraform/aws/alb.tf", '    path                = "/health/ready"'),
+}
+
+
+def test_adopt_live_writes_the_recorded_drift_into_git(proj: Path) -> None:
+    before = _audit(proj)
+    drift = {(f["policy"], f["item"]): f for f in before["findings"] if f["side"] == "drift"}
+    old = _files(proj)
+    shown = _run("fix", "--config", str(proj), "--adopt-live", "--live",
+                 str(proj / "live-snapshot.json"))
+    assert shown.exit_code == 0, shown.stderr
+    # What one line cannot take is said, not guessed: rules and env vars only live has.
+    assert "ingress[tcp 5432 from 10.0.0.0/8]: only live has it" in shown.stderr
+    assert "env[LOG_LEVEL]: only live has it" in shown.stderr
+    written = _run("fix", "--config", str(proj), "--adopt-live", "--live",
+                   str(proj / "live-snapshot.json"), "--write")
+    assert written.exit_code == 0, written.stderr
+    new = _files(proj)
+    changed = {(f, i + 1, b) for f in old for i, (a, b) in enumerate(zip(old[f], new[f],
+                                                                         strict=True)) if a != b}
+    assert {(f, line) for f, _, line in changed} == set(ADOPTED.values())
+    assert {(f, n) for f, n, _ in changed} == {
+        (drift[key]["location"]["file"], drift[key]["location"]["line"]) for key in ADOPTED}
+    after = _audit(proj)
+    left = {(f["policy"], f["item"]) for f in after["findings"] if f["side"] == "drift"}
+    assert not left & set(ADOPTED)  # Git now says what runs
+    assert {f["fingerprint"] for f in after["findings"]} <= {
+        f["fingerprint"] for f in before["findings"]}  # and nothing new fails
+
+
+def test_live_is_only_for_adopt_live(proj: Path) -> None:
+    result = _run("fix", "--config", str(proj), "--live", str(proj / "live-snapshot.json"))
+    assert result.exit_code == 2 and "--live is for --adopt-live" in result.stderr

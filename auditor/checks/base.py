@@ -46,6 +46,8 @@ class Outcome:
     # pass shows the title, and a report keeps no details of passes)
     location: Location | None = None  # where to point when it is not inside the resource
     provenance: Provenance | None = None  # drift: who last changed the field live
+    value: str | int | float | bool | None = None  # the value that resolves it (drift: the
+    # live one, which `auditor fix --adopt-live` writes into Git)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:  # a plugin's "FAIL" must not slip through as no pass

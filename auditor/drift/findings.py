@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from auditor.checks.base import Outcome
 from auditor.drift.compare import Difference
-from auditor.drift.hidden import SHOWN, hidden, render
+from auditor.drift.hidden import SHOWN, hidden, is_marker, render
 from auditor.models import Provenance, Resource
 from auditor.paths import MISSING
 
@@ -41,7 +41,17 @@ def finding(declared: Resource, d: Difference, cause: str, fix: str,
                        reason=f"live {d.field} is not known: {d.unknown}", vars=facts,
                        provenance=trace)
     return Outcome(declared, "fail", item=d.field, path=d.path, location=where, vars=facts,
-                   provenance=trace)
+                   provenance=trace, value=_adoptable(d))
+
+
+def _adoptable(d: Difference) -> str | int | float | bool | None:
+    """The live value, where Git sets the field to a plain value that live changed to
+    another shown in clear (`auditor fix --adopt-live` writes it at the declared line)."""
+    if d.declared is MISSING or d.from_default or d.live is MISSING or hidden(d.field, d.live):
+        return None
+    if isinstance(d.declared, dict | list) or is_marker(d.live) or is_marker(d.declared):
+        return None
+    return d.live if isinstance(d.live, str | int | float | bool) else None
 
 
 def missing(declared: Resource, cause: str, fix: str) -> Outcome:
