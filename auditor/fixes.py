@@ -25,7 +25,7 @@ from pathlib import Path as FsPath
 
 from auditor import project
 from auditor.config import Config, named_paths
-from auditor.models import Finding, Report
+from auditor.models import Finding, Report, Suggestion
 
 Value = str | int | float | bool
 _YAML_LINE = re.compile(
@@ -99,6 +99,16 @@ def plan(config: Config, report: Report, side: str = "declared"
             skips.append(Skip(f, f"{key[0]}:{key[1]}: findings ask this line for different "
                               "values"))
     return sorted(edits.values(), key=lambda e: (e.file, e.line)), skips
+
+
+def suggest(config: Config, report: Report) -> None:
+    """Each fixable declared finding's new line (``remediation.suggestion``), for a pull
+    request's suggested change; none where no edit would be made."""
+    edits, _ = plan(config, report)
+    for e in edits:
+        text = e.after.rstrip("\r\n")
+        for f in e.findings:
+            f.remediation.suggestion = Suggestion(file=e.file, line=e.line, text=text)
 
 
 def _not_adopted(f: Finding) -> str:

@@ -211,6 +211,14 @@ class FindingLocation(_Model):
         return str(self) + (f" ({self.key})" if self.key else "") + used
 
 
+class Suggestion(_Model):
+    """The line that resolves a finding, as `auditor fix` would write it."""
+
+    file: str = Field(description="Relative to the config's directory.")
+    line: int
+    text: str = Field(description="The whole new line, without its line break.")
+
+
 class Remediation(_Model):
     text: str
     commands: list[str] = Field(default_factory=list, description="Commands that fix it, "
@@ -222,6 +230,9 @@ class Remediation(_Model):
         "the finding, to be written at its location (`auditor fix`).")
     field: str | None = Field(default=None, description="With `value`: the resource's field "
                               "it is the value of (path syntax).")
+    suggestion: Suggestion | None = Field(
+        default=None, description="With `value`: the line that resolves it (what `auditor "
+        "fix` writes), for a pull request's suggested change.")
 
 
 class Waived(_Model):

@@ -12,7 +12,7 @@ from auditor.models import Report
 ADDED = {
     "Report": {"sides", "comparison", "waivers", "source_url", "not_applicable", "config_file",
                "selection", "live"},
-    "Remediation": {"checks", "value", "field"},
+    "Remediation": {"checks", "value", "field", "suggestion"},
     "Finding": {"waived", "baseline", "provenance"},
     "SelectionInfo": {"section"},
     "Waived": {"inline"},

@@ -166,3 +166,22 @@ def test_adopt_live_writes_the_recorded_drift_into_git(proj: Path) -> None:
 def test_live_is_only_for_adopt_live(proj: Path) -> None:
     result = _run("fix", "--config", str(proj), "--live", str(proj / "live-snapshot.json"))
     assert result.exit_code == 2 and "--live is for --adopt-live" in result.stderr
+
+
+def test_the_pr_comment_suggests_the_line_for_each_new_fixable_finding(proj: Path) -> None:
+    base = _scan(proj)
+    base_file = proj.parent / "base.json"
+    # The base had rds-backups already: only the two others are new in this "PR".
+    base["findings"] = [f for f in base["findings"] if f["policy"] == "rds-backups"]
+    base_file.write_text(json.dumps(base), encoding="utf-8")
+    comment = _run("scan", "--config", str(proj), "--format", "markdown", "--baseline",
+                   str(base_file)).stdout
+    assert comment.count("```suggestion") == 2
+    assert "Suggested change to helm/chess-ai/values.yaml:116 (`auditor fix`):\n\n" \
+        "```suggestion\n  enabled: true\n```" in comment
+    assert "rds.tf:56 (`auditor fix`)" not in comment  # pre-existing: not suggested again
+    report = _scan(proj)
+    [rds] = [f for f in report["findings"] if f["policy"] == "rds-backups"]
+    assert rds["remediation"]["suggestion"] == {
+        "file": "infrastructure/terraform/aws/rds.tf", "line": 56,
+        "text": "  backup_retention_period = 7"}

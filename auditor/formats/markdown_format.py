@@ -124,6 +124,12 @@ def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) 
                 out += [f"Changed live: {_esc(_cut(f.provenance.summary()))}", ""]
             if f.remediation.text:
                 out += [_esc(f.remediation.text), ""]
+            s = f.remediation.suggestion
+            if s is not None and f.baseline != "existing" and all(
+                    c.isprintable() or c == "\t" for c in s.text):
+                at = "/".join(p for p in (report.source_root, s.file) if p)
+                out += [f"Suggested change to {_esc(f'{at}:{s.line}')} (`auditor fix`):", "",
+                        *_fenced(s.text, "suggestion"), ""]
             if f.remediation.commands:
                 out += [*_fenced("\n".join(f.remediation.commands)), ""]
             if f.remediation.checks:
@@ -218,11 +224,11 @@ def _more(hidden: int, noun: str) -> list[str]:
                 "see the full report)._"]
 
 
-def _fenced(code: str) -> list[str]:
+def _fenced(code: str, lang: str = "bash") -> list[str]:
     # A fence longer than any backtick run inside, so a command cannot close it.
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
     fence = "`" * max(3, longest + 1)
-    return [f"{fence}bash", code, fence]
+    return [f"{fence}{lang}", code, fence]
 
 
 def _resource(f: Finding) -> str:
