@@ -135,7 +135,12 @@ def _edited(f: Finding, file: str, line: str) -> str:
         block = (f.remediation.field or "").startswith("parameters.") and \
             m is not None and m["key"] == "value"
         if m is None or not (m["key"] == field or block or f.location.related):
-            return f"\0{file}:{f.location.line} does not set {field or 'the field'}: scan again"
+            if field and re.match(r"\s*(resource|module)\s", text):
+                return (f"\0{file}:{f.location.line}: the block does not set {field}: add "
+                        f"`{field} = {_hcl(value)}` to it (auditor fix changes values, it "
+                        "does not add them yet)")
+            return (f"\0{file}:{f.location.line} does not set {field or 'one field'}: no "
+                    "single value to change there")
         if not _HCL_LITERAL.match(m["value"]):
             return (f"\0{file}:{f.location.line} sets {m['key']} from an expression "
                     f"({m['value'][:80]}): change it where that is set")
@@ -182,7 +187,8 @@ def _read(config: Config, file: str, allowed: list[FsPath]) -> list[str] | str:
         return f"{file}: not a file the config names: not edited"
     if "templates" in resolved.relative_to(next(
             a for a in allowed if resolved == a or a in resolved.parents)).parts:
-        return f"{file}: a chart template: the chart writes it, not a values key"
+        return (f"{file}: a chart template writes it (no values key was found to set it): "
+                "change the template, or give the chart a value for it")
     refusal = project.refusal(path)
     if refusal is not None:
         return f"{file}: {refusal}"

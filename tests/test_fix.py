@@ -185,3 +185,59 @@ def test_the_pr_comment_suggests_the_line_for_each_new_fixable_finding(proj: Pat
     assert rds["remediation"]["suggestion"] == {
         "file": "infrastructure/terraform/aws/rds.tf", "line": 56,
         "text": "  backup_retention_period = 7"}
+
+
+ORDERS = {  # another service's layout: its own chart (values keys named as the fields) and TF
+    "auditor.yaml": "service: orders\nenvironments:\n  prod:\n    helm: {chart: chart, "
+                    "release: orders, namespace: orders}\n    terraform: {dirs: [tf]}\n",
+    "chart/Chart.yaml": "apiVersion: v2\nname: orders\nversion: 0.1.0\n",
+    "chart/values.yaml": "# Orders API\nimage: registry.example.com/orders:1.4.2\n"
+                         "replicas: 2\nrevisionHistoryLimit: 1  # keep few ReplicaSets\n",
+    "chart/templates/deployment.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders\nspec:\n"
+        "  replicas: {{ .Values.replicas }}\n"
+        "  revisionHistoryLimit: {{ .Values.revisionHistoryLimit }}\n"
+        "  selector:\n    matchLabels: {app: orders}\n  template:\n    metadata:\n"
+        "      labels: {app: orders}\n    spec:\n      containers:\n        - name: orders\n"
+        "          image: {{ .Values.image }}\n"),
+    "tf/main.tf": (
+        'resource "aws_db_instance" "db" {\n'
+        '  identifier              = "orders-db"   # the orders service\'s database\n'
+        '  engine                  = "postgres"\n'
+        "  deletion_protection     = false\n"
+        "  multi_az                = false\n"
+        "  backup_retention_period = 1\n"
+        "}\n\n"
+        'resource "aws_db_instance" "reporting" {\n'
+        '  identifier              = "reporting-db"\n'
+        "  backup_retention_period = var.days\n"
+        "}\n\n"
+        'variable "days" {\n  default = 1\n}\n'),
+}
+ORDERS_FIXED = {"revision-history", "rds-deletion-protection", "rds-multi-az", "rds-backups"}
+
+
+def test_another_layout_is_fixed_where_one_line_sets_the_value(tmp_path: Path) -> None:
+    root = tmp_path / "orders"
+    for rel, text in ORDERS.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    before = _scan(root)
+    written = _run("fix", "--config", str(root), "--write")
+    assert written.exit_code == 0, written.stderr
+    # reporting-db: a variable sets its retention, and it sets no protection or Multi-AZ
+    assert "tf/main.tf:11 sets backup_retention_period from an expression (var.days)" \
+        in written.stderr
+    assert "the block does not set deletion_protection: add `deletion_protection = true`" \
+        in written.stderr
+    values = (root / "chart/values.yaml").read_text(encoding="utf-8")
+    assert values.endswith("revisionHistoryLimit: 5  # keep few ReplicaSets\n")
+    tf = (root / "tf/main.tf").read_text(encoding="utf-8")
+    assert '"orders-db"   # the orders service\'s database' in tf  # other bytes kept
+    after = _scan(root)
+    gone = {(f["policy"], f["resource"]["name"]) for f in before["findings"]} - {
+        (f["policy"], f["resource"]["name"]) for f in after["findings"]}
+    assert gone == {(p, "orders") for p in ("revision-history",)} | {
+        (p, "orders-db") for p in ORDERS_FIXED - {"revision-history"}}
+    assert {f["fingerprint"] for f in after["findings"]} <= {
+        f["fingerprint"] for f in before["findings"]}
