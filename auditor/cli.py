@@ -230,9 +230,11 @@ def audit(config_path: str | None, envs: tuple[str, ...], fmt: str | None,
 @click.option("--live", "live_file", type=click.Path(dir_okay=False, exists=True),
               metavar="SNAPSHOT", help="With --adopt-live: the live state from a snapshot "
               "(auditor snapshot) instead of the live APIs.")
+@click.option("--waivers", metavar="FILE", help="Waiver file (as for scan): what it waives "
+              "is not changed.")
 def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
         select_ids: tuple[str, ...], write: bool, force: bool, adopt_live: bool,
-        live_file: str | None) -> None:
+        live_file: str | None, waivers: str | None) -> None:
     """Print (or, with --write, apply) the change to the team's own files that resolves
     the declared findings whose remedy is a value: in the values file and key, or at the
     Terraform line, that sets it. Every other byte of each file is kept; a value that
@@ -240,6 +242,7 @@ def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
     Nothing live is read or changed."""
     from auditor import config as config_mod
     from auditor import fixes, output, pipeline, policies
+    from auditor.outcome import OutcomeOptions, finish
 
     config = config_mod.load(config_path)
     if absent := config.absent(envs):
@@ -251,23 +254,30 @@ def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
         raise click.UsageError("--live is for --adopt-live")
     options = pipeline.ScanOptions(environments=envs, jobs=_jobs(jobs),
                                    live_file=FsPath(live_file) if live_file else None)
-    report = (pipeline.audit if adopt_live else pipeline.scan)(config, chosen, options)
+    run = pipeline.audit if adopt_live else pipeline.scan
+    report = run(config, chosen, options)
+    # Waivers and inline suppressions: what the team accepted is not changed.
+    finish(report, config, pack, run, options, OutcomeOptions(waivers, (), None, None, None))
     edits, skips = fixes.plan(config, report, "drift" if adopt_live else "declared")
     for s in skips:
         _say(f"not fixed: {s.finding.policy} {s.finding.resource.ident}: {s.why}", err=True)
     changes = fixes.patched(config, edits)
     if not write:
-        if changes:
-            _say(fixes.diff(changes).rstrip("\n"))
+        if changes:  # a patch for `git apply`; escaped only for a terminal
+            text = fixes.diff(changes)
+            if sys.stdout.isatty():
+                _say(text, nl=False)
+            else:
+                click.echo(text, nl=False)
         _say(f"{len(edits)} line(s) in {len(changes)} file(s) would change"
              + (" (--write applies them)" if edits else ""), err=True)
         sys.exit(ExitCode.OK)
     unclean = [] if force else fixes.dirty(config, list(changes))
     if unclean:
-        raise ConfigError(*(f"{f}: has changes git has not committed: commit or stash them, "
-                            "or give --force" for f in unclean))
+        raise ConfigError(*(f"{f}: {why}: commit or stash them, or give --force"
+                            for f, why in unclean))
     for file, (_, new) in changes.items():
-        output.write(config.path(file), new)
+        output.write(fixes.target(config, file), new)
     _say(f"fixed {sum(len(e.findings) for e in edits)} finding(s): {len(edits)} line(s) in "
          f"{len(changes)} file(s)", err=True)
     sys.exit(ExitCode.OK)

@@ -4,38 +4,44 @@ is set, as a diff on the team's own files (or written, with ``--write``).
 A policy says its remedy's value (``remediation.value``); a finding carries it, with the
 field and the file:line that set the field (its location). The edit replaces that line's
 value and nothing else: every other byte of the file is kept (comments, order, quoting,
-indentation). In a values file the line must set the location's values key to a plain or
-quoted scalar; in Terraform it must set the field's attribute (or, where a module caller
-sets it, the caller's argument) to a literal: a number, a bool, or a string without
-interpolation. Anything else is not edited and says why: a value from an expression or a
-variable (change it where that is set), a line that does not hold the key (the file
-changed since the scan), a chart template (the chart writes it, no values key does), a
-file the config does not name. Two findings asking one line for different values are
-both left alone. Nothing live is read or changed.
+indentation, CRLF line ends). In a values file the line must set the location's values
+key to a plain or quoted scalar, in block style, in a file without anchors or aliases (an
+edit there could change other keys); in Terraform it must set the field's attribute (or,
+where a module caller sets it, the caller's argument, when the module uses it once) to a
+literal: a number, a bool, or a string without interpolation. Anything else is not edited
+and says why: a value from an expression or a variable, a chart template, a line that no
+longer holds the key, a file the config does not name (or a module copy under
+``.terraform``), a value already set, two findings asking one line for different values,
+or (``--adopt-live``) a values file another environment reads too. Nothing live is
+changed.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
-from auditor import project
+from auditor import paths, project
 from auditor.config import Config, named_paths
 from auditor.models import Finding, Report, Suggestion
 
 Value = str | int | float | bool
 _YAML_LINE = re.compile(
-    r"""^(?P<head>\s*(?:-\s+)?(?P<q>["']?)(?P<key>[^"'#:\s][^"'#:]*?)(?P=q)\s*:[ \t]+)"""
-    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[&*!|>%@`][^#]*?)"""
-    r"""(?P<tail>[ \t]*(?:#.*)?)$""")
+    r"""^(?P<head>[ ]*(?:-[ ]+)?(?P<q>["']?)(?P<key>[^"'#:\s][^"'#:]*?)(?P=q)[ \t]*:[ \t]+)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[\]}&*!|>%@`,][^\r\n]*?)"""
+    r"""(?P<tail>(?:[ \t]+#[^\r\n]*)?[ \t]*)$""")
+_ANCHORS = re.compile(r"(?:^|[\s:\-\[{,])[&*][^\s,\[\]{}]+|<<[ \t]*:", re.M)
 _HCL_LINE = re.compile(r"""^(?P<head>\s*(?P<key>[A-Za-z_][\w-]*)\s*=\s*)(?P<value>.*?)"""
-                       r"""(?P<tail>[ \t]*(?:(?:#|//).*)?)$""")
+                       r"""(?P<tail>(?:[ \t]+(?:#|//).*)?[ \t]*)$""")
 _HCL_LITERAL = re.compile(r"""^(?:-?\d+(?:\.\d+)?|true|false|"(?:[^"\\$%]|\\[^$%])*")$""")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./-]+$")
+_GO_NUMBER = re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|0[xXoObB][\da-fA-F_]+"
+                        r"|\.\d+|\.inf|\.nan)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class Skip:
 def fixable(report: Report, side: str = "declared") -> list[Finding]:
     """The failing findings of ``side`` whose remedy is one value at a known line: declared
     findings and the value their policy names, or (``drift``) drifted fields and their
-    live value, which ``--adopt-live`` writes into Git."""
+    live value, which ``--adopt-live`` writes into Git. Waived ones are the team's call."""
     return [f for f in report.findings if f.side == side and f.status == "fail"
             and f.waived is None and f.remediation.value is not None
             and f.location is not None and f.location.line]
@@ -64,6 +70,11 @@ def fixable(report: Report, side: str = "declared") -> list[Finding]:
 
 def plan(config: Config, report: Report, side: str = "declared"
          ) -> tuple[list[Edit], list[Skip]]:
+    with project.confined(project.root_of(config.base_dir)):
+        return _plan(config, report, side)
+
+
+def _plan(config: Config, report: Report, side: str) -> tuple[list[Edit], list[Skip]]:
     edits: dict[tuple[str, int], Edit] = {}
     skips: list[Skip] = []
     conflicts: set[tuple[str, int]] = set()
@@ -78,12 +89,22 @@ def plan(config: Config, report: Report, side: str = "declared"
         if isinstance(lines, str):
             skips.append(Skip(f, lines))
             continue
+        shared = _shared(config, file, f.environment) if side == "drift" else None
+        if shared:
+            skips.append(Skip(f, f"{file} is read by {shared} too: adopting {f.environment}'s "
+                              "live value there would change it as well; set it in "
+                              f"{f.environment}'s own values by hand"))
+            continue
         if line > len(lines):
             skips.append(Skip(f, f"{file}:{line}: the file is shorter now: scan again"))
             continue
-        after = _edited(f, file, lines[line - 1])
+        after = _edited(f, file, lines[line - 1], "".join(lines))
         if after.startswith("\0"):
             skips.append(Skip(f, after[1:]))
+            continue
+        if after == lines[line - 1]:
+            skips.append(Skip(f, f"{file}:{line} already says {f.remediation.value!r}: the "
+                              "finding has another cause"))
             continue
         key = (file, line)
         if key in edits and edits[key].after != after:
@@ -98,7 +119,68 @@ def plan(config: Config, report: Report, side: str = "declared"
         for f in edits.pop(key).findings:
             skips.append(Skip(f, f"{key[0]}:{key[1]}: findings ask this line for different "
                               "values"))
-    return sorted(edits.values(), key=lambda e: (e.file, e.line)), skips
+    kept = sorted(edits.values(), key=lambda e: (e.file, e.line))
+    return _verified(config, kept, skips)
+
+
+def _verified(config: Config, edits: list[Edit], skips: list[Skip]
+              ) -> tuple[list[Edit], list[Skip]]:
+    """The edits of each file whose result reads back as the file with just those values
+    changed (parsed again: YAML by value at each key, Terraform by count of changed
+    values); a file that does not is left alone, and its findings say why."""
+    changes = patched(config, edits)
+    kept = []
+    for file, (old, new) in changes.items():
+        mine = [e for e in edits if e.file == file]
+        if _reads_back(file, old, new, mine):
+            kept += mine
+        else:
+            skips += [Skip(f, f"{file}: the edit would change more than the value (or not "
+                           "read back): change it by hand") for e in mine for f in e.findings]
+    return kept, skips
+
+
+def _reads_back(file: str, old: str, new: str, edits: list[Edit]) -> bool:
+    try:
+        if file.endswith(".tf"):
+            return _changed_leaves(_hcl_tree(old), _hcl_tree(new)) == len(edits)
+        import yaml
+
+        before, after = yaml.safe_load(old), yaml.safe_load(new)
+    except Exception:  # a parser's own errors: whatever does not read back is refused
+        return False
+    expected = json.loads(json.dumps(before, default=str))
+    for e in edits:
+        f = e.findings[0]
+        assert f.location is not None and f.location.key is not None
+        node: object = expected
+        steps = paths.parse(f.location.key)
+        for step in steps[:-1]:
+            node = node[step] if isinstance(node, dict | list) else None  # type: ignore[index]
+        if not isinstance(node, dict | list):
+            return False
+        node[steps[-1]] = f.remediation.value  # type: ignore[index]
+    return bool(json.loads(json.dumps(after, default=str)) == expected)
+
+
+def _hcl_tree(text: str) -> object:
+    import hcl2
+
+    from auditor.terraform.loader import options
+
+    return hcl2.loads(text, serialization_options=options())
+
+
+def _changed_leaves(a: object, b: object) -> int:
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return 1 << 20
+        return sum(_changed_leaves(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return 1 << 20
+        return sum(_changed_leaves(x, y) for x, y in zip(a, b, strict=True))
+    return int(a != b)
 
 
 def suggest(config: Config, report: Report) -> None:
@@ -119,58 +201,85 @@ def _not_adopted(f: Finding) -> str:
         return f"{f.item}: its live value is not shown (kept only as a hash): not written"
     if live == "(absent)":
         return f"{f.item}: gone live: remove it from Git by hand, or restore it live"
-    return f"{f.item}: not one value Git sets at one line: change it by hand"
+    return f"{f.item}: not one value of the declared kind at one line: change it by hand"
 
 
-def _edited(f: Finding, file: str, line: str) -> str:
+def _edited(f: Finding, file: str, line: str, text: str) -> str:
     """The line with the finding's value, or NUL + why not."""
     assert f.location is not None and f.remediation.value is not None
-    value = f.remediation.value
-    text = line.rstrip("\r\n")
-    end = line[len(text):]
+    value, at = f.remediation.value, f"{file}:{f.location.line}"
+    body = line.rstrip("\r\n")
+    end = line[len(body):]
     if file.endswith(".tf"):
-        m = _HCL_LINE.match(text)
-        field = (f.remediation.field or "").rsplit(".", 1)[-1].split("[", 1)[0]
-        # A parameter group's parameter is a block: its line is `value = ...`.
-        block = (f.remediation.field or "").startswith("parameters.") and \
-            m is not None and m["key"] == "value"
-        if m is None or not (m["key"] == field or block or f.location.related):
-            if field and re.match(r"\s*(resource|module)\s", text):
-                return (f"\0{file}:{f.location.line}: the block does not set {field}: add "
-                        f"`{field} = {_hcl(value)}` to it (auditor fix changes values, it "
-                        "does not add them yet)")
-            return (f"\0{file}:{f.location.line} does not set {field or 'one field'}: no "
-                    "single value to change there")
-        if not _HCL_LITERAL.match(m["value"]):
-            return (f"\0{file}:{f.location.line} sets {m['key']} from an expression "
-                    f"({m['value'][:80]}): change it where that is set")
-        return f"{m['head']}{_hcl(value)}{m['tail']}{end}"
+        return _hcl_line(f, at, body, end, value)
     if f.location.key is None:
-        return (f"\0{file}:{f.location.line} is not a values key the chart reads (the "
-                "chart's template writes it): change the template")
-    m = _YAML_LINE.match(text)
-    last = re.split(r"\.(?![^\[]*\])", f.location.key)[-1].split("[", 1)[0]
-    if m is None or m["key"] != last:
-        return (f"\0{file}:{f.location.line} does not set {f.location.key} to a plain "
-                "value: scan again, or change it by hand")
+        return (f"\0{at} is not a values key the chart reads (the chart's template writes "
+                "it): change the template")
+    if _ANCHORS.search(text):
+        return (f"\0{at}: the file uses YAML anchors, aliases or merge keys: an edit could "
+                "change other keys too: change it by hand")
+    m = _YAML_LINE.match(body)
+    if m is None or m["key"] != _last_key(f.location.key):
+        return (f"\0{at} does not set {f.location.key} to a plain value in block style: "
+                "scan again, or change it by hand")
     return f"{m['head']}{_yaml(value)}{m['tail']}{end}"
 
 
+def _hcl_line(f: Finding, at: str, body: str, end: str, value: Value) -> str:
+    assert f.location is not None
+    m = _HCL_LINE.match(body)
+    field = (f.remediation.field or "").rsplit(".", 1)[-1].split("[", 1)[0]
+    # A parameter group's parameter is a block: its line is `value = ...`.
+    block = (f.remediation.field or "").startswith("parameters.") and \
+        m is not None and m["key"] == "value"
+    caller = len(f.location.related) == 1  # a module caller's argument, used once
+    if m is None or not (m["key"] == field or block or caller):
+        if len(f.location.related) > 1:
+            return (f"\0{at} sets a variable the module uses in {len(f.location.related)} "
+                    "places: changing it changes them all: change it by hand")
+        if field and re.match(r"\s*(resource|module)\s", body):
+            return (f"\0{at}: the block does not set {field}: add `{field} = {_hcl(value)}` "
+                    "to it (auditor fix changes values, it does not add them yet)")
+        return f"\0{at} does not set {field or 'one field'}: no single value to change there"
+    if not _HCL_LITERAL.match(m["value"]):
+        return (f"\0{at} sets {m['key']} from an expression ({m['value'][:80]}): change it "
+                "where that is set")
+    literal = _hcl(value)
+    if not literal:
+        return f"\0{at}: {value!r} is not a value Terraform can be given here"
+    return f"{m['head']}{literal}{m['tail']}{end}"
+
+
+def _last_key(key: str) -> str:
+    """The last key of a values key (``a.b``, ``a["b.c"]``, ``a[0].b``)."""
+    try:
+        steps = paths.parse(key)
+    except ValueError:
+        return key
+    last = next((s for s in reversed(steps) if isinstance(s, str)), key)
+    return str(last)
+
+
 def _hcl(value: Value) -> str:
+    """A Terraform literal; a string's ``${`` and ``%{`` escaped (never template code)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value) if isinstance(value, int | float) else json.dumps(value)
+    if isinstance(value, int | float):
+        return str(value) if math.isfinite(value) else ""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("${", "$${").replace("%{", "%%{")
 
 
 def _yaml(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return str(value)
+        return str(value) if math.isfinite(value) else json.dumps(str(value))
     import yaml
 
-    return value if _PLAIN.match(value) and yaml.safe_load(value) == value else \
-        json.dumps(value)
+    plain = _PLAIN.match(value) and not _GO_NUMBER.match(value) \
+        and yaml.safe_load(value) == value
+    return value if plain else json.dumps(value, ensure_ascii=False)
 
 
 def _named(config: Config) -> list[FsPath]:
@@ -179,55 +288,93 @@ def _named(config: Config) -> list[FsPath]:
             for _, p, role in named_paths(env_name, env) if role != "plan"]
 
 
+def _shared(config: Config, file: str, environment: str) -> str | None:
+    """The other environments that read values file ``file`` (or its chart's own)."""
+    target = config.path(file).resolve()
+    others = []
+    for name, env in config.environments.items():
+        if name == environment or env.helm is None:
+            continue
+        files = [config.path(v).resolve() for v in env.helm.values]
+        files.append(config.path(env.helm.chart).resolve() / "values.yaml")
+        if target in files:
+            others.append(name)
+    return ", ".join(others) or None
+
+
 def _read(config: Config, file: str, allowed: list[FsPath]) -> list[str] | str:
-    """The file's lines, or why it is not edited."""
+    """The file's lines (split at LF only, each with its own line end), or why it is not
+    edited."""
     path = config.path(file)
     resolved = path.resolve()
-    if not any(resolved == a or a in resolved.parents for a in allowed):
+    under = next((a for a in allowed if resolved == a or a in resolved.parents), None)
+    if under is None:
         return f"{file}: not a file the config names: not edited"
-    if "templates" in resolved.relative_to(next(
-            a for a in allowed if resolved == a or a in resolved.parents)).parts:
+    parts = resolved.relative_to(under).parts
+    if ".terraform" in parts:
+        return f"{file}: a module copy terraform init downloaded: change the module's source"
+    if "templates" in parts:
         return (f"{file}: a chart template writes it (no values key was found to set it): "
                 "change the template, or give the chart a value for it")
     refusal = project.refusal(path)
     if refusal is not None:
         return f"{file}: {refusal}"
     try:
-        return path.read_text(encoding="utf-8").splitlines(keepends=True)
+        text = resolved.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return f"{file}: cannot read: {exc}"
+    pieces = text.split("\n")
+    return [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
 
 
 def patched(config: Config, edits: list[Edit]) -> dict[str, tuple[str, str]]:
     """file -> (text now, text with the edits)."""
     out: dict[str, tuple[str, str]] = {}
     for file in dict.fromkeys(e.file for e in edits):
-        lines = config.path(file).read_text(encoding="utf-8").splitlines(keepends=True)
-        old = "".join(lines)
+        old = config.path(file).resolve().read_bytes().decode("utf-8")
+        lines = old.split("\n")
         for e in edits:
             if e.file == file:
-                lines[e.line - 1] = e.after
-        out[file] = (old, "".join(lines))
+                lines[e.line - 1] = e.after.removesuffix("\n")
+        out[file] = (old, "\n".join(lines))
     return out
 
 
+def target(config: Config, file: str) -> FsPath:
+    """Where a fixed file is written: the file itself, through any link to it."""
+    return config.path(file).resolve()
+
+
 def diff(changes: dict[str, tuple[str, str]]) -> str:
-    return "".join("".join(difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{file}",
-        f"b/{file}")) for file, (old, new) in changes.items())
+    """A unified diff ``git apply`` takes (a last line without its line end is marked)."""
+    out = []
+    for file, (old, new) in changes.items():
+        for line in difflib.unified_diff(old.splitlines(keepends=True),
+                                         new.splitlines(keepends=True),
+                                         f"a/{file}", f"b/{file}"):
+            out.append(line if line.endswith("\n") else
+                       line + "\n\\ No newline at end of file\n")
+    return "".join(out)
 
 
-def dirty(config: Config, files: list[str]) -> list[str]:
-    """Those of ``files`` with changes git has not committed (none outside a work tree, or
-    without git: nothing to compare with). The paths come after ``--``: never options."""
+def dirty(config: Config, files: list[str]) -> list[tuple[str, str]]:
+    """(file, why) for each of ``files`` git has uncommitted changes in, or that git could
+    not answer for (refused too: only outside a work tree is there nothing to compare).
+    The path comes after ``--``, taken literally: never an option, never a pattern."""
     out = []
     for file in files:
+        path = target(config, file)
         try:
-            done = subprocess.run(["git", "-C", str(config.base_dir), "status", "--porcelain",
-                                   "--", file], capture_output=True, text=True, timeout=30,
-                                  check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return []
-        if done.returncode == 0 and done.stdout.strip():
-            out.append(file)
+            done = subprocess.run(["git", "-C", str(path.parent), "--literal-pathspecs",
+                                   "status", "--porcelain", "--", path.name],
+                                  capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            out.append((file, f"git could not say whether it has changes ({exc})"))
+            continue
+        if done.returncode != 0:
+            if "not a git repository" not in done.stderr:
+                why = " ".join(done.stderr.split())[:200]
+                out.append((file, f"git could not say whether it has changes ({why})"))
+        elif done.stdout.strip():
+            out.append((file, "has changes git has not committed"))
     return out

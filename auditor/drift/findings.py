@@ -9,7 +9,9 @@ sides ("set" or "changed" says what happened).
 
 from __future__ import annotations
 
-from auditor.checks.base import Outcome
+import math
+
+from auditor.checks.base import Outcome, flag
 from auditor.drift.compare import Difference
 from auditor.drift.hidden import SHOWN, hidden, is_marker, render
 from auditor.models import Provenance, Resource
@@ -46,12 +48,35 @@ def finding(declared: Resource, d: Difference, cause: str, fix: str,
 
 def _adoptable(d: Difference) -> str | int | float | bool | None:
     """The live value, where Git sets the field to a plain value that live changed to
-    another shown in clear (`auditor fix --adopt-live` writes it at the declared line)."""
+    another shown in clear (`auditor fix --adopt-live` writes it at the declared line), in
+    the declared value's own type: an API's "5" for Git's 5 is 5, "false" for a bool is
+    false; a live value of another kind (or not a finite number) is not adopted."""
     if d.declared is MISSING or d.from_default or d.live is MISSING or hidden(d.field, d.live):
         return None
     if isinstance(d.declared, dict | list) or is_marker(d.live) or is_marker(d.declared):
         return None
-    return d.live if isinstance(d.live, str | int | float | bool) else None
+    live, declared = d.live, d.declared
+    if isinstance(declared, bool):
+        return flag(live)
+    if isinstance(declared, int | float):
+        number = _number(live)
+        if number is None or (isinstance(declared, int) and number != int(number)):
+            return None
+        return int(number) if isinstance(declared, int) else number
+    if isinstance(declared, str) and isinstance(live, str | int | float) \
+            and not isinstance(live, bool):
+        return live if isinstance(live, str) else str(live)
+    return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value) if isinstance(value, int | float | str) else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def missing(declared: Resource, cause: str, fix: str) -> Outcome:
