@@ -184,9 +184,11 @@ def _changed_leaves(a: object, b: object) -> int:
 
 
 def suggest(config: Config, report: Report) -> None:
-    """Each fixable declared finding's new line (``remediation.suggestion``), for a pull
-    request's suggested change; none where no edit would be made."""
-    edits, _ = plan(config, report)
+    """Each new fixable declared finding's new line (``remediation.suggestion``), for a
+    pull request's suggested change; none where no edit would be made. (Only new ones: a
+    fleet's scan does not read and parse every file again for lines nobody asked for.)"""
+    new = [f for f in report.findings if f.baseline != "existing"]
+    edits, _ = plan(config, report.model_copy(update={"findings": new}))
     for e in edits:
         text = e.after.rstrip("\r\n")
         for f in e.findings:

@@ -49,9 +49,10 @@ def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_opt
         # A PR may rename the service: the fingerprints do not include it.
         baseline.compare(report, base, label, note, check_service=False)
     report.source_url = _source_url(options.source_url)
-    from auditor import fixes  # (the suggested change of each fixable finding)
+    if report.comparison is not None:  # the PR gate: each new fixable finding's new line
+        from auditor import fixes
 
-    fixes.suggest(config, report)
+        fixes.suggest(config, report)
 
 
 def waiver_path(config: Config, given: str | None) -> tuple[FsPath, str] | None:

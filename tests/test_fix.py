@@ -180,11 +180,14 @@ def test_the_pr_comment_suggests_the_line_for_each_new_fixable_finding(proj: Pat
     assert "Suggested change to helm/chess-ai/values.yaml:116 (`auditor fix`):\n\n" \
         "```suggestion\n  enabled: true\n```" in comment
     assert "rds.tf:56 (`auditor fix`)" not in comment  # pre-existing: not suggested again
-    report = _scan(proj)
-    [rds] = [f for f in report["findings"] if f["policy"] == "rds-backups"]
-    assert rds["remediation"]["suggestion"] == {
-        "file": "infrastructure/terraform/aws/rds.tf", "line": 56,
-        "text": "  backup_retention_period = 7"}
+    gate = json.loads(_run("scan", "--config", str(proj), "--format", "json", "--baseline",
+                           str(base_file)).stdout)
+    suggested = {f["policy"]: f["remediation"]["suggestion"] for f in gate["findings"]
+                 if f["remediation"]["value"] is not None}
+    assert suggested["rds-backups"] is None  # pre-existing
+    assert suggested["pdb-present"] == {"file": "helm/chess-ai/values.yaml", "line": 116,
+                                        "text": "  enabled: true"}
+    assert _scan(proj)["findings"][0]["remediation"]["suggestion"] is None  # no gate: none
 
 
 ORDERS = {  # another service's layout: its own chart (values keys named as the fields) and TF
