@@ -258,10 +258,9 @@ def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
     report = run(config, chosen, options)
     # Waivers and inline suppressions: what the team accepted is not changed.
     finish(report, config, pack, run, options, OutcomeOptions(waivers, (), None, None, None))
-    edits, skips = fixes.plan(config, report, "drift" if adopt_live else "declared")
+    edits, skips, changes = fixes.plan(config, report, "drift" if adopt_live else "declared")
     for s in skips:
         _say(f"not fixed: {s.finding.policy} {s.finding.resource.ident}: {s.why}", err=True)
-    changes = fixes.patched(config, edits)
     if not write:
         if changes:  # a patch for `git apply`; escaped only for a terminal
             text = fixes.diff(changes)

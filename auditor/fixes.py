@@ -68,13 +68,19 @@ def fixable(report: Report, side: str = "declared") -> list[Finding]:
             and f.location is not None and f.location.line]
 
 
+Changes = dict[str, tuple[str, str]]  # file -> (its text as read, with the edits)
+
+
 def plan(config: Config, report: Report, side: str = "declared"
-         ) -> tuple[list[Edit], list[Skip]]:
+         ) -> tuple[list[Edit], list[Skip], Changes]:
+    """The edits, the findings left alone and why, and each changed file's text before
+    and after (from the one read the edits were checked against)."""
     with project.confined(project.root_of(config.base_dir)):
         return _plan(config, report, side)
 
 
-def _plan(config: Config, report: Report, side: str) -> tuple[list[Edit], list[Skip]]:
+def _plan(config: Config, report: Report, side: str
+          ) -> tuple[list[Edit], list[Skip], Changes]:
     edits: dict[tuple[str, int], Edit] = {}
     skips: list[Skip] = []
     conflicts: set[tuple[str, int]] = set()
@@ -120,24 +126,31 @@ def _plan(config: Config, report: Report, side: str) -> tuple[list[Edit], list[S
             skips.append(Skip(f, f"{key[0]}:{key[1]}: findings ask this line for different "
                               "values"))
     kept = sorted(edits.values(), key=lambda e: (e.file, e.line))
-    return _verified(config, kept, skips)
+    return _verified(texts, kept, skips)
 
 
-def _verified(config: Config, edits: list[Edit], skips: list[Skip]
-              ) -> tuple[list[Edit], list[Skip]]:
+def _verified(texts: dict[str, list[str] | str], edits: list[Edit], skips: list[Skip]
+              ) -> tuple[list[Edit], list[Skip], Changes]:
     """The edits of each file whose result reads back as the file with just those values
     changed (parsed again: YAML by value at each key, Terraform by count of changed
     values); a file that does not is left alone, and its findings say why."""
-    changes = patched(config, edits)
-    kept = []
-    for file, (old, new) in changes.items():
+    kept: list[Edit] = []
+    changes: Changes = {}
+    for file in dict.fromkeys(e.file for e in edits):
+        lines = texts[file]
+        assert isinstance(lines, list)  # (an edit is made only of a file that was read)
         mine = [e for e in edits if e.file == file]
-        if _reads_back(file, old, new, mine):
+        new = list(lines)
+        for e in mine:
+            new[e.line - 1] = e.after
+        old, text = "".join(lines), "".join(new)
+        if _reads_back(file, old, text, mine):
             kept += mine
+            changes[file] = (old, text)
         else:
             skips += [Skip(f, f"{file}: the edit would change more than the value (or not "
                            "read back): change it by hand") for e in mine for f in e.findings]
-    return kept, skips
+    return kept, skips, changes
 
 
 def _reads_back(file: str, old: str, new: str, edits: list[Edit]) -> bool:
@@ -188,7 +201,7 @@ def suggest(config: Config, report: Report) -> None:
     pull request's suggested change; none where no edit would be made. (Only new ones: a
     fleet's scan does not read and parse every file again for lines nobody asked for.)"""
     new = [f for f in report.findings if f.baseline != "existing"]
-    edits, _ = plan(config, report.model_copy(update={"findings": new}))
+    edits, _, _ = plan(config, report.model_copy(update={"findings": new}))
     for e in edits:
         text = e.after.rstrip("\r\n")
         for f in e.findings:
@@ -329,25 +342,12 @@ def _read(config: Config, file: str, allowed: list[FsPath]) -> list[str] | str:
     return [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
 
 
-def patched(config: Config, edits: list[Edit]) -> dict[str, tuple[str, str]]:
-    """file -> (text now, text with the edits)."""
-    out: dict[str, tuple[str, str]] = {}
-    for file in dict.fromkeys(e.file for e in edits):
-        old = config.path(file).resolve().read_bytes().decode("utf-8")
-        lines = old.split("\n")
-        for e in edits:
-            if e.file == file:
-                lines[e.line - 1] = e.after.removesuffix("\n")
-        out[file] = (old, "\n".join(lines))
-    return out
-
-
 def target(config: Config, file: str) -> FsPath:
     """Where a fixed file is written: the file itself, through any link to it."""
     return config.path(file).resolve()
 
 
-def diff(changes: dict[str, tuple[str, str]]) -> str:
+def diff(changes: Changes) -> str:
     """A unified diff ``git apply`` takes (a last line without its line end is marked)."""
     out = []
     for file, (old, new) in changes.items():

@@ -110,7 +110,7 @@ def test_a_values_line_that_no_longer_holds_the_key_is_left_alone(proj: Path) ->
     values = proj / "helm/chess-ai/values.yaml"
     values.write_text(values.read_text().replace("  enabled: false\n  maxUnavailable",
                                                  "  on: false\n  maxUnavailable"))
-    edits, skips = fixes.plan(config_mod.load(str(proj)), report)
+    edits, skips, _ = fixes.plan(config_mod.load(str(proj)), report)
     assert "podDisruptionBudget.enabled" in " ".join(s.why for s in skips)
     assert [e.before for e in edits if e.file == "helm/chess-ai/values.yaml"] == [
         "  allowVolumeExpansion: false\n"]  # the other finding's line is still edited
