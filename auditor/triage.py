@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditor import runbook, runbook_sections
+from auditor.checks.drift import READS
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.policies import Policy
@@ -24,16 +25,6 @@ from auditor.shell import placed
 
 _NAME = re.compile(r"\{\{\s*names\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _NUMBER = re.compile(r"^\s*\d+(\.\d+)*\.?\s+")
-# Kinds a drift check reads (its policy lists no `requires`: it pairs objects itself).
-DRIFT_READS: dict[str, frozenset[str]] = {
-    "helm_drift": frozenset({"Deployment", "StatefulSet", "DaemonSet", "Service", "ConfigMap",
-                             "Ingress", "PersistentVolumeClaim", "PodDisruptionBudget"}),
-    "hpa_drift": frozenset({"HorizontalPodAutoscaler", "Deployment", "StatefulSet"}),
-    "terraform_drift": frozenset({"SecurityGroup", "DBInstance", "DBCluster",
-                                  "DBParameterGroup", "Nodegroup", "TargetGroup",
-                                  "LoadBalancer", "SecretsManagerSecret", "StorageClass",
-                                  "CloudTrailEvents"}),
-}
 
 
 @dataclass(frozen=True)
@@ -66,7 +57,7 @@ def kinds(policies: Iterable[Policy]) -> frozenset[str] | None:
     """The live kinds the policies read, or None when one of them does not say."""
     out: set[str] = set()
     for p in policies:
-        reads = set(p.needs()) | DRIFT_READS.get(p.check or "", frozenset())
+        reads = set(p.needs()) | READS.get(p.check or "", frozenset())
         if not reads:
             return None
         out |= reads

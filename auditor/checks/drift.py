@@ -31,6 +31,7 @@ from auditor.drift.provenance import aws as aws_trace
 from auditor.drift.provenance import kubernetes as k8s_trace
 from auditor.drift.removal import needs_removal, removal
 from auditor.drift.replicas import HPA, managed_replicas, target, undeclared
+from auditor.live.aws.cloudtrail import KIND as CLOUDTRAIL
 from auditor.models import Inventory, Provenance, Resource
 from auditor.paths import MISSING, Path
 from auditor.shell import Shell
@@ -38,6 +39,11 @@ from auditor.shell import Shell
 __all__ = ["OBJECT", "helm_drift", "hpa_drift", "rule_label", "sg_rules", "terraform_drift"]
 Cause = Callable[[Inventory, Resource, Resource, Difference], str]
 DESIRED_SIZE = ("scaling_config", "desired_size")
+# The live kinds each check reads (its policy lists no `requires`: it pairs objects itself).
+READS: dict[str, frozenset[str]] = {
+    "helm_drift": frozenset(HELM_RULES), "hpa_drift": frozenset({HPA, *WORKLOADS}),
+    "terraform_drift": frozenset({"SecurityGroup", *TERRAFORM_RULES, CLOUDTRAIL}),
+}
 
 
 def helm_drift(ctx: CheckContext) -> list[Outcome]:
