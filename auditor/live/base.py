@@ -13,6 +13,7 @@ that need that kind end in ``error``. It never keeps secret values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from auditor.config import Config, Environment
@@ -40,3 +41,8 @@ class LiveSource(Protocol):
         """``declared`` tells the collector what to look for (names Terraform declares);
         ``kinds``, when given, are the only kinds to read (the rest are not looked at)."""
         ...
+
+
+def iso(moment: datetime) -> str:
+    """A time as collectors record it: ISO 8601 in UTC to the second (``...Z``)."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -16,12 +16,11 @@ import re
 import socket
 import ssl
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.config import Config, Environment
-from auditor.live.base import LiveCollected
+from auditor.live.base import LiveCollected, iso
 from auditor.models import Location, Problem, Resource
 
 KINDS = ("TLSEndpoint",)
@@ -131,13 +130,9 @@ def describe(der: bytes) -> dict[str, Any]:
         names = san.value.get_values_for_type(x509.DNSName)
     except x509.ExtensionNotFound:
         names = []
-    return {"not_after": iso_utc(cert.not_valid_after_utc),
+    return {"not_after": iso(cert.not_valid_after_utc),
             "subject": cert.subject.rfc4514_string(),
             "issuer": cert.issuer.rfc4514_string(), "dns_names": list(names)}
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _why(exc: BaseException) -> str:

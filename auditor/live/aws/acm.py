@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.live.aws.api import Api, iso, read
+from auditor.live.aws.api import Api, read
 from auditor.live.aws.targets import Targets
-from auditor.live.base import LiveCollected
+from auditor.live.base import LiveCollected, iso
 from auditor.models import Resource
 
 KINDS = ("ACMCertificate",)

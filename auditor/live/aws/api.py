@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -114,11 +113,6 @@ def read(out: LiveCollected, kinds: tuple[str, ...],
         return []
     out.resources.extend(found)
     return found
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second, as the TLS collector writes expiries."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def unique(values: Iterable[str]) -> list[str]:

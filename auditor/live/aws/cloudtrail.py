@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from auditor.live.base import iso
 from auditor.models import Resource
 
 if TYPE_CHECKING:  # (boto3 is imported only when a lookup runs)
@@ -112,9 +113,6 @@ def lookup(api: Api, targets: Iterable[Target],
         "window_days": WINDOW.days, "complete": complete, "events": events})
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
 
 class _Pace:
     """At most ``rate`` calls a second: each call starts a gap after the previous one
@@ -156,7 +154,7 @@ def _kept(raw: Any, targets: list[Target]) -> dict[str, Any] | None:
     identity = record.get("userIdentity")
     identity = identity if isinstance(identity, dict) else {}
     actor = identity.get("arn") or raw.get("Username") or identity.get("principalId")
-    return {"call": raw["EventName"], "via": via, "at": _iso(at), "target_kind": kind,
+    return {"call": raw["EventName"], "via": via, "at": iso(at), "target_kind": kind,
             "target": named[:MAX_TEXT] if named else named, "scope": scope,
             "actor": _printable(actor), "fields": _fields(field, params)}
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from auditor.checks.capacity import DEFAULT_MAX_CONNECTIONS, eval_formula
 from auditor.live.aws import ec2
-from auditor.live.aws.api import Api, CallFailed, iso, read, unique
+from auditor.live.aws.api import Api, CallFailed, read, unique
 from auditor.live.aws.targets import Targets
-from auditor.live.base import LiveCollected
+from auditor.live.base import LiveCollected, iso
 from auditor.models import Resource
 from auditor.unknown import Unknown
 
