@@ -84,13 +84,18 @@ def test_a_path_that_is_there_but_is_not_a_chart_stays_an_input_problem(
     assert any("no Chart.yaml" in f["message"] for f in report["findings"])
 
 
-def test_every_unknown_key_is_listed_not_the_first_and_a_count(tmp_path: Path) -> None:
-    text = ("service: shop\nenvironments:\n  prod:\n    helm:\n      chart: helm/chess-ai\n"
-            "      relase: shop\n      valuez: [a.yaml]\n    terrafrom: {dirs: [tf]}\n")
+def _load_errors(tmp_path: Path, text: str) -> list[str]:
+    """The error lines of loading ``text`` as auditor.yaml, each from the file's name on."""
     (tmp_path / "auditor.yaml").write_text(text)
     with pytest.raises(ConfigError) as err:
         load(str(tmp_path))
-    lines = [line.split("/")[-1] for line in err.value.format_message().splitlines()]
+    return [line.split("/")[-1] for line in err.value.format_message().splitlines()]
+
+
+def test_every_unknown_key_is_listed_not_the_first_and_a_count(tmp_path: Path) -> None:
+    text = ("service: shop\nenvironments:\n  prod:\n    helm:\n      chart: helm/chess-ai\n"
+            "      relase: shop\n      valuez: [a.yaml]\n    terrafrom: {dirs: [tf]}\n")
+    lines = _load_errors(tmp_path, text)
     assert lines == [
         "auditor.yaml:6: environments.prod.helm.relase: unknown key",
         "auditor.yaml:7: environments.prod.helm.valuez: unknown key",
@@ -103,10 +108,7 @@ def test_every_unknown_key_is_listed_not_the_first_and_a_count(tmp_path: Path) -
 def test_a_missing_required_key_with_no_typo_beside_it_is_still_said(tmp_path: Path) -> None:
     text = ("service: shop\nenvironments:\n  prod:\n    helm:\n      chart: helm/chess-ai\n"
             "  staging:\n    helm: {chart: c, release: r, colour: blue}\n")
-    (tmp_path / "auditor.yaml").write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load(str(tmp_path))
-    lines = [line.split("/")[-1] for line in err.value.format_message().splitlines()]
+    lines = _load_errors(tmp_path, text)
     assert lines == ["auditor.yaml:4: environments.prod.helm.release: Field required",
                      "auditor.yaml:7: environments.staging.helm.colour: unknown key"]
 

@@ -22,6 +22,11 @@ NOW = "2026-12-01T00:00:00Z"
 KNOWN = ["image-pinned", "cpu-limits", "memory-limits", "rds-backups"]
 
 
+def _inline(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's waiver states of inline suppressions."""
+    return [w for w in report["waivers"] if w["owner"] == "inline comment"]
+
+
 def _project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(EXAMPLE, root)
@@ -114,7 +119,7 @@ def test_a_comment_on_the_line_or_above_waives_the_finding_in_every_format(
                                 "expires": None, "file": "helm/values-prod.yaml",
                                 "line": image_line, "inline": True}
     assert report["summary"]["waived"] == before["summary"]["waived"] + 1
-    states = [w for w in report["waivers"] if w["owner"] == "inline comment"]
+    states = _inline(report)
     assert [(w["state"], w["matched"]) for w in states] == [("active", 1)]
     for fmt, expected in (("table", f"inline at helm/values-prod.yaml:{image_line}"),
                           ("markdown", "pinned by the release job"),
@@ -229,7 +234,7 @@ def test_a_comment_in_a_file_outside_the_project_is_not_read(tmp_path: Path) -> 
     values.symlink_to(outside)  # the values file now leads out of the project
     _, report = _scan(root, "--fail-on", "never")
     assert not any(f["waived"] for f in _find(report, "image-pinned"))
-    assert not [w for w in report["waivers"] if w["owner"] == "inline comment"]
+    assert not _inline(report)
 
 
 def test_a_long_run_of_blanks_parses_in_one_pass() -> None:
@@ -255,10 +260,10 @@ def test_a_comment_is_not_stale_while_an_environment_reading_its_file_was_left_o
     _suppress(root, before, "image-pinned",
               "# auditor:ignore hpa-present -- nothing to cover in prod")
     _, only_prod = _scan(root, "--env", "prod")
-    (state,) = [w for w in only_prod["waivers"] if w["owner"] == "inline comment"]
+    (state,) = _inline(only_prod)
     assert state["state"] == "active" and state["environments"] == ["prod", "staging"]
     _, both = _scan(root)
-    (state,) = [w for w in both["waivers"] if w["owner"] == "inline comment"]
+    (state,) = _inline(both)
     assert state["state"] == "stale"  # every reader checked, nothing covered
 
 
@@ -270,10 +275,10 @@ def test_a_comment_naming_a_policy_this_run_did_not_check_is_not_stale(
               "# auditor:ignore hpa-drift,image-pinned -- drift is for the audit")
     # A drift policy is not checked by `scan`; image-pinned is deselected here.
     _, report = _scan(root, "--policy", "cpu-limits")
-    (state,) = [w for w in report["waivers"] if w["owner"] == "inline comment"]
+    (state,) = _inline(report)
     assert state["state"] == "active"
     _, scanned = _scan(root)
-    (state,) = [w for w in scanned["waivers"] if w["owner"] == "inline comment"]
+    (state,) = _inline(scanned)
     assert state["state"] == "active" and state["matched"] == 1  # image-pinned covered
 
 
@@ -290,7 +295,7 @@ def test_a_comment_beside_a_finding_the_waiver_file_covers_is_not_stale(
     _, report = _scan(root)
     (pinned,) = _find(report, "image-pinned")
     assert pinned["waived"]["reason"] == "the file's"  # the waiver file comes first
-    (state,) = [w for w in report["waivers"] if w["owner"] == "inline comment"]
+    (state,) = _inline(report)
     assert state["state"] == "active" and state["matched"] == 1
 
 
