@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def test_a_waived_or_suppressed_finding_is_not_changed(proj: Path) -> None:
         "waivers:\n  - policy: rds-backups\n    resource: DBInstance/chess-ai-prod\n"
         "    environments: [prod]\n"
         "    reason: restores come from the replica\n    owner: dba@example.com\n"
-        "    expires: 2099-01-31\n")
+        f"    expires: {datetime.now(UTC).date() + timedelta(days=30)}\n")
     values = proj / VALUES
     values.write_text(values.read_text().replace(
         "  allowVolumeExpansion: false",
