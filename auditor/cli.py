@@ -258,7 +258,10 @@ def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
     report = run(config, chosen, options)
     # Waivers and inline suppressions: what the team accepted is not changed.
     finish(report, config, pack, run, options, OutcomeOptions(waivers, (), None, None, None))
-    edits, skips, changes = fixes.plan(config, report, "drift" if adopt_live else "declared")
+    # Each edit is checked by scanning a copy with it, under every policy the config runs.
+    everything, _ = _selection((), (), None).choose(pack, config)
+    edits, skips, changes = fixes.plan(config, report, "drift" if adopt_live else "declared",
+                                       everything)
     for s in skips:
         _say(f"not fixed: {s.finding.policy} {s.finding.resource.ident}: {s.why}", err=True)
     if not write:

@@ -23,12 +23,19 @@ import json
 import math
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING, Any
 
 from auditor import paths, project
 from auditor.config import Config, named_paths
+from auditor.limits import MAX_INPUT_BYTES
 from auditor.models import Finding, Report, Suggestion
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from auditor.policies import Policy
 
 Value = str | int | float | bool
 _YAML_LINE = re.compile(
@@ -39,6 +46,7 @@ _ANCHORS = re.compile(r"(?:^|[\s:\-\[{,])[&*][^\s,\[\]{}]+|<<[ \t]*:", re.M)
 _HCL_LINE = re.compile(r"""^(?P<head>\s*(?P<key>[A-Za-z_][\w-]*)\s*=\s*)(?P<value>.*?)"""
                        r"""(?P<tail>(?:[ \t]+(?:#|//).*)?[ \t]*)$""")
 _HCL_LITERAL = re.compile(r"""^(?:-?\d+(?:\.\d+)?|true|false|"(?:[^"\\$%]|\\[^$%])*")$""")
+_VAR_REFS = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./-]+$")
 _GO_NUMBER = re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|0[xXoObB][\da-fA-F_]+"
                         r"|\.\d+|\.inf|\.nan)$", re.I)
@@ -49,8 +57,15 @@ class Edit:
     file: str  # relative to the config's directory
     line: int
     before: str
-    after: str
+    after: str  # the line's new text; with ``insert``, lines added after it (line 0: on top)
     findings: tuple[Finding, ...]
+    insert: bool = False
+    key: str | None = None  # a values file's: the key it sets (else the findings' location's)
+    value: Value | None = None  # and to what (else the findings' remedy)
+
+    @property
+    def same(self) -> tuple[str, int, str, bool]:
+        return self.file, self.line, self.after, self.insert
 
 
 @dataclass(frozen=True)
@@ -71,29 +86,85 @@ def fixable(report: Report, side: str = "declared") -> list[Finding]:
 Changes = dict[str, tuple[str, str]]  # file -> (its text as read, with the edits)
 
 
-def plan(config: Config, report: Report, side: str = "declared"
+def plan(config: Config, report: Report, side: str = "declared",
+         policies: list[Policy] | None = None, now: datetime | None = None
          ) -> tuple[list[Edit], list[Skip], Changes]:
     """The edits, the findings left alone and why, and each changed file's text before
-    and after (from the one read the edits were checked against)."""
+    and after (from the one read the edits were checked against). With ``policies``,
+    declared edits are also kept only if a scan of the project with them (in a copy)
+    no longer has their findings and has no new one (:mod:`auditor.fix_verify`); and a
+    finding no values key was found for gets the values keys its chart reads tried."""
+    chart = {p.id: p for p in policies} if side == "declared" and policies else None
     with project.confined(project.root_of(config.base_dir)):
-        return _plan(config, report, side)
+        texts, edits, skips, guesses = _plan(config, report, side, chart)
+    edits, skips, changes = _verified(texts, edits, skips)
+    if policies is not None and side == "declared" and (edits or guesses):
+        edits, skips, changes = _rescanned(config, policies, now, texts,
+                                           [[[e]] for e in edits] + guesses, skips)
+    return edits, skips, changes
 
 
-def _plan(config: Config, report: Report, side: str
-          ) -> tuple[list[Edit], list[Skip], Changes]:
+Group = list[list["Edit"]]  # alternative edits for the same findings, the likeliest first
+
+
+def _rescanned(config: Config, policies: list[Policy], now: datetime | None,
+               texts: Texts, groups: list[Group], skips: list[Skip]
+               ) -> tuple[list[Edit], list[Skip], Changes]:
+    from auditor import fix_verify
+
+    def trial(chosen: list[Edit]) -> fix_verify.Trial:
+        return fix_verify.Trial({f: new for f, (_, new) in _changes(texts, chosen).items()},
+                                tuple(f for e in chosen for f in e.findings),
+                                ", ".join(e.key for e in chosen if e.key))
+
+    edits = [e for g in groups for alt in g for e in alt]
+    verifier = fix_verify.Verifier(config, policies, sorted({e.file for e in edits}),
+                                   sorted({f.environment for e in edits for f in e.findings}),
+                                   now)
+    chosen = fix_verify.search(verifier, [[trial(alt) for alt in g] for g in groups],
+                               lambda picks: trial([e for i, j in picks
+                                                    for e in groups[i][j]]))
+    good: list[Edit] = []
+    for i, g in enumerate(groups):
+        pick = chosen[i]
+        if isinstance(pick, int):
+            good += g[pick]
+            continue
+        first = g[0][0]
+        where = f"{first.file}:{first.line}" if len(g) == 1 else "the keys the chart reads"
+        skips = skips + [Skip(f, f"{where}: {pick}") for f in first.findings]
+    good.sort(key=lambda e: (e.file, e.line))
+    return good, skips, _changes(texts, good)
+
+
+Texts = dict[str, list[str] | str]  # file -> its lines as read, or why it is not edited
+
+
+def _plan(config: Config, report: Report, side: str, chart: dict[str, Policy] | None
+          ) -> tuple[Texts, list[Edit], list[Skip], list[Group]]:
+    """``chart``: the policies, when edits are verified by a scan: then a finding a chart's
+    template writes gets the values keys the chart reads as alternatives (guesses)."""
     edits: dict[tuple[str, int], Edit] = {}
     skips: list[Skip] = []
+    guesses: Guesses = {}
     conflicts: set[tuple[str, int]] = set()
     allowed = _named(config)
-    texts: dict[str, list[str] | str] = {}
+    texts: Texts = {}
     for f in fixable(report, side):
         assert f.location is not None and f.location.line is not None
         file, line = f.location.file, f.location.line
         if file not in texts:
             texts[file] = _read(config, file, allowed)
         lines = texts[file]
+        adding = chart is not None and file.endswith(".tf")
+        if chart is not None and _by_template(config, f):
+            _guess(guesses, skips, f, _guesses(config, f, chart.get(f.policy), texts, allowed))
+            continue
         if isinstance(lines, str):
-            skips.append(Skip(f, lines))
+            if adding:
+                _guess(guesses, skips, f, _argument(config, f, texts, allowed), lines)
+            else:
+                skips.append(Skip(f, lines))
             continue
         shared = _shared(config, file, f.environment) if side == "drift" else None
         if shared:
@@ -105,6 +176,9 @@ def _plan(config: Config, report: Report, side: str
             skips.append(Skip(f, f"{file}:{line}: the file is shorter now: scan again"))
             continue
         after = _edited(f, file, lines[line - 1], "".join(lines))
+        if after.startswith("\0") and adding and _ADDABLE.search(after):
+            _guess(guesses, skips, f, _argument(config, f, texts, allowed), after[1:])
+            continue
         if after.startswith("\0"):
             skips.append(Skip(f, after[1:]))
             continue
@@ -125,25 +199,75 @@ def _plan(config: Config, report: Report, side: str
         for f in edits.pop(key).findings:
             skips.append(Skip(f, f"{key[0]}:{key[1]}: findings ask this line for different "
                               "values"))
-    kept = sorted(edits.values(), key=lambda e: (e.file, e.line))
-    return _verified(texts, kept, skips)
+    return texts, sorted(edits.values(), key=lambda e: (e.file, e.line)), skips, \
+        list(guesses.values())
 
 
-def _verified(texts: dict[str, list[str] | str], edits: list[Edit], skips: list[Skip]
+Guesses = dict[tuple[tuple[str, int, str, bool], ...], Group]
+
+
+def _guess(guesses: Guesses, skips: list[Skip], f: Finding, found: Group | str,
+           why: str | None = None) -> None:
+    """Records ``f``'s alternatives (with another finding's, when the same edits resolve
+    both: the same key for two workloads), or skips it: ``why`` if given, else the reason
+    no alternative was found."""
+    if isinstance(found, str):
+        skips.append(Skip(f, why or found))
+        return
+    ident = tuple(e.same for alt in found for e in alt)
+    if ident in guesses:
+        found = [[replace(e, findings=(*e.findings, f)) for e in alt] for alt in guesses[ident]]
+    guesses[ident] = found
+
+
+def _changes(texts: Texts, edits: list[Edit]) -> Changes:
+    """Each edited file's text as read and with ``edits``."""
+    out: Changes = {}
+    for file in dict.fromkeys(e.file for e in edits):
+        lines = texts[file]
+        assert isinstance(lines, list)  # (an edit is made only of a file that was read)
+        new = list(lines)
+        mine = [e for e in edits if e.file == file]
+        for e in mine:
+            if not e.insert:
+                new[e.line - 1] = e.after
+        added: dict[int, list[str]] = {}
+        for e in mine:
+            if e.insert:
+                added.setdefault(e.line, []).append(e.after)
+        for line, pieces in added.items():  # after the replacements: they follow its new text
+            # Several at one place share one paragraph: only the last keeps a blank line,
+            # and Terraform's `=` are aligned as terraform fmt would.
+            pieces = _aligned(pieces)
+            text = "".join(p.rstrip("\r\n") + ("\r\n" if "\r\n" in p else "\n")
+                           for p in pieces[:-1]) + pieces[-1]
+            if line == 0:
+                new[:1] = [text + (new[0] if new else "")]
+                continue
+            end = "" if new[line - 1].endswith("\n") else ("\r\n" if "\r\n" in text
+                                                            else "\n")
+            new[line - 1] += end + text
+        out[file] = ("".join(lines), "".join(new))
+    return out
+
+
+def _aligned(pieces: list[str]) -> list[str]:
+    parts = [re.match(r"^( *)([\w-]+) = (.*)$", p, re.S) for p in pieces]
+    if len(pieces) < 2 or not all(parts):
+        return pieces
+    width = max(len(m[2]) for m in parts if m)
+    return [f"{m[1]}{m[2].ljust(width)} = {m[3]}" for m in parts if m]
+
+
+def _verified(texts: Texts, edits: list[Edit], skips: list[Skip]
               ) -> tuple[list[Edit], list[Skip], Changes]:
     """The edits of each file whose result reads back as the file with just those values
     changed (parsed again: YAML by value at each key, Terraform by count of changed
     values); a file that does not is left alone, and its findings say why."""
     kept: list[Edit] = []
     changes: Changes = {}
-    for file in dict.fromkeys(e.file for e in edits):
-        lines = texts[file]
-        assert isinstance(lines, list)  # (an edit is made only of a file that was read)
+    for file, (old, text) in _changes(texts, edits).items():
         mine = [e for e in edits if e.file == file]
-        new = list(lines)
-        for e in mine:
-            new[e.line - 1] = e.after
-        old, text = "".join(lines), "".join(new)
         if _reads_back(file, old, text, mine):
             kept += mine
             changes[file] = (old, text)
@@ -163,16 +287,21 @@ def _reads_back(file: str, old: str, new: str, edits: list[Edit]) -> bool:
     except Exception:  # a parser's own errors: whatever does not read back is refused
         return False
     expected = json.loads(json.dumps(before, default=str))
+    if not isinstance(expected, dict):
+        expected = {}  # an empty file: a new key makes it a mapping
     for e in edits:
         f = e.findings[0]
-        assert f.location is not None and f.location.key is not None
+        key = e.key or (f.location.key if f.location else None)
+        assert key is not None
         node: object = expected
-        steps = paths.parse(f.location.key)
+        steps = paths.parse(key)
         for step in steps[:-1]:
+            if e.insert and isinstance(node, dict) and step not in node:
+                node[step] = {}  # the parents an insertion adds
             node = node[step] if isinstance(node, dict | list) else None  # type: ignore[index]
         if not isinstance(node, dict | list):
             return False
-        node[steps[-1]] = f.remediation.value  # type: ignore[index]
+        node[steps[-1]] = e.value if e.value is not None else f.remediation.value  # type: ignore[index]
     return bool(json.loads(json.dumps(after, default=str)) == expected)
 
 
@@ -185,10 +314,11 @@ def _hcl_tree(text: str) -> object:
 
 
 def _changed_leaves(a: object, b: object) -> int:
+    """How many values differ; an added key counts as one (an attribute an edit adds)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        if a.keys() != b.keys():
+        if not a.keys() <= b.keys():
             return 1 << 20
-        return sum(_changed_leaves(a[k], b[k]) for k in a)
+        return sum(_changed_leaves(a[k], b[k]) for k in a) + len(b.keys() - a.keys())
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return 1 << 20
@@ -196,16 +326,255 @@ def _changed_leaves(a: object, b: object) -> int:
     return int(a != b)
 
 
-def suggest(config: Config, report: Report) -> None:
+def suggest(config: Config, report: Report, policies: list[Policy] | None = None,
+            now: datetime | None = None) -> None:
     """Each new fixable declared finding's new line (``remediation.suggestion``), for a
     pull request's suggested change; none where no edit would be made. (Only new ones: a
     fleet's scan does not read and parse every file again for lines nobody asked for.)"""
     new = [f for f in report.findings if f.baseline != "existing"]
-    edits, _, _ = plan(config, report.model_copy(update={"findings": new}))
+    edits, _, _ = plan(config, report.model_copy(update={"findings": new}), "declared",
+                       policies, now)
     for e in edits:
-        text = e.after.rstrip("\r\n")
+        if e.insert and e.line == 0:
+            continue  # (a suggestion replaces a line: there is none above the first)
+        text = (e.before.rstrip("\r\n") + "\n" if e.insert else "") + e.after.rstrip("\r\n")
         for f in e.findings:
             f.remediation.suggestion = Suggestion(file=e.file, line=e.line, text=text)
+
+
+_ADDABLE = re.compile(r"the block does not set|does not set \S+: no single value")
+_META = re.compile(r"\s*(source|version|count|for_each|provider|providers)\s*=")
+
+
+def _argument(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
+              ) -> Group | str:
+    """A Terraform attribute nobody sets, added where the team sets such things: in the
+    finding's own block (a resource of the environment's files), or as an argument of the
+    environment's call to the module whose line reads it (``name = var.name``, and the call
+    passes no ``name``). Which of the two holds is for the scan of the result to confirm."""
+    assert f.location is not None and f.location.line is not None
+    field = f.remediation.field or ""
+    literal = _hcl(f.remediation.value) if f.remediation.value is not None else ""
+    if not re.fullmatch(r"[A-Za-z_][\w-]*", field) or not literal:
+        return "not one attribute of the block: change it by hand"
+    file, line = f.location.file, f.location.line
+    own = texts.get(file)
+    body = own[line - 1] if isinstance(own, list) and line <= len(own) else (
+        _line_of(config.path(file), line) or "")
+    if isinstance(own, list) and re.match(r"\s*(resource|module)\s", body):
+        return _in_block(texts, file, line, field, literal, f)
+    m = _HCL_LINE.match(body.rstrip("\r\n"))
+    names = _VAR_REFS.findall(m["value"]) if m else []
+    name = m["key"] if m and m["key"] in names else (names[0] if len(set(names)) == 1
+                                                      else None)
+    call = re.match(r"module\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.", f.resource.address or "")
+    env = config.environments[f.environment]
+    if name is None or call is None or env.terraform is None:
+        return f"{file}:{line} is not a value the environment's files set: change it by hand"
+    opening = re.compile(rf'^\s*module\s+"{re.escape(call[1])}"\s*\{{\s*$')
+    for folder in env.terraform.dirs:
+        for tf in sorted(config.path(folder).glob("*.tf")):
+            rel = config.rel(tf)
+            lines = texts.setdefault(rel, _read(config, rel, allowed))
+            if isinstance(lines, str):
+                continue
+            at = next((i + 1 for i, text in enumerate(lines) if opening.match(text)), None)
+            if at is not None:
+                return _in_block(texts, rel, at, name, literal, f)
+    return f"no call of module {call[1]} found in {f.environment}'s Terraform files"
+
+
+def _in_block(texts: Texts, file: str, opening: int, name: str, literal: str, f: Finding
+              ) -> Group | str:
+    """``name = literal`` added to the block that opens on line ``opening``, after its
+    meta-arguments (source, version, count, …)."""
+    lines = texts[file]
+    assert isinstance(lines, list)
+    head = lines[opening - 1].rstrip("\r\n")
+    where = f"{file}:{opening}"
+    if not head.rstrip().endswith("{"):
+        return f"{where}: the block is not written one attribute a line: add {name} by hand"
+    outer = len(head) - len(head.lstrip(" "))
+    close = next((i for i in range(opening, len(lines))
+                  if lines[i].rstrip("\r\n") == " " * outer + "}"), None)
+    if close is None:
+        return f"{where}: the block's end was not found: add {name} by hand"
+    inside = lines[opening:close]
+    if any(re.match(rf"\s*{re.escape(name)}\s*=", text) for text in inside):
+        return f"{where}: the block sets {name} from something else: change it there"
+    deeper = [t for t in inside if t.strip() and len(t) - len(t.lstrip(" ")) > outer]
+    indent = len(deeper[0]) - len(deeper[0].lstrip(" ")) if deeper else outer + 2
+    after = opening
+    for i in range(opening, close):
+        if _META.match(lines[i]) and len(lines[i]) - len(lines[i].lstrip(" ")) == indent:
+            after = i + 1
+        elif lines[i].strip():
+            break
+    end = "\r\n" if lines[opening - 1].endswith("\r\n") else "\n"
+    text = f"{' ' * indent}{name} = {literal}{end}"
+    # terraform fmt aligns the `=` of neighbouring one-line attributes: the new line is
+    # placed so that no other line has to change.
+    run = _attribute_run(lines, after, close, indent)
+    if after > opening and after < close and not lines[after].strip():
+        after, text = after + 1, text + end  # a paragraph of its own after source/version
+    elif run:
+        last, column = run
+        if indent + len(name) < column:
+            text = f"{' ' * indent}{name.ljust(column - indent - 1)} = {literal}{end}"
+        else:
+            text = end + text  # too long for the group's column: a paragraph of its own
+        after = last
+    edit = Edit(file, after, lines[after - 1], text, (f,), True)
+    old, new = _changes(texts, [edit])[file]
+    if not _reads_back(file, old, new, [edit]):
+        return f"{where}: adding {name} would not read back: add it by hand"
+    return [[edit]]
+
+
+def _attribute_run(lines: list[str], after: int, close: int, indent: int
+                   ) -> tuple[int, int] | None:
+    """The one-line attributes right after line ``after``: the line the run ends on and
+    the column of its aligned ``=`` (None when there is none, or they are not aligned)."""
+    columns, last = set(), None
+    for i in range(after, close):
+        m = re.match(rf"^ {{{indent}}}[\w-]+( *)= .*[^{{\[(\s]\s*$", lines[i])
+        if m is None:
+            break
+        columns.add(lines[i].index("="))
+        last = i + 1
+    return (last, columns.pop()) if last is not None and len(columns) == 1 else None
+
+
+def _line_of(path: FsPath, line: int) -> str | None:
+    """One line of a file that is read, not edited (a module's, to see what it reads)."""
+    text = _text(path)
+    lines = text.splitlines() if text is not None else []
+    return lines[line - 1] if 1 <= line <= len(lines) else None
+
+
+def _by_template(config: Config, f: Finding) -> bool:
+    """A chart's template writes the finding's field: no values key was found to set it."""
+    env = config.environments.get(f.environment)
+    if env is None or env.helm is None or f.location is None or f.location.key is not None:
+        return False
+    templates = config.path(env.helm.chart).resolve() / "templates"
+    return templates in config.path(f.location.file).resolve().parents
+
+
+def _guesses(config: Config, f: Finding, policy: Policy | None, texts: Texts,
+             allowed: list[FsPath]) -> Group | str:
+    """Edits that each give a values key the chart reads the remedy's value, or why there
+    is none: the keys on the finding's template line, or (a toggle) the keys guarding the
+    chart's templates of the kind the remedy renders."""
+    from auditor import fix_keys
+
+    assert f.location is not None and f.location.line is not None
+    helm = config.environments[f.environment].helm
+    assert helm is not None
+    chart = config.path(helm.chart)
+    at = f"{f.location.file}:{f.location.line}"
+    renders = policy.remediation.renders if policy is not None else None
+    if renders:
+        candidates = fix_keys.toggles(_templates(chart), renders)
+        if not candidates:
+            return (f"the chart has no {renders} template behind an enabled/create value: "
+                    f"add one to the chart, or set the chart's own value for it by hand")
+    else:
+        template = _text(config.path(f.location.file))
+        candidates = fix_keys.on_line(template or "", f.location.line, f.remediation.value)
+        if not candidates:
+            return (f"{at}: the chart's template writes it and reads no values key on that "
+                    "line: change the template")
+    alternatives: Group = []
+    reasons = []
+    for c in candidates:
+        edit = _key_edit(config, f, c, texts, allowed)
+        if isinstance(edit, str):
+            reasons.append(f"{paths.format(c.key)}: {edit}")
+        else:
+            alternatives.append([edit])
+    return alternatives or "; ".join(reasons)[:600]
+
+
+def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: list[FsPath]
+              ) -> Edit | str:
+    """The edit that makes the environment's values set ``c.key`` to ``c.value``: at the
+    line of the last values file that sets it (Helm takes it from there), else as a new
+    key in the environment's own (last) values file."""
+    from auditor import fix_keys
+    from auditor.yamlfile import YamlError, load_first
+
+    helm = config.environments[f.environment].helm
+    assert helm is not None
+    defaults = config.path(helm.chart) / "values.yaml"
+    files = [config.rel(p) for p in ([defaults] if defaults.is_file() else [])
+             + [config.path(v) for v in helm.values]]
+    key, value = paths.format(c.key), c.value
+    for file in reversed(files):
+        lines = texts.setdefault(file, _read(config, file, allowed))
+        if isinstance(lines, str):
+            return lines
+        try:
+            doc = load_first("".join(lines))
+        except YamlError:
+            return f"{file} does not parse"
+        if c.key not in doc.lines:
+            continue
+        line = doc.lines[c.key]
+        assert f.location is not None
+        found = f.model_copy(update={"location": f.location.model_copy(
+            update={"line": line, "key": key})})
+        after = _edited(found, file, lines[line - 1], "".join(lines))
+        if after.startswith("\0"):
+            return after[1:]
+        if after == lines[line - 1]:
+            return f"{file}:{line} sets it to that already"
+        return _checked(texts, Edit(file, line, lines[line - 1], after, (f,), False, key, value))
+    if not helm.values:
+        return (f"no values file of {f.environment} is named in the config (helm.values): "
+                "name one, and the key goes there")
+    file = files[-1]
+    lines = texts[file]
+    assert isinstance(lines, list)
+    if _ANCHORS.search("".join(lines)):
+        return f"{file} uses YAML anchors, aliases or merge keys: add {key} by hand"
+    added = fix_keys.setting("".join(lines), tuple(c.key), _yaml(value))
+    if isinstance(added, str):
+        return f"{file}: {added}"
+    before = lines[added.line - 1] if added.line else ""
+    return _checked(texts, Edit(file, added.line, before, added.text, (f,), True, key, value))
+
+
+def _checked(texts: Texts, edit: Edit) -> Edit | str:
+    old, new = _changes(texts, [edit])[edit.file]
+    if _reads_back(edit.file, old, new, [edit]):
+        return edit
+    return f"{edit.file}: the edit would change more than {edit.key} (or not read back)"
+
+
+def _templates(chart: FsPath) -> dict[str, str]:
+    from auditor import fix_keys
+
+    folder = chart / "templates"
+    found = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml", ".tpl"))
+    texts = {}
+    for path in found[:fix_keys.MAX_TEMPLATES]:
+        text = _text(path)
+        if text is not None:
+            texts[path.relative_to(folder).as_posix()] = text
+    return texts
+
+
+def _text(path: FsPath) -> str | None:
+    """A chart file's text (None when it may not or cannot be read)."""
+    if project.refusal(path) is not None:
+        return None
+    try:
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _not_adopted(f: Finding) -> str:

@@ -52,7 +52,7 @@ def finish(report: Report, config: Config, pack: list[Policy], run: Run, run_opt
     if report.comparison is not None:  # the PR gate: each new fixable finding's new line
         from auditor import fixes
 
-        fixes.suggest(config, report)
+        fixes.suggest(config, report, chosen, getattr(run_options, "now", None))
 
 
 def waiver_path(config: Config, given: str | None) -> tuple[FsPath, str] | None:

@@ -85,6 +85,12 @@ class Remediation(_Strict):
         "resolves a failing finding where its location sets it (a YAML scalar: 7, true, "
         "\"0.5\"). Rendering to nothing means this finding's remedy is not one value. "
         "`auditor fix` writes it into the values file or Terraform.")
+    renders: str | None = Field(
+        None, description="With `value` true, for a remedy that is a chart's toggle: the "
+        "kind of object the toggle makes the chart render (PodDisruptionBudget). Where no "
+        "values key was found for the finding, `auditor fix` tries the enabled/create keys "
+        "guarding the chart's templates of that kind, and keeps one a scan with it "
+        "confirms.")
 
 
 class Example(_Strict):

@@ -228,19 +228,21 @@ def test_another_layout_is_fixed_where_one_line_sets_the_value(tmp_path: Path) -
     before = _scan(root)
     written = _run("fix", "--config", str(root), "--write")
     assert written.exit_code == 0, written.stderr
-    # reporting-db: a variable sets its retention, and it sets no protection or Multi-AZ
+    # reporting-db: a variable sets its retention (not changed); the protection and
+    # Multi-AZ it does not set are added to its block, aligned with its attributes.
     assert "tf/main.tf:11 sets backup_retention_period from an expression (var.days)" \
-        in written.stderr
-    assert "the block does not set deletion_protection: add `deletion_protection = true`" \
         in written.stderr
     values = (root / "chart/values.yaml").read_text(encoding="utf-8")
     assert values.endswith("revisionHistoryLimit: 5  # keep few ReplicaSets\n")
     tf = (root / "tf/main.tf").read_text(encoding="utf-8")
     assert '"orders-db"   # the orders service\'s database' in tf  # other bytes kept
+    assert "  backup_retention_period = var.days\n  deletion_protection     = true\n" \
+        "  multi_az                = true\n}\n" in tf
     after = _scan(root)
     gone = {(f["policy"], f["resource"]["name"]) for f in before["findings"]} - {
         (f["policy"], f["resource"]["name"]) for f in after["findings"]}
     assert gone == {(p, "orders") for p in ("revision-history",)} | {
-        (p, "orders-db") for p in ORDERS_FIXED - {"revision-history"}}
+        (p, "orders-db") for p in ORDERS_FIXED - {"revision-history"}} | {
+        ("rds-deletion-protection", "reporting-db"), ("rds-multi-az", "reporting-db")}
     assert {f["fingerprint"] for f in after["findings"]} <= {
         f["fingerprint"] for f in before["findings"]}

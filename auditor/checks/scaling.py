@@ -171,6 +171,15 @@ def pdb_present(ctx: CheckContext) -> list[Outcome]:
         unsure = next((p for p in mine if _pdb_selects(p, labels) is None), None)
         selector = _selector_text(workload, labels)
         if covering is not None:
+            spec = get(covering.body, ("spec",))
+            if isinstance(spec, dict) and spec.get("minAvailable") is None \
+                    and spec.get("maxUnavailable") is None:
+                # No default applies: the disruption controller expects no pods and allows
+                # no eviction at all (a drain waits until it is forced).
+                out.append(Outcome(workload, "fail", location=covering.locate(("spec",)),
+                                   vars={"pdb": covering.name, "selector": selector,
+                                         "blocks_all": True}))
+                continue
             lax = _evicts_all(covering, _fewest(workload, ctx.inventory))
             out.append(Outcome(
                 workload, "fail" if lax else "pass",

@@ -42,6 +42,7 @@ KINDS = {
     "SecretsManagerSecret",
 }  # fmt: skip
 _STEP = re.compile(r'([A-Za-z_][\w-]*)|\[(\d+)\]|\["([^"]*)"\]')
+_VAR_REFS = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 NAME_ATTR = {"DBInstance": "identifier", "DBCluster": "cluster_identifier",
              "DBClusterInstance": "identifier",
              "Nodegroup": "node_group_name", "ACMCertificate": "domain_name",
@@ -164,10 +165,22 @@ def _locations(e: Evaluated) -> dict[Path, Location]:
         if len(path) >= 2 and path[0] in SINGLE_BLOCKS and path[1] == 0:
             path = (path[0], *path[2:])
         here = Location(block.file, line)
-        name = bare_variable(get(block.attrs, raw_path)) if inputs else None
+        raw = get(block.attrs, raw_path)
+        name = (bare_variable(raw) or _named_after(raw, raw_path)) if inputs else None
         caller = inputs.get(name) if name else None
         out[path] = replace(caller, related=(here,)) if caller else here
     return out
+
+
+def _named_after(raw: Any, path: Path) -> str | None:
+    """The variable named as the attribute, when the attribute's expression reads it
+    (``var.x != null ? coalesce(var.backup_retention_period, 1) : var.backup_retention_period``
+    for backup_retention_period): modules wrap a caller's value in guards and defaults,
+    and the caller's argument is where a team changes it."""
+    last = path[-1] if path and isinstance(path[-1], str) else None
+    if last is None or not isinstance(raw, str) or "var." not in raw:
+        return None
+    return last if last in _VAR_REFS.findall(raw) else None
 
 
 def _fold_parameters(res: Resource) -> None:
