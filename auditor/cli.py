@@ -237,9 +237,11 @@ def fix(config_path: str | None, envs: tuple[str, ...], jobs: int | None,
         live_file: str | None, waivers: str | None) -> None:
     """Print (or, with --write, apply) the change to the team's own files that resolves
     the declared findings whose remedy is a value: in the values file and key, or at the
-    Terraform line, that sets it. Every other byte of each file is kept; a value that
-    comes from an expression or a template is not edited, and the reason is given.
-    Nothing live is read or changed."""
+    Terraform line, that sets it; where nothing sets it yet, as a key the chart reads in
+    the environment's values file, or an argument of the environment's module call. Every
+    other byte of each file is kept. Each edit is kept only if a scan of a copy with it
+    shows its findings gone and nothing new; what is not edited says why. Nothing live
+    is changed."""
     from auditor import config as config_mod
     from auditor import fixes, output, pipeline, policies
     from auditor.outcome import OutcomeOptions, finish

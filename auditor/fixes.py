@@ -179,6 +179,12 @@ def _plan(config: Config, report: Report, side: str, chart: dict[str, Policy] | 
         if after.startswith("\0") and adding and _ADDABLE.search(after):
             _guess(guesses, skips, f, _argument(config, f, texts, allowed), after[1:])
             continue
+        if after.startswith("\0") and chart is not None and f.resource.kind == "HelmValues":
+            _guess(guesses, skips, f, _values_key(config, f, texts, allowed), after[1:])
+            continue
+        if after.startswith("\0") and adding and (v := _FROM_VAR.search(after)):
+            _guess(guesses, skips, f, _variable(config, f, v[1], texts, allowed), after[1:])
+            continue
         if after.startswith("\0"):
             skips.append(Skip(f, after[1:]))
             continue
@@ -212,7 +218,7 @@ def _guess(guesses: Guesses, skips: list[Skip], f: Finding, found: Group | str,
     both: the same key for two workloads), or skips it: ``why`` if given, else the reason
     no alternative was found."""
     if isinstance(found, str):
-        skips.append(Skip(f, why or found))
+        skips.append(Skip(f, f"{why}; {found}" if why else found))
         return
     ident = tuple(e.same for alt in found for e in alt)
     if ident in guesses:
@@ -279,7 +285,7 @@ def _verified(texts: Texts, edits: list[Edit], skips: list[Skip]
 
 def _reads_back(file: str, old: str, new: str, edits: list[Edit]) -> bool:
     try:
-        if file.endswith(".tf"):
+        if file.endswith((".tf", ".tfvars")):
             return _changed_leaves(_hcl_tree(old), _hcl_tree(new)) == len(edits)
         import yaml
 
@@ -382,6 +388,85 @@ def _argument(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
             if at is not None:
                 return _in_block(texts, rel, at, name, literal, f)
     return f"no call of module {call[1]} found in {f.environment}'s Terraform files"
+
+
+_FROM_VAR = re.compile(r"from an expression \(var\.([A-Za-z_][\w-]*)\)")
+
+
+def _variable(config: Config, f: Finding, name: str, texts: Texts, allowed: list[FsPath]
+              ) -> Group | str:
+    """The line that gives root-module variable ``name`` its value, as Terraform picks
+    it: the last variables file the config names that sets it, else the directory's
+    terraform.tfvars / *.auto.tfvars, else the variable's default. Only for a variable the
+    environment's files use once (a change there would change every use)."""
+    assert f.location is not None
+    env = config.environments[f.environment]
+    tf = env.terraform
+    if tf is None:
+        return "no Terraform directory"
+    dirs = [config.path(d) for d in tf.dirs]
+    if config.path(f.location.file).resolve().parent not in [d.resolve() for d in dirs]:
+        return f"var.{name} is a module's variable: change it where the module is called"
+    if name in tf.vars:
+        return f"the config sets var.{name} (terraform.vars): change it there"
+    use = re.compile(rf"(?<![\w.])var\.{re.escape(name)}(?![\w-])")
+    sources = sorted(p for d in dirs for p in d.glob("*.tf"))
+    uses = sum(len(use.findall(_text(p) or "")) for p in sources)
+    if uses != 1:
+        return (f"var.{name} is used {uses} times in {f.environment}'s Terraform: changing "
+                "it changes them all: change it by hand")
+    # Terraform loads terraform.tfvars, then *.auto.tfvars by name, then -var-file: the
+    # last file that sets it wins.
+    loaded = [p for d in dirs for p in [d / "terraform.tfvars", *sorted(d.glob("*.auto.tfvars"))]
+              if p.is_file()] + [config.path(v) for v in tf.var_files]
+    setting = re.compile(rf"^\s*{re.escape(name)}\s*=")
+    for path in reversed(loaded):
+        found = _value_line(config, f, config.rel(path), setting, name, texts, allowed)
+        if found is not None:
+            return found
+    block = re.compile(rf'^\s*variable\s+"{re.escape(name)}"\s*\{{\s*$')
+    for path in sources:
+        rel = config.rel(path)
+        lines = texts.setdefault(rel, _read(config, rel, allowed))
+        if isinstance(lines, str):
+            continue
+        at = next((i for i, text in enumerate(lines) if block.match(text)), None)
+        if at is None:
+            continue
+        default = re.compile(r"^\s*default\s*=")
+        for i in range(at + 1, len(lines)):
+            if lines[i].rstrip("\r\n") == "}":
+                break
+            if default.match(lines[i]):
+                return _literal_edit(f, rel, i + 1, lines, "default", texts)
+        return f"{rel}:{at + 1}: var.{name} has no default: set it in a variables file"
+    return f"var.{name} is not declared in {f.environment}'s Terraform"
+
+
+def _value_line(config: Config, f: Finding, rel: str, setting: re.Pattern[str], name: str,
+                texts: Texts, allowed: list[FsPath]) -> Group | str | None:
+    lines = texts.setdefault(rel, _read(config, rel, allowed))
+    if isinstance(lines, str):
+        return lines
+    at = next((i for i, text in enumerate(lines) if setting.match(text)), None)
+    return None if at is None else _literal_edit(f, rel, at + 1, lines, name, texts)
+
+
+def _literal_edit(f: Finding, file: str, line: int, lines: list[str], key: str,
+                  texts: Texts) -> Group | str:
+    body = lines[line - 1].rstrip("\r\n")
+    m = _HCL_LINE.match(body)
+    value = f.remediation.value
+    literal = _hcl(value) if value is not None else ""
+    if m is None or m["key"] != key or not _HCL_LITERAL.match(m["value"]) or not literal:
+        return f"{file}:{line} does not set it to a literal: change it by hand"
+    after = f"{m['head']}{literal}{m['tail']}{lines[line - 1][len(body):]}"
+    if after == lines[line - 1]:
+        return f"{file}:{line} says {literal} already: the finding has another cause"
+    edit = Edit(file, line, lines[line - 1], after, (f,))
+    old, new = _changes(texts, [edit])[file]
+    return [[edit]] if _reads_back(file, old, new, [edit]) else (
+        f"{file}:{line}: the edit would not read back: change it by hand")
 
 
 def _in_block(texts: Texts, file: str, opening: int, name: str, literal: str, f: Finding
@@ -494,6 +579,23 @@ def _guesses(config: Config, f: Finding, policy: Policy | None, texts: Texts,
         else:
             alternatives.append([edit])
     return alternatives or "; ".join(reasons)[:600]
+
+
+def _values_key(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
+                ) -> Group | str:
+    """A chart setting the values lack (a HelmValues finding's field is its values key):
+    added to the environment's values, as a key the chart reads."""
+    from auditor import fix_keys
+
+    try:
+        key = paths.parse(f.remediation.field or "")
+    except ValueError:
+        key = ()
+    if not key or not all(isinstance(k, str) for k in key):
+        return "not one values key: set it by hand"
+    edit = _key_edit(config, f, fix_keys.Candidate(tuple(map(str, key)), f.remediation.value),
+                     texts, allowed)
+    return edit if isinstance(edit, str) else [[edit]]
 
 
 def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: list[FsPath]

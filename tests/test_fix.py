@@ -14,7 +14,11 @@ from click.testing import CliRunner
 from auditor.cli import cli
 from tests.conftest import EXAMPLE
 
-FIXED = {"rds-backups", "storage-expandable", "pdb-present"}  # the example's value remedies
+# The example's value remedies. latency-alarm's threshold comes from a variable used once:
+# its default is the line changed.
+FIXED = {"rds-backups", "storage-expandable", "pdb-present", "health-check-path",
+         "latency-alarm", "readiness-probe-timing"}
+VARIABLE = ("infrastructure/terraform/aws/variables.tf", 108)
 
 
 @pytest.fixture
@@ -53,12 +57,14 @@ def test_the_diff_names_each_value_and_writing_it_resolves_the_findings(proj: Pa
     old = _files(proj)
     written = _run("fix", "--config", str(proj), "--write")
     assert written.exit_code == 0, written.stderr
-    assert "fixed 3 finding(s): 3 line(s) in 2 file(s)" in written.stderr
+    assert "fixed 6 finding(s): 6 line(s) in 4 file(s)" in written.stderr
     new = _files(proj)
     changed = {(f, i + 1) for f in old for i, (a, b) in enumerate(zip(old[f], new[f],
                                                                       strict=True)) if a != b}
-    assert changed == {(f["location"]["file"], f["location"]["line"])
+    assert changed == {VARIABLE if f["policy"] == "latency-alarm" else
+                       (f["location"]["file"], f["location"]["line"])
                        for f in fixable.values()}  # those lines, and nothing else
+    assert new[VARIABLE[0]][VARIABLE[1] - 1] == "  default     = 0.5"
     after = _scan(proj)
     left = {f["fingerprint"] for f in after["findings"]}
     assert not left & set(fixable)  # every fixed finding is gone
@@ -112,8 +118,9 @@ def test_a_values_line_that_no_longer_holds_the_key_is_left_alone(proj: Path) ->
                                                  "  on: false\n  maxUnavailable"))
     edits, skips, _ = fixes.plan(config_mod.load(str(proj)), report)
     assert "podDisruptionBudget.enabled" in " ".join(s.why for s in skips)
-    assert [e.before for e in edits if e.file == "helm/chess-ai/values.yaml"] == [
-        "  allowVolumeExpansion: false\n"]  # the other finding's line is still edited
+    assert "  allowVolumeExpansion: false\n" in [  # the other findings' lines still are
+        e.before for e in edits if e.file == "helm/chess-ai/values.yaml"]
+    assert "  enabled: false\n" not in [e.before for e in edits]
 
 
 def _audit(root: Path) -> dict[str, Any]:
@@ -176,7 +183,7 @@ def test_the_pr_comment_suggests_the_line_for_each_new_fixable_finding(proj: Pat
     base_file.write_text(json.dumps(base), encoding="utf-8")
     comment = _run("scan", "--config", str(proj), "--format", "markdown", "--baseline",
                    str(base_file)).stdout
-    assert comment.count("```suggestion") == 2
+    assert comment.count("```suggestion") == len(FIXED) - 1
     assert "Suggested change to helm/chess-ai/values.yaml:116 (`auditor fix`):\n\n" \
         "```suggestion\n  enabled: true\n```" in comment
     assert "rds.tf:56 (`auditor fix`)" not in comment  # pre-existing: not suggested again
@@ -228,10 +235,9 @@ def test_another_layout_is_fixed_where_one_line_sets_the_value(tmp_path: Path) -
     before = _scan(root)
     written = _run("fix", "--config", str(root), "--write")
     assert written.exit_code == 0, written.stderr
-    # reporting-db: a variable sets its retention (not changed); the protection and
-    # Multi-AZ it does not set are added to its block, aligned with its attributes.
-    assert "tf/main.tf:11 sets backup_retention_period from an expression (var.days)" \
-        in written.stderr
+    # reporting-db: the variable that sets its retention (used once) gets the value in its
+    # default; the protection and Multi-AZ it does not set are added to its block.
+    assert 'variable "days" {\n  default = 7\n}' in (root / "tf/main.tf").read_text()
     values = (root / "chart/values.yaml").read_text(encoding="utf-8")
     assert values.endswith("revisionHistoryLimit: 5  # keep few ReplicaSets\n")
     tf = (root / "tf/main.tf").read_text(encoding="utf-8")
@@ -243,6 +249,31 @@ def test_another_layout_is_fixed_where_one_line_sets_the_value(tmp_path: Path) -
         (f["policy"], f["resource"]["name"]) for f in after["findings"]}
     assert gone == {(p, "orders") for p in ("revision-history",)} | {
         (p, "orders-db") for p in ORDERS_FIXED - {"revision-history"}} | {
-        ("rds-deletion-protection", "reporting-db"), ("rds-multi-az", "reporting-db")}
+        ("rds-deletion-protection", "reporting-db"), ("rds-multi-az", "reporting-db"),
+        ("rds-backups", "reporting-db")}
     assert {f["fingerprint"] for f in after["findings"]} <= {
         f["fingerprint"] for f in before["findings"]}
+
+
+def test_the_pr_gate_sarif_carries_each_suggestion_as_a_fix(proj: Path) -> None:
+    import jsonschema
+
+    from tests.live.test_audit import SARIF_SCHEMA
+
+    base = _scan(proj)
+    base["findings"] = [f for f in base["findings"] if f["policy"] == "rds-backups"]
+    base_file = proj.parent / "base.json"
+    base_file.write_text(json.dumps(base), encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(proj.parent)], check=True)  # the repo root
+    result = _run("scan", "--config", str(proj), "--format", "sarif", "--baseline",
+                  str(base_file))
+    data = json.loads(result.stdout)
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    errors = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(data))
+    assert not errors, errors[0].message
+    fixes = {r["ruleId"]: r["fixes"][0] for r in data["runs"][0]["results"] if "fixes" in r}
+    assert set(fixes) == FIXED - {"rds-backups"}  # new ones only
+    change = fixes["pdb-present"]["artifactChanges"][0]
+    assert change["artifactLocation"]["uri"] == "proj/helm/chess-ai/values.yaml"
+    assert change["replacements"] == [{"deletedRegion": {"startLine": 116, "endLine": 116},
+                                       "insertedContent": {"text": "  enabled: true"}}]

@@ -67,9 +67,12 @@ def probe_timing(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(workload, "unknown", item=name, path=(*path, *where),
                                reason=unknown))
         else:
+            # One setting that is the whole problem: the policy's remedy value sets it.
+            alone = where[-1] if len(problems) == 1 and where[:1] == ("readinessProbe",) \
+                else ""
             out.append(Outcome(workload, "fail" if problems else "pass", item=name,
                                path=(*path, *where) if problems else (),
-                               vars={"problem": "; ".join(problems)}))
+                               vars={"problem": "; ".join(problems), "fix_field": alone}))
     return out
 
 

@@ -78,7 +78,11 @@ def rooted(f: Finding, root: str) -> Finding:
     related = [r.model_copy(update={"file": _joined(root, r.file)}) for r in f.location.related]
     moved = f.location.model_copy(update={"file": _joined(root, f.location.file),
                                           "related": related})
-    return f.model_copy(update={"location": moved})
+    update: dict[str, Any] = {"location": moved}
+    if (s := f.remediation.suggestion) is not None:
+        update["remediation"] = f.remediation.model_copy(update={
+            "suggestion": s.model_copy(update={"file": _joined(root, s.file)})})
+    return f.model_copy(update=update)
 
 
 def _joined(root: str, file: str) -> str:
@@ -168,6 +172,14 @@ def _result(f: Finding, rule_index: int, twin: FindingLocation | None) -> dict[s
         "properties": {"environment": f.environment, "side": f.side,
                        "resource": _ident(f), "status": f.status},
     }
+    if (s := f.remediation.suggestion) is not None:  # what `auditor fix` would write
+        result["fixes"] = [{
+            "description": {"text": f"auditor fix: {s.file}:{s.line}"},
+            "artifactChanges": [{
+                "artifactLocation": _physical(s.file, None)["artifactLocation"],
+                # Whole lines (no columns: to the end of the line, its break kept).
+                "replacements": [{"deletedRegion": {"startLine": s.line, "endLine": s.line},
+                                  "insertedContent": {"text": s.text}}]}]}]
     if f.baseline is not None:  # SARIF's own words for a comparison with a base
         result["baselineState"] = "new" if f.baseline == "new" else "unchanged"
     if f.waived is not None:  # a waiver: external; a comment beside the code: in source
