@@ -54,30 +54,35 @@ class Verifier:
         self.root = project.root_of(config.base_dir)
         self.envs = _affected(config, files, environments)
         self.now = now or datetime.now(UTC)
-        with inputs.recording(self.root, (self.root / ".git",)) as read:
-            before = self._scan(config)
-        self.read = [FsPath(p) for p in read.files]
-        self.before = _failing(before)
+        self.read: dict[str, list[FsPath]] = {}  # environment -> the files its scan read
+        self.before: dict[tuple[str, str | None, str], Finding] = {}
+        for env in self.envs:
+            with inputs.recording(self.root, (self.root / ".git",)) as read:
+                self.before.update(_failing(self._scan(config, [env])))
+            self.read[env] = [FsPath(p) for p in read.files]
         self.trials = 0
 
-    def _scan(self, config: Config) -> Report:
-        options = pipeline.ScanOptions(environments=self.envs, now=self.now, jobs=1,
+    def _scan(self, config: Config, envs: Sequence[str]) -> Report:
+        options = pipeline.ScanOptions(environments=envs, now=self.now, jobs=1,
                                        keep_results=False)
         return pipeline.scan(config, self.policies, options)
 
     def why_not(self, trial: Trial) -> str | None:
         """None when the trial resolves its findings and adds none; else why not."""
         self.trials += 1
+        # Only the environments this trial's files reach: one edit costs one service.
+        envs = _affected(self.config, list(trial.texts),
+                         sorted({f.environment for f in trial.findings}))
         with tempfile.TemporaryDirectory(prefix="auditor-fix-") as tmp:
             shadow = FsPath(tmp)
-            self._copy(shadow)
+            self._copy(shadow, envs)
             for file, text in trial.texts.items():
                 target = shadow / self._rel(self.config.path(file))
                 target.unlink(missing_ok=True)  # a copied link is replaced, not written through
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8", newline="")
             config = load_config(str(shadow / self._rel(FsPath(self.config.file))))
-            after = _failing(self._scan(config))
+            after = _failing(self._scan(config, envs))
         wanted = {(f.fingerprint, f.item) for f in trial.findings}
         stays = [f for k, f in after.items() if (k[0], k[1]) in wanted and k[2] == "fail"]
         if stays:
@@ -103,10 +108,11 @@ class Verifier:
         except ValueError:
             return FsPath(os.path.realpath(path)).relative_to(self.root)
 
-    def _copy(self, shadow: FsPath) -> None:
+    def _copy(self, shadow: FsPath, envs: Sequence[str]) -> None:
         (shadow / ".git").mkdir()  # the copy's project root, as the project's (project.root_of)
-        sources = [*self.read, FsPath(self.config.file)]
-        for name in self.envs:
+        sources = [*(p for e in envs for p in self.read.get(e, [])),
+                   FsPath(self.config.file)]
+        for name in envs:
             env = self.config.environments[name]
             sources += [self.config.path(p) for _, p, role in named_paths(name, env)
                         if role in ("values", "var_files", "plan")]
@@ -116,7 +122,7 @@ class Verifier:
             except ValueError:
                 continue  # outside the project: the scan refuses it in the copy too
             _copy(path, shadow / rel)
-        for name in self.envs:
+        for name in envs:
             helm = self.config.environments[name].helm
             if helm is None:
                 continue
