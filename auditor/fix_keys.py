@@ -53,7 +53,9 @@ def toggles(templates: dict[str, str], kind: str) -> list[Candidate]:
         for guard in _GUARD.finditer(text):
             for m in _REF.finditer(guard[1]):
                 key = tuple(m[1].split(".")[1:])
-                if key[-1].lower() in _TOGGLES:
+                # `if not .Values.x.enabled` renders it when the key is false: not a toggle
+                negated = re.search(r"\bnot\s*\(?\s*$", guard[1][:m.start()])
+                if key[-1].lower() in _TOGGLES and not negated:
                     found.append(key)
     return [Candidate(k, True) for k in dict.fromkeys(found)][:MAX_CANDIDATES]
 

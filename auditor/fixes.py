@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 import subprocess
 from dataclasses import dataclass, replace
@@ -46,6 +47,7 @@ _ANCHORS = re.compile(r"(?:^|[\s:\-\[{,])[&*][^\s,\[\]{}]+|<<[ \t]*:", re.M)
 _HCL_LINE = re.compile(r"""^(?P<head>\s*(?P<key>[A-Za-z_][\w-]*)\s*=\s*)(?P<value>.*?)"""
                        r"""(?P<tail>(?:[ \t]+(?:#|//).*)?[ \t]*)$""")
 _HCL_LITERAL = re.compile(r"""^(?:-?\d+(?:\.\d+)?|true|false|"(?:[^"\\$%]|\\[^$%])*")$""")
+MAX_LINE = 2000  # longer lines are not edited
 _VAR_REFS = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./-]+$")
 _GO_NUMBER = re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|0[xXoObB][\da-fA-F_]+"
@@ -86,6 +88,15 @@ def fixable(report: Report, side: str = "declared") -> list[Finding]:
 Changes = dict[str, tuple[str, str]]  # file -> (its text as read, with the edits)
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """Where edits may go: under the config's named files and folders, and (with --env)
+    not into a file an environment this run does not check reads too."""
+
+    paths: list[FsPath]
+    selected: frozenset[str]
+
+
 def plan(config: Config, report: Report, side: str = "declared",
          policies: list[Policy] | None = None, now: datetime | None = None
          ) -> tuple[list[Edit], list[Skip], Changes]:
@@ -98,7 +109,7 @@ def plan(config: Config, report: Report, side: str = "declared",
     with project.confined(project.root_of(config.base_dir)):
         texts, edits, skips, guesses = _plan(config, report, side, chart)
     edits, skips, changes = _verified(texts, edits, skips)
-    if policies is not None and side == "declared" and (edits or guesses):
+    if policies is not None and (edits or guesses):
         edits, skips, changes = _rescanned(config, policies, now, texts,
                                            [[[e]] for e in edits] + guesses, skips)
     return edits, skips, changes
@@ -113,9 +124,14 @@ def _rescanned(config: Config, policies: list[Policy], now: datetime | None,
     from auditor import fix_verify
 
     def trial(chosen: list[Edit]) -> fix_verify.Trial:
+        findings = tuple(f for e in chosen for f in e.findings)
+        # An adopted live value: the declared field must have it afterwards.
+        expect = tuple(fix_verify.Expect(f.resource.kind, f.resource.namespace,
+                                         f.resource.name, f.remediation.field or "",
+                                         f.remediation.value)
+                       for f in findings if f.side == "drift")
         return fix_verify.Trial({f: new for f, (_, new) in _changes(texts, chosen).items()},
-                                tuple(f for e in chosen for f in e.findings),
-                                ", ".join(e.key for e in chosen if e.key))
+                                findings, ", ".join(e.key for e in chosen if e.key), expect)
 
     edits = [e for g in groups for alt in g for e in alt]
     verifier = fix_verify.Verifier(config, policies, sorted({e.file for e in edits}),
@@ -148,7 +164,7 @@ def _plan(config: Config, report: Report, side: str, chart: dict[str, Policy] | 
     skips: list[Skip] = []
     guesses: Guesses = {}
     conflicts: set[tuple[str, int]] = set()
-    allowed = _named(config)
+    allowed = _Scope(_named(config), frozenset(report.environments or config.environments))
     texts: Texts = {}
     for f in fixable(report, side):
         assert f.location is not None and f.location.line is not None
@@ -163,6 +179,10 @@ def _plan(config: Config, report: Report, side: str, chart: dict[str, Policy] | 
         if isinstance(lines, str):
             if adding:
                 _guess(guesses, skips, f, _argument(config, f, texts, allowed), lines)
+            elif chart is not None and f.location.key and "(--env)" in lines:
+                # Set by a file other environments read too: the environment's own wins.
+                _guess(guesses, skips, f, _values_key(config, f, texts, allowed,
+                                                      f.location.key), lines)
             else:
                 skips.append(Skip(f, lines))
             continue
@@ -244,7 +264,9 @@ def _changes(texts: Texts, edits: list[Edit]) -> Changes:
         for line, pieces in added.items():  # after the replacements: they follow its new text
             # Several at one place share one paragraph: only the last keeps a blank line,
             # and Terraform's `=` are aligned as terraform fmt would.
-            pieces = _aligned(pieces)
+            # Deeper first: a key that continues the block above comes before one that
+            # starts a new block at a shallower level (it would nest under it otherwise).
+            pieces = _aligned(sorted(pieces, key=lambda p: -(len(p) - len(p.lstrip(" ")))))
             text = "".join(p.rstrip("\r\n") + ("\r\n" if "\r\n" in p else "\n")
                            for p in pieces[:-1]) + pieces[-1]
             if line == 0:
@@ -352,7 +374,7 @@ _ADDABLE = re.compile(r"the block does not set|does not set \S+: no single value
 _META = re.compile(r"\s*(source|version|count|for_each|provider|providers)\s*=")
 
 
-def _argument(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
+def _argument(config: Config, f: Finding, texts: Texts, allowed: _Scope
               ) -> Group | str:
     """A Terraform attribute nobody sets, added where the team sets such things: in the
     finding's own block (a resource of the environment's files), or as an argument of the
@@ -369,7 +391,7 @@ def _argument(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
         _line_of(config.path(file), line) or "")
     if isinstance(own, list) and re.match(r"\s*(resource|module)\s", body):
         return _in_block(texts, file, line, field, literal, f)
-    m = _HCL_LINE.match(body.rstrip("\r\n"))
+    m = _HCL_LINE.match(body.rstrip("\r\n")) if len(body) <= MAX_LINE else None
     names = _VAR_REFS.findall(m["value"]) if m else []
     name = m["key"] if m and m["key"] in names else (names[0] if len(set(names)) == 1
                                                       else None)
@@ -393,7 +415,7 @@ def _argument(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
 _FROM_VAR = re.compile(r"from an expression \(var\.([A-Za-z_][\w-]*)\)")
 
 
-def _variable(config: Config, f: Finding, name: str, texts: Texts, allowed: list[FsPath]
+def _variable(config: Config, f: Finding, name: str, texts: Texts, allowed: _Scope
               ) -> Group | str:
     """The line that gives root-module variable ``name`` its value, as Terraform picks
     it: the last variables file the config names that sets it, else the directory's
@@ -405,22 +427,31 @@ def _variable(config: Config, f: Finding, name: str, texts: Texts, allowed: list
     if tf is None:
         return "no Terraform directory"
     dirs = [config.path(d) for d in tf.dirs]
-    if config.path(f.location.file).resolve().parent not in [d.resolve() for d in dirs]:
+    if _real(config.path(f.location.file)).parent not in [_real(d) for d in dirs]:
         return f"var.{name} is a module's variable: change it where the module is called"
     if name in tf.vars:
         return f"the config sets var.{name} (terraform.vars): change it there"
     use = re.compile(rf"(?<![\w.])var\.{re.escape(name)}(?![\w-])")
     sources = sorted(p for d in dirs for p in d.glob("*.tf"))
-    uses = sum(len(use.findall(_text(p) or "")) for p in sources)
+    # Uses outside the variable's own block (its validation reads it too).
+    own = re.compile(rf'^variable\s+"{re.escape(name)}"\s*\{{.*?^\}}', re.M | re.S)
+    uses = sum(len(use.findall(own.sub("", _text(p) or ""))) for p in sources)
     if uses != 1:
         return (f"var.{name} is used {uses} times in {f.environment}'s Terraform: changing "
                 "it changes them all: change it by hand")
     # Terraform loads terraform.tfvars, then *.auto.tfvars by name, then -var-file: the
     # last file that sets it wins.
-    loaded = [p for d in dirs for p in [d / "terraform.tfvars", *sorted(d.glob("*.auto.tfvars"))]
-              if p.is_file()] + [config.path(v) for v in tf.var_files]
-    setting = re.compile(rf"^\s*{re.escape(name)}\s*=")
+    loaded = [p for d in dirs for p in [
+        d / "terraform.tfvars", d / "terraform.tfvars.json",
+        *sorted([*d.glob("*.auto.tfvars"), *d.glob("*.auto.tfvars.json")], key=lambda p: p.name)]
+        if p.is_file()] + [config.path(v) for v in tf.var_files]
+    setting = re.compile(rf"^{re.escape(name)}\s*=")  # a top-level attribute of the file
     for path in reversed(loaded):
+        if path.name.endswith(".json"):
+            if re.search(rf'"{re.escape(name)}"\s*:', _text(path) or ""):
+                return (f"{config.rel(path)} sets var.{name} (JSON): change it there by "
+                        "hand")
+            continue
         found = _value_line(config, f, config.rel(path), setting, name, texts, allowed)
         if found is not None:
             return found
@@ -444,7 +475,7 @@ def _variable(config: Config, f: Finding, name: str, texts: Texts, allowed: list
 
 
 def _value_line(config: Config, f: Finding, rel: str, setting: re.Pattern[str], name: str,
-                texts: Texts, allowed: list[FsPath]) -> Group | str | None:
+                texts: Texts, allowed: _Scope) -> Group | str | None:
     lines = texts.setdefault(rel, _read(config, rel, allowed))
     if isinstance(lines, str):
         return lines
@@ -455,7 +486,7 @@ def _value_line(config: Config, f: Finding, rel: str, setting: re.Pattern[str], 
 def _literal_edit(f: Finding, file: str, line: int, lines: list[str], key: str,
                   texts: Texts) -> Group | str:
     body = lines[line - 1].rstrip("\r\n")
-    m = _HCL_LINE.match(body)
+    m = _HCL_LINE.match(body) if len(body) <= MAX_LINE else None
     value = f.remediation.value
     literal = _hcl(value) if value is not None else ""
     if m is None or m["key"] != key or not _HCL_LITERAL.match(m["value"]) or not literal:
@@ -522,7 +553,8 @@ def _attribute_run(lines: list[str], after: int, close: int, indent: int
     the column of its aligned ``=`` (None when there is none, or they are not aligned)."""
     columns, last = set(), None
     for i in range(after, close):
-        m = re.match(rf"^ {{{indent}}}[\w-]+( *)= .*[^{{\[(\s]\s*$", lines[i])
+        m = re.match(rf"^ {{{indent}}}[\w-]+( *)= .*[^{{\[(\s]\s*$", lines[i]) \
+            if len(lines[i]) <= MAX_LINE else None
         if m is None:
             break
         columns.add(lines[i].index("="))
@@ -542,12 +574,12 @@ def _by_template(config: Config, f: Finding) -> bool:
     env = config.environments.get(f.environment)
     if env is None or env.helm is None or f.location is None or f.location.key is not None:
         return False
-    templates = config.path(env.helm.chart).resolve() / "templates"
-    return templates in config.path(f.location.file).resolve().parents
+    templates = _real(config.path(env.helm.chart)) / "templates"
+    return templates in _real(config.path(f.location.file)).parents
 
 
 def _guesses(config: Config, f: Finding, policy: Policy | None, texts: Texts,
-             allowed: list[FsPath]) -> Group | str:
+             allowed: _Scope) -> Group | str:
     """Edits that each give a values key the chart reads the remedy's value, or why there
     is none: the keys on the finding's template line, or (a toggle) the keys guarding the
     chart's templates of the kind the remedy renders."""
@@ -581,14 +613,14 @@ def _guesses(config: Config, f: Finding, policy: Policy | None, texts: Texts,
     return alternatives or "; ".join(reasons)[:600]
 
 
-def _values_key(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
-                ) -> Group | str:
-    """A chart setting the values lack (a HelmValues finding's field is its values key):
-    added to the environment's values, as a key the chart reads."""
+def _values_key(config: Config, f: Finding, texts: Texts, allowed: _Scope,
+                field: str | None = None) -> Group | str:
+    """A chart setting the values lack (a HelmValues finding's field is its values key),
+    or ``field``: given in the environment's values, as a key the chart reads."""
     from auditor import fix_keys
 
     try:
-        key = paths.parse(f.remediation.field or "")
+        key = paths.parse(field or f.remediation.field or "")
     except ValueError:
         key = ()
     if not key or not all(isinstance(k, str) for k in key):
@@ -598,7 +630,7 @@ def _values_key(config: Config, f: Finding, texts: Texts, allowed: list[FsPath]
     return edit if isinstance(edit, str) else [[edit]]
 
 
-def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: list[FsPath]
+def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: _Scope
               ) -> Edit | str:
     """The edit that makes the environment's values set ``c.key`` to ``c.value``: at the
     line of the last values file that sets it (Helm takes it from there), else as a new
@@ -612,10 +644,12 @@ def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: list[Fs
     files = [config.rel(p) for p in ([defaults] if defaults.is_file() else [])
              + [config.path(v) for v in helm.values]]
     key, value = paths.format(c.key), c.value
-    for file in reversed(files):
+    for i, file in enumerate(reversed(files)):
         lines = texts.setdefault(file, _read(config, file, allowed))
-        if isinstance(lines, str):
+        if isinstance(lines, str) and i == 0:
             return lines
+        if isinstance(lines, str):
+            break  # (another environment's too): the key goes in the environment's own file
         try:
             doc = load_first("".join(lines))
         except YamlError:
@@ -695,6 +729,8 @@ def _edited(f: Finding, file: str, line: str, text: str) -> str:
     assert f.location is not None and f.remediation.value is not None
     value, at = f.remediation.value, f"{file}:{f.location.line}"
     body = line.rstrip("\r\n")
+    if len(body) > MAX_LINE:  # (the line patterns are not linear in a line's length)
+        return f"\0{at}: the line is longer than {MAX_LINE} characters: change it by hand"
     end = line[len(body):]
     if file.endswith(".tf"):
         return _hcl_line(f, at, body, end, value)
@@ -770,32 +806,39 @@ def _yaml(value: Value) -> str:
 
 def _named(config: Config) -> list[FsPath]:
     """The files and folders the config names (a fix writes nowhere else)."""
-    return [config.path(p).resolve() for env_name, env in config.environments.items()
+    return [_real(config.path(p)) for env_name, env in config.environments.items()
             for _, p, role in named_paths(env_name, env) if role != "plan"]
 
 
+def _real(path: FsPath) -> FsPath:
+    """Where a path leads; itself where that cannot be said (a link loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return FsPath(os.path.abspath(path))
+
+
 def _shared(config: Config, file: str, environment: str) -> str | None:
-    """The other environments that read values file ``file`` (or its chart's own)."""
-    target = config.path(file).resolve()
-    others = []
-    for name, env in config.environments.items():
-        if name == environment or env.helm is None:
-            continue
-        files = [config.path(v).resolve() for v in env.helm.values]
-        files.append(config.path(env.helm.chart).resolve() / "values.yaml")
-        if target in files:
-            others.append(name)
-    return ", ".join(others) or None
+    """The other environments that read ``file`` (a values file, a chart's own)."""
+    from auditor.fix_verify import readers
+
+    return ", ".join(e for e in readers(config, file) if e != environment) or None
 
 
-def _read(config: Config, file: str, allowed: list[FsPath]) -> list[str] | str:
+def _read(config: Config, file: str, allowed: _Scope) -> list[str] | str:
     """The file's lines (split at LF only, each with its own line end), or why it is not
     edited."""
     path = config.path(file)
-    resolved = path.resolve()
-    under = next((a for a in allowed if resolved == a or a in resolved.parents), None)
+    resolved = _real(path)
+    under = next((a for a in allowed.paths if resolved == a or a in resolved.parents), None)
     if under is None:
         return f"{file}: not a file the config names: not edited"
+    from auditor.fix_verify import readers
+
+    unchecked = [e for e in readers(config, file) if e not in allowed.selected]
+    if unchecked:
+        return (f"{file} is read by {', '.join(unchecked[:3])} too, which this run does not "
+                f"check (--env): fix without --env, or in the environment's own values")
     parts = resolved.relative_to(under).parts
     if ".terraform" in parts:
         return f"{file}: a module copy terraform init downloaded: change the module's source"
@@ -815,7 +858,7 @@ def _read(config: Config, file: str, allowed: list[FsPath]) -> list[str] | str:
 
 def target(config: Config, file: str) -> FsPath:
     """Where a fixed file is written: the file itself, through any link to it."""
-    return config.path(file).resolve()
+    return _real(config.path(file))
 
 
 def diff(changes: Changes) -> str:

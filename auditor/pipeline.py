@@ -198,6 +198,19 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
         fresh.close()  # the workers end here, not when the generator is collected
 
 
+def declared_scan(config: Config, policies: list[Policy], env_name: str,
+                  now: datetime | None) -> tuple[Report, Inventory]:
+    """One environment's declared scan, with nothing kept or reused, and the inventory it
+    judged (``auditor fix`` checks an edit by both: the findings and the values)."""
+    from auditor import engine
+
+    params = _params(config, env_name, now)
+    inventory = declared_inventory(config, env_name)
+    evaluated = Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
+                          _not_applicable(policies, env_name, params, ("declared",)))
+    return build_from(config, policies, iter([evaluated]), ("declared",)), inventory
+
+
 def _load_evaluation() -> None:
     """The code that evaluates, imported once here rather than by each forked worker."""
     from auditor import engine

@@ -136,7 +136,7 @@ def test_module_copies_and_files_the_config_does_not_name_are_not_edited(
     copy = proj / "infrastructure/terraform/aws/.terraform/modules/db/main.tf"
     copy.parent.mkdir(parents=True)
     copy.write_text("backup_retention_period = 2\n")
-    allowed = fixes._named(config)
+    allowed = fixes._Scope(fixes._named(config), frozenset(config.environments))
     why = fixes._read(config, "infrastructure/terraform/aws/.terraform/modules/db/main.tf",
                       allowed)
     assert isinstance(why, str) and "terraform init downloaded" in why
