@@ -5,14 +5,16 @@ A policy says its remedy's value (``remediation.value``); a finding carries it, 
 field and the file:line that set the field (its location). The edit replaces that line's
 value and nothing else: every other byte of the file is kept (comments, order, quoting,
 indentation, CRLF line ends). In a values file the line must set the location's values
-key to a plain or quoted scalar, in block style, in a file without anchors or aliases (an
-edit there could change other keys); in Terraform it must set the field's attribute (or,
-where a module caller sets it, the caller's argument, when the module uses it once) to a
-literal: a number, a bool, or a string without interpolation. Anything else is not edited
-and says why: a value from an expression or a variable, a chart template, a line that no
-longer holds the key, a file the config does not name (or a module copy under
-``.terraform``), a value already set, two findings asking one line for different values,
-or (``--adopt-live``) a values file another environment reads too. Nothing live is
+key to a plain or quoted scalar in block style; in Terraform it must set the field's
+attribute (or the module caller's argument, or the root variable's value where Terraform
+takes it) to a literal: a number, a bool, or a string without interpolation. Where nothing
+sets it yet, a key the chart reads is added to the environment's values, or an attribute
+to the block (or argument to the environment's module call) that lacks it.
+
+Each file's edits must parse back as the file with only those values changed (YAML by
+value at each key, so an anchor or merge key that would carry the change elsewhere is
+refused; Terraform by the count of changed values), and then :mod:`auditor.fix_verify`
+scans a copy with them. Anything else is not edited and says why. Nothing live is
 changed.
 """
 
@@ -43,7 +45,6 @@ _YAML_LINE = re.compile(
     r"""^(?P<head>[ ]*(?:-[ ]+)?(?P<q>["']?)(?P<key>[^"'#:\s][^"'#:]*?)(?P=q)[ \t]*:[ \t]+)"""
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[\]}&*!|>%@`,][^\r\n]*?)"""
     r"""(?P<tail>(?:[ \t]+#[^\r\n]*)?[ \t]*)$""")
-_ANCHORS = re.compile(r"(?:^|[\s:\-\[{,])[&*][^\s,\[\]{}]+|<<[ \t]*:", re.M)
 _HCL_LINE = re.compile(r"""^(?P<head>\s*(?P<key>[A-Za-z_][\w-]*)\s*=\s*)(?P<value>.*?)"""
                        r"""(?P<tail>(?:[ \t]+(?:#|//).*)?[ \t]*)$""")
 _HCL_LITERAL = re.compile(r"""^(?:-?\d+(?:\.\d+)?|true|false|"(?:[^"\\$%]|\\[^$%])*")$""")
@@ -672,8 +673,6 @@ def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: _Scope
     file = files[-1]
     lines = texts[file]
     assert isinstance(lines, list)
-    if _ANCHORS.search("".join(lines)):
-        return f"{file} uses YAML anchors, aliases or merge keys: add {key} by hand"
     added = fix_keys.setting("".join(lines), tuple(c.key), _yaml(value))
     if isinstance(added, str):
         return f"{file}: {added}"
@@ -737,9 +736,6 @@ def _edited(f: Finding, file: str, line: str, text: str) -> str:
     if f.location.key is None:
         return (f"\0{at} is not a values key the chart reads (the chart's template writes "
                 "it): change the template")
-    if _ANCHORS.search(text):
-        return (f"\0{at}: the file uses YAML anchors, aliases or merge keys: an edit could "
-                "change other keys too: change it by hand")
     m = _YAML_LINE.match(body)
     if m is None or m["key"] != _last_key(f.location.key):
         return (f"\0{at} does not set {f.location.key} to a plain value in block style: "
