@@ -357,3 +357,26 @@ def test_a_chart_setting_the_values_lack_is_added_to_the_environment(tmp_path: P
     assert "logging:\n  level: INFO\n  retention: 14d\n" in (
         root / "helm/values-prod.yaml").read_text()
     assert ("log-retention", "chess-ai") not in _failing(_scan(root))
+
+
+# Each policy whose remedy is a value, and the test that writes it and scans again.
+COVERED = {
+    "rds-backups": "test_fix.py: example, orders; test_fix_added.py: shop, pay (variable)",
+    "storage-expandable": "test_fix.py: example",
+    "pdb-present": "test_fix.py: example; test_fix_added.py: shop (toggle)",
+    "health-check-path": "test_fix.py: example (target group)",
+    "latency-alarm": "test_fix.py: example (the variable's default)",
+    "readiness-probe-timing": "test_fix.py: example",
+    "revision-history": "test_fix.py: orders; test_fix_added.py: shop (new key)",
+    "rds-deletion-protection": "test_fix.py: orders; test_fix_added.py: shop (argument)",
+    "rds-multi-az": "test_fix.py: orders (reporting-db: attribute added)",
+    "hpa-range": "test_fix_added.py: pay",
+    "log-retention": "test_fix_added.py: example without the key",
+}
+
+
+def test_every_value_remedy_has_a_test_that_writes_it_and_scans_again() -> None:
+    from auditor import policies
+
+    valued = {p.id for p in policies.load_all([]) if p.remediation.value}
+    assert valued == set(COVERED)
