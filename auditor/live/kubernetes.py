@@ -9,8 +9,10 @@ every other value is a hash marker, ``metadata.managedFields`` and the last-appl
 annotation are dropped. ConfigMaps and Secrets are
 listed metadata-only (``PartialObjectMetadataList``), so their data is never fetched; only
 metadata is kept even from a server that ignores that request. The ConfigMaps the release
-declares are then read by name, so drift can compare their content: each value is kept as
-a hash marker (:mod:`auditor.live.markers`), never as text. A missing cert-manager CRD
+declares then have their content read, in one more list of the namespace's ConfigMaps (not
+one read per ConfigMap), so drift can compare it: each value is kept as a hash marker
+(:mod:`auditor.live.markers`), never as text, and the other ConfigMaps' data is dropped
+page by page. A missing cert-manager CRD
 (404) means there are no Certificates, not an error; any other failed list puts its kind
 into ``unavailable`` with the reason, and the other kinds are still read. Jobs a listed
 CronJob started are left out (the CronJob is what to fix, as Polaris reports it); the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -114,12 +117,17 @@ def collect(config: Config, env_name: str, env: Environment,
             wanted = {r.name for r in declared if r.kind == "ConfigMap"
                       and r.namespace in (None, namespace)}
             mine = [r for r in out.resources if r.kind == "ConfigMap" and r.name in wanted]
-            contents = list(pool.map(lambda r: _configmap(cluster, r), mine))
-    gone = {r.name for r, body in zip(mine, contents, strict=True) if body is None}
+            contents = _contents(cluster, namespace, {r.name for r in mine}) if mine else {}
+    gone = set()
+    for r in mine:
+        if isinstance(contents, str):  # the content is unknown: an error, not a pass
+            r.body = {**r.body, "data": Unknown(
+                f"the content of ConfigMap {r.name} was not read: {contents}", failed=True)}
+        elif r.name in contents:
+            r.body = contents[r.name]
+        else:
+            gone.add(r.name)  # deleted since it was listed
     out.resources = [r for r in out.resources if not (r.kind == "ConfigMap" and r.name in gone)]
-    for r, body in zip(mine, contents, strict=True):
-        if body is not None:
-            r.body = body
     live_deployments = [r.name for r in out.resources if r.kind == "Deployment"]
     if live_deployments and not any(r.kind == "Deployment" for r in declared):
         out.names["deployment"] = live_deployments[0]
@@ -160,33 +168,40 @@ def _read(cluster: k8s_client.Cluster, kind: Kind, namespace: str) -> list[Any] 
         return _reason(exc, cluster)
 
 
-def _configmap(cluster: k8s_client.Cluster, listed: Resource) -> dict[str, Any] | None:
-    """A declared ConfigMap's body with its content as hash markers; None when it is gone
-    since the list. A failed read leaves the content unknown (an error, not a pass)."""
-    path = f"{CONFIGMAP.path(str(listed.namespace))}/{listed.name}"
-    try:
-        item = _get(cluster.api, path, [], JSON)
-    except Exception as exc:
-        if isinstance(exc, ApiException) and exc.status == 404:
+def _contents(cluster: k8s_client.Cluster, namespace: str, names: set[str]
+              ) -> dict[str, dict[str, Any]] | str:
+    """The bodies of the ConfigMaps ``names``, their content as hash markers, from one
+    list of the namespace's ConfigMaps (each page converted as it comes: the data of the
+    others is not kept); or why they could not be read."""
+    def content(item: Any) -> dict[str, Any] | None:
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        if not isinstance(meta, dict) or meta.get("name") not in names:
             return None
-        reason = (f"unreadable answer from the API server at {cluster.server}: {exc}"
-                  if isinstance(exc, _Unreadable) else _reason(exc, cluster))
-        return {**listed.body, "data": Unknown(
-            f"the content of ConfigMap {listed.name} was not read: {reason}", failed=True)}
-    body = _body(CONFIGMAP, item)
-    for key in ("data", "binaryData"):
-        if isinstance(item.get(key), dict):
-            body[key] = mark_values(item[key])
-    if isinstance(item.get("immutable"), bool):
-        body["immutable"] = item["immutable"]
-    return body
+        body = _body(CONFIGMAP, item)
+        for key in ("data", "binaryData"):
+            if isinstance(item.get(key), dict):
+                body[key] = mark_values(item[key])
+        if isinstance(item.get("immutable"), bool):
+            body["immutable"] = item["immutable"]
+        return body
+
+    try:
+        bodies = _list(cluster.api, CONFIGMAP, namespace, JSON, content)
+    except _Unreadable as exc:
+        return f"unreadable answer from the API server at {cluster.server}: {exc}"
+    except Exception as exc:  # API errors, timeouts, refused connections
+        return _reason(exc, cluster)
+    return {str(b["metadata"]["name"]): b for b in bodies}
 
 
 def _reason(exc: Exception, cluster: k8s_client.Cluster) -> str:
     return k8s_client.describe(exc, cluster.server, REQUEST_TIMEOUT[1], 1 + THROTTLE_RETRIES)
 
 
-def _list(api: ApiClient, kind: Kind, namespace: str) -> list[Any]:
+def _list(api: ApiClient, kind: Kind, namespace: str, accept: str | None = None,
+          keep: Callable[[Any], Any] | None = None) -> list[Any]:
+    """Every item of the kind's collection, page by page; with ``keep``, what it makes of
+    each item (None: dropped), as each page comes."""
     items: list[Any] = []
     token: str | None = None
     seen: set[str] = set()
@@ -195,8 +210,10 @@ def _list(api: ApiClient, kind: Kind, namespace: str) -> list[Any]:
         if token:
             query.append(("continue", token))
         page = _get(api, kind.path(namespace), query,
-                    METADATA_ONLY if kind.metadata_only else JSON)
-        items.extend(page.get("items") or [])
+                    accept or (METADATA_ONLY if kind.metadata_only else JSON))
+        listed = page.get("items") or []
+        items.extend(listed if keep is None else
+                     (kept for item in listed if (kept := keep(item)) is not None))
         meta = page.get("metadata")
         token = meta.get("continue") if isinstance(meta, dict) else None
         if not token:

@@ -135,6 +135,13 @@ class FaultServer:
                  upstream: str | None = None) -> None:
         self.mode, self.delay, self.only, self.upstream = mode, delay, only, upstream
         self.requests: list[str] = []
+        # Every request's operation, relayed or not, and the most answered at once; each
+        # waits `latency` seconds first (a round trip to AWS).
+        self.operations: list[str] = []
+        self.latency = 0.0
+        self.max_in_flight = 0
+        self._flight = 0
+        self._lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -160,6 +167,18 @@ class FaultServer:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
+        with self._lock:
+            self.operations.append(_operation(handler, raw))
+            self._flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._flight)
+        try:
+            time.sleep(self.latency)
+            self._respond(handler, raw)
+        finally:
+            with self._lock:
+                self._flight -= 1
+
+    def _respond(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         if self.only is not None and _operation(handler, raw) not in self.only:
             self._relay(handler, raw)
             return

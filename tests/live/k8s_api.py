@@ -65,6 +65,7 @@ class Fault:
     times: int | None = None  # None: every request
     continued_only: bool = False  # only on the pages after the first (a stale token)
     raw: str | None = None  # a body that is not JSON (a proxy's error page), sent as is
+    drop: str | None = None  # with status None: this name is left out (deleted meanwhile)
 
 
 @dataclass
@@ -137,6 +138,11 @@ class FakeKubeApi:
             self._stopping.wait(self.latency)
         single = self._object(req.path)
         plural = "/".join(req.path.rsplit("/", 2)[-2:]) if single else req.path.rsplit("/", 1)[-1]
+        # "<plural>:content": a fault only for lists that ask for the objects' content
+        # (not metadata-only), as the collector's second list of ConfigMaps does.
+        if not single and "PartialObjectMetadata" not in req.accept \
+                and f"{plural}:content" in self.faults:
+            plural = f"{plural}:content"
         fault = self._take_fault(plural, "continue" in req.query)
         if fault:
             self._stopping.wait(fault.delay)
@@ -164,7 +170,11 @@ class FakeKubeApi:
         if served is None:
             return 404, status_body(404, "the server could not find the requested resource"), {}
         gv, kind = served
-        return self._list(req, gv, kind)
+        status, body, headers = self._list(req, gv, kind)
+        if fault and fault.drop and isinstance(body.get("items"), list):
+            body["items"] = [o for o in body["items"]
+                             if o.get("metadata", {}).get("name") != fault.drop]
+        return status, body, headers
 
     def _take_fault(self, plural: str, continued: bool) -> Fault | None:
         with self._lock:

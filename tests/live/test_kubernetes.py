@@ -433,7 +433,7 @@ def _planted_configmaps(api: FakeKubeApi) -> dict[str, str]:
     return data
 
 
-def test_declared_configmaps_are_read_by_name_and_kept_as_hashes(
+def test_declared_configmaps_are_read_in_one_list_and_kept_as_hashes(
         chess_ai: Callable[..., LiveCollected], kube_api: FakeKubeApi) -> None:
     data = _planted_configmaps(kube_api)
     found = chess_ai(declared_resources=declared())
@@ -448,9 +448,10 @@ def test_declared_configmaps_are_read_by_name_and_kept_as_hashes(
     assert [m["manager"] for m in body["metadata"]["managedFields"]] == ["helm"]
     # Not declared: existence only, its content never asked for.
     assert set(got[("ConfigMap", "other-team")].body) == {"apiVersion", "kind", "metadata"}
-    reads = kube_api.gets("configmaps")
-    assert [(r.path, r.accept) for r in reads] == [
-        (f"/api/v1/namespaces/{NS}/configmaps/chess-ai", kc.JSON)]
+    # One metadata-only list, one list with content: no read per declared ConfigMap.
+    assert kube_api.gets("configmaps") == []
+    assert sorted(r.accept for r in kube_api.reads("configmaps")) == sorted(
+        [kc.METADATA_ONLY, kc.JSON])
     everything = json.dumps([r.body for r in found.resources], default=str)
     assert PASSWORD not in everything and "debug" not in everything
     assert base64.b64encode(PASSWORD.encode()).decode() not in everything
@@ -461,12 +462,13 @@ def test_declared_configmaps_are_read_by_name_and_kept_as_hashes(
     assert cm["body"]["data"] == body["data"]  # the markers are what is recorded
 
 
-@pytest.mark.parametrize(("status", "kept"), [(403, True), (500, True), (404, False)])
-def test_a_declared_configmap_that_cannot_be_read_by_name(
-        chess_ai: Callable[..., LiveCollected], kube_api: FakeKubeApi, status: int,
+@pytest.mark.parametrize(("status", "kept"), [(403, True), (500, True), (None, False)])
+def test_a_declared_configmap_whose_content_cannot_be_read(
+        chess_ai: Callable[..., LiveCollected], kube_api: FakeKubeApi, status: int | None,
         kept: bool) -> None:
     _planted_configmaps(kube_api)
-    kube_api.fail("configmaps/chess-ai", status)
+    # The list with content fails, or (None) no longer has it: deleted after the first.
+    kube_api.fail("configmaps:content", status, drop=None if status else "chess-ai")
     found = chess_ai(declared_resources=declared())
     assert "ConfigMap" not in found.unavailable  # the others' existence was read
     got = by_ident(found)

@@ -3,8 +3,8 @@
 A cluster takes the Terraform shape of ``aws_rds_cluster``, its security groups named,
 plus ``multi_az`` as RDS reports it (a replica in another zone) and its newest cluster
 snapshot; each member takes the shape of ``aws_rds_cluster_instance`` (its public
-endpoint is set per instance). Clusters are described by identifier only: no listing of
-the account.
+endpoint is set per instance). Clusters, their snapshots and their members are described
+by identifier filters (RDS.IDS at a time): no listing of the account, no call per object.
 """
 
 from __future__ import annotations
@@ -12,10 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.live.aws.api import Api, read
-from auditor.live.aws.rds import group_names, newest_snapshot
+from auditor.live.aws.rds import (
+    described,
+    group_names_of,
+    newest_snapshots,
+    ordered,
+    security_groups,
+)
 from auditor.live.aws.targets import Targets
 from auditor.live.base import LiveCollected
 from auditor.models import Resource
+from auditor.unknown import Unknown
 
 KINDS = ("DBCluster", "DBClusterInstance")
 SERVICES = ("rds", "ec2")
@@ -37,18 +44,23 @@ def collect(api: Api, t: Targets) -> LiveCollected:
 
 
 def _clusters(api: Api, identifiers: list[str], members: list[str]) -> list[Resource]:
+    dbs = ordered(described(api, "describe_db_clusters", "DBClusters", "db-cluster-id",
+                            identifiers), "DBClusterIdentifier", identifiers)
+    names = group_names_of(api, dbs)
+    newest = newest_snapshots(api, "describe_db_cluster_snapshots", "DBClusterSnapshots",
+                              "db-cluster-id", "DBClusterIdentifier",
+                              [d["DBClusterIdentifier"] for d in dbs])
     found = []
-    for identifier in identifiers:
-        response = api.call("rds", "describe_db_clusters", missing=("DBClusterNotFoundFault",),
-                            DBClusterIdentifier=identifier)
-        for db in (response or {}).get("DBClusters") or []:
-            members += [m["DBInstanceIdentifier"] for m in db.get("DBClusterMembers") or []
-                        if m.get("DBInstanceIdentifier")]
-            found.append(api.resource("DBCluster", db["DBClusterIdentifier"], _cluster(api, db)))
+    for db in dbs:
+        members += [m["DBInstanceIdentifier"] for m in db.get("DBClusterMembers") or []
+                    if m.get("DBInstanceIdentifier")]
+        found.append(api.resource("DBCluster", db["DBClusterIdentifier"],
+                                  _cluster(db, names, newest)))
     return found
 
 
-def _cluster(api: Api, db: dict[str, Any]) -> dict[str, Any]:
+def _cluster(db: dict[str, Any], names: dict[str, str] | Unknown,
+             newest: dict[str, str]) -> dict[str, Any]:
     name = db["DBClusterIdentifier"]
     body: dict[str, Any] = {
         "cluster_identifier": name, "engine": db.get("Engine"),
@@ -58,10 +70,9 @@ def _cluster(api: Api, db: dict[str, Any]) -> dict[str, Any]:
         "deletion_protection": bool(db.get("DeletionProtection")),
         "storage_encrypted": bool(db.get("StorageEncrypted")),
         "db_cluster_parameter_group_name": db.get("DBClusterParameterGroup"),
-        "vpc_security_group_ids": group_names(api, db),
+        "vpc_security_group_ids": security_groups(db, names),
         "status": db.get("Status"),
-        "latest_snapshot_time": newest_snapshot(api, "describe_db_cluster_snapshots",
-                                                "DBClusterSnapshots", DBClusterIdentifier=name),
+        "latest_snapshot_time": newest.get(name),
         "members": len(db.get("DBClusterMembers") or []),
     }
     if db.get("DBClusterInstanceClass"):  # a Multi-AZ DB cluster: endpoints are its own
@@ -71,17 +82,13 @@ def _cluster(api: Api, db: dict[str, Any]) -> dict[str, Any]:
 
 
 def _members(api: Api, identifiers: list[str]) -> list[Resource]:
-    found = []
-    for identifier in identifiers:
-        response = api.call("rds", "describe_db_instances", missing=("DBInstanceNotFound",),
-                            DBInstanceIdentifier=identifier)
-        for db in (response or {}).get("DBInstances") or []:
-            found.append(api.resource("DBClusterInstance", db["DBInstanceIdentifier"], {
-                "identifier": db["DBInstanceIdentifier"],
-                "cluster_identifier": db.get("DBClusterIdentifier"),
-                "instance_class": db.get("DBInstanceClass"),
-                "availability_zone": db.get("AvailabilityZone"),
-                "publicly_accessible": bool(db.get("PubliclyAccessible")),
-                "status": db.get("DBInstanceStatus"),
-            }))
-    return found
+    dbs = ordered(described(api, "describe_db_instances", "DBInstances", "db-instance-id",
+                            identifiers), "DBInstanceIdentifier", identifiers)
+    return [api.resource("DBClusterInstance", db["DBInstanceIdentifier"], {
+        "identifier": db["DBInstanceIdentifier"],
+        "cluster_identifier": db.get("DBClusterIdentifier"),
+        "instance_class": db.get("DBInstanceClass"),
+        "availability_zone": db.get("AvailabilityZone"),
+        "publicly_accessible": bool(db.get("PubliclyAccessible")),
+        "status": db.get("DBInstanceStatus"),
+    }) for db in dbs]

@@ -5,7 +5,9 @@ adds its registered targets and their health; a load balancer its attributes (ac
 deletion protection, invalid-header dropping) and, for an application load balancer, the
 WAFv2 web ACL associated with it (absent when there is none; WAF cannot front other
 types). A failed call costs only its kind: target groups still count when the WAF or
-attribute calls of the load balancers fail, and the other way round.
+attribute calls of the load balancers fail, and the other way round. Names are described
+NAMES at a time; target health, attributes and WAF take one object per call and are read
+Api.PER_OBJECT at a time.
 """
 
 from __future__ import annotations
@@ -34,26 +36,44 @@ def wanted(t: Targets) -> tuple[str, ...]:
         ("LoadBalancer",) if t.load_balancers else ())
 
 
+NAMES = 20  # names per describe (the load balancer call takes at most 20)
+
+
 def collect(api: Api, t: Targets) -> LiveCollected:
     out = LiveCollected()  # each kind only when asked for: see wanted()
     if t.target_groups:
-        read(out, ("TargetGroup",), lambda: [_target_group(api, tg) for tg in _describe(
-            api, "describe_target_groups", "TargetGroups", "TargetGroupNotFound",
-            t.target_groups)])
+        read(out, ("TargetGroup",), lambda: _target_groups(api, t.target_groups))
     if t.load_balancers:
-        read(out, ("LoadBalancer",), lambda: [_load_balancer(api, lb) for lb in _describe(
-            api, "describe_load_balancers", "LoadBalancers", "LoadBalancerNotFound",
-            t.load_balancers)])
+        read(out, ("LoadBalancer",), lambda: _load_balancers(api, t.load_balancers))
     return out
+
+
+def _target_groups(api: Api, names: list[str]) -> list[Resource]:
+    groups = _describe(api, "describe_target_groups", "TargetGroups", "TargetGroupNotFound",
+                       names)
+    return api.each(lambda tg: _target_group(api, tg), groups)
+
+
+def _load_balancers(api: Api, names: list[str]) -> list[Resource]:
+    found = _describe(api, "describe_load_balancers", "LoadBalancers",
+                      "LoadBalancerNotFound", names)
+    return api.each(lambda lb: _load_balancer(api, lb), found)
 
 
 def _describe(api: Api, operation: str, key: str, not_found: str,
               names: list[str]) -> list[dict[str, Any]]:
-    # One name per call: a single unknown name fails a call that lists several.
+    """NAMES names per call; a call that fails because one of its names does not exist
+    is made again one name per call (only that batch pays for the unknown name)."""
     found: list[dict[str, Any]] = []
-    for name in names:
-        response = api.call("elbv2", operation, missing=(not_found,), Names=[name])
-        found += (response or {}).get(key) or []
+    for start in range(0, len(names), NAMES):
+        batch = names[start:start + NAMES]
+        response = api.call("elbv2", operation, missing=(not_found,), Names=batch)
+        if response is None and len(batch) > 1:
+            for name in batch:
+                one = api.call("elbv2", operation, missing=(not_found,), Names=[name])
+                found += (one or {}).get(key) or []
+        else:
+            found += (response or {}).get(key) or []
     return found
 
 

@@ -68,21 +68,47 @@ def collect(api: Api, t: Targets) -> LiveCollected:
     return out
 
 
-def _instances(api: Api, identifiers: list[str], statuses: dict[str, str | None]
-               ) -> list[Resource]:
-    found = []
-    for identifier in identifiers:
-        response = api.call("rds", "describe_db_instances", missing=("DBInstanceNotFound",),
-                            DBInstanceIdentifier=identifier)
-        for db in (response or {}).get("DBInstances") or []:
-            groups = db.get("DBParameterGroups") or [{}]
-            statuses[db["DBInstanceIdentifier"]] = groups[0].get("ParameterApplyStatus")
-            found.append(api.resource("DBInstance", db["DBInstanceIdentifier"],
-                                      _instance(api, db)))
+IDS = 50  # identifiers per RDS filter (db-instance-id, db-cluster-id)
+
+
+def described(api: Api, operation: str, key: str, filter_name: str,
+              identifiers: list[str]) -> list[dict[str, Any]]:
+    """What RDS describes of ``identifiers``, by filter (an unknown one is simply not
+    there), IDS at a time, every page."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(identifiers), IDS):
+        found += api.pages("rds", operation, key, Filters=[
+            {"Name": filter_name, "Values": identifiers[start:start + IDS]}])
     return found
 
 
-def _instance(api: Api, db: dict[str, Any]) -> dict[str, Any]:
+def _instances(api: Api, identifiers: list[str], statuses: dict[str, str | None]
+               ) -> list[Resource]:
+    dbs = ordered(described(api, "describe_db_instances", "DBInstances", "db-instance-id",
+                            identifiers), "DBInstanceIdentifier", identifiers)
+    names = group_names_of(api, dbs)
+    newest = newest_snapshots(api, "describe_db_snapshots", "DBSnapshots", "db-instance-id",
+                              "DBInstanceIdentifier", [d["DBInstanceIdentifier"] for d in dbs])
+    found = []
+    for db in dbs:
+        groups = db.get("DBParameterGroups") or [{}]
+        statuses[db["DBInstanceIdentifier"]] = groups[0].get("ParameterApplyStatus")
+        found.append(api.resource("DBInstance", db["DBInstanceIdentifier"],
+                                  _instance(db, names, newest)))
+    return found
+
+
+def ordered(items: list[dict[str, Any]], key: str, identifiers: list[str]
+            ) -> list[dict[str, Any]]:
+    """Each item once, in the order asked for (RDS identifiers are case-insensitive)."""
+    rank = {name.lower(): i for i, name in reversed(list(enumerate(identifiers)))}
+    unique = {str(item[key]).lower(): item for item in items if item.get(key)}
+    return sorted(unique.values(), key=lambda item: rank.get(str(item[key]).lower(),
+                                                             len(rank)))
+
+
+def _instance(db: dict[str, Any], names: dict[str, str] | Unknown,
+              newest: dict[str, str]) -> dict[str, Any]:
     groups = [g.get("DBParameterGroupName") for g in db.get("DBParameterGroups") or []]
     return {
         "identifier": db["DBInstanceIdentifier"], "engine": db.get("Engine"),
@@ -95,34 +121,50 @@ def _instance(api: Api, db: dict[str, Any]) -> dict[str, Any]:
         "publicly_accessible": bool(db.get("PubliclyAccessible")),
         "storage_encrypted": bool(db.get("StorageEncrypted")),
         "parameter_group_name": groups[0] if groups else None,
-        "vpc_security_group_ids": group_names(api, db),
+        "vpc_security_group_ids": security_groups(db, names),
         "status": db.get("DBInstanceStatus"),
-        "latest_snapshot_time": newest_snapshot(api, "describe_db_snapshots", "DBSnapshots",
-                                                DBInstanceIdentifier=db["DBInstanceIdentifier"]),
+        "latest_snapshot_time": newest.get(db["DBInstanceIdentifier"]),
         # A read replica is restored from its source: absent on any other instance.
         **({"replicate_source_db": db["ReadReplicaSourceDBInstanceIdentifier"]}
            if db.get("ReadReplicaSourceDBInstanceIdentifier") else {}),
     }
 
 
-def group_names(api: Api, db: dict[str, Any]) -> list[str] | Unknown:
-    """The names of an instance's or cluster's security groups (Terraform holds names)."""
-    ids = [g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups") or []
-           if g.get("VpcSecurityGroupId")]
+def _group_ids(db: dict[str, Any]) -> list[str]:
+    return [g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups") or []
+            if g.get("VpcSecurityGroupId")]
+
+
+def group_names_of(api: Api, dbs: list[dict[str, Any]]) -> dict[str, str] | Unknown:
+    """Security group id -> name for the groups of every instance or cluster in ``dbs``,
+    in one batched describe (Terraform holds names); Unknown when it fails."""
+    ids = list(dict.fromkeys(i for db in dbs for i in _group_ids(db)))
     try:
-        names = ec2.group_names(api, ids) if ids else {}
+        return ec2.group_names(api, ids) if ids else {}
     except CallFailed as exc:  # the ids alone would read as drift from Terraform's names
-        return Unknown(f"the names of security groups {', '.join(ids)} were not read: {exc}",
-                       failed=True)
+        return Unknown(f"the names of security groups {', '.join(ids[:10])} were not read: "
+                       f"{exc}", failed=True)
+
+
+def security_groups(db: dict[str, Any], names: dict[str, str] | Unknown
+                    ) -> list[str] | Unknown:
+    """The names of one instance's or cluster's security groups."""
+    ids = _group_ids(db)
+    if isinstance(names, Unknown):
+        return names if ids else []
     return [names.get(i, i) for i in ids]
 
 
-def newest_snapshot(api: Api, operation: str, key: str, **params: Any) -> str | None:
-    """The newest automated or manual snapshot's time (of an instance, or with the
-    cluster operation of a cluster); None when there is none."""
-    snapshots = api.pages("rds", operation, key, **params)
-    times = [s["SnapshotCreateTime"] for s in snapshots if s.get("SnapshotCreateTime")]
-    return iso(max(times)) if times else None
+def newest_snapshots(api: Api, operation: str, key: str, filter_name: str, owner: str,
+                     identifiers: list[str]) -> dict[str, str]:
+    """Identifier -> the time of its newest automated or manual snapshot (of instances,
+    or with the cluster operation of clusters), from one filtered listing."""
+    times: dict[str, Any] = {}
+    for s in described(api, operation, key, filter_name, identifiers) if identifiers else []:
+        name, at = s.get(owner), s.get("SnapshotCreateTime")
+        if name and at and (name not in times or at > times[name]):
+            times[name] = at
+    return {name: iso(at) for name, at in times.items()}
 
 
 def _memory(api: Api, instance_class: str) -> int | Unknown:
@@ -141,24 +183,37 @@ def _memory(api: Api, instance_class: str) -> int | Unknown:
     return mib * 2**20
 
 
+FEW = 5  # parameter groups described one by one; more are found in one listing
+
+
 def _groups(api: Api, names: list[str], on_reboot: dict[str, list[str]]) -> list[Resource]:
-    return [group for name in names if (group := _group(api, name, on_reboot)) is not None]
-
-
-def _group(api: Api, name: str, on_reboot: dict[str, list[str]]) -> Resource | None:
-    response = api.call("rds", "describe_db_parameter_groups",
-                        missing=("DBParameterGroupNotFound",), DBParameterGroupName=name)
-    found = (response or {}).get("DBParameterGroups") or []
-    if not found:
-        return None
-    params = [p for p in api.pages("rds", "describe_db_parameters", "Parameters",
-                                   DBParameterGroupName=name, Source="user")
-              if p.get("Source", "user") == "user" and "ParameterName" in p]
-    on_reboot[name] = [p["ParameterName"] for p in params if p.get("ApplyMethod") == PENDING]
-    return api.resource("DBParameterGroup", name, {
-        "name": name, "family": found[0].get("DBParameterGroupFamily"),
-        "parameters": {p["ParameterName"]: p.get("ParameterValue") for p in params},
-    })
+    if len(names) <= FEW:
+        found = [g for name in names for g in (api.call(
+            "rds", "describe_db_parameter_groups", missing=("DBParameterGroupNotFound",),
+            DBParameterGroupName=name) or {}).get("DBParameterGroups") or []]
+    else:  # RDS filters no parameter groups by name: the account's, paged, kept by name
+        wanted = set(names)
+        found = [g for g in api.pages("rds", "describe_db_parameter_groups",
+                                      "DBParameterGroups")
+                 if g.get("DBParameterGroupName") in wanted]
+    families = {g["DBParameterGroupName"]: g.get("DBParameterGroupFamily") for g in found
+                if g.get("DBParameterGroupName")}
+    present = [name for name in names if name in families]
+    # One group's parameters per call: the groups are read PER_OBJECT at a time.
+    parameters = api.each(lambda name: api.pages(
+        "rds", "describe_db_parameters", "Parameters", DBParameterGroupName=name,
+        Source="user"), present)
+    groups = []
+    for name, listed in zip(present, parameters, strict=True):
+        params = [p for p in listed
+                  if p.get("Source", "user") == "user" and "ParameterName" in p]
+        on_reboot[name] = [p["ParameterName"] for p in params
+                           if p.get("ApplyMethod") == PENDING]
+        groups.append(api.resource("DBParameterGroup", name, {
+            "name": name, "family": families[name],
+            "parameters": {p["ParameterName"]: p.get("ParameterValue") for p in params},
+        }))
+    return groups
 
 
 def _max_connections(body: dict[str, Any], memory: int | Unknown,
