@@ -44,13 +44,13 @@ def _certificates(api: Api, wanted: list[str]) -> list[Resource]:
                                  Includes={"keyTypes": _KEY_TYPES}):
             if summary.get("DomainName") in candidates:
                 candidates[summary["DomainName"]].append(summary["CertificateArn"])
-    found = []
-    for arn in arns:
-        cert = _describe(api, arn)
-        if cert:
-            found.append(_resource(api, cert))
+    # One certificate per call: described Api.PER_OBJECT at a time, each ARN once.
+    every = list(dict.fromkeys([*arns, *(a for d in domains for a in candidates[d])]))
+    described = dict(zip(every, api.each(lambda arn: _describe(api, arn), every),
+                         strict=True))
+    found = [_resource(api, cert) for arn in arns if (cert := described[arn])]
     for domain in domains:
-        certs = [c for arn in candidates[domain] if (c := _describe(api, arn))]
+        certs = [c for arn in candidates[domain] if (c := described[arn])]
         if certs:
             found.append(_resource(api, max(certs, key=_serving)))
     return found

@@ -49,9 +49,11 @@ def _nodegroups(api: Api, t: Targets, missing: list[str]) -> list[Resource]:
         pairs += [(cluster, n) for n in names or [] if (cluster, n) not in pairs]
     found = []
     capacities: dict[str, dict[str, Any] | Unknown] = {}
-    for cluster, name in pairs:
-        response = api.call("eks", "describe_nodegroup", missing=("ResourceNotFoundException",),
-                            clusterName=cluster, nodegroupName=name)
+    # One node group per call: described Api.PER_OBJECT at a time, in order.
+    responses = api.each(lambda pair: api.call(
+        "eks", "describe_nodegroup", missing=("ResourceNotFoundException",),
+        clusterName=pair[0], nodegroupName=pair[1]), pairs)
+    for response in responses:
         group = (response or {}).get("nodegroup")
         if group:
             body = _body(group)

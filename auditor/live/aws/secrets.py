@@ -25,7 +25,9 @@ def wanted(t: Targets) -> tuple[str, ...]:
 
 def collect(api: Api, t: Targets) -> LiveCollected:
     out = LiveCollected()
-    read(out, KINDS, lambda: [s for name in t.secrets if (s := _secret(api, name))])
+    # One secret per call (names or ARNs): described Api.PER_OBJECT at a time, in order.
+    read(out, KINDS, lambda: [s for s in api.each(lambda name: _secret(api, name),
+                                                  t.secrets) if s])
     return out
 
 
