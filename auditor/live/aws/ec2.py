@@ -110,12 +110,14 @@ def capacity(info: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(api: Api, key: str, values: list[str], vpc: str | None = None
               ) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+    """The groups whose ``key`` is one of ``values``: _CHUNK values a filter, the chunks
+    described Api.PER_OBJECT at a time (each is its own paged call), in order."""
     in_vpc = [{"Name": "vpc-id", "Values": [vpc]}] if vpc else []
-    for start in range(0, len(values), _CHUNK):
-        found += api.pages("ec2", "describe_security_groups", "SecurityGroups", Filters=[
-            {"Name": key, "Values": values[start:start + _CHUNK]}, *in_vpc])
-    return found
+    chunks = [values[start:start + _CHUNK] for start in range(0, len(values), _CHUNK)]
+    pages = api.each(lambda chunk: api.pages(
+        "ec2", "describe_security_groups", "SecurityGroups",
+        Filters=[{"Name": key, "Values": chunk}, *in_vpc]), chunks)
+    return [group for page in pages for group in page]
 
 
 def _permissions(group: dict[str, Any]) -> list[dict[str, Any]]:
