@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import http.client
 import json
 import os
 import platform
@@ -64,6 +63,7 @@ import boto3  # noqa: E402
 import yaml  # noqa: E402
 
 from auditor.parallel import cores  # noqa: E402
+from bench.bench_triage import relay  # noqa: E402
 from tests.live.fields_v1 import manage  # noqa: E402
 from tests.live.k8s_api import FakeKubeApi  # noqa: E402
 from tests.live.k8s_fixtures import CONTEXT, write_kubeconfig  # noqa: E402
@@ -412,20 +412,7 @@ class CountingProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 proxy._called(aws_call(self.command, self.path, self.headers, body))
                 time.sleep(proxy.latency)
-                conn = http.client.HTTPConnection(proxy.host, proxy.port, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                conn.request(self.command, self.path, body=body, headers=headers)
-                answer = conn.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("content-length", "connection",
-                                            "transfer-encoding"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                conn.close()
+                relay(self, proxy.host, proxy.port, body)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 

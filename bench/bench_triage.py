@@ -41,6 +41,24 @@ SECTION = "scale-up-pods"
 BUDGET = 0.25  # the triage's share of a full audit's time, at most
 
 
+def relay(handler: BaseHTTPRequestHandler, host: str, port: int, body: bytes) -> None:
+    """Sends the request ``handler`` holds (``body``: its body, already read) on to
+    host:port, and the answer back."""
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    headers = {k: v for k, v in handler.headers.items() if k.lower() != "connection"}
+    conn.request(handler.command, handler.path, body=body, headers=headers)
+    answer = conn.getresponse()
+    data = answer.read()
+    handler.send_response(answer.status)
+    for name, value in answer.getheaders():
+        if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+            handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+    conn.close()
+
+
 @contextmanager
 def slow_proxy(target: str, latency: list[float]) -> Iterator[str]:
     """An HTTP proxy to ``target`` that waits ``latency[0]`` seconds before each answer."""
@@ -52,19 +70,7 @@ def slow_proxy(target: str, latency: list[float]) -> Iterator[str]:
         def _forward(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             time.sleep(latency[0])
-            conn = http.client.HTTPConnection(host, port, timeout=60)
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-            conn.request(self.command, self.path, body=body, headers=headers)
-            answer = conn.getresponse()
-            data = answer.read()
-            self.send_response(answer.status)
-            for name, value in answer.getheaders():
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            conn.close()
+            relay(self, host, port, body)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 

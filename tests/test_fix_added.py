@@ -181,19 +181,20 @@ def _enabled(shop: Path) -> Path:
     return shop
 
 
+def _replace(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
 def test_no_values_file_for_the_environment_says_where_the_key_would_go(shop: Path) -> None:
-    config = shop / "auditor.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        ", values: [envs/prod.yaml]", ""), encoding="utf-8")
+    _replace(shop / "auditor.yaml", ", values: [envs/prod.yaml]", "")
     shown = _run("fix", "--config", str(shop), "--policy", "revision-history")
     assert "no values file of prod is named in the config (helm.values): name one, and " \
         "the key goes there" in shown.stderr
 
 
 def test_a_template_line_that_reads_no_key_is_a_template_change(shop: Path) -> None:
-    template = shop / "chart/templates/deployment.yaml"
-    template.write_text(template.read_text(encoding="utf-8").replace(
-        "{{ .Values.deployment.history | default 1 }}", "{{ 1 }}"), encoding="utf-8")
+    _replace(shop / "chart/templates/deployment.yaml",
+             "{{ .Values.deployment.history | default 1 }}", "{{ 1 }}")
     shown = _run("fix", "--config", str(shop), "--policy", "revision-history")
     assert "chart/templates/deployment.yaml:7: the chart's template writes it and reads " \
         "no values key on that line: change the template" in shown.stderr
