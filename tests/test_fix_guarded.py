@@ -12,7 +12,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from auditor import fix_keys
+from auditor import fix_keys, fix_verify
 from auditor.cli import cli
 from tests.test_fix_added import SHOP, _failing, _project, _scan
 
@@ -114,11 +114,30 @@ DRIFT = {  # staging takes 1 whatever the caller passes; live has 7
 
 def test_a_live_value_is_adopted_only_where_it_decides_the_field(tmp_path: Path) -> None:
     root = _project(tmp_path / "shop", DRIFT)
+    # The module's condition ignores the caller's 3 in staging: the drift is located at
+    # the module's line, not at the caller's argument, and nothing is written.
+    audit = CliRunner().invoke(cli, ["audit", "--config", str(root), "--live",
+                                     str(root / "live.json"), "--format", "json"])
+    [drift] = [f for f in json.loads(audit.stdout)["findings"]
+               if f["policy"] == "terraform-drift"]
+    assert drift["location"]["file"] == "modules/db/main.tf"
     shown = _fix(root, "--adopt-live", "--live", str(root / "live.json"), "--write")
     assert shown.exit_code == 0, shown.stderr
-    assert "backup_retention_period is declared as 1, not 7: that line does not decide it" \
-        in shown.stderr
+    assert "modules/db/main.tf: not a file the config names" in shown.stderr
     assert (root / "tf/main.tf").read_text() == DRIFT["tf/main.tf"]
+
+
+def test_an_adopted_value_the_declared_side_does_not_take_is_refused() -> None:
+    from auditor.models import Inventory, Resource
+
+    inventory = Inventory("staging", "declared", [Resource(
+        "DBInstance", "shop-db", {"backup_retention_period": 1}, "terraform")])
+    expect = (fix_verify.Expect("DBInstance", None, "shop-db", "backup_retention_period", 7),)
+    assert fix_verify._adopted(expect, {"staging": inventory}) == (
+        "scanned again with the change, backup_retention_period is declared as 1, not 7: "
+        "that line does not decide it")
+    inventory.resources[0].body["backup_retention_period"] = 7
+    assert fix_verify._adopted(expect, {"staging": inventory}) is None
 
 
 def test_a_very_long_line_is_refused_at_once(tmp_path: Path) -> None:
@@ -168,3 +187,18 @@ def test_a_variable_a_json_variables_file_sets_is_named(tmp_path: Path) -> None:
         in shown.stderr
     (root / "tf/terraform.tfvars.json").unlink()  # then the default (validation: one use)
     assert "-  default = 3\n+  default = 7" in _fix(root, "--policy", "rds-backups").stdout
+
+
+def test_where_the_condition_lets_the_callers_value_through_it_is_the_location(
+        tmp_path: Path) -> None:
+    config = DRIFT["auditor.yaml"].replace("environment: staging", "environment: prod")
+    root = _project(tmp_path / "shop", {**DRIFT, "auditor.yaml": config})
+    audit = CliRunner().invoke(cli, ["audit", "--config", str(root), "--live",
+                                     str(root / "live.json"), "--format", "json"])
+    [drift] = [f for f in json.loads(audit.stdout)["findings"]
+               if f["policy"] == "terraform-drift"]
+    assert (drift["location"]["file"], drift["location"]["line"]) == ("tf/main.tf", 8)
+    assert drift["location"]["related"] == [{"file": "modules/db/main.tf", "line": 10}]
+    written = _fix(root, "--adopt-live", "--live", str(root / "live.json"), "--write")
+    assert written.exit_code == 0, written.stderr
+    assert "  backup_retention_period = 7\n" in (root / "tf/main.tf").read_text()

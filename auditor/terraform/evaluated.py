@@ -29,6 +29,9 @@ class Evaluated:
     key: str | int | None = None
     # Lines of what the block does not write itself: the blocks dynamic blocks generate.
     lines: dict[Path, int] = field(default_factory=dict)
+    # The module's variables as its caller set them (evaluated): whether an attribute that
+    # wraps one (a guard, a default) has the caller's value in this instance.
+    arguments: dict[str, Any] = field(default_factory=dict)
 
     @property
     def type(self) -> str:

@@ -67,7 +67,8 @@ class _Walk:
                     for key, values in expanded:
                         lines: dict[Path, int] = {}
                         attrs = _attrs(block, scope.for_instance(values), lines)
-                        items.append(Evaluated(block, attrs, doubt, inputs, key, lines))
+                        items.append(Evaluated(block, attrs, doubt, inputs, key, lines,
+                                               scope.var_values))
                     continue
                 # Without count/for_each: one instance. Not known (or too many to expand):
                 # kept once, with the doubt (a check must not miss it).
@@ -75,7 +76,8 @@ class _Walk:
                 lines = {}
                 attrs = _attrs(block, scope if expanded is None else scope.for_instance(
                     {"doubt": expanded}), lines)
-                items.append(Evaluated(block, attrs, unsure, inputs, None, lines))
+                items.append(Evaluated(block, attrs, unsure, inputs, None, lines,
+                                       scope.var_values))
             elif block.kind == "module" and len(block.labels) == 1:
                 items.extend(self.call(block, scope, directory, chain, doubt, inputs))
         return items

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from auditor.models import Location, Resource
-from auditor.paths import Path, get
+from auditor.paths import MISSING, Path, get
 from auditor.terraform import joins
 from auditor.terraform.evaluated import SINGLE_BLOCKS, Evaluated, fold_blocks
 from auditor.terraform.expressions import Ref
@@ -166,7 +166,11 @@ def _locations(e: Evaluated) -> dict[Path, Location]:
             path = (path[0], *path[2:])
         here = Location(block.file, line)
         raw = get(block.attrs, raw_path)
-        name = (bare_variable(raw) or _named_after(raw, raw_path)) if inputs else None
+        name = bare_variable(raw) if inputs else None
+        wrapped = _named_after(raw, raw_path) if inputs and name is None else None
+        if wrapped is not None and wrapped in e.arguments and \
+                _same(get(e.attrs, path), e.arguments[wrapped]):
+            name = wrapped  # the guard let the caller's value through, in this instance
         caller = inputs.get(name) if name else None
         out[path] = replace(caller, related=(here,)) if caller else here
     return out
@@ -181,6 +185,13 @@ def _named_after(raw: Any, path: Path) -> str | None:
     if last is None or not isinstance(raw, str) or "var." not in raw:
         return None
     return last if last in _VAR_REFS.findall(raw) else None
+
+
+def _same(value: Any, argument: Any) -> bool:
+    """The attribute has the caller's value (neither unknown nor a reference)."""
+    known = not isinstance(value, Unknown | Ref) and not isinstance(argument, Unknown | Ref)
+    return known and value is not MISSING and value == argument \
+        and type(value) is type(argument)
 
 
 def _fold_parameters(res: Resource) -> None:
