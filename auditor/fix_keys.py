@@ -62,9 +62,11 @@ def toggles(templates: dict[str, str], kind: str) -> list[Candidate]:
 
 @dataclass(frozen=True)
 class KeyEdit:
-    line: int  # replace this 1-based line, or (insert) add the text after it (0: at the top)
-    text: str  # the new line(s), each with its line end
-    insert: bool
+    """New lines: ``text`` (each line with its line end) goes after 1-based ``line`` (0:
+    at the top)."""
+
+    line: int
+    text: str
 
 
 def setting(text: str, key: tuple[str, ...], value_text: str) -> KeyEdit | str:
@@ -116,7 +118,7 @@ def setting(text: str, key: tuple[str, ...], value_text: str) -> KeyEdit | str:
         tail = f" {value_text}" if i == len(key) - depth - 1 else ""
         new.append(f"{pad}{part}:{tail}")
     end = "\r\n" if "\r\n" in text else "\n"
-    return KeyEdit(after, "".join(piece + end for piece in new), True)
+    return KeyEdit(after, "".join(piece + end for piece in new))
 
 
 def _last_line(lines: list[str]) -> int:

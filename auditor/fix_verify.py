@@ -330,7 +330,7 @@ def search(verifier: Verifier, groups: Sequence[Sequence[Trial]],
     first = verifier.why_not(joined(firsts))
     if first is None:
         return dict(firsts)
-    if (len(groups) == 1 and len(groups[0]) == 1) or getattr(verifier, "problem", None):
+    if (len(groups) == 1 and len(groups[0]) == 1) or verifier.problem:
         return dict.fromkeys(range(len(groups)), first)
     out: dict[int, int | str] = {}
     for i, group in enumerate(groups):

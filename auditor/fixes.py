@@ -28,7 +28,7 @@ import re
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from auditor import paths, project
 from auditor.config import Config, named_paths
@@ -38,6 +38,7 @@ from auditor.models import Finding, Report, Suggestion
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from auditor.fix_keys import Candidate
     from auditor.policies import Policy
 
 Value = str | int | float | bool
@@ -116,7 +117,7 @@ def plan(config: Config, report: Report, side: str = "declared",
     return edits, skips, changes
 
 
-Group = list[list["Edit"]]  # alternative edits for the same findings, the likeliest first
+Group = list[list[Edit]]  # alternative edits for the same findings, the likeliest first
 
 
 def _rescanned(config: Config, policies: list[Policy], now: datetime | None,
@@ -196,7 +197,7 @@ def _plan(config: Config, report: Report, side: str, chart: dict[str, Policy] | 
         if line > len(lines):
             skips.append(Skip(f, f"{file}:{line}: the file is shorter now: scan again"))
             continue
-        after = _edited(f, file, lines[line - 1], "".join(lines))
+        after = _edited(f, file, lines[line - 1])
         if after.startswith("\0") and adding and _ADDABLE.search(after):
             _guess(guesses, skips, f, _argument(config, f, texts, allowed), after[1:])
             continue
@@ -495,10 +496,9 @@ def _literal_edit(f: Finding, file: str, line: int, lines: list[str], key: str,
     after = f"{m['head']}{literal}{m['tail']}{lines[line - 1][len(body):]}"
     if after == lines[line - 1]:
         return f"{file}:{line} says {literal} already: the finding has another cause"
-    edit = Edit(file, line, lines[line - 1], after, (f,))
-    old, new = _changes(texts, [edit])[file]
-    return [[edit]] if _reads_back(file, old, new, [edit]) else (
-        f"{file}:{line}: the edit would not read back: change it by hand")
+    checked = _checked(texts, Edit(file, line, lines[line - 1], after, (f,)),
+                       f"{file}:{line}: the edit would not read back: change it by hand")
+    return checked if isinstance(checked, str) else [[checked]]
 
 
 def _in_block(texts: Texts, file: str, opening: int, name: str, literal: str, f: Finding
@@ -541,11 +541,9 @@ def _in_block(texts: Texts, file: str, opening: int, name: str, literal: str, f:
         else:
             text = end + text  # too long for the group's column: a paragraph of its own
         after = last
-    edit = Edit(file, after, lines[after - 1], text, (f,), True)
-    old, new = _changes(texts, [edit])[file]
-    if not _reads_back(file, old, new, [edit]):
-        return f"{where}: adding {name} would not read back: add it by hand"
-    return [[edit]]
+    checked = _checked(texts, Edit(file, after, lines[after - 1], text, (f,), True),
+                       f"{where}: adding {name} would not read back: add it by hand")
+    return checked if isinstance(checked, str) else [[checked]]
 
 
 def _attribute_run(lines: list[str], after: int, close: int, indent: int
@@ -631,7 +629,7 @@ def _values_key(config: Config, f: Finding, texts: Texts, allowed: _Scope,
     return edit if isinstance(edit, str) else [[edit]]
 
 
-def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: _Scope
+def _key_edit(config: Config, f: Finding, c: Candidate, texts: Texts, allowed: _Scope
               ) -> Edit | str:
     """The edit that makes the environment's values set ``c.key`` to ``c.value``: at the
     line of the last values file that sets it (Helm takes it from there), else as a new
@@ -659,14 +657,18 @@ def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: _Scope
             continue
         line = doc.lines[c.key]
         assert f.location is not None
-        found = f.model_copy(update={"location": f.location.model_copy(
-            update={"line": line, "key": key})})
-        after = _edited(found, file, lines[line - 1], "".join(lines))
+        # The finding as if located at this key, with this candidate's value.
+        found = f.model_copy(update={
+            "location": f.location.model_copy(update={"line": line, "key": key}),
+            "remediation": f.remediation.model_copy(update={"value": value})})
+        after = _edited(found, file, lines[line - 1])
         if after.startswith("\0"):
             return after[1:]
         if after == lines[line - 1]:
             return f"{file}:{line} sets it to that already"
-        return _checked(texts, Edit(file, line, lines[line - 1], after, (f,), False, key, value))
+        edit = Edit(file, line, lines[line - 1], after, (f,), False, key, value)
+        return _checked(texts, edit, f"{file}: the edit would change more than {key} (or "
+                                     "not read back)")
     if not helm.values:
         return (f"no values file of {f.environment} is named in the config (helm.values): "
                 "name one, and the key goes there")
@@ -677,14 +679,16 @@ def _key_edit(config: Config, f: Finding, c: Any, texts: Texts, allowed: _Scope
     if isinstance(added, str):
         return f"{file}: {added}"
     before = lines[added.line - 1] if added.line else ""
-    return _checked(texts, Edit(file, added.line, before, added.text, (f,), True, key, value))
+    edit = Edit(file, added.line, before, added.text, (f,), True, key, value)
+    return _checked(texts, edit, f"{file}: the edit would change more than {key} (or not "
+                                 "read back)")
 
 
-def _checked(texts: Texts, edit: Edit) -> Edit | str:
+def _checked(texts: Texts, edit: Edit, why: str) -> Edit | str:
+    """The edit, if its file reads back as the file with only its value changed; else
+    ``why``."""
     old, new = _changes(texts, [edit])[edit.file]
-    if _reads_back(edit.file, old, new, [edit]):
-        return edit
-    return f"{edit.file}: the edit would change more than {edit.key} (or not read back)"
+    return edit if _reads_back(edit.file, old, new, [edit]) else why
 
 
 def _templates(chart: FsPath) -> dict[str, str]:
@@ -723,7 +727,7 @@ def _not_adopted(f: Finding) -> str:
     return f"{f.item}: not one value of the declared kind at one line: change it by hand"
 
 
-def _edited(f: Finding, file: str, line: str, text: str) -> str:
+def _edited(f: Finding, file: str, line: str) -> str:
     """The line with the finding's value, or NUL + why not."""
     assert f.location is not None and f.remediation.value is not None
     value, at = f.remediation.value, f"{file}:{f.location.line}"

@@ -154,11 +154,7 @@ def scan(config: Config, policies: list[Policy], options: ScanOptions) -> Report
         params = _params(config, env_name, options.now)
 
         def evaluate() -> Evaluated:
-            from auditor import engine
-
-            inventory = declared_inventory(config, env_name)
-            return Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
-                             _not_applicable(policies, env_name, params, ("declared",)))
+            return _declared(config, policies, env_name, params)[0]
 
         if memo is None:
             return evaluate()
@@ -202,13 +198,18 @@ def declared_scan(config: Config, policies: list[Policy], env_name: str,
                   now: datetime | None) -> tuple[Report, Inventory]:
     """One environment's declared scan, with nothing kept or reused, and the inventory it
     judged (``auditor fix`` checks an edit by both: the findings and the values)."""
+    evaluated, inventory = _declared(config, policies, env_name, _params(config, env_name, now))
+    return build_from(config, policies, iter([evaluated]), ("declared",)), inventory
+
+
+def _declared(config: Config, policies: list[Policy], env_name: str, params: dict[str, Any]
+              ) -> tuple[Evaluated, Inventory]:
+    """One environment's declared side judged, and the inventory (with its resources)."""
     from auditor import engine
 
-    params = _params(config, env_name, now)
     inventory = declared_inventory(config, env_name)
-    evaluated = Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
-                          _not_applicable(policies, env_name, params, ("declared",)))
-    return build_from(config, policies, iter([evaluated]), ("declared",)), inventory
+    return Evaluated(engine.evaluate(policies, inventory, params), _kept(inventory),
+                     _not_applicable(policies, env_name, params, ("declared",))), inventory
 
 
 def _load_evaluation() -> None:

@@ -260,6 +260,8 @@ def test_template_candidates_are_the_keys_on_the_line_and_the_kinds_toggles() ->
 class _Tried:
     """Scans no project: says which labels hold, to check the order of the search."""
 
+    problem: str | None = None  # the copy scans as the project does
+
     def __init__(self, holds: set[str]) -> None:
         self.holds, self.trials, self.seen = holds, 0, []
 

@@ -98,7 +98,7 @@ def test_yaml_it_cannot_edit_safely_is_refused(proj: Path, before: str, why: str
 
 def test_a_plain_scalar_with_a_hash_is_one_value() -> None:
     f = _finding(VALUES, 109, True, key="storageClass.allowVolumeExpansion")
-    assert fixes._edited(f, VALUES, "  allowVolumeExpansion: false#x\n", "") == \
+    assert fixes._edited(f, VALUES, "  allowVolumeExpansion: false#x\n") == \
         "  allowVolumeExpansion: true\n"
 
 
@@ -116,18 +116,18 @@ def _finding(file: str, line: int, value: Any, key: str | None = None,
 
 def test_terraform_values_are_literals_never_template_code() -> None:
     f = _finding("main.tf", 3, "/h/${file(\"/etc/passwd\")}%{if x}", field="health_check.path")
-    assert fixes._edited(f, "main.tf", '  path = "/health"\n', "") == \
+    assert fixes._edited(f, "main.tf", '  path = "/health"\n') == \
         '  path = "/h/$${file(\\"/etc/passwd\\")}%%{if x}"\n'
     nan = _finding("main.tf", 3, float("nan"), field="health_check.interval")
-    assert fixes._edited(nan, "main.tf", "  interval = 30\n", "").startswith("\0")
+    assert fixes._edited(nan, "main.tf", "  interval = 30\n").startswith("\0")
 
 
 def test_a_variable_the_module_uses_twice_is_not_changed() -> None:
     f = _finding("main.tf", 3, 7, field="backup_retention_period", related=2)
-    why = fixes._edited(f, "main.tf", "  days = 3\n", "")
+    why = fixes._edited(f, "main.tf", "  days = 3\n")
     assert why.startswith("\0") and "uses in 2 places" in why
     once = _finding("main.tf", 3, 7, field="backup_retention_period", related=1)
-    assert fixes._edited(once, "main.tf", "  days = 3\n", "") == "  days = 7\n"
+    assert fixes._edited(once, "main.tf", "  days = 3\n") == "  days = 7\n"
 
 
 def test_module_copies_and_files_the_config_does_not_name_are_not_edited(
@@ -187,7 +187,7 @@ def test_git_that_cannot_answer_refuses_the_write(proj: Path, tmp_path: Path,
 
 def test_a_value_already_set_is_said_not_rewritten() -> None:
     f = _finding("v.yaml", 1, True, key="podDisruptionBudget.enabled")
-    assert fixes._edited(f, "v.yaml", "  enabled: true\n", "") == "  enabled: true\n"
+    assert fixes._edited(f, "v.yaml", "  enabled: true\n") == "  enabled: true\n"
 
 
 def test_adopt_live_takes_the_declared_type_or_nothing() -> None:
