@@ -35,6 +35,7 @@ class Store:
     def __init__(self, root: Path, limit: int = LIMIT_BYTES) -> None:
         self.root, self.limit = root, limit
         self._pruned = False
+        self._made: set[Path] = set()  # folders this run made or found: not made again
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
@@ -73,11 +74,7 @@ class Store:
             if not self._pruned:
                 self._pruned = True
                 prune(self.root, self.limit)
-            # Private: a parsed file may hold what its author should not have committed.
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            path.parent.parent.mkdir(mode=0o700, exist_ok=True)
-            path.parent.mkdir(mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            fd, tmp = self._temporary(path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(text)
@@ -87,6 +84,23 @@ class Store:
                 raise
         except OSError:
             return
+
+    def _temporary(self, folder: Path) -> tuple[int, str]:
+        """A new file in ``folder``, made the first time this run writes there."""
+        if folder not in self._made:
+            self._make(folder)
+        try:
+            return tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+        except FileNotFoundError:  # removed since (the user emptied the cache)
+            self._make(folder)
+            return tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+
+    def _make(self, folder: Path) -> None:
+        # Private: a parsed file may hold what its author should not have committed.
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.parent.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        self._made.add(folder)
 
 
 def dumps(value: Any) -> str | None:

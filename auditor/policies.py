@@ -324,7 +324,7 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
     """Jinja syntax errors stop the audit at load time, not halfway through a report."""
     from jinja2 import TemplateSyntaxError
 
-    from auditor.templates import compiled
+    from auditor.templates import check
 
     fields: list[tuple[Path, str, bool]] = [
         (("message",), policy.message, False),
@@ -333,8 +333,8 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
           for i, c in enumerate(policy.remediation.commands)),
         *((("remediation", "checks", i), c, True)
           for i, c in enumerate(policy.remediation.checks))]
-    # Compiling is most of loading a pack (~2 ms a template): a set already found valid
-    # by this code and Jinja is not compiled again (the engine compiles what it renders).
+    # Checking is a large part of loading a pack: a set already found valid by this code
+    # and Jinja is not checked again (the engine compiles what it renders).
     store = cache.store()
     entry = cache.key("templates", _jinja_version(), cache.code_version("auditor.templates"),
                       *(f"{command}:{template}" for _, template, command in fields)) \
@@ -343,8 +343,7 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
         return
     for key, template, command in fields:
         try:
-            # Compiled as the engine will render it (cached): also catches unknown filters.
-            compiled(template, command=command)
+            check(template, command=command)  # as the engine will compile it
         except TemplateSyntaxError as exc:
             name = ".".join(str(k) for k in key)
             raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "

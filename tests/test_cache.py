@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,15 @@ def test_the_directory_follows_xdg_and_is_bounded(tmp_path: Path,
     assert store.get("t", cache.key("planted")) is None
 
 
+def test_a_cache_emptied_during_a_run_is_written_again(tmp_path: Path) -> None:
+    store = cache.Store(tmp_path / "c")
+    store.put("t", cache.key("a"), {"n": 1})
+    shutil.rmtree(store.root)  # the folders this run made are gone
+    store.put("t", cache.key("a"), {"n": 2})
+    assert store.get("t", cache.key("a")) == {"n": 2}
+    assert oct(stat.S_IMODE(store._path("t", cache.key("a")).parent.stat().st_mode)) == "0o700"
+
+
 def test_an_unwritable_cache_is_no_cache_not_an_error(fresh: Path, tmp_path: Path) -> None:
     fresh.write_text("a file where the directory should be")
     assert _load(tmp_path)[0][0].attrs["identifier"] == "shop"
@@ -223,11 +233,11 @@ def test_a_pack_found_valid_is_not_compiled_again_and_a_bad_template_still_fails
     policies.load_all([])
     assert len(list((fresh / "templates").glob("*/*.json"))) == len(policies.load_all([]))
 
-    def no_compile(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("compiled again")
+    def no_check(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("checked again")
 
-    monkeypatch.setattr(templates, "compiled", no_compile)
-    policies.load_all([])  # read back: nothing compiled
+    monkeypatch.setattr(templates, "check", no_check)
+    policies.load_all([])  # read back: nothing checked
     monkeypatch.undo()
     monkeypatch.setenv(cache.ENV_DIR, str(fresh))
     bad = tmp_path / "bad"

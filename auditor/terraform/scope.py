@@ -54,6 +54,7 @@ class ModuleScope:
                 self.locals_raw.update(b.attrs)
         self.resources = {b.local_address: b for b in blocks if b.kind in ("resource", "data")}
         self._locals: dict[str, Any] = {}
+        self._variables: dict[str, Any] = {}  # shared like locals: no count or each in them
         self._resolving: set[str] = set()
         # count/for_each per block, shared by this scope's instance copies (which cannot
         # change them: count and for_each see no count or each).
@@ -171,6 +172,13 @@ class ModuleScope:
         return elements
 
     def variable(self, name: str) -> Any:
+        # Worked out once per module instance: a module's rule tables (a map of hundreds
+        # of entries, read by every resource) were converted again at each reference.
+        if name not in self._variables:
+            self._variables[name] = self._conformed(name)
+        return self._variables[name]
+
+    def _conformed(self, name: str) -> Any:
         value = self._variable(name)
         constraint = self.types.get(name)
         if constraint is None or isinstance(value, Unknown):
