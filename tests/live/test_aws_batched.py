@@ -76,3 +76,43 @@ def test_reads_are_batched_and_per_object_calls_overlap(
     assert all(r.body["vpc_security_group_ids"] == ["db"] for r in dbs)
     assert {r.name: r.body["max_connections"] for r in dbs}["db-07"] == 101
     assert any("tg-missing" in p.message for p in found.problems)
+
+
+def test_instance_types_are_described_together_and_an_unknown_one_alone(
+        aws: str, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
+    classes = ["db.t3.micro", "db.r6g.large", "db.m5.xlarge", "db.t3.micro", "db.serverless"]
+    for i, cls in enumerate(classes):
+        client("rds").create_db_instance(
+            DBInstanceIdentifier=f"db-{i}", Engine="postgres", DBInstanceClass=cls,
+            AllocatedStorage=20, MasterUsername="u", MasterUserPassword="p" * 12)
+    eks = client("eks")
+    eks.create_cluster(name="c", roleArn="arn:aws:iam::123456789012:role/c",
+                       resourcesVpcConfig={"subnetIds": [subnet]})
+    node_types = {"a": ["m5.large"], "b": ["m5.large", "c6i.2xlarge"], "c": ["t3.medium"]}
+    for name, types in node_types.items():
+        eks.create_nodegroup(clusterName="c", nodegroupName=name, subnets=[subnet],
+                             nodeRole="arn:aws:iam::123456789012:role/n", instanceTypes=types,
+                             scalingConfig={"minSize": 1, "maxSize": 2, "desiredSize": 1})
+    relay = fault_server("500", only=set(), upstream=aws)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", relay.url)
+    config = Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {
+            "region": REGION, "eks_cluster": "c",
+            "db_instances": [f"db-{i}" for i in range(len(classes))]}}}})
+    found = aws_live.collect(config, "prod", config.environments["prod"], [])
+    assert found.unavailable == {}
+    described = Counter(relay.operations)["DescribeInstanceTypes"]
+    # Node groups: one call for three types. Databases: one call that fails on the type
+    # EC2 does not know (serverless), then each of its four types alone.
+    assert described == 1 + 1 + 4
+    dbs = {r.name: r.body for r in found.resources if r.kind == "DBInstance"}
+    assert dbs["db-0"]["instance_memory_bytes"] == dbs["db-3"]["instance_memory_bytes"] == 2**30
+    assert dbs["db-1"]["instance_memory_bytes"] == 16 * 2**30
+    assert "does not know serverless" in str(dbs["db-4"]["max_connections"])
+    nodes = {r.name: r.body["instance_capacity"] for r in found.resources
+             if r.kind == "Nodegroup"}
+    assert nodes["a"] == {"cpu": 2, "memory": "8192Mi", "pods": 29}
+    assert nodes["c"]["cpu"] == 2 and len(nodes) == 3

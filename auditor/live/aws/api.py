@@ -40,6 +40,7 @@ MAX_ATTEMPTS = 3
 # Calls made one object at a time run this many at once: within API rate limits (the
 # standard retry mode backs off when throttled), and far fewer round trips in a row.
 PER_OBJECT = 8
+MAX_PAGES = 100  # of one batch of names: far more than it can hold
 T = TypeVar("T")
 R = TypeVar("R")
 _NO_CREDENTIALS = ("no AWS credentials found (NoCredentialsError): set AWS_PROFILE or "
@@ -102,6 +103,38 @@ class Api:
             raise CallFailed(_client_error(client, operation, exc)) from None
         except BotoCoreError as exc:
             raise CallFailed(_transport_error(client, operation, exc, self.attempts)) from None
+        return items
+
+    def batched(self, service: str, operation: str, key: str, not_found: str,
+                param: str, names: Sequence[str], size: int) -> list[dict[str, Any]]:
+        """The items under ``key`` for ``names``, ``size`` of them in ``param`` per call
+        (its pages followed). A call that fails because one of its names does not exist
+        (``not_found``) is made again one name per call, PER_OBJECT at a time: only that
+        batch pays for the unknown name."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(names), size):
+            batch = list(names[start:start + size])
+            items = self._named(service, operation, key, not_found, {param: batch})
+            if items is None and len(batch) > 1:
+                singles = self.each(lambda name: self._named(
+                    service, operation, key, not_found, {param: [name]}), batch)
+                items = [item for one in singles for item in one or []]
+            found += items or []
+        return found
+
+    def _named(self, service: str, operation: str, key: str, not_found: str,
+               params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = []
+        token: dict[str, str] = {}
+        for _ in range(MAX_PAGES):
+            response = self.call(service, operation, missing=(not_found,), **params, **token)
+            if response is None:
+                return None
+            items += response.get(key) or []
+            if not response.get("NextToken") or response["NextToken"] == token.get(
+                    "NextToken"):
+                break
+            token = {"NextToken": response["NextToken"]}
         return items
 
     def resource(self, kind: str, name: str, body: dict[str, Any]) -> Resource:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.live.aws.api import Api, read
+from auditor.live.aws.api import Api, read, unique
 from auditor.live.aws.targets import Targets
 from auditor.live.base import LiveCollected
 from auditor.models import Location, Problem, Resource
@@ -88,12 +88,17 @@ def group_names(api: Api, ids: list[str]) -> dict[str, str]:
     return {g["GroupId"]: g["GroupName"] for g in _describe(api, "group-id", ids)}
 
 
-def instance_type(api: Api, name: str) -> dict[str, Any] | None:
-    """EC2's description of an instance type, None when EC2 does not know it."""
-    response = api.call("ec2", "describe_instance_types", missing=("InvalidInstanceType",),
-                        InstanceTypes=[name])
-    found = (response or {}).get("InstanceTypes") or []
-    return found[0] if found else None
+TYPES = 100  # instance types per DescribeInstanceTypes call (the most it takes)
+
+
+def instance_types(api: Api, names: list[str]) -> dict[str, dict[str, Any] | None]:
+    """EC2's description of each instance type in ``names``, None for one EC2 does not
+    know (a call naming an unknown type fails whole: that batch is asked one by one)."""
+    names = unique(names)
+    found = {info.get("InstanceType"): info for info in api.batched(
+        "ec2", "describe_instance_types", "InstanceTypes", "InvalidInstanceType",
+        "InstanceTypes", names, TYPES)}
+    return {name: found.get(name) for name in names}
 
 
 def capacity(info: dict[str, Any]) -> dict[str, Any]:

@@ -47,22 +47,17 @@ def _nodegroups(api: Api, t: Targets, missing: list[str]) -> list[Resource]:
         if names is None:
             missing.append(cluster)
         pairs += [(cluster, n) for n in names or [] if (cluster, n) not in pairs]
-    found = []
-    capacities: dict[str, dict[str, Any] | Unknown] = {}
     # One node group per call: described Api.PER_OBJECT at a time, in order.
     responses = api.each(lambda pair: api.call(
         "eks", "describe_nodegroup", missing=("ResourceNotFoundException",),
         clusterName=pair[0], nodegroupName=pair[1]), pairs)
-    for response in responses:
-        group = (response or {}).get("nodegroup")
-        if group:
-            body = _body(group)
-            types = body["instance_types"] or []
-            for instance_type in types:
-                if instance_type not in capacities:
-                    capacities[instance_type] = _capacity(api, instance_type)
-            body["instance_capacity"] = _combined(types, capacities)
-            found.append(api.resource("Nodegroup", group["nodegroupName"], body))
+    groups = [g for r in responses if (g := (r or {}).get("nodegroup"))]
+    bodies = [_body(g) for g in groups]
+    capacities = _capacities(api, [t for b in bodies for t in b["instance_types"] or []])
+    found = []
+    for group, body in zip(groups, bodies, strict=True):
+        body["instance_capacity"] = _combined(body["instance_types"] or [], capacities)
+        found.append(api.resource("Nodegroup", group["nodegroupName"], body))
     return found
 
 
@@ -94,14 +89,15 @@ def _body(group: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _capacity(api: Api, instance_type: str) -> dict[str, Any] | Unknown:
+def _capacities(api: Api, types: list[str]) -> dict[str, dict[str, Any] | Unknown]:
+    """What one node of each instance type offers, all described in one call."""
     try:
-        info = ec2.instance_type(api, instance_type)
+        infos = ec2.instance_types(api, types) if types else {}
     except CallFailed as exc:  # an error to report, not a value unknown offline
-        return Unknown(f"the capacity of {instance_type} was not read: {exc}", failed=True)
-    if info is None:
-        return Unknown(f"ec2 DescribeInstanceTypes does not know {instance_type}")
-    return ec2.capacity(info)
+        return {t: Unknown(f"the capacity of {t} was not read: {exc}", failed=True)
+                for t in types}
+    return {t: ec2.capacity(info) if info is not None else
+            Unknown(f"ec2 DescribeInstanceTypes does not know {t}") for t, info in infos.items()}
 
 
 def _combined(types: list[str], capacities: dict[str, dict[str, Any] | Unknown]) -> Any:

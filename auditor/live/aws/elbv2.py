@@ -49,32 +49,15 @@ def collect(api: Api, t: Targets) -> LiveCollected:
 
 
 def _target_groups(api: Api, names: list[str]) -> list[Resource]:
-    groups = _describe(api, "describe_target_groups", "TargetGroups", "TargetGroupNotFound",
-                       names)
+    groups = api.batched("elbv2", "describe_target_groups", "TargetGroups",
+                         "TargetGroupNotFound", "Names", names, NAMES)
     return api.each(lambda tg: _target_group(api, tg), groups)
 
 
 def _load_balancers(api: Api, names: list[str]) -> list[Resource]:
-    found = _describe(api, "describe_load_balancers", "LoadBalancers",
-                      "LoadBalancerNotFound", names)
+    found = api.batched("elbv2", "describe_load_balancers", "LoadBalancers",
+                        "LoadBalancerNotFound", "Names", names, NAMES)
     return api.each(lambda lb: _load_balancer(api, lb), found)
-
-
-def _describe(api: Api, operation: str, key: str, not_found: str,
-              names: list[str]) -> list[dict[str, Any]]:
-    """NAMES names per call; a call that fails because one of its names does not exist
-    is made again one name per call (only that batch pays for the unknown name)."""
-    found: list[dict[str, Any]] = []
-    for start in range(0, len(names), NAMES):
-        batch = names[start:start + NAMES]
-        response = api.call("elbv2", operation, missing=(not_found,), Names=batch)
-        if response is None and len(batch) > 1:
-            for name in batch:
-                one = api.call("elbv2", operation, missing=(not_found,), Names=[name])
-                found += (one or {}).get(key) or []
-        else:
-            found += (response or {}).get(key) or []
-    return found
 
 
 def _target_group(api: Api, tg: dict[str, Any]) -> Resource:

@@ -52,12 +52,9 @@ def collect(api: Api, t: Targets) -> LiveCollected:
                       if i.body.get("parameter_group_name") == group.name)
         group.body["pending_reboot"] = on_reboot.get(group.name, []) if waiting else []
     why_not = out.unavailable.get("DBParameterGroup")
-    memories: dict[str, int | Unknown] = {}
+    memories = _memories(api, [str(i.body.get("instance_class")) for i in instances])
     for instance in instances:
-        cls = str(instance.body.get("instance_class"))
-        if cls not in memories:
-            memories[cls] = _memory(api, cls)
-        memory = memories[cls]
+        memory = memories[str(instance.body.get("instance_class"))]
         if isinstance(memory, int):
             instance.body["instance_memory_bytes"] = memory
         name = instance.body.get("parameter_group_name")
@@ -167,15 +164,22 @@ def newest_snapshots(api: Api, operation: str, key: str, filter_name: str, owner
     return {name: iso(at) for name, at in times.items()}
 
 
-def _memory(api: Api, instance_class: str) -> int | Unknown:
-    """Bytes of memory of an RDS class (``db.r6g.large`` is EC2's ``r6g.large``)."""
-    if not instance_class.startswith("db."):
-        return Unknown(f"instance class {instance_class!r} has no EC2 instance type")
-    name = instance_class.removeprefix("db.")
+def _memories(api: Api, classes: list[str]) -> dict[str, int | Unknown]:
+    """Bytes of memory of each RDS class (``db.r6g.large`` is EC2's ``r6g.large``), all
+    described in one call."""
+    types = {c: c.removeprefix("db.") for c in unique(classes) if c.startswith("db.")}
     try:
-        info = ec2.instance_type(api, name)
+        infos = ec2.instance_types(api, list(types.values())) if types else {}
     except CallFailed as exc:  # an error to report, not a value unknown offline
-        return Unknown(f"the memory of {instance_class} was not read: {exc}", failed=True)
+        return {c: Unknown(f"the memory of {c} was not read: {exc}", failed=True)
+                for c in classes}
+    return {c: _memory(c, types.get(c), infos.get(types.get(c, ""))) for c in classes}
+
+
+def _memory(instance_class: str, name: str | None, info: dict[str, Any] | None
+            ) -> int | Unknown:
+    if name is None:
+        return Unknown(f"instance class {instance_class!r} has no EC2 instance type")
     mib = (info or {}).get("MemoryInfo", {}).get("SizeInMiB")
     if not isinstance(mib, int):
         return Unknown(f"ec2 DescribeInstanceTypes does not know {name}, the EC2 type of "
