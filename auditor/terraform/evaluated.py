@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ class Evaluated:
     lines: dict[Path, int] = field(default_factory=dict)
     # The module's variables as its caller set them (evaluated): whether an attribute that
     # wraps one (a guard, a default) has the caller's value in this instance.
-    arguments: dict[str, Any] = field(default_factory=dict)
+    arguments: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def type(self) -> str:

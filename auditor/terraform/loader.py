@@ -7,6 +7,7 @@ python-hcl2 evaluates nothing; its ``DocumentView`` keeps line numbers on the pa
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path as FsPath
@@ -118,7 +119,21 @@ def _parse(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None]
         found, error = blocks(text, "")
     else:
         found, error = _parse_hcl(text, "")
+        if error is not None and error.message == TOO_DEEP:
+            # Out of stack, maybe because the parse began deep in another call chain: this
+            # verdict is kept for every later read, so it is the file's own, judged again
+            # from the bottom of a new thread's stack.
+            found, error = _on_fresh_stack(text)
     return tuple(found), error
+
+
+def _on_fresh_stack(text: str) -> tuple[list[Block], ParseError | None]:
+    result: list[tuple[list[Block], ParseError | None]] = []
+    worker = threading.Thread(target=lambda: result.append(_parse_hcl(text, "")),
+                              name="hcl-parse")
+    worker.start()
+    worker.join()
+    return result[0] if result else ([], ParseError("", None, TOO_DEEP))
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ it) with the doubt recorded, to end up in the body as ``instances``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -54,7 +54,7 @@ class _Walk:
     installed: dict[str, FsPath]  # module call key -> where terraform init put it
     root: FsPath  # the root module: where terraform runs, file functions start
 
-    def module(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
+    def module(self, directory: FsPath, var_values: Mapping[str, Any], prefix: str,
                chain: tuple[FsPath, ...], doubt: Unknown | None,
                inputs: dict[str, Location],
                opened: tuple[list[Block], ModuleScope] | None = None) -> list[Evaluated]:
@@ -82,7 +82,7 @@ class _Walk:
                 items.extend(self.call(block, scope, directory, chain, doubt, inputs))
         return items
 
-    def open(self, directory: FsPath, var_values: dict[str, Any], prefix: str,
+    def open(self, directory: FsPath, var_values: Mapping[str, Any], prefix: str,
              chain: tuple[FsPath, ...]) -> tuple[list[Block], ModuleScope]:
         blocks, errors = loader.load_dir(directory, self.rel)
         for e in errors:  # a module read once per instance says so once
@@ -168,9 +168,10 @@ class _Child:
                            f"{MAX_DEPTH} modules deep: its resources are not audited on the "
                            "declared side", where, status="unknown")
         scope = self.scope.for_instance(values) if values is not None else self.scope
-        args = {k: evaluate(v, scope) for k, v in block.attrs.items() if k not in MODULE_META}
-        return walk.open(self.target, args, f"{block.address}{instance_suffix(key)}.",
-                         (*self.chain, self.target))
+        address = f"{block.address}{instance_suffix(key)}"
+        args = _Arguments({k: v for k, v in block.attrs.items() if k not in MODULE_META},
+                          scope, address)
+        return walk.open(self.target, args, f"{address}.", (*self.chain, self.target))
 
     def output(self, name: str, key: str | int | None = None) -> Any:
         """The value of one of the module's outputs (of instance ``key``), as its caller
@@ -190,6 +191,41 @@ class _Child:
             return Unknown(f"output {name} of module.{self.block.labels[0]}: "
                            f"{opened.message}")
         return opened[1].output(name)
+
+
+class _Arguments(Mapping[str, Any]):
+    """A module call's arguments, each evaluated when the module first reads it. Sibling
+    modules may read each other's outputs (one's argument from the other's output, and
+    back), as Terraform allows wherever the values themselves do not go round: evaluated
+    up front, each call opened the other again until the stack ran out. An argument whose
+    value does go round is unknown."""
+
+    def __init__(self, raw: dict[str, Any], scope: ModuleScope, address: str) -> None:
+        self._raw, self._scope, self._address = raw, scope, address
+        self._values: dict[str, Any] = {}
+        self._evaluating: set[str] = set()
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            raw = self._raw[name]  # KeyError: not passed
+            if name in self._evaluating:
+                return Unknown(f"argument {name} of {self._address} depends on itself "
+                               "through module outputs")
+            self._evaluating.add(name)
+            try:
+                self._values[name] = evaluate(raw, self._scope)
+            finally:
+                self._evaluating.discard(name)
+        return self._values[name]
+
+    def __contains__(self, name: object) -> bool:  # without evaluating it
+        return name in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def _attrs(block: Block, scope: ModuleScope, lines: dict[Path, int] | None = None

@@ -11,6 +11,7 @@ reference passed into or out of a module still names the right resource.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from copy import copy
 from typing import Any
 
@@ -33,7 +34,8 @@ COMPUTED = {"id", "arn", "arn_suffix", "dns_name", "zone_id", "endpoint", "addre
 
 
 class ModuleScope:
-    def __init__(self, blocks: list[Block], var_values: dict[str, Any], module: str = "") -> None:
+    def __init__(self, blocks: list[Block], var_values: Mapping[str, Any],
+                 module: str = "") -> None:
         self.module = module  # "module.db." inside a module call
         variables = [b for b in blocks if b.kind == "variable" and b.labels]
         # `default = null` is a default (null: the argument is unset), not a missing one.

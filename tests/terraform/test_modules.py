@@ -309,3 +309,71 @@ def test_parses_are_kept_by_content_so_an_edited_file_is_read_again(tmp_path: Pa
     (other,), _ = loader.load_file(path, "other.tf")
     assert other.file == "other.tf" and second.file == "main.tf"
     assert other.attrs is second.attrs
+
+
+SIBLINGS = {  # each module's argument is the other's output, as terraform-aws-alb's example
+    "tf/main.tf": 'module "a" {\n  source = "./a"\n  peer   = module.b.name\n}\n'
+                  'module "b" {\n  source = "./b"\n  peer   = module.a.name\n}\n',
+    "tf/a/main.tf": 'variable "peer" {}\n'
+                    'resource "aws_lb" "a" {\n  name = "a"\n  tags = { peer = var.peer }\n}\n'
+                    'output "name" { value = aws_lb.a.name }\n',
+    "tf/b/main.tf": 'variable "peer" {}\n'
+                    'resource "aws_lb" "b" {\n  name = "b"\n  tags = { peer = var.peer }\n}\n'
+                    'output "name" { value = aws_lb.b.name }\n'}
+
+
+def test_sibling_modules_reading_each_others_outputs_are_both_read(
+        scan: Scan, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    real = loader.load_dir
+
+    def counted(directory: Path, rel: Any) -> Any:
+        opened.append(directory.name)
+        return real(directory, rel)
+
+    monkeypatch.setattr(loader, "load_dir", counted)
+    out = scan(SIBLINGS)
+    assert out.problems == []
+    # Each module opened once: evaluated up front, each call's arguments opened the other
+    # module again, until the stack ran out (and a file parsed there was "too deep").
+    assert sorted(opened) == ["a", "b", "tf"]
+    assert one(out.resources, "LoadBalancer", "a").body["tags"] == {"peer": "b"}
+    assert one(out.resources, "LoadBalancer", "b").body["tags"] == {"peer": "a"}
+
+
+def test_values_that_go_round_through_module_outputs_are_unknown(scan: Scan) -> None:
+    files = dict(SIBLINGS)  # now each output is the module's own argument: no value at all
+    for side in "ab":
+        files[f"tf/{side}/main.tf"] = files[f"tf/{side}/main.tf"].replace(
+            f"value = aws_lb.{side}.name", "value = var.peer")
+    out = scan(files)
+    assert out.problems == []
+    tags = one(out.resources, "LoadBalancer", "a").body["tags"]["peer"]
+    assert isinstance(tags, Unknown)
+    assert "depends on itself through module outputs" in tags.reason
+
+
+def test_a_parse_begun_deep_in_the_stack_is_judged_on_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setenv(cache.ENV_OFF, "1")  # parsed here, not read back
+    text = 'resource "aws_lb" "deep" {\n  name = "x"\n}\n'
+    nested = "locals {\n  v = " + "[" * 3000 + "]" * 3000 + "\n}\n"
+
+    def at_depth(levels: int, fn: Any) -> Any:
+        return fn() if levels == 0 else at_depth(levels - 1, fn)
+
+    loader._parsed.cache_clear()
+    # A few frames short of the limit: the parse itself runs out of stack.
+    room = sys.getrecursionlimit() - len(_frames()) - 40
+    blocks, error = at_depth(room, lambda: loader._parsed(text, False))
+    assert error is None and [b.labels for b in blocks] == [["aws_lb", "deep"]]
+    loader._parsed.cache_clear()
+    assert loader._parsed(nested, False)[1].message == loader.TOO_DEEP
+
+
+def _frames() -> list[Any]:
+    import inspect
+
+    return inspect.stack(0)
