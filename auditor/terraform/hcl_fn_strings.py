@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from typing import cast
 
 from auditor.terraform.hcl_fn_common import check_items, check_size, strings, whole
 from auditor.terraform.hcl_fn_regex import go_replace
-from auditor.terraform.hcl_values import EvalError, to_str
+from auditor.terraform.hcl_values import EvalError, Ref, to_str
 
 # unicode.IsSpace in Go; Python's str.strip() also strips \x1c-\x1f, Go does not.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
@@ -76,16 +77,31 @@ def _title(value: object) -> str:
     return "".join(out)
 
 
-def _join(sep: object, *lists: object) -> str:
+def _join(sep: object, *lists: object) -> object:
     if not lists:
         raise EvalError("join(): at least one list is required")
     s = to_str(sep)
+    if (alone := _alone(s, lists)) is not None:
+        return alone
     parts: list[str] = []
     for n, lst in enumerate(lists, 1):
         what = f"list {n}" if len(lists) > 1 else "list"
         parts.extend(strings(lst, f"join(): {what}"))
     check_size(sum(map(len, parts)) + len(s) * len(parts), "join()")
     return s.join(parts)
+
+
+def _alone(sep: str, lists: tuple[object, ...]) -> Ref | None:
+    """The one attribute known only after apply that the join is made of: itself, as
+    apply will print it (``join("", aws_security_group.db[*].id)``, a module's way of
+    taking the id of a resource with count = 1, is that resource's id, not unknown)."""
+    if not all(isinstance(lst, list) for lst in lists):
+        return None
+    items = [item for lst in lists for item in cast(list[object], lst)]
+    refs = [item for item in items if isinstance(item, Ref)]
+    rest = [item for item in items if not isinstance(item, Ref)]
+    blank = not rest or (not sep and all(item == "" for item in rest))
+    return refs[0] if len(refs) == 1 and blank else None
 
 
 def _split(sep: object, value: object) -> list[str]:

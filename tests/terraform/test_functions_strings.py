@@ -118,5 +118,12 @@ def test_regex_replace_expands_like_go() -> None:
 
 
 def test_computed_values_keep_their_identity_where_unchanged() -> None:
-    assert ev('join(",", [aws_security_group.a.id])') != Ref("aws_security_group.a", "id")
+    group = Ref("aws_security_group.a", "id")
+    # A join of that one value is the value (modules write join("", x[*].id) for count = 1).
+    assert ev('join(",", [aws_security_group.a.id])') == group
+    assert ev('join("", ["", aws_security_group.a.id], [""])') == group
+    for changed in ('join(",", ["", aws_security_group.a.id])',
+                    'join("", ["x", aws_security_group.a.id])',
+                    'join("", [aws_security_group.a.id, aws_security_group.a.id])'):
+        assert "aws_security_group.a.id" in reason(ev(changed)), changed
     assert "aws_security_group.a.id" in reason(ev('upper(aws_security_group.a.id)'))

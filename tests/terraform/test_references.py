@@ -91,3 +91,33 @@ def test_checks_say_unknown_instead_of_judging_an_address(report: Scan) -> None:
     out = report(TF)
     assert ("unknown", "b") in findings(out, "sg-no-world-admin")
     assert findings(out, "rds-multi-az") == [("unknown", "db")]
+
+
+JOINED = """
+resource "aws_security_group" "db" {
+  count  = 1
+  name   = "db"
+  vpc_id = "vpc-1"
+}
+resource "aws_security_group_rule" "open" {
+  type              = "ingress"
+  from_port         = 5432
+  to_port           = 5432
+  protocol          = "tcp"
+  cidr_blocks       = ["0.0.0.0/0"]
+  security_group_id = join("", aws_security_group.db[*].id)
+}
+resource "aws_db_instance" "db" {
+  identifier             = "db"
+  engine                 = "postgres"
+  port                   = 5432
+  vpc_security_group_ids = compact(concat([join("", aws_security_group.db[*].id)], []))
+}
+"""
+
+
+def test_a_group_named_by_a_join_of_its_one_instance_is_judged(report: Scan) -> None:
+    # cloudposse's modules name a count = 1 group so: the database is open to the world.
+    out = report(JOINED)
+    assert ("fail", "db") in findings(out, "db-not-public")
+    assert findings(out, "sg-no-world-admin") == [("fail", "db")]
