@@ -2,7 +2,8 @@
 
 Used by ``auditor policies validate`` and by the test suite for every policy, so an
 example that no longer behaves as declared is caught before a user sees it. In example
-bodies, ``{"$unknown": "reason"}`` stands for a value that cannot be known offline.
+bodies, ``{"$unknown": "reason"}`` stands for a value that cannot be known offline (with
+``"$ref": "aws_s3_bucket.logs.id"``, a reference to a declared resource's attribute).
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ def _expected(policy: Policy, example: Example, expected: str,
 
 def _unknowns(value: Any) -> Any:
     if isinstance(value, dict):
-        if set(value) == {"$unknown"}:
-            return Unknown(str(value["$unknown"]))
+        if set(value) in ({"$unknown"}, {"$unknown", "$ref"}):
+            ref = value.get("$ref")
+            return Unknown(str(value["$unknown"]), ref=None if ref is None else str(ref))
         return {k: _unknowns(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_unknowns(v) for v in value]

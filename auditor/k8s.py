@@ -6,6 +6,7 @@ scale targets relate objects. Knowing that in one place keeps policies free of i
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from auditor.models import Resource
@@ -118,6 +119,8 @@ def container_ports(container: dict[str, Any]) -> dict[str, int]:
 SINGLETON_ANNOTATION = "runbook-auditor.io/singleton"
 _METRICS_PORTS = {"metrics", "http-metrics", "https-metrics", "telemetry", "prometheus"}
 _LEADER_ELECTION = ("--leader-elect", "--leader-election", "--enable-leader-election")
+_LEADER_PREFIXES = ("--leader-elect", "--enable-leader-elect")  # and what configures it
+_LEADER_ENV = re.compile(r"LEADER_?ELECT", re.IGNORECASE)
 
 
 def single_instance(workload: Resource, singletons: list[str] | tuple[str, ...] = (),
@@ -177,12 +180,29 @@ def _names_own_members(workload: Resource) -> bool:
 
 
 def _leader_elected(workload: Resource) -> bool:
+    """A container elects a leader: a switch for it not set to false (a flag, or an
+    environment variable named for it, as argo-cd's, maybe set from a ConfigMap), or a flag
+    that configures the election (cert-manager's ``--leader-election-namespace``: such
+    binaries elect by default) with no switch turning it off."""
     for _, c in containers(workload, init=False):
-        for arg in _strings(c):
-            flag, _, value = arg.partition("=")
-            if flag in _LEADER_ELECTION and value.strip().lower() not in ("false", "0"):
-                return True
+        args = [s for field in ("command", "args") for s in (c.get(field) or [])
+                if isinstance(s, str) and s.startswith(_LEADER_PREFIXES)]
+        switches = [value for flag, _, value in (a.partition("=") for a in args)
+                    if flag in _LEADER_ELECTION]
+        for env in c.get("env") or []:
+            name = env.get("name") if isinstance(env, dict) else None
+            if isinstance(name, str) and _LEADER_ENV.search(name):
+                value = env.get("value")
+                switches.append(value if isinstance(value, str) else "")  # valueFrom
+        if any(_off(v) for v in switches):
+            continue
+        if switches or args:
+            return True
     return False
+
+
+def _off(value: str) -> bool:
+    return value.strip().strip('"').lower() in ("false", "0")
 
 
 def _read_write_once_claim(workload: Resource, claims: dict[str, Resource]) -> str | None:

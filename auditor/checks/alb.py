@@ -82,7 +82,8 @@ def _load_balancer_logs(lb: Resource) -> Outcome:
     # Enabled defaults to false, even with a bucket.
     off = enabled if isinstance(enabled, Unknown) else not semantic_equal(
         False if enabled in (None, MISSING) else enabled, True)
-    missing = bucket if isinstance(bucket, Unknown) else bucket in (None, MISSING)
+    missing = (False if _set_after_apply(bucket) else bucket if isinstance(bucket, Unknown)
+               else bucket in (None, MISSING))
     broken = True if off is True or missing is True else next(
         (v for v in (off, missing) if isinstance(v, Unknown)), False)
     if application is False or broken is False:
@@ -90,6 +91,13 @@ def _load_balancer_logs(lb: Resource) -> Outcome:
     doubt = next((v for v in (application, broken) if isinstance(v, Unknown)), None)
     return Outcome(lb, "fail", path=where) if doubt is None else Outcome(
         lb, "unknown", path=where, reason=doubt)
+
+
+def _set_after_apply(value: Any) -> bool:
+    """A reference to a declared resource's id, ARN or bucket name: not known offline,
+    but never null (``bucket = aws_s3_bucket.logs.id``)."""
+    return (isinstance(value, Unknown) and isinstance(value.ref, str)
+            and value.ref.rpartition(".")[2] in ("id", "arn", "bucket"))
 
 
 def _ingress_waf(a: AlbIngress, grouped: dict[str, list[AlbIngress]], inv: Inventory,
