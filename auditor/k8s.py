@@ -185,8 +185,7 @@ def _leader_elected(workload: Resource) -> bool:
     that configures the election (cert-manager's ``--leader-election-namespace``: such
     binaries elect by default) with no switch turning it off."""
     for _, c in containers(workload, init=False):
-        args = [s for field in ("command", "args") for s in (c.get(field) or [])
-                if isinstance(s, str) and s.startswith(_LEADER_PREFIXES)]
+        args = [s for s in _strings(c) if s.startswith(_LEADER_PREFIXES)]
         switches = [value for flag, _, value in (a.partition("=") for a in args)
                     if flag in _LEADER_ELECTION]
         for env in c.get("env") or []:

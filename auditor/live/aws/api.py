@@ -108,7 +108,7 @@ class Api:
     def batched(self, service: str, operation: str, key: str, not_found: str,
                 param: str, names: Sequence[str], size: int) -> list[dict[str, Any]]:
         """The items under ``key`` for ``names``, ``size`` of them in ``param`` per call
-        (its pages followed). A call that fails because one of its names does not exist
+        (NextToken pages followed). A call that fails because one of its names does not exist
         (``not_found``) is made again one name per call, PER_OBJECT at a time: only that
         batch pays for the unknown name."""
         found: list[dict[str, Any]] = []
