@@ -52,6 +52,9 @@ COMMITS = {
         "3cf4e1a48a4649179e8ea27308daf0b551cb0bfa",
     "terraform-aws-modules+terraform-aws-eks": "bef29c4d9523523e57fe898643fde2895106b339",
     "terraform-aws-modules+terraform-aws-rds-aurora": "259b5827d159ea73d6f61da802291dceaa2ad2c0",
+    "argoproj+argo-helm": "af0a9310bacbaa4636018dfe22c801a6d33a5c43",
+    "jetstack+cert-manager": "51340d0c876147086eea23f3c827906cefdad8e4",
+    "traefik+traefik-helm-chart": "a8a66d0098703627b2cf352c66b1725c196a734a",
 }
 
 
@@ -79,6 +82,12 @@ CORPORA = [
     Corpus("bitnami", "bitnami+charts", charts=(
         "bitnami/nginx", "bitnami/redis", "bitnami/postgresql", "bitnami/etcd",
         "bitnami/memcached", "bitnami/mariadb"), library="bitnami/common"),
+    # Not argo-cd: its redis-ha dependency is not vendored in the repository.
+    Corpus("argo", "argoproj+argo-helm", charts=(
+        "charts/argo-rollouts", "charts/argo-workflows", "charts/argo-events",
+        "charts/argocd-image-updater")),
+    Corpus("cert-manager", "jetstack+cert-manager", charts=("deploy/charts/cert-manager",)),
+    Corpus("traefik", "traefik+traefik-helm-chart", charts=("traefik",)),
     Corpus("rds", "terraform-aws-modules+terraform-aws-rds", terraform=(
         "examples/complete-postgres", "examples/complete-mysql", "examples/complete-mssql",
         "examples/complete-oracle", "examples/replica-postgres",
