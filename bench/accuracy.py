@@ -55,6 +55,7 @@ COMMITS = {
     "argoproj+argo-helm": "af0a9310bacbaa4636018dfe22c801a6d33a5c43",
     "jetstack+cert-manager": "51340d0c876147086eea23f3c827906cefdad8e4",
     "traefik+traefik-helm-chart": "a8a66d0098703627b2cf352c66b1725c196a734a",
+    "terraform-aws-modules+terraform-aws-alb": "87f1c9c18408993abe951db5bf788c676abf0731",
 }
 
 
@@ -103,6 +104,8 @@ CORPORA = [
     Corpus("eks", "terraform-aws-modules+terraform-aws-eks", terraform=(
         "examples/eks-managed-node-group", "examples/self-managed-node-group",
         "examples/karpenter", "examples/eks-auto-mode")),
+    Corpus("alb", "terraform-aws-modules+terraform-aws-alb", terraform=(
+        "examples/complete-alb", "examples/complete-nlb", "examples/mutual-auth-alb")),
 ]
 
 

@@ -48,6 +48,8 @@ OPERATORS = ("~>", ">=", "<=", "!=", "=", ">", "<")
 REGISTRY = re.compile(r"^(?:registry\.terraform\.io/)?([\w-]+)/([\w-]+)/([\w-]+)(?://(.+))?$")
 # The module repositories used, each at one commit (its release tag: the version written).
 PINS = {
+    "terraform-aws-modules+terraform-aws-acm":
+        ("61c702b3ad1635ebeb997bfa683eb1a17813bfd8", "5.2.0"),
     "terraform-aws-modules+terraform-aws-eks":
         ("bef29c4d9523523e57fe898643fde2895106b339", "21.19.0"),
     "terraform-aws-modules+terraform-aws-iam":
