@@ -13,6 +13,7 @@ from typing import Any
 from auditor import k8s
 from auditor.checks.alb_health import ingress_health_checks
 from auditor.checks.base import CheckContext, Outcome, flag
+from auditor.drift.pairing import kubernetes
 from auditor.models import Inventory, Resource
 from auditor.paths import Path, get
 from auditor.quantities import resolve_port
@@ -53,7 +54,9 @@ def port_consistency(ctx: CheckContext) -> list[Outcome]:
                                                 f"{', '.join(w.name for w in selected)} declares "
                                                 f"(container ports: {_listing(named)})"}))
     serving = _serving(inv, ctx.params)
-    for tg in inv.of_kind("TargetGroup"):
+    # An environment with no Kubernetes side has no pods behind its target groups here:
+    # nothing to compare (its EC2 or Lambda targets are not this policy's).
+    for tg in inv.of_kind("TargetGroup") if _kubernetes_side(inv) else []:
         outcome = _target_group_port(tg, serving)
         if outcome is not None:
             out.append(outcome)
@@ -117,6 +120,8 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
         path = "/" if path is None else path  # the AWS default for HTTP health checks
         if isinstance(path, Unknown):
             out.append(Outcome(tg, "unknown", path=location, reason=path))
+        elif not paths and not _kubernetes_side(ctx.inventory):
+            continue  # no pods here, no ready path given: nothing to compare
         elif not paths:
             out.append(Outcome(tg, "unknown", path=location,
                                reason="no readiness probe with an HTTP path to compare"))
@@ -126,6 +131,10 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
                                      "expected_from": expected_from}))
     own = declared if isinstance(declared, str) and declared else None
     return out + ingress_health_checks(ctx, own)
+
+
+def _kubernetes_side(inv: Inventory) -> bool:
+    return any(kubernetes(r) for r in inv.resources)
 
 
 def _http_health_check(tg: Resource, hc: Any) -> bool:
