@@ -121,6 +121,7 @@ _METRICS_PORTS = {"metrics", "http-metrics", "https-metrics", "telemetry", "prom
 _LEADER_ELECTION = ("--leader-elect", "--leader-election", "--enable-leader-election")
 _LEADER_PREFIXES = ("--leader-elect", "--enable-leader-elect")  # and what configures it
 _LEADER_ENV = re.compile(r"LEADER_?ELECT", re.IGNORECASE)
+_NEGATED = re.compile(r"DISABLE|(^|_)NO_|SKIP", re.IGNORECASE)  # DISABLE_LEADER_ELECTION
 
 
 def single_instance(workload: Resource, singletons: list[str] | tuple[str, ...] = (),
@@ -180,28 +181,41 @@ def _names_own_members(workload: Resource) -> bool:
 
 
 def _leader_elected(workload: Resource) -> bool:
-    """A container elects a leader: a switch for it not set to false (a flag, or an
-    environment variable named for it, as argo-cd's, maybe set from a ConfigMap), or a flag
-    that configures the election (cert-manager's ``--leader-election-namespace``: such
-    binaries elect by default) with no switch turning it off."""
+    """A container elects a leader: a switch for it that is on (a flag, or an environment
+    variable named for it with a literal value: one set from a ConfigMap is not known
+    here), or a flag that configures the election (cert-manager's
+    ``--leader-election-namespace``: such binaries elect by default) with no switch off."""
     for _, c in containers(workload, init=False):
-        args = [s for s in _strings(c) if s.startswith(_LEADER_PREFIXES)]
-        switches = [value for flag, _, value in (a.partition("=") for a in args)
+        flags = [_flag(s) for s in _strings(c)]
+        args = [f for f in flags if f.startswith(_LEADER_PREFIXES)]
+        switches = [_go_bool(value) if sep else True  # a bare boolean flag is true
+                    for flag, sep, value in (a.partition("=") for a in args)
                     if flag in _LEADER_ELECTION]
         for env in c.get("env") or []:
             name = env.get("name") if isinstance(env, dict) else None
-            if isinstance(name, str) and _LEADER_ENV.search(name):
-                value = env.get("value")
-                switches.append(value if isinstance(value, str) else "")  # valueFrom
-        if any(_off(v) for v in switches):
+            value = env.get("value") if isinstance(env, dict) else None
+            if isinstance(name, str) and isinstance(value, str) and _LEADER_ENV.search(name):
+                on = _go_bool(value)
+                switches.append(None if on is None else on != bool(_NEGATED.search(name)))
+        known = [s for s in switches if s is not None]  # what Go would refuse says nothing
+        if False in known:
             continue
-        if switches or args:
+        if True in known or (args and not known):
             return True
     return False
 
 
-def _off(value: str) -> bool:
-    return value.strip().strip('"').lower() in ("false", "0")
+def _flag(arg: str) -> str:
+    """``-flag`` as ``--flag``: Go's flag package takes either."""
+    return "-" + arg if arg.startswith("-") and not arg.startswith("--") else arg
+
+
+def _go_bool(value: str) -> bool | None:
+    """``value`` as Go's strconv.ParseBool reads it; None for what it refuses."""
+    text = value.strip().strip('"')
+    if text in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    return False if text in ("0", "f", "F", "false", "FALSE", "False") else None
 
 
 def _read_write_once_claim(workload: Resource, claims: dict[str, Resource]) -> str | None:

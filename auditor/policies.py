@@ -348,6 +348,10 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
             name = ".".join(str(k) for k in key)
             raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "
                               f"{exc.message}") from None
+        except (SyntaxError, RecursionError, MemoryError):  # Python's compiler refused it
+            name = ".".join(str(k) for k in key)
+            raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "
+                              "nested too deeply to compile") from None
     if store is not None:
         store.put("templates", entry, True)
 

@@ -346,9 +346,29 @@ def check(template: str, command: bool = False) -> None:
     """
     env = _COMMANDS if command else _ENV
     tree = env.parse(template)  # syntax, and the sandbox's own refusals (_Hooks)
-    if any(_generator_may_refuse(node, env) for node in tree.find_all(
-            (*_GENERATOR_CHECKED, nodes.Filter, nodes.Test, nodes.Name))):
+    nodes_deep, loops_deep = _depth(tree)
+    if nodes_deep > _NODES_DEEP or loops_deep > _LOOPS_DEEP or any(
+            _generator_may_refuse(node, env) for node in tree.find_all(
+                (*_GENERATOR_CHECKED, nodes.Filter, nodes.Test, nodes.Name))):
         compiled(template, command=command)
+
+
+# Past these, Python's own compiler may refuse the generated code: 200 nested parentheses
+# (~200 nodes deep), 100 indentation levels, 20 nested loops. Compiled to be judged.
+_NODES_DEEP = 80
+_LOOPS_DEEP = 10
+
+
+def _depth(tree: nodes.Node) -> tuple[int, int]:
+    """How deep the tree's nodes nest, and its loops."""
+    nodes_deep = loops_deep = 0
+    stack = [(tree, 0, 0)]
+    while stack:
+        node, depth, loops = stack.pop()
+        loops += isinstance(node, nodes.For)
+        nodes_deep, loops_deep = max(nodes_deep, depth), max(loops_deep, loops)
+        stack.extend((child, depth + 1, loops) for child in node.iter_child_nodes())
+    return nodes_deep, loops_deep
 
 
 def _generator_may_refuse(node: nodes.Node, env: BoundedSandbox) -> bool:

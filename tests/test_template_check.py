@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,13 @@ BAD = [
     "{% block a %}{% endblock %}{% block a %}{% endblock %}",
     "{% for x in xs %}{% extends 'base' %}{% endfor %}",
     "{% for x in xs recursive %}{{ loop(x) }}{% endfor %}",
+]
+# Refused by Python's compiler, not Jinja's: the generated code nests too deeply.
+TOO_DEEP = [
+    "{% for x in y %}" * 21 + "a" + "{% endfor %}" * 21,
+    "{% if x %}" * 100 + "a" + "{% endif %}" * 100,
+    "{{ " + " + ".join(["x"] * 201) + " }}",
+    "{{ x" + "|lower" * 250 + " }}",
 ]
 GOOD = [
     "plain text",
@@ -58,6 +66,25 @@ def test_check_refuses_exactly_what_compiling_refuses(source: str, command: bool
         with pytest.raises(TemplateSyntaxError) as by_jinja:
             templates.compiled(source, command=command)
         assert refused.value.message == by_jinja.value.message
+
+
+@pytest.mark.parametrize("source", TOO_DEEP)
+def test_what_pythons_compiler_refuses_is_refused_by_check_too(source: str) -> None:
+    templates.compiled.cache_clear()
+    with pytest.raises((SyntaxError, RecursionError)):
+        templates.check(source)
+
+
+def test_a_policy_whose_template_python_cannot_compile_is_a_load_error(
+        tmp_path: Path) -> None:
+    from auditor.errors import PolicyError
+
+    source = Path(policies.__file__).resolve().parent.parent / "policies" / "rds-backups.yaml"
+    text = source.read_text().replace("message: >-\n", "message: >-\n  " + TOO_DEEP[0] + "\n", 1)
+    (tmp_path / "rds-backups.yaml").write_text(text)
+    with pytest.raises(PolicyError, match=r"rds-backups.yaml:\d+: message: invalid template: "
+                       "nested too deeply to compile"):
+        policies.load_file(tmp_path / "rds-backups.yaml")
 
 
 def test_the_packs_templates_are_checked_without_compiling(

@@ -95,8 +95,9 @@ def _load_balancer_logs(lb: Resource) -> Outcome:
 
 def _set_after_apply(value: Any) -> bool:
     """A reference to a declared resource's id, ARN or bucket name: not known offline,
-    but never null (``bucket = aws_s3_bucket.logs.id``)."""
-    return (isinstance(value, Unknown) and isinstance(value.ref, str)
+    but never null (``bucket = aws_s3_bucket.logs.id``). Not one instance of several
+    (``logs[0]``): with count unknown it may not exist, and try() makes that null."""
+    return (isinstance(value, Unknown) and isinstance(value.ref, str) and "[" not in value.ref
             and value.ref.rpartition(".")[2] in ("id", "arn", "bucket"))
 
 

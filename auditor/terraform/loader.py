@@ -8,6 +8,7 @@ python-hcl2 evaluates nothing; its ``DocumentView`` keeps line numbers on the pa
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path as FsPath
@@ -114,26 +115,39 @@ def _parsed(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None
 
 def _parse(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None]:
     if json:
+        from auditor.terraform.tfjson import TOO_DEEP as TOO_DEEP_JSON
         from auditor.terraform.tfjson import blocks
 
-        found, error = blocks(text, "")
+        parse, deep = blocks, TOO_DEEP_JSON
     else:
-        found, error = _parse_hcl(text, "")
-        if error is not None and error.message == TOO_DEEP:
-            # Out of stack, maybe because the parse began deep in another call chain: this
-            # verdict is kept for every later read, so it is the file's own, judged again
-            # from the bottom of a new thread's stack.
-            found, error = _on_fresh_stack(text)
+        parse, deep = _parse_hcl, TOO_DEEP
+    try:
+        found, error = parse(text, "")
+    except RecursionError:  # out of stack outside the parse's own guard (an import)
+        found, error = [], ParseError("", None, deep)
+    if error is not None and error.message == deep:
+        # Out of stack, maybe because the parse began deep in another call chain: this
+        # verdict is kept for every later read, so it is the file's own, judged again
+        # from the bottom of a new thread's stack. (Out of stack to start the thread
+        # raises: nothing is kept.)
+        found, error = _on_fresh_stack(parse, text, deep)
     return tuple(found), error
 
 
-def _on_fresh_stack(text: str) -> tuple[list[Block], ParseError | None]:
+def _on_fresh_stack(parse: Callable[[str, str], tuple[list[Block], ParseError | None]],
+                    text: str, deep: str) -> tuple[list[Block], ParseError | None]:
     result: list[tuple[list[Block], ParseError | None]] = []
-    worker = threading.Thread(target=lambda: result.append(_parse_hcl(text, "")),
-                              name="hcl-parse")
+
+    def run() -> None:
+        try:
+            result.append(parse(text, ""))
+        except RecursionError:  # past the parse itself (the JSON walk)
+            result.append(([], ParseError("", None, deep)))
+
+    worker = threading.Thread(target=run, name="terraform-parse")
     worker.start()
     worker.join()
-    return result[0] if result else ([], ParseError("", None, TOO_DEEP))
+    return result[0] if result else ([], ParseError("", None, deep))
 
 
 @lru_cache(maxsize=1)

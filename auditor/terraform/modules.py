@@ -213,9 +213,12 @@ class _Arguments(Mapping[str, Any]):
                                "through module outputs")
             self._evaluating.add(name)
             try:
-                self._values[name] = evaluate(raw, self._scope)
+                value = evaluate(raw, self._scope)
             finally:
                 self._evaluating.discard(name)
+            if isinstance(value, Unknown):  # maybe the stack's (nested too deeply): again
+                return value
+            self._values[name] = value
         return self._values[name]
 
     def __contains__(self, name: object) -> bool:  # without evaluating it

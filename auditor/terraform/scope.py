@@ -176,9 +176,12 @@ class ModuleScope:
     def variable(self, name: str) -> Any:
         # Worked out once per module instance: a module's rule tables (a map of hundreds
         # of entries, read by every resource) were converted again at each reference.
-        if name not in self._variables:
-            self._variables[name] = self._conformed(name)
-        return self._variables[name]
+        if name in self._variables:
+            return self._variables[name]
+        value = self._conformed(name)
+        if not isinstance(value, Unknown):  # an unknown may be the stack's, not the value's
+            self._variables[name] = value
+        return value
 
     def _conformed(self, name: str) -> Any:
         value = self._variable(name)

@@ -21,6 +21,7 @@ LABELS = {"resource": 2, "data": 2, "variable": 1, "module": 1, "output": 1, "lo
 # Nested blocks that may repeat: HCL gives a list even for one; JSON may give one object.
 REPEATED = {"ingress", "egress", "parameter", "metric_query", "dynamic"}
 COMMENT = "//"  # Terraform ignores this property in any JSON block
+TOO_DEEP = "invalid JSON: nested too deeply"
 
 
 def blocks(text: str, shown: str) -> tuple[list[Block], ParseError | None]:
@@ -29,7 +30,7 @@ def blocks(text: str, shown: str) -> tuple[list[Block], ParseError | None]:
     except json.JSONDecodeError as exc:
         return [], ParseError(shown, exc.lineno, f"invalid JSON: {exc.msg}")
     except RecursionError:
-        return [], ParseError(shown, None, "invalid JSON: nested too deeply")
+        return [], ParseError(shown, None, TOO_DEEP)
     if not isinstance(data, dict):
         return [], ParseError(shown, 1, "invalid Terraform JSON: the top level is not an object")
     out = []

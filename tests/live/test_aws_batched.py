@@ -116,3 +116,20 @@ def test_instance_types_are_described_together_and_an_unknown_one_alone(
              if r.kind == "Nodegroup"}
     assert nodes["a"] == {"cpu": 2, "memory": "8192Mi", "pods": 29}
     assert nodes["c"]["cpu"] == 2 and len(nodes) == 3
+
+
+def test_a_denied_instance_type_read_fails_only_the_classes_it_was_for(
+        aws: str, fault_server: type[FaultServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, cls in (("db-a", "db.t3.micro"), ("db-b", "custom-class")):
+        client("rds").create_db_instance(
+            DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass=cls,
+            AllocatedStorage=20, MasterUsername="u", MasterUserPassword="p" * 12)
+    fault = fault_server("403", only={"DescribeInstanceTypes"}, upstream=aws)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", fault.url)
+    config = Config.model_validate({"service": "s", "environments": {"prod": {
+        "manifests": ["m.yaml"], "aws": {"region": REGION, "db_instances": ["db-a", "db-b"]}}}})
+    found = aws_live.collect(config, "prod", config.environments["prod"], [])
+    dbs = {r.name: r.body["max_connections"] for r in found.resources if r.kind == "DBInstance"}
+    assert dbs["db-a"].failed and "DescribeInstanceTypes: AccessDenied" in dbs["db-a"].reason
+    # A class with no EC2 type needed no call: it is unknown offline, not a failed read.
+    assert not dbs["db-b"].failed and "has no EC2 instance type" in dbs["db-b"].reason

@@ -364,11 +364,13 @@ def test_a_parse_begun_deep_in_the_stack_is_judged_on_its_own(
     def at_depth(levels: int, fn: Any) -> Any:
         return fn() if levels == 0 else at_depth(levels - 1, fn)
 
-    loader._parsed.cache_clear()
+    as_json = '{"resource": {"aws_lb": {"deep": {"tags": {"a": {"b": {"c": 1}}}}}}}'
     # A few frames short of the limit: the parse itself runs out of stack.
     room = sys.getrecursionlimit() - len(_frames()) - 40
-    blocks, error = at_depth(room, lambda: loader._parsed(text, False))
-    assert error is None and [b.labels for b in blocks] == [["aws_lb", "deep"]]
+    for source, json in ((text, False), (as_json, True)):
+        loader._parsed.cache_clear()
+        blocks, error = at_depth(room, lambda s=source, j=json: loader._parsed(s, j))
+        assert error is None and [b.labels for b in blocks] == [["aws_lb", "deep"]], json
     loader._parsed.cache_clear()
     assert loader._parsed(nested, False)[1].message == loader.TOO_DEEP
 
@@ -377,3 +379,20 @@ def _frames() -> list[Any]:
     import inspect
 
     return inspect.stack(0)
+
+
+def test_a_variable_read_too_deep_in_the_stack_is_not_kept_unknown(tmp_path: Path) -> None:
+    import sys
+
+    from auditor.terraform.scope import ModuleScope
+
+    (tmp_path / "main.tf").write_text('variable "ports" {\n  default = [for p in [1, 2] : p]\n}\n')
+    blocks, _ = loader.load_file(tmp_path / "main.tf", "main.tf")
+    scope = ModuleScope(blocks, {})
+
+    def at_depth(levels: int) -> Any:
+        return scope.variable("ports") if levels == 0 else at_depth(levels - 1)
+
+    deep = at_depth(sys.getrecursionlimit() - len(_frames()) - 15)
+    assert isinstance(deep, Unknown) and "nested too deeply" in deep.reason
+    assert scope.variable("ports") == [1, 2]  # read again where there is room

@@ -172,7 +172,7 @@ def _memories(api: Api, classes: list[str]) -> dict[str, int | Unknown]:
         infos = ec2.instance_types(api, list(types.values())) if types else {}
     except CallFailed as exc:  # an error to report, not a value unknown offline
         return {c: Unknown(f"the memory of {c} was not read: {exc}", failed=True)
-                for c in classes}
+                if c in types else _memory(c, None, None) for c in classes}
     return {c: _memory(c, types.get(c), infos.get(types.get(c, ""))) for c in classes}
 
 
