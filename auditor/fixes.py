@@ -171,9 +171,7 @@ def _plan(config: Config, report: Report, side: str, chart: dict[str, Policy] | 
     for f in fixable(report, side):
         assert f.location is not None and f.location.line is not None
         file, line = f.location.file, f.location.line
-        if file not in texts:
-            texts[file] = _read(config, file, allowed)
-        lines = texts[file]
+        lines = _lines(config, file, texts, allowed)
         adding = chart is not None and file.endswith(".tf")
         if chart is not None and _by_template(config, f):
             _guess(guesses, skips, f, _guesses(config, f, chart.get(f.policy), texts, allowed))
@@ -405,7 +403,7 @@ def _argument(config: Config, f: Finding, texts: Texts, allowed: _Scope
     for folder in env.terraform.dirs:
         for tf in sorted(config.path(folder).glob("*.tf")):
             rel = config.rel(tf)
-            lines = texts.setdefault(rel, _read(config, rel, allowed))
+            lines = _lines(config, rel, texts, allowed)
             if isinstance(lines, str):
                 continue
             at = next((i + 1 for i, text in enumerate(lines) if opening.match(text)), None)
@@ -460,7 +458,7 @@ def _variable(config: Config, f: Finding, name: str, texts: Texts, allowed: _Sco
     block = re.compile(rf'^\s*variable\s+"{re.escape(name)}"\s*\{{\s*$')
     for path in sources:
         rel = config.rel(path)
-        lines = texts.setdefault(rel, _read(config, rel, allowed))
+        lines = _lines(config, rel, texts, allowed)
         if isinstance(lines, str):
             continue
         at = next((i for i, text in enumerate(lines) if block.match(text)), None)
@@ -478,7 +476,7 @@ def _variable(config: Config, f: Finding, name: str, texts: Texts, allowed: _Sco
 
 def _value_line(config: Config, f: Finding, rel: str, setting: re.Pattern[str], name: str,
                 texts: Texts, allowed: _Scope) -> Group | str | None:
-    lines = texts.setdefault(rel, _read(config, rel, allowed))
+    lines = _lines(config, rel, texts, allowed)
     if isinstance(lines, str):
         return lines
     at = next((i for i, text in enumerate(lines) if setting.match(text)), None)
@@ -644,7 +642,7 @@ def _key_edit(config: Config, f: Finding, c: Candidate, texts: Texts, allowed: _
              + [config.path(v) for v in helm.values]]
     key, value = paths.format(c.key), c.value
     for i, file in enumerate(reversed(files)):
-        lines = texts.setdefault(file, _read(config, file, allowed))
+        lines = _lines(config, file, texts, allowed)
         if isinstance(lines, str) and i == 0:
             return lines
         if isinstance(lines, str):
@@ -823,6 +821,13 @@ def _shared(config: Config, file: str, environment: str) -> str | None:
     from auditor.fix_verify import readers
 
     return ", ".join(e for e in readers(config, file) if e != environment) or None
+
+
+def _lines(config: Config, file: str, texts: Texts, allowed: _Scope) -> list[str] | str:
+    """:func:`_read` once per run: ``texts`` keeps what it gave (and the edits since)."""
+    if file not in texts:
+        texts[file] = _read(config, file, allowed)
+    return texts[file]
 
 
 def _read(config: Config, file: str, allowed: _Scope) -> list[str] | str:
