@@ -344,14 +344,13 @@ def _check_templates(policy: Policy, shown: str, lines: dict[Path, int]) -> None
     for key, template, command in fields:
         try:
             check(template, command=command)  # as the engine will compile it
-        except TemplateSyntaxError as exc:
+        # SyntaxError and the others: Python's compiler refused the generated code.
+        except (TemplateSyntaxError, SyntaxError, RecursionError, MemoryError) as exc:
+            why = exc.message if isinstance(exc, TemplateSyntaxError) else (
+                "nested too deeply to compile")
             name = ".".join(str(k) for k in key)
             raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "
-                              f"{exc.message}") from None
-        except (SyntaxError, RecursionError, MemoryError):  # Python's compiler refused it
-            name = ".".join(str(k) for k in key)
-            raise PolicyError(f"{where(shown, lines.get(key))}: {name}: invalid template: "
-                              "nested too deeply to compile") from None
+                              f"{why}") from None
     if store is not None:
         store.put("templates", entry, True)
 

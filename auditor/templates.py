@@ -346,10 +346,7 @@ def check(template: str, command: bool = False) -> None:
     """
     env = _COMMANDS if command else _ENV
     tree = env.parse(template)  # syntax, and the sandbox's own refusals (_Hooks)
-    nodes_deep, loops_deep = _depth(tree)
-    if nodes_deep > _NODES_DEEP or loops_deep > _LOOPS_DEEP or any(
-            _generator_may_refuse(node, env) for node in tree.find_all(
-                (*_GENERATOR_CHECKED, nodes.Filter, nodes.Test, nodes.Name))):
+    if _generator_may_refuse(tree, env):
         compiled(template, command=command)
 
 
@@ -359,26 +356,22 @@ _NODES_DEEP = 80
 _LOOPS_DEEP = 10
 
 
-def _depth(tree: nodes.Node) -> tuple[int, int]:
-    """How deep the tree's nodes nest, and its loops."""
-    nodes_deep = loops_deep = 0
+def _generator_may_refuse(tree: nodes.Node, env: BoundedSandbox) -> bool:
+    """Whether the tree holds a construct code generation may refuse, or nests deeper
+    than Python's compiler may take (one walk of the tree)."""
     stack = [(tree, 0, 0)]
     while stack:
         node, depth, loops = stack.pop()
         loops += isinstance(node, nodes.For)
-        nodes_deep, loops_deep = max(nodes_deep, depth), max(loops_deep, loops)
+        if (depth > _NODES_DEEP or loops > _LOOPS_DEEP
+                or isinstance(node, _GENERATOR_CHECKED)
+                or (isinstance(node, nodes.Filter) and node.name not in env.filters)
+                or (isinstance(node, nodes.Test) and node.name not in env.tests)
+                or (isinstance(node, nodes.Name) and node.ctx == "store"
+                    and node.name == "loop")):
+            return True
         stack.extend((child, depth + 1, loops) for child in node.iter_child_nodes())
-    return nodes_deep, loops_deep
-
-
-def _generator_may_refuse(node: nodes.Node, env: BoundedSandbox) -> bool:
-    if isinstance(node, nodes.Filter):
-        return node.name not in env.filters
-    if isinstance(node, nodes.Test):
-        return node.name not in env.tests
-    if isinstance(node, nodes.Name):
-        return node.ctx == "store" and node.name == "loop"
-    return True
+    return False
 
 
 @lru_cache(maxsize=1024)

@@ -105,6 +105,7 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
         {p for w in serving if (p := readiness_path(w, ctx.params)) is not None})
     expected_from = ("the service's ready path" if declared else
                      "the readiness probe's path")
+    pods_here = _kubernetes_side(ctx.inventory)
     out = []
     for tg in ctx.inventory.of_kind("TargetGroup"):
         hc = tg.body.get("health_check")
@@ -120,7 +121,7 @@ def health_check_path(ctx: CheckContext) -> list[Outcome]:
         path = "/" if path is None else path  # the AWS default for HTTP health checks
         if isinstance(path, Unknown):
             out.append(Outcome(tg, "unknown", path=location, reason=path))
-        elif not paths and not _kubernetes_side(ctx.inventory):
+        elif not paths and not pods_here:
             continue  # no pods here, no ready path given: nothing to compare
         elif not paths:
             out.append(Outcome(tg, "unknown", path=location,

@@ -48,6 +48,7 @@ class ParseError:
 
 
 TOO_DEEP = "nested too deeply to be read (brackets, braces or blocks hundreds of levels deep)"
+TOO_DEEP_JSON = "invalid JSON: nested too deeply"
 
 
 def unexpected(exc: Any) -> str:
@@ -115,7 +116,6 @@ def _parsed(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None
 
 def _parse(text: str, json: bool) -> tuple[tuple[Block, ...], ParseError | None]:
     if json:
-        from auditor.terraform.tfjson import TOO_DEEP as TOO_DEEP_JSON
         from auditor.terraform.tfjson import blocks
 
         parse, deep = blocks, TOO_DEEP_JSON

@@ -20,7 +20,7 @@ from auditor import project
 from auditor.errors import first_error
 from auditor.limits import MAX_DEPTH, too_deep
 from auditor.paths import Path
-from auditor.terraform.loader import ParseError
+from auditor.terraform.loader import TOO_DEEP_JSON, ParseError
 
 RECIPE = "terraform plan -out tfplan && terraform show -json tfplan > plan.json"
 _VERSION = re.compile(r"1\.\d+")  # a new major version is not compatible (the format's rule)
@@ -113,7 +113,7 @@ def read(path: FsPath, shown: str) -> tuple[PlanDoc | None, ParseError | None]:
     except json.JSONDecodeError as exc:
         return None, ParseError(shown, exc.lineno, f"invalid JSON: {exc.msg}")
     except RecursionError:
-        return None, ParseError(shown, None, "invalid JSON: nested too deeply")
+        return None, ParseError(shown, None, TOO_DEEP_JSON)
     if too_deep(data):
         return None, ParseError(shown, None, f"nested more than {MAX_DEPTH} levels deep: "
                                              "not read")

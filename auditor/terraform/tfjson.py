@@ -14,14 +14,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.terraform.loader import Block, ParseError
+from auditor.terraform.loader import TOO_DEEP_JSON, Block, ParseError
 
 # Block types the audit reads, and how many labels each has.
 LABELS = {"resource": 2, "data": 2, "variable": 1, "module": 1, "output": 1, "locals": 0}
 # Nested blocks that may repeat: HCL gives a list even for one; JSON may give one object.
 REPEATED = {"ingress", "egress", "parameter", "metric_query", "dynamic"}
 COMMENT = "//"  # Terraform ignores this property in any JSON block
-TOO_DEEP = "invalid JSON: nested too deeply"
 
 
 def blocks(text: str, shown: str) -> tuple[list[Block], ParseError | None]:
@@ -30,7 +29,7 @@ def blocks(text: str, shown: str) -> tuple[list[Block], ParseError | None]:
     except json.JSONDecodeError as exc:
         return [], ParseError(shown, exc.lineno, f"invalid JSON: {exc.msg}")
     except RecursionError:
-        return [], ParseError(shown, None, TOO_DEEP)
+        return [], ParseError(shown, None, TOO_DEEP_JSON)
     if not isinstance(data, dict):
         return [], ParseError(shown, 1, "invalid Terraform JSON: the top level is not an object")
     out = []

@@ -76,7 +76,7 @@ def _json(text: str, shown: str) -> tuple[dict[str, Any], loader.ParseError | No
     except json.JSONDecodeError as exc:
         return {}, loader.ParseError(shown, exc.lineno, f"invalid JSON: {exc.msg}")
     except RecursionError:
-        return {}, loader.ParseError(shown, None, "invalid JSON: nested too deeply")
+        return {}, loader.ParseError(shown, None, loader.TOO_DEEP_JSON)
     if not isinstance(data, dict):
         return {}, loader.ParseError(shown, 1, "a .tfvars.json file must hold a JSON object")
     return data, None  # JSON values are literal: "${" in them is text, not an expression
