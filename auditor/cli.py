@@ -10,7 +10,7 @@ import dataclasses
 import gc
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
@@ -402,6 +402,7 @@ def _emit(report: Report, fmt: str | None, output: str | None,
     terminal = sys.stdout.isatty() and not output
     chosen = fmt or ("table" if terminal else "json")
     colour = False
+    text: str | bytes | Iterable[bytes]
     if chosen == "table":
         import shutil
 
@@ -409,20 +410,38 @@ def _emit(report: Report, fmt: str | None, output: str | None,
 
         view = view or {}
         colour = terminal and not view.get("no_color") and not os.environ.get("NO_COLOR")
-        text: str | bytes = render(report, Style(
+        text = render(report, Style(
             width=max(shutil.get_terminal_size().columns, 60) if terminal else None,
             colour=colour, detail=view.get("detail", "normal")))
+    elif chosen == "json":
+        from auditor.formats.json_format import chunks
+
+        # In pieces: a fleet's report is tens of MB, never held whole beside the report.
+        text = chunks(report)
     else:
         text = renderer(chosen)(report)
     if output:
         _write(output, text)
-    elif chosen in ("json", "sarif", "junit", "github") or (chosen == "table" and colour):
-        # Each escapes what it holds itself; a coloured table on a terminal too (its own
-        # colour codes are the only control sequences left in it).
-        click.echo(text, nl=False)
-    else:
-        assert isinstance(text, str), "a format for people renders text"
-        _say(text, nl=False)
+        return
+    try:
+        if not isinstance(text, str | bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.writelines(text)
+            sys.stdout.buffer.flush()
+        elif chosen in ("sarif", "junit", "github") or (chosen == "table" and colour):
+            # Each escapes what it holds itself; a coloured table on a terminal too (its
+            # own colour codes are the only control sequences left in it).
+            click.echo(text, nl=False)
+        else:
+            assert isinstance(text, str), "a format for people renders text"
+            _say(text, nl=False)
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): it has what it wanted, and the gate still
+        # decides the exit code. Nothing more may reach the closed pipe, even at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        raise AuditorError(f"cannot write the report to standard output: "
+                           f"{exc.strerror or exc}") from None
 
 
 @cli.command()
@@ -482,7 +501,7 @@ def report_cmd(report_file: str, fmt: str | None, output: str | None, exit_code:
     sys.exit(report.gate.exit_code if exit_code and report.gate else ExitCode.OK)
 
 
-def _write(output: str, text: str | bytes) -> None:
+def _write(output: str, text: str | bytes | Iterable[bytes]) -> None:
     from auditor import output as output_mod
 
     output_mod.write(FsPath(output), text)

@@ -21,10 +21,10 @@ from typing import BinaryIO
 from auditor.errors import AuditorError, InputError
 
 
-def write(path: FsPath, text: str | bytes, mode: int | None = None) -> None:
-    """``text`` (or UTF-8 bytes) at ``path``, atomically. ``mode`` forces the permissions
-    (a snapshot is 0600); otherwise an existing file keeps its own, a new one gets the
-    umask's."""
+def write(path: FsPath, text: str | bytes | Iterable[bytes], mode: int | None = None) -> None:
+    """``text`` (or UTF-8 bytes, or those in pieces) at ``path``, atomically. ``mode``
+    forces the permissions (a snapshot is 0600); otherwise an existing file keeps its own,
+    a new one gets the umask's."""
     path = FsPath(path)
     if path.exists() and not path.resolve().is_file():  # /dev/stdout, a pipe: no rename
         try:
@@ -50,9 +50,12 @@ def write(path: FsPath, text: str | bytes, mode: int | None = None) -> None:
         raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
 
 
-def _put(out: BinaryIO, text: str | bytes) -> None:
+def _put(out: BinaryIO, text: str | bytes | Iterable[bytes]) -> None:
     if isinstance(text, bytes):
         out.write(text)
+        return
+    if not isinstance(text, str):
+        out.writelines(text)
         return
     # Encoded a piece at a time: a fleet's report is tens of MB, not to be held twice.
     for start in range(0, len(text), _PIECE):
