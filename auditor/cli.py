@@ -397,7 +397,7 @@ def _refuse_inputs(output: str, config: Config, policy_dirs: Sequence[str] = (),
 
 def _emit(report: Report, fmt: str | None, output: str | None,
           view: dict[str, Any] | None = None) -> None:
-    from auditor.formats import renderer
+    from auditor.formats import renderer, streamer
 
     terminal = sys.stdout.isatty() and not output
     chosen = fmt or ("table" if terminal else "json")
@@ -413,11 +413,9 @@ def _emit(report: Report, fmt: str | None, output: str | None,
         text = render(report, Style(
             width=max(shutil.get_terminal_size().columns, 60) if terminal else None,
             colour=colour, detail=view.get("detail", "normal")))
-    elif chosen == "json":
-        from auditor.formats.json_format import chunks
-
+    elif (pieces := streamer(chosen)) is not None:
         # In pieces: a fleet's report is tens of MB, never held whole beside the report.
-        text = chunks(report)
+        text = pieces(report)
     else:
         text = renderer(chosen)(report)
     if output:
@@ -428,7 +426,7 @@ def _emit(report: Report, fmt: str | None, output: str | None,
             sys.stdout.flush()
             sys.stdout.buffer.writelines(text)
             sys.stdout.buffer.flush()
-        elif chosen in ("sarif", "junit", "github") or (chosen == "table" and colour):
+        elif chosen in ("junit", "github") or (chosen == "table" and colour):
             # Each escapes what it holds itself; a coloured table on a terminal too (its
             # own colour codes are the only control sequences left in it).
             click.echo(text, nl=False)

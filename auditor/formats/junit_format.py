@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from auditor.models import Finding, Report, ResourceRef, severity_rank
+from auditor.models import Finding, PassedCheck, Report, ResourceRef, severity_rank
 
 PREFIX = "runbook-auditor"
 # Control characters (other than tab and newlines) and surrogates are not allowed in XML
@@ -23,17 +23,22 @@ _ELEMENT = {"fail": "failure", "error": "error", "unknown": "skipped"}
 
 def render(report: Report) -> str:
     root = ET.Element("testsuites", name=PREFIX)
-    environments = list(dict.fromkeys([*report.environments,
-                                       *(f.environment for f in report.findings)]))
-    for env in environments:
+    # Grouped by environment once: a fleet has a thousand environments and 40,000 results.
+    findings: dict[str, list[Finding]] = {env: [] for env in report.environments}
+    for f in report.findings:
+        findings.setdefault(f.environment, []).append(f)
+    passed: dict[str, list[PassedCheck]] = {}
+    for p in report.passed:
+        passed.setdefault(p.environment, []).append(p)
+    for env, found in findings.items():
         suite = _suite(root, f"{PREFIX}.{env}", report, env)
-        groups = _groups([f for f in report.findings if f.environment == env])
+        groups = _groups(found)
         for group in groups:
             _testcase(suite, group)
         # A pass whose resource also has a finding (the other side) is already a testcase.
         seen = {group[0].fingerprint for group in groups}
-        for p in report.passed:
-            if p.environment == env and p.fingerprint not in seen:
+        for p in passed.get(env, ()):
+            if p.fingerprint not in seen:
                 seen.add(p.fingerprint)
                 _element(suite, "testcase", classname=p.policy,
                          name=_ident(p.resource, p.item), time="0")

@@ -30,19 +30,22 @@ _URL_SAFE = ":/?#[]@!$&'*+,;=%~"
 def render(report: Report, max_chars: int = MAX_CHARS) -> str:
     lists = _Lists.of(report)
     links = runbook_links(report)
-    most = max(lists.longest(), len(report.not_applicable))  # every list is cut to it
-    text = _document(report, links, lists, most)
+    # Every entry is at least 10 characters on a line of its own, so a list cut to more
+    # than this cannot fit: a fleet's 40,000 findings are never all formatted.
+    most = min(max(lists.longest(), len(report.not_applicable)), max_chars // 10 + 1)
+    lines = _Lines.of(report, links, lists, most)
+    text = _document(report, lists, lines, most)
     if _size(text) <= max_chars:
         return text
     # The largest number of entries per list that fits; a size grows with it.
     low, high = 0, most
     while low < high:
         mid = (low + high + 1) // 2
-        if _size(_document(report, links, lists, mid)) <= max_chars:
+        if _size(_document(report, lists, lines, mid)) <= max_chars:
             low = mid
         else:
             high = mid - 1
-    text = _document(report, links, lists, low)
+    text = _document(report, lists, lines, low)
     if _size(text) > max_chars:  # only a pathological heading gets here
         text = text[: max_chars // 2] + "\n\n…\n"
     return text
@@ -81,7 +84,41 @@ def marker(service: str) -> str:
     return f"<!-- runbook-auditor: {re.sub(r'[^A-Za-z0-9._/-]', '_', service)} -->"
 
 
-def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) -> str:
+@dataclass
+class _Lines:
+    """Each list's first ``most`` entries, formatted once: the search for the number that
+    fits only joins them."""
+
+    head: list[str]  # of the failing table
+    rows: list[str]
+    undecided: list[str]
+    existing: list[str]
+    fixed: list[str]
+    waived: list[str]
+    not_applicable: list[str]
+    remedies: list[list[str] | None]  # of each failing finding, None without a fix
+
+    @classmethod
+    def of(cls, report: Report, links: dict[str, str], lists: _Lists, most: int) -> _Lines:
+        many_envs = len({f.environment for f in report.findings}
+                        | set(report.environments)) > 1
+        return cls(
+            head=_table_head(many_envs),
+            rows=[_row(report, links, f, many_envs) for f in lists.failing[:most]],
+            undecided=[f"- **{f.status}** · {_what(report, links, f)} — "
+                       f"{_esc(_cut(f.message))}" for f in lists.undecided[:most]],
+            existing=[f"- **{_label(f)}** · {_what(report, links, f)} — "
+                      f"{_esc(_cut(f.message))}" for f in lists.existing[:most]],
+            fixed=[f"- ✅ {_label(f)} · {_what(report, links, f, linked=False)}"
+                   for f in lists.fixed[:most]],
+            waived=[f"- {_label(f)} · {_what(report, links, f)} — "
+                    f"{_esc(_cut(f.waived.summary()))}" for f in lists.waived[:most] if f.waived],
+            not_applicable=[f"- `{n.policy}` · {_esc(n.environment)} — {_esc(n.reason)}"
+                            for n in report.not_applicable[:most]],
+            remedies=[_remedy(report, links, f) for f in lists.failing[:most]])
+
+
+def _document(report: Report, lists: _Lists, lines: _Lines, shown: int) -> str:
     envs = ", ".join(report.environments) or "no environment"
     out = [marker(report.service), f"### runbook-auditor: {_esc(report.service)} "
            f"({_esc(envs)})", "", _verdict(report, lists), ""]
@@ -91,51 +128,51 @@ def _document(report: Report, links: dict[str, str], lists: _Lists, shown: int) 
         from auditor.formats.table_format import selection_line
 
         out += [_esc(selection_line(report)), ""]
-    many_envs = len({f.environment for f in report.findings} | set(report.environments)) > 1
     if lists.failing:
-        out += _table(report, links, lists.failing[:shown], many_envs)
+        out += lines.head
+        out += lines.rows[:shown]
         out += _more(len(lists.failing) - shown, "failing finding")
         out.append("")
     noun = "new error or unknown finding" if report.comparison else "error or unknown finding"
-    out += _details(_count(len(lists.undecided), noun),
-                    [f"- **{f.status}** · {_what(report, links, f)} — {_esc(_cut(f.message))}"
-                     for f in lists.undecided], shown)
-    out += _details(f"Pre-existing ({len(lists.existing)}, not gated)",
-                    [f"- **{_label(f)}** · {_what(report, links, f)} — "
-                     f"{_esc(_cut(f.message))}" for f in lists.existing], shown)
-    out += _details(f"Fixed ({len(lists.fixed)})",
-                    [f"- ✅ {_label(f)} · {_what(report, links, f, linked=False)}"
-                     for f in lists.fixed], shown)
-    out += _details(f"Waived ({len(lists.waived)}, not gated)",
-                    [f"- {_label(f)} · {_what(report, links, f)} — "
-                     f"{_esc(_cut(f.waived.summary()))}" for f in lists.waived if f.waived],
-                    shown)
+    out += _details(_count(len(lists.undecided), noun), lines.undecided,
+                    len(lists.undecided), shown)
+    out += _details(f"Pre-existing ({len(lists.existing)}, not gated)", lines.existing,
+                    len(lists.existing), shown)
+    out += _details(f"Fixed ({len(lists.fixed)})", lines.fixed, len(lists.fixed), shown)
+    out += _details(f"Waived ({len(lists.waived)}, not gated)", lines.waived,
+                    len(lists.waived), shown)
     out += _details(f"Not applicable ({len(report.not_applicable)}: the service states no "
-                    "fact they need)",
-                    [f"- `{n.policy}` · {_esc(n.environment)} — {_esc(n.reason)}"
-                     for n in report.not_applicable], shown)
-    fixes = [f for f in lists.failing[:shown] if f.remediation.text or f.remediation.commands]
+                    "fact they need)", lines.not_applicable, len(report.not_applicable), shown)
+    fixes = [r for r in lines.remedies[:shown] if r is not None]
     if fixes:
         out += [f"<details><summary>Remediation ({_count(len(fixes), 'failing finding')})"
                 "</summary>", ""]
-        for f in fixes:
-            out += [f"{_ICON[f.severity]} **{f.severity}** · {_what(report, links, f)}", ""]
-            if f.provenance is not None and f.provenance.summary():
-                out += [f"Changed live: {_esc(_cut(f.provenance.summary()))}", ""]
-            if f.remediation.text:
-                out += [_esc(f.remediation.text), ""]
-            s = f.remediation.suggestion
-            if s is not None and f.baseline != "existing" and all(
-                    c.isprintable() or c == "\t" for c in s.text):
-                at = "/".join(p for p in (report.source_root, s.file) if p)
-                out += [f"Suggested change to {_esc(f'{at}:{s.line}')} (`auditor fix`):", "",
-                        *_fenced(s.text, "suggestion"), ""]
-            if f.remediation.commands:
-                out += [*_fenced("\n".join(f.remediation.commands)), ""]
-            if f.remediation.checks:
-                out += ["To look:", "", *_fenced("\n".join(f.remediation.checks)), ""]
+        for remedy in fixes:
+            out += remedy
         out += ["</details>", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _remedy(report: Report, links: dict[str, str], f: Finding) -> list[str] | None:
+    """A failing finding's entry in the remediation block; None when it has no fix."""
+    if not (f.remediation.text or f.remediation.commands):
+        return None
+    out = [f"{_ICON[f.severity]} **{f.severity}** · {_what(report, links, f)}", ""]
+    if f.provenance is not None and f.provenance.summary():
+        out += [f"Changed live: {_esc(_cut(f.provenance.summary()))}", ""]
+    if f.remediation.text:
+        out += [_esc(f.remediation.text), ""]
+    s = f.remediation.suggestion
+    if s is not None and f.baseline != "existing" and all(
+            c.isprintable() or c == "\t" for c in s.text):
+        at = "/".join(p for p in (report.source_root, s.file) if p)
+        out += [f"Suggested change to {_esc(f'{at}:{s.line}')} (`auditor fix`):", "",
+                *_fenced(s.text, "suggestion"), ""]
+    if f.remediation.commands:
+        out += [*_fenced("\n".join(f.remediation.commands)), ""]
+    if f.remediation.checks:
+        out += ["To look:", "", *_fenced("\n".join(f.remediation.checks)), ""]
+    return out
 
 
 def _size(text: str) -> int:
@@ -143,11 +180,12 @@ def _size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _details(summary: str, entries: list[str], shown: int) -> list[str]:
-    if not entries:
+def _details(summary: str, entries: list[str], total: int, shown: int) -> list[str]:
+    """A collapsed list of ``total`` entries, the first ``shown`` of them (formatted)."""
+    if not total:
         return []
     return [f"<details><summary>{summary}</summary>", "", *entries[:shown],
-            *_more(len(entries) - shown, "finding"), "", "</details>", ""]
+            *_more(total - shown, "finding"), "", "</details>", ""]
 
 
 def _label(f: Finding) -> str:
@@ -188,17 +226,17 @@ def _verdict(report: Report, lists: _Lists) -> str:
     return verdict
 
 
-def _table(report: Report, links: dict[str, str], findings: list[Finding], many_envs: bool
-           ) -> list[str]:
+def _table_head(many_envs: bool) -> list[str]:
     head = ["Severity", "Policy", *(["Environment"] if many_envs else []), "Resource",
             "Location", "Message"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for f in findings:
-        cells = [f"{_ICON[f.severity]} {f.severity}", _policy(links, f),
-                 *([_esc(f.environment)] if many_envs else []), _esc(_resource(f)),
-                 _where(report, f) or "—", _esc(_cut(f.message))]
-        rows.append("| " + " | ".join(cells) + " |")
-    return rows
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+
+def _row(report: Report, links: dict[str, str], f: Finding, many_envs: bool) -> str:
+    cells = [f"{_ICON[f.severity]} {f.severity}", _policy(links, f),
+             *([_esc(f.environment)] if many_envs else []), _esc(_resource(f)),
+             _where(report, f) or "—", _esc(_cut(f.message))]
+    return "| " + " | ".join(cells) + " |"
 
 
 def _what(report: Report, links: dict[str, str], f: Finding, linked: bool = True) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -27,7 +28,27 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 
 
 def render(report: Report) -> str:
-    return json.dumps(sarif(report), indent=2, ensure_ascii=False) + "\n"
+    return b"".join(chunks(report)).decode("utf-8")
+
+
+def chunks(report: Report) -> Iterator[bytes]:
+    """The log as ``json.dumps(..., indent=2, ensure_ascii=False)`` writes it, in pieces of
+    about 64 KiB: ``dumps`` with an indent keeps every token of a fleet's log in one list
+    before joining them (hundreds of MB)."""
+    pending: list[str] = []
+    size = 0
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+    for token in encoder.iterencode(sarif(report)):
+        pending.append(token)
+        size += len(token)
+        if size >= _PIECE:
+            yield "".join(pending).encode("utf-8")
+            pending, size = [], 0
+    pending.append("\n")
+    yield "".join(pending).encode("utf-8")
+
+
+_PIECE = 1 << 16
 
 
 def sarif(report: Report) -> dict[str, Any]:

@@ -238,3 +238,25 @@ def test_a_check_passing_on_both_sides_is_one_testcase(
     assert [(c.get("classname"), c.get("name")) for c in suite.findall("testcase")] == [
         ("hpa-present", "Deployment/chess-ai/api")]
     assert (suite.get("tests"), root.get("tests")) == ("1", "1")
+
+
+def test_suites_follow_the_report_s_environments_then_those_only_findings_name(
+        report_factory: Callable[..., Report],
+        finding_factory: Callable[..., Finding]) -> None:
+    # Findings and passes interleaved across environments: each lands in its own suite.
+    found = [finding_factory("hpa-present", "fail", env, "api") for env in
+             ("b", "extra", "a", "b", "a")]
+    found[3] = finding_factory("memory-limits", "fail", "b", "worker")
+    passed = [PassedCheck(policy="log-retention", environment=env, side="declared",
+                          resource=ResourceRef(kind="HelmValues", name="app", source="helm"),
+                          fingerprint=fingerprint("log-retention", env, "HelmValues", None,
+                                                  "app", None))
+              for env in ("a", "elsewhere", "b")]
+    _, root = _parse(report_factory(found, passed=passed, environments=["a", "b", "quiet"]))
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert list(suites) == [f"runbook-auditor.{e}" for e in ("a", "b", "quiet", "extra")]
+    names = {env: sorted(c.get("classname", "") for c in suites[f"runbook-auditor.{env}"]
+                         .findall("testcase")) for env in ("a", "b", "quiet", "extra")}
+    assert names == {"a": ["hpa-present", "log-retention"],
+                     "b": ["hpa-present", "log-retention", "memory-limits"],
+                     "quiet": [], "extra": ["hpa-present"]}
