@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from auditor.models import Finding, PassedCheck, Report, ResourceRef, severity_rank
 
@@ -22,7 +22,12 @@ _ELEMENT = {"fail": "failure", "error": "error", "unknown": "skipped"}
 
 
 def render(report: Report) -> str:
-    root = ET.Element("testsuites", name=PREFIX)
+    return b"".join(chunks(report)).decode("utf-8")
+
+
+def chunks(report: Report) -> Iterator[bytes]:
+    """The document a suite at a time: a fleet's thousand suites (40,000 testcases) are
+    never one tree. The totals on the root come first, so they are counted beforehand."""
     # Grouped by environment once: a fleet has a thousand environments and 40,000 results.
     findings: dict[str, list[Finding]] = {env: [] for env in report.environments}
     for f in report.findings:
@@ -30,26 +35,72 @@ def render(report: Report) -> str:
     passed: dict[str, list[PassedCheck]] = {}
     for p in report.passed:
         passed.setdefault(p.environment, []).append(p)
+    root = ET.Element("testsuites", name=PREFIX)
+    totals = dict.fromkeys(_COUNTS, 0)
     for env, found in findings.items():
-        suite = _suite(root, f"{PREFIX}.{env}", report, env)
-        groups = _groups(found)
-        for group in groups:
-            _testcase(suite, group)
-        # A pass whose resource also has a finding (the other side) is already a testcase.
-        seen = {group[0].fingerprint for group in groups}
-        for p in passed.get(env, ()):
-            if p.fingerprint not in seen:
-                seen.add(p.fingerprint)
-                _element(suite, "testcase", classname=p.policy,
-                         name=_ident(p.resource, p.item), time="0")
-    _totals(root, root.findall("testsuite"))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+        for key, n in _counts(_cases(found, passed.get(env, ()))).items():
+            totals[key] += n
+    _stamp(root, totals)
+    yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    if not findings:
+        yield ET.tostring(root, "unicode").encode("utf-8") + b"\n"
+        return
+    root.text = "\n  "  # what ET.indent gives it: the start tag is all before it
+    head = ET.tostring(root, "unicode")
+    yield head[: head.index(">\n  ") + 4].encode("utf-8")
+    last = len(findings) - 1
+    for i, (env, found) in enumerate(findings.items()):
+        suite = _suite(f"{PREFIX}.{env}", report, env)
+        cases = _cases(found, passed.get(env, ()))
+        for case in cases:
+            if isinstance(case, list):
+                _testcase(suite, case)
+            else:
+                _element(suite, "testcase", classname=case.policy,
+                         name=_ident(case.resource, case.item), time="0")
+        _stamp(suite, _counts(cases))
+        ET.indent(suite, level=1)
+        suite.tail = "\n" if i == last else "\n  "
+        yield ET.tostring(suite, "unicode").encode("utf-8")
+    yield b"</testsuites>\n"
 
 
-def _suite(root: ET.Element, name: str, report: Report, environments: str) -> ET.Element:
-    suite = _element(root, "testsuite", name=name,
-                     timestamp=report.generated_at.strftime("%Y-%m-%dT%H:%M:%S"))
+_COUNTS = ("tests", "failures", "errors", "skipped")
+
+
+def _cases(found: list[Finding], passed: Iterable[PassedCheck]
+           ) -> list[list[Finding] | PassedCheck]:
+    """A suite's testcases: each group of findings, then each pass of a resource without
+    one (a pass whose resource also has a finding, on the other side, is that testcase)."""
+    groups = _groups(found)
+    seen = {group[0].fingerprint for group in groups}
+    cases: list[list[Finding] | PassedCheck] = [*groups]
+    for p in passed:
+        if p.fingerprint not in seen:
+            seen.add(p.fingerprint)
+            cases.append(p)
+    return cases
+
+
+def _counts(cases: list[list[Finding] | PassedCheck]) -> dict[str, int]:
+    counts = dict.fromkeys(_COUNTS, 0)
+    counts["tests"] = len(cases)
+    for case in cases:
+        if isinstance(case, list):
+            counts[{"failure": "failures", "error": "errors", "skipped": "skipped"}[
+                _outcome(case)[0]]] += 1
+    return counts
+
+
+def _stamp(element: ET.Element, counts: dict[str, int]) -> None:
+    for key, n in counts.items():
+        element.set(key, str(n))
+    element.set("time", "0")
+
+
+def _suite(name: str, report: Report, environments: str) -> ET.Element:
+    suite = ET.Element("testsuite", {k: _clean(v) for k, v in (
+        ("name", name), ("timestamp", report.generated_at.strftime("%Y-%m-%dT%H:%M:%S")))})
     props = _element(suite, "properties")
     for key, value in (("service", report.service), ("environment", environments),
                        ("version", report.tool.get("version", ""))):
@@ -66,16 +117,23 @@ def _groups(findings: list[Finding]) -> list[list[Finding]]:
     return list(groups.values())
 
 
+def _outcome(group: list[Finding]) -> tuple[str, Finding, bool]:
+    """The element a testcase's outcome is, and the finding that speaks for it: failure
+    beats error beats unknown; among equals the most severe finding. A group all waived is
+    accepted (the third value): skipped, not a failure of this run."""
+    lead = min(group, key=lambda f: (list(_ELEMENT).index(f.status),
+                                     -severity_rank(f.severity)))
+    if all(f.waived is not None for f in group):
+        return "skipped", lead, True
+    return _ELEMENT[lead.status], lead, False
+
+
 def _testcase(suite: ET.Element, group: list[Finding]) -> None:
     first = group[0]
     case = _element(suite, "testcase", classname=first.policy, name=_name(first), time="0")
-    # Failure beats error beats unknown; among equals the most severe finding speaks.
-    lead = min(group, key=lambda f: (list(_ELEMENT).index(f.status),
-                                     -severity_rank(f.severity)))
-    tag = _ELEMENT[lead.status]
+    tag, lead, accepted = _outcome(group)
     message = " ".join(lead.message.split())  # an attribute: viewers show one line
-    if all(f.waived is not None for f in group):  # accepted: not a failure of this run
-        assert lead.waived is not None
+    if accepted and lead.waived is not None:
         outcome = _element(case, "skipped", message=lead.waived.summary())
     elif tag == "skipped":
         outcome = _element(case, tag, message=f"unknown: {message}")
@@ -104,23 +162,6 @@ def _name(f: Finding) -> str:
 
 def _ident(resource: ResourceRef, item: str | None) -> str:
     return resource.ident + (f"[{item}]" if item else "")
-
-
-def _totals(root: ET.Element, suites: Iterable[ET.Element]) -> None:
-    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
-    for suite in suites:
-        cases = suite.findall("testcase")
-        counts = {"tests": len(cases),
-                  "failures": sum(1 for c in cases if c.find("failure") is not None),
-                  "errors": sum(1 for c in cases if c.find("error") is not None),
-                  "skipped": sum(1 for c in cases if c.find("skipped") is not None)}
-        for key, n in counts.items():
-            suite.set(key, str(n))
-            totals[key] += n
-        suite.set("time", "0")
-    for key, n in totals.items():
-        root.set(key, str(n))
-    root.set("time", "0")
 
 
 def _element(parent: ET.Element, tag: str, **attrs: str) -> ET.Element:

@@ -31,14 +31,21 @@ def render(report: Report, max_chars: int = MAX_CHARS) -> str:
     lists = _Lists.of(report)
     links = runbook_links(report)
     # Every entry is at least 10 characters on a line of its own, so a list cut to more
-    # than this cannot fit: a fleet's 40,000 findings are never all formatted.
+    # than this cannot fit.
     most = min(max(lists.longest(), len(report.not_applicable)), max_chars // 10 + 1)
-    lines = _Lines.of(report, links, lists, most)
-    text = _document(report, lists, lines, most)
-    if _size(text) <= max_chars:
-        return text
-    # The largest number of entries per list that fits; a size grows with it.
-    low, high = 0, most
+    # The largest number of entries per list that fits (a size grows with it): doubling
+    # from a few, then halving the last step. Entries are formatted only as far as the
+    # probes reach, so a fleet's 40,000 findings are not all formatted for one comment.
+    fits, probe = 0, min(most, 64)
+    while True:
+        lines = _Lines.of(report, links, lists, probe)
+        text = _document(report, lists, lines, probe)
+        if _size(text) > max_chars:
+            break
+        if probe == most:
+            return text
+        fits, probe = probe, min(most, probe * 2)
+    low, high = fits, probe - 1
     while low < high:
         mid = (low + high + 1) // 2
         if _size(_document(report, lists, lines, mid)) <= max_chars:
@@ -86,8 +93,8 @@ def marker(service: str) -> str:
 
 @dataclass
 class _Lines:
-    """Each list's first ``most`` entries, formatted once: the search for the number that
-    fits only joins them."""
+    """Each list's first ``most`` entries, formatted once for the steps of the search
+    that join at most that many."""
 
     head: list[str]  # of the failing table
     rows: list[str]
