@@ -49,6 +49,11 @@ def test_a_tiny_run_writes_its_results_and_fails_on_a_missed_budget(tmp_path: Pa
     assert compare["cold_s"] > 0 and compare["floor_s"] > 0
     assert abs(compare["floor_ratio"] - compare["cold_jobs1_s"] / compare["floor_s"]) < 0.01
     assert works["scale"]["figures"]["peak_main_mb"] > 10  # read from /proc while it ran
+    # Every other format, warm, once (a run that fails stops the bench): the slowest is the
+    # figure.
+    formats = works["scale"]["runs"]["warm_formats"]
+    assert len(formats) == 5
+    assert abs(works["scale"]["figures"]["warm_formats_s"] - max(formats)) < 0.002
     verdicts = {(v["figure"], v["ok"]) for v in doc["budgets"]}
     assert verdicts == {("cold_s", False), ("help_s", True)}  # only what was forced
     table = (out / "fleet.md").read_text()
