@@ -48,6 +48,10 @@ def write(path: FsPath, text: str | bytes | Iterable[bytes], mode: int | None = 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise AuditorError(f"{path}: cannot write: {exc.strerror}") from None
+    except BaseException:  # text in pieces is made as it is written: its maker may fail
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _put(out: BinaryIO, text: str | bytes | Iterable[bytes]) -> None:

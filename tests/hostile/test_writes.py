@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -110,6 +110,19 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path,
     monkeypatch.setattr(output.os, "fsync", full)
     with pytest.raises(AuditorError, match=r"report\.json: cannot write: No space left"):
         output.write(report, "new")
+    assert report.read_text() == "previous" and os.listdir(tmp_path) == ["report.json"]
+
+
+def test_pieces_whose_maker_fails_midway_leave_no_partial_file(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text("previous")
+
+    def pieces() -> Iterator[bytes]:
+        yield b'{"findings": ['
+        raise ValueError("a renderer's bug")
+
+    with pytest.raises(ValueError, match="renderer"):
+        output.write(report, pieces())
     assert report.read_text() == "previous" and os.listdir(tmp_path) == ["report.json"]
 
 
