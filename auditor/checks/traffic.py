@@ -71,8 +71,11 @@ def _target_group_port(tg: Resource, serving: list[Resource]) -> Outcome | None:
     if target_type == "lambda" or target_type == "alb":
         return None  # no pod port behind it: nothing to compare
     if target_type != "ip":
+        # Its targets are nodes (or other EC2 instances): the port is a Service's node
+        # port only when the load balancer controller made it so, which is known live.
         return Outcome(tg, "unknown", path=("port",), reason=f"target_type {target_type}: the "
-                       "port is a node port, only known live")
+                       "targets are EC2 instances, so the port is a node port or another "
+                       "program's, only known live")
     if not serving:
         return Outcome(tg, "unknown", path=("port",), reason="no workload declared to compare")
     named = _ports_of(serving)
