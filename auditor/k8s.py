@@ -176,8 +176,11 @@ def _strings(container: dict[str, Any]) -> list[str]:
 
 
 def _names_own_members(workload: Resource) -> bool:
-    first = f"{workload.name}-0."  # the stable DNS name of member 0 under the headless service
-    return any(first in s for _, c in containers(workload) for s in _strings(c))
+    """A container names member 0: by its stable DNS name under the headless service
+    (``etcd-0.etcd-headless``) or by its pod name alone (Elasticsearch's
+    ``cluster.initial_master_nodes: es-0,es-1,es-2``), not as part of a longer name."""
+    first = re.compile(rf"(?<![A-Za-z0-9-]){re.escape(workload.name)}-0(?![A-Za-z0-9-])")
+    return any(first.search(s) for _, c in containers(workload) for s in _strings(c))
 
 
 def _leader_elected(workload: Resource) -> bool:
