@@ -184,6 +184,7 @@ def _result(policy: Policy, inventory: Inventory, params: dict[str, Any],
              "namespace": r.namespace or inventory.names.get("namespace", "<namespace>")}
     ctx = {**names, **outcome.vars, "names": names, "params": params, "resource": r.body,
            "container": outcome.item, "environment": inventory.environment,
+           "init_container": "initContainers" in outcome.path,
            # The chart's values key behind the finding's field (or another field of the
            # resource): a `helm --set` names only keys the chart's values really have.
            "values_key": values_key(r, outcome.path),

@@ -14,7 +14,7 @@ from auditor.checks import scaling
 from auditor.checks.base import CheckContext, Outcome
 from auditor.errors import PolicyError
 from auditor.examples import inventory, run_examples
-from auditor.policies import PACK_DIR, load_all, load_dir, load_file
+from auditor.policies import PACK_DIR, Example, load_all, load_dir, load_file
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.clock  # date-sensitive: `make clock` runs it with the clock moved
@@ -338,3 +338,21 @@ def test_an_example_pins_the_item_a_finding_is_about(tmp_path: Path) -> None:
     (problem,) = run_examples(load_file(path))
     assert problem == (f"{path}: example {name!r}: no fail result is about item 'chess-ai' "
                        "(it is about 'log-shipper')")
+
+
+def test_cpu_limits_names_the_hpa_only_for_containers_whose_requests_it_sums() -> None:
+    (policy,) = [p for p in load_all([]) if p.id == "cpu-limits"]
+    failing = {e.name.split(" (")[0]: e for e in policy.examples.failing}
+
+    def messages(example: Example) -> list[str]:
+        found = [r.message for r in engine.evaluate([policy], inventory(example),
+                                                    example.params) if r.status == "fail"]
+        assert found
+        return found
+
+    # An init container runs before the others: utilization never counts it.
+    assert not any("HPA" in m for m in messages(failing["an init container without resources"]))
+    assert all("the HPA cannot compute" in m for m in messages(
+        failing["a sidecar init container without resources"]))
+    assert all("the HPA cannot compute" in m for m in messages(
+        failing["sidecar without resources"]))
