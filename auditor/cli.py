@@ -424,7 +424,8 @@ def _emit(report: Report, fmt: str | None, output: str | None,
     try:
         if not isinstance(text, str | bytes):
             sys.stdout.flush()
-            sys.stdout.buffer.writelines(text)
+            for piece in text:  # write() each: a wrapper (click's test runner) may copy it
+                sys.stdout.buffer.write(piece)
             sys.stdout.buffer.flush()
         elif chosen in ("junit", "github") or (chosen == "table" and colour):
             # Each escapes what it holds itself; a coloured table on a terminal too (its
