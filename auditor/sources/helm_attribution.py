@@ -258,9 +258,26 @@ class _Lines:
             return _Cursor(items[n] + 1, items[n], True)
         if len(items) == count:
             return _Cursor(items[index] + 1, items[index], True)
-        if len(items) == 1:  # one written item in a `range`: it writes every rendered one
+        # One written item in a `range` writes every rendered one; one that names itself
+        # literally writes only that one (the others come from an `include`).
+        if len(items) == 1 and self._literal_name(at.start) in (None, name):
             return _Cursor(items[0] + 1, items[0], True)
         return _Cursor(at.line, at.start, False)
+
+    def _literal_name(self, start: int) -> str | None:
+        """The ``name:`` the list's first item writes as plain text, None when the template
+        makes it (or the item has none) before the item ends."""
+        first, column = self._lists[start].items[0], self._lists[start].columns[0]
+        for i in range(first, len(self.lines)):
+            text = self._texts[i]
+            if not text or text.startswith(("{{", "#")):
+                continue
+            if i > first and self._column(i) < column:
+                return None  # past the item
+            if self._column(i) == column and text.startswith("name:"):
+                value = text.partition(":")[2].strip()
+                return None if "{{" in value else value.strip("'\"")
+        return None
 
     def _named_item(self, start: int, name: str) -> int | None:
         """The first item with a ``name: NAME`` line at its own keys' column, from its first

@@ -131,6 +131,30 @@ def test_one_written_item_writes_every_rendered_one() -> None:
     assert not out[("env", 1, "value")].literal  # the line is a template action's
 
 
+def test_an_item_that_names_itself_writes_only_that_one_not_an_included_one() -> None:
+    # Jenkins' chart: the controller container is written here, the reloader sidecar by an
+    # include; the sidecar's resources are not the controller's lines.
+    body = {"containers": [{"name": "app", "resources": {}},
+                           {"name": "reloader", "resources": {}}]}
+    out = _locate(body, """
+        containers:
+          - name: app
+            resources: {}
+        {{- include "sidecar" . | nindent 2 }}
+        """)
+    assert out[("containers", 0, "resources")].line == 3
+    assert out[("containers", 1, "resources")].line == 1  # the list's line, not app's
+    quoted = _locate(body, """
+        containers:
+          - image: nginx
+            name: "reloader"
+            resources: {}
+        {{- include "app" . | nindent 2 }}
+        """)
+    assert quoted[("containers", 1, "resources")].line == 4
+    assert quoted[("containers", 0, "resources")].line == 1
+
+
 def test_a_key_absent_below_its_parent_keeps_the_parents_line() -> None:
     # `limits:` above spec is not below resources: the rendered limits came from toYaml.
     out = _locate({"spec": {"resources": {"limits": {"memory": "1Gi"}}, "replicas": 2}}, """
