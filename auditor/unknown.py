@@ -17,6 +17,9 @@ class Unknown:
     # "aws_lb.main.arn_suffix"): enough to tell which resource it names, not its value.
     ref: str | None = None
     failed: bool = False  # an API read failed: the engine reports error, not unknown
+    # Terraform knows it at apply (a computed attribute, a data source), not an error of
+    # the configuration: try() does not move past it, as Terraform's does not.
+    pending: bool = False
 
     def __bool__(self) -> bool:  # an unknown is never truthy by accident
         raise TypeError(f"truth value of an unknown value ({self.reason})")

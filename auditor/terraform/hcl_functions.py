@@ -97,15 +97,31 @@ def _check_arity(name: str, values: list[object]) -> None:
             from None
 
 
-def _try(args: list[Node]) -> Node:  # the first argument that evaluates to a known value
+def _try(args: list[Node]) -> Node:
+    """The first argument that evaluates without an error. One whose value Terraform knows
+    only at apply makes the result unknown, as Terraform's try() does: whether it would
+    fail is not known yet."""
     def run(s: Scope) -> object:
         reasons = []
         for a in args:
-            if not isinstance(v := guard(a, s), Unknown):
+            v = guard(a, s)
+            if (pending := _pending(v)) is not None:
+                raise Stop(pending)
+            if not isinstance(v, Unknown):
                 return v
             reasons.append(v.reason)
         raise Stop(Unknown(f"no try() argument could be evaluated: {'; '.join(reasons)}"))
     return mk(run, *args)
+
+
+def _pending(v: object) -> Unknown | None:
+    """A value known only at apply anywhere inside ``v``."""
+    if isinstance(v, Unknown):
+        return v if v.pending else None
+    for item in v.values() if isinstance(v, dict) else v if isinstance(v, list) else ():
+        if (found := _pending(item)) is not None:
+            return found
+    return None
 
 
 def _can(arg: Node) -> Node:  # false only for a real error: an unknown value stays unknown
@@ -117,7 +133,8 @@ def _can(arg: Node) -> Node:  # false only for a real error: an unknown value st
         if isinstance(value, Unknown):
             raise Stop(value)
         if isinstance(value, Ref):  # only known at apply time: whether it errors is too
-            raise Stop(Unknown(f"can({value}) is only known after apply", ref=str(value)))
+            raise Stop(Unknown(f"can({value}) is only known after apply", ref=str(value),
+                               pending=True))
         return True
     return mk(run, arg)
 

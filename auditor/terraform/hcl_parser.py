@@ -312,7 +312,7 @@ def _for(names: tuple[str, ...], source: Node, key: Node | None, value: Node,
         items = known(source.run(s))
         if isinstance(items, Ref):
             raise Stop(Unknown(f"the for expression iterates {items}, only known after apply",
-                               ref=str(items)))
+                               ref=str(items), pending=True))
         elements = pairs(items)
         if elements is None:
             raise EvalError(f"a for expression cannot iterate a {kind(items)}")

@@ -77,7 +77,8 @@ def kind(v: object) -> str:  # HCL's name for a value's type, for error messages
 
 
 def opaque(v: Unknown | Ref) -> Unknown:
-    return v if isinstance(v, Unknown) else Unknown(f"{v} is only known after apply")
+    return v if isinstance(v, Unknown) else Unknown(f"{v} is only known after apply",
+                                                    pending=True)
 
 
 def known(v: object) -> object:
@@ -155,7 +156,8 @@ def equal(a: object, b: object) -> bool:
     if same(a, b):  # the same Ref on both sides is the same value
         return True
     if (ref := find(a, Ref) or find(b, Ref)) is not None:
-        raise Stop(Unknown(f"cannot compare {ref}, which is only known after apply"))
+        raise Stop(Unknown(f"cannot compare {ref}, which is only known after apply",
+                           pending=True))
     return False
 
 

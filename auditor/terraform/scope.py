@@ -121,7 +121,8 @@ class ModuleScope:
         if isinstance(value, Unknown | Ref):
             why = value.reason if isinstance(value, Unknown) else (
                 f"{value} is only known after apply")
-            return Unknown(f"count of {block.address} is not known offline ({why})")
+            return Unknown(f"count of {block.address} is not known offline ({why})",
+                           pending=_pending(value))
         if not isinstance(value, int) or value < 0:
             return Unknown(f"count of {block.address} is not a whole number: {value!r}")
         if value > MAX_INSTANCES:
@@ -134,7 +135,8 @@ class ModuleScope:
         if isinstance(value, Unknown | Ref):
             why = value.reason if isinstance(value, Unknown) else (
                 f"{value} is only known after apply")
-            return Unknown(f"for_each of {block.address} is not known offline ({why})")
+            return Unknown(f"for_each of {block.address} is not known offline ({why})",
+                           pending=_pending(value))
         if isinstance(value, dict):
             items = sorted(value.items())  # Terraform orders a map's instances by key
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -165,7 +167,8 @@ class ModuleScope:
         if isinstance(value, Unknown | Ref):
             why = value.reason if isinstance(value, Unknown) else (
                 f"{value} is only known after apply")
-            return Unknown(f"the for_each of {what} is not known offline ({why})")
+            return Unknown(f"the for_each of {what} is not known offline ({why})",
+                           pending=_pending(value))
         elements = pairs(value)
         if elements is None:
             return Unknown(f"the for_each of {what} is not a collection")
@@ -256,3 +259,9 @@ class ModuleScope:
             return evaluate(raw, self)
         finally:
             self._resolving.discard(key)
+
+
+def _pending(value: Unknown | Ref) -> bool:
+    """Whether what an unknown count or for_each comes from is known at apply (not a
+    variable nobody set): then so are the instances, and try() does not move past them."""
+    return isinstance(value, Ref) or value.pending

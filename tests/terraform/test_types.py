@@ -93,3 +93,58 @@ def test_an_unknown_for_each_says_why(scan: Scan) -> None:
     name = group.body["name"]
     assert isinstance(name, Unknown)
     assert "variable groups has no default" in name.reason  # not "only known per instance"
+
+
+def test_try_does_not_move_past_a_value_known_only_at_apply(report: Any) -> None:
+    # Terraform's try() is unknown while an argument depends on what apply knows: the
+    # fallback may never be used, so neither a pass (null) nor a fail (world-open) is known.
+    out = report("""
+    data "aws_availability_zones" "available" {}
+    locals {
+      azs   = slice(data.aws_availability_zones.available.names, 0, 3)
+      rules = { app = { cidrs = [for k, v in local.azs : cidrsubnet("10.0.0.0/16", 8, k)] } }
+    }
+    resource "aws_security_group" "quiet" {
+      name = "quiet"
+    }
+    resource "aws_security_group_rule" "quiet" {
+      for_each          = local.rules
+      type              = "ingress"
+      from_port         = 22
+      to_port           = 22
+      protocol          = "tcp"
+      security_group_id = aws_security_group.quiet.id
+      cidr_blocks       = try(each.value.cidrs, null)
+    }
+    resource "aws_security_group" "loud" {
+      name = "loud"
+    }
+    resource "aws_security_group_rule" "loud" {
+      for_each          = local.rules
+      type              = "ingress"
+      from_port         = 22
+      to_port           = 22
+      protocol          = "tcp"
+      security_group_id = aws_security_group.loud.id
+      cidr_blocks       = try(each.value.cidrs, ["0.0.0.0/0"])
+    }
+    resource "aws_subnet" "private" {
+      count      = length(data.aws_availability_zones.available.names)
+      cidr_block = cidrsubnet("10.0.0.0/16", 8, count.index)
+    }
+    resource "aws_security_group" "counted" {
+      name = "counted"
+    }
+    resource "aws_security_group_rule" "counted" {
+      type              = "ingress"
+      from_port         = 22
+      to_port           = 22
+      protocol          = "tcp"
+      security_group_id = aws_security_group.counted.id
+      cidr_blocks       = try(aws_subnet.private[*].cidr_block, null)
+    }
+    """)
+    assert findings(out, "sg-no-world-admin") == [
+        ("unknown", "counted"), ("unknown", "loud"), ("unknown", "quiet")]
+    reasons = {f["message"] for f in out["findings"] if f["policy"] == "sg-no-world-admin"}
+    assert all("only known after apply" in r for r in reasons), reasons
