@@ -155,6 +155,8 @@ def _key_suffix(key: object) -> str:  # how [key] reads in a Ref or resource add
 
 def _index(v: object, key: object, attr: bool) -> object:
     if isinstance(v, Ref):  # a path into a computed attribute is still computed
+        if not v.attribute and attr:  # an attribute of a whole resource
+            return Ref(v.address, to_str(key))
         return Ref(v.address, v.attribute + (f".{key}" if attr else _key_suffix(key)))
     v = known(v)
     if isinstance(v, dict):
@@ -182,10 +184,11 @@ def traverse(base: Node, steps: list[str | Node]) -> Node:  # str: .attr, Node: 
 
 
 def resource(address: str, key: Node | None, attribute: str) -> Node:
+    # Without an attribute: a dynamic block's iterator whole (lookup(ingress.value, ...)),
+    # else the resource itself, a Ref with no attribute whose attributes are read later
+    # (cloudposse's local.sg = cond ? aws_security_group.a[0] : ..., then local.sg.id).
     def run(s: Scope) -> object:
         addr = address if key is None else address + _key_suffix(key.run(s))
-        if not attribute:
-            raise Stop(Unknown(f"{addr} is a whole resource, not one of its attributes"))
         return s.resource_attribute(addr, attribute)
     return mk(run, *(k for k in (key,) if k is not None))
 

@@ -31,8 +31,8 @@ class Ref:
     address: str  # "aws_security_group.app", "data.aws_vpc.main", "aws_instance.web[0]"
     attribute: str  # "id", "arn", "root_block_device[0].volume_id", ...
 
-    def __str__(self) -> str:
-        return f"{self.address}.{self.attribute}"
+    def __str__(self) -> str:  # no attribute: the resource as a whole
+        return f"{self.address}.{self.attribute}" if self.attribute else self.address
 
 
 class Scope(Protocol):

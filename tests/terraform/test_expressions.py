@@ -101,7 +101,10 @@ def test_indexed_references() -> None:
     assert ev('aws_subnet.private["a"].id') == Ref('aws_subnet.private["a"]', "id")
     assert ev("aws_instance.web.ebs_block_device[0].id") == Ref(
         "aws_instance.web", "ebs_block_device[0].id")
-    assert "whole resource" in reason(ev("aws_instance.web"))
+    # The resource as a whole: its attributes are read when a traversal asks for them.
+    assert ev("aws_instance.web") == Ref("aws_instance.web", "")
+    assert str(ev("aws_instance.web[0]")) == "aws_instance.web[0]"
+    assert ev("aws_instance.web[0].id") == Ref("aws_instance.web[0]", "id")
 
 
 def test_ref_equality() -> None:

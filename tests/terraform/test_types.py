@@ -148,3 +148,55 @@ def test_try_does_not_move_past_a_value_known_only_at_apply(report: Any) -> None
         ("unknown", "counted"), ("unknown", "loud"), ("unknown", "quiet")]
     reasons = {f["message"] for f in out["findings"] if f["policy"] == "sg-no-world-admin"}
     assert all("only known after apply" in r for r in reasons), reasons
+
+
+def test_a_whole_resource_held_in_a_local_is_that_resource(report: Any) -> None:
+    # cloudposse/security-group: local.created_security_group picks the group, .id later.
+    out = report("""
+    variable "create_before_destroy" {
+      default = true
+    }
+    resource "aws_security_group" "ssh" {
+      count       = 1
+      name_prefix = "ssh-"
+    }
+    resource "aws_security_group" "other" {
+      count = var.create_before_destroy ? 0 : 1
+      name  = "ssh"
+    }
+    locals {
+      created = var.create_before_destroy ? aws_security_group.ssh[0] : aws_security_group.other[0]
+    }
+    resource "aws_security_group_rule" "ssh_world" {
+      type              = "ingress"
+      from_port         = 22
+      to_port           = 22
+      protocol          = "tcp"
+      cidr_blocks       = ["0.0.0.0/0"]
+      security_group_id = local.created.id
+    }
+    """)
+    # The rule is the first group's, and no group is made up from the expression's text.
+    assert findings(out, "sg-no-world-admin") == [("fail", "aws_security_group.ssh[0]")]
+
+
+def test_a_dynamic_blocks_iterator_may_be_passed_whole(report: Any) -> None:
+    # terraform-aws-vpc's default security group: lookup(ingress.value, "cidr_blocks", "").
+    out = report("""
+    variable "rules" {
+      default = [{ from_port = 22, to_port = 22, protocol = "tcp", cidr_blocks = "0.0.0.0/0" }]
+    }
+    resource "aws_security_group" "lookup" {
+      name = "lookup"
+      dynamic "ingress" {
+        for_each = var.rules
+        content {
+          from_port   = lookup(ingress.value, "from_port", 0)
+          to_port     = lookup(ingress.value, "to_port", 0)
+          protocol    = lookup(ingress.value, "protocol", "-1")
+          cidr_blocks = compact(split(",", lookup(ingress.value, "cidr_blocks", "")))
+        }
+      }
+    }
+    """)
+    assert findings(out, "sg-no-world-admin") == [("fail", "lookup")]
