@@ -6,6 +6,8 @@ defaults to the engine's; what their rules admit is :mod:`auditor.checks.ingress
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.checks.base import CheckContext, Outcome, flag
 from auditor.checks.ingress import (
     any_world_rule,
@@ -88,19 +90,21 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
                 verdict = rules if verdict is False else verdict
                 continue
             for rule in rules:
-                cidrs = [c for key in ("cidr_blocks", "ipv6_cidr_blocks")
-                         if isinstance(rule.get(key), list) for c in rule[key]]
-                if cidrs and covers(rule, port) is True:
-                    ranges += [c for c in cidrs if isinstance(c, str)]
+                if covers(rule, port) is True:
+                    ranges += _ranges(rule)
                 sources = rule.get("security_groups")
                 if isinstance(sources, Unknown):
                     verdict = sources if verdict is False else verdict
                     continue
-                named = [s for s in sources or [] if isinstance(s, str) and s != sg.name]
+                named: list[str | Unknown] = [
+                    s for s in sources or [] if isinstance(s, str) and s != sg.name]
                 if app:
                     named = [s for s in named if s == app]
+                else:  # any other group will do, and another resource's group id is one
+                    named += [s for s in sources or [] if isinstance(s, Unknown) and s.ref]
                 # A source not known offline may be the app's group.
-                doubt = next((s for s in sources or [] if isinstance(s, Unknown)), None)
+                doubt = next((s for s in sources or [] if isinstance(s, Unknown)
+                              and s not in named), None)
                 hit = covers(rule, port)
                 if hit is True and named:
                     verdict = True
@@ -123,6 +127,20 @@ def db_ingress_from_app(ctx: CheckContext) -> list[Outcome]:
             out.append(Outcome(db, "pass" if verdict else "fail",
                                path=("vpc_security_group_ids",),
                                vars={**facts, "ranges": ", ".join(dict.fromkeys(ranges))}))
+    return out
+
+
+def _ranges(rule: dict[str, Any]) -> list[str]:
+    """The address ranges a rule admits, as the message shows them (one not known offline
+    as such: still a range, not a group)."""
+    out: list[str] = []
+    for key in ("cidr_blocks", "ipv6_cidr_blocks"):
+        value = rule.get(key)
+        if isinstance(value, Unknown) or (
+                isinstance(value, list) and any(isinstance(c, Unknown) for c in value)):
+            out.append("ranges not known offline")
+        if isinstance(value, list):
+            out += [c for c in value if isinstance(c, str)]
     return out
 
 
