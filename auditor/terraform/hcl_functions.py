@@ -133,8 +133,7 @@ def _can(arg: Node) -> Node:  # false only for a real error: an unknown value st
         if isinstance(value, Unknown):
             raise Stop(value)
         if isinstance(value, Ref):  # only known at apply time: whether it errors is too
-            raise Stop(Unknown(f"can({value}) is only known after apply", ref=str(value),
-                               pending=True))
+            raise Stop(Unknown(f"can({value}) is {value.known}", ref=str(value), pending=True))
         return True
     return mk(run, arg)
 

@@ -311,7 +311,7 @@ def _for(names: tuple[str, ...], source: Node, key: Node | None, value: Node,
     def run(s: Scope) -> object:
         items = known(source.run(s))
         if isinstance(items, Ref):
-            raise Stop(Unknown(f"the for expression iterates {items}, only known after apply",
+            raise Stop(Unknown(f"the for expression iterates {items}, {items.known}",
                                ref=str(items), pending=True))
         elements = pairs(items)
         if elements is None:

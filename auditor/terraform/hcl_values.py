@@ -31,6 +31,14 @@ class Ref:
     address: str  # "aws_security_group.app", "data.aws_vpc.main", "aws_instance.web[0]"
     attribute: str  # "id", "arn", "root_block_device[0].volume_id", ...
 
+    @property
+    def known(self) -> str:
+        """When Terraform knows it: a data source's at plan time (read from the provider,
+        which is not done offline), a resource's computed attribute after apply."""
+        data = self.address.startswith("data.") or ".data." in self.address
+        return "read from the provider at plan time, not offline" if data else (
+            "only known after apply")
+
     def __str__(self) -> str:  # no attribute: the resource as a whole
         return f"{self.address}.{self.attribute}" if self.attribute else self.address
 
@@ -77,8 +85,7 @@ def kind(v: object) -> str:  # HCL's name for a value's type, for error messages
 
 
 def opaque(v: Unknown | Ref) -> Unknown:
-    return v if isinstance(v, Unknown) else Unknown(f"{v} is only known after apply",
-                                                    pending=True)
+    return v if isinstance(v, Unknown) else Unknown(f"{v} is {v.known}", pending=True)
 
 
 def known(v: object) -> object:
@@ -156,8 +163,7 @@ def equal(a: object, b: object) -> bool:
     if same(a, b):  # the same Ref on both sides is the same value
         return True
     if (ref := find(a, Ref) or find(b, Ref)) is not None:
-        raise Stop(Unknown(f"cannot compare {ref}, which is only known after apply",
-                           pending=True))
+        raise Stop(Unknown(f"cannot compare {ref}, which is {ref.known}", pending=True))
     return False
 
 

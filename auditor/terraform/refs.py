@@ -57,7 +57,7 @@ def resolve(value: Any, names: dict[str, str], sg_position: bool = False) -> Any
         identity = group_identity(value, names) if sg_position else None
         if identity is not None:
             return identity
-        return Unknown(f"{value} is only known after apply", ref=str(value), pending=True)
+        return Unknown(f"{value} is {value.known}", ref=str(value), pending=True)
     if isinstance(value, dict):
         return {k: resolve(v, names, k in SG_KEYS) for k, v in value.items()}
     if isinstance(value, list):

@@ -119,8 +119,7 @@ class ModuleScope:
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
         if isinstance(value, Unknown | Ref):
-            why = value.reason if isinstance(value, Unknown) else (
-                f"{value} is only known after apply")
+            why = value.reason if isinstance(value, Unknown) else f"{value} is {value.known}"
             return Unknown(f"count of {block.address} is not known offline ({why})",
                            pending=_pending(value))
         if not isinstance(value, int) or value < 0:
@@ -133,8 +132,7 @@ class ModuleScope:
     def _for_each(self, block: Block) -> list[tuple[str | int, dict[str, Any]]] | Unknown:
         value = evaluate(block.attrs["for_each"], self.for_instance({}))
         if isinstance(value, Unknown | Ref):
-            why = value.reason if isinstance(value, Unknown) else (
-                f"{value} is only known after apply")
+            why = value.reason if isinstance(value, Unknown) else f"{value} is {value.known}"
             return Unknown(f"for_each of {block.address} is not known offline ({why})",
                            pending=_pending(value))
         if isinstance(value, dict):
@@ -165,8 +163,7 @@ class ModuleScope:
         element as both."""
         value = evaluate(raw, self)
         if isinstance(value, Unknown | Ref):
-            why = value.reason if isinstance(value, Unknown) else (
-                f"{value} is only known after apply")
+            why = value.reason if isinstance(value, Unknown) else f"{value} is {value.known}"
             return Unknown(f"the for_each of {what} is not known offline ({why})",
                            pending=_pending(value))
         elements = pairs(value)

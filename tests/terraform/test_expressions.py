@@ -394,4 +394,7 @@ def test_deep_nesting_is_capped() -> None:
 def test_can_of_an_apply_time_reference_is_unknown() -> None:
     """`can(data.x.value) ? safe : open` must not pick a branch offline."""
     got = ev('can(data.aws_ssm_parameter.p.value) ? "10.0.0.0/8" : "0.0.0.0/0"')
-    assert isinstance(got, Unknown) and "after apply" in got.reason
+    # A data source is read at plan time: not offline, and not after apply either.
+    assert isinstance(got, Unknown) and "at plan time, not offline" in got.reason
+    got = ev('can(aws_instance.web.private_ip) ? "10.0.0.0/8" : "0.0.0.0/0"')
+    assert isinstance(got, Unknown) and "only known after apply" in got.reason

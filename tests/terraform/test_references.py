@@ -60,7 +60,7 @@ def test_a_computed_attribute_is_unknown_with_its_reference(scan: Scan) -> None:
     (cidr,) = rule["cidr_blocks"]
     assert isinstance(cidr, Unknown)  # was the string "data.aws_ssm_parameter.admin_cidr.value"
     assert cidr.ref == "data.aws_ssm_parameter.admin_cidr.value"
-    assert "only known after apply" in cidr.reason
+    assert "read from the provider at plan time, not offline" in cidr.reason
     multi_az = one(out.resources, "DBInstance", "db").body["multi_az"]
     assert isinstance(multi_az, Unknown)
     assert multi_az.ref == "data.aws_ssm_parameter.admin_cidr.insecure_value"

@@ -147,7 +147,7 @@ def test_try_does_not_move_past_a_value_known_only_at_apply(report: Any) -> None
     assert findings(out, "sg-no-world-admin") == [
         ("unknown", "counted"), ("unknown", "loud"), ("unknown", "quiet")]
     reasons = {f["message"] for f in out["findings"] if f["policy"] == "sg-no-world-admin"}
-    assert all("only known after apply" in r for r in reasons), reasons
+    assert all("at plan time, not offline" in r for r in reasons), reasons
 
 
 def test_a_whole_resource_held_in_a_local_is_that_resource(report: Any) -> None:
