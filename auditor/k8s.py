@@ -7,6 +7,7 @@ scale targets relate objects. Knowing that in one place keeps policies free of i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from auditor.models import Resource
@@ -122,13 +123,16 @@ _LEADER_ELECTION = ("--leader-elect", "--leader-election", "--enable-leader-elec
 _LEADER_PREFIXES = ("--leader-elect", "--enable-leader-elect")  # and what configures it
 _LEADER_ENV = re.compile(r"LEADER_?ELECT", re.IGNORECASE)
 _NEGATED = re.compile(r"DISABLE|(^|_)NO_|SKIP", re.IGNORECASE)  # DISABLE_LEADER_ELECTION
+_SCRAPE = re.compile(r"metric|prometheus|telemetry|monitor", re.IGNORECASE)  # a port's name
 
 
 def single_instance(workload: Resource, singletons: list[str] | tuple[str, ...] = (),
-                    claims: dict[str, Resource] | None = None) -> str | None:
+                    claims: dict[str, Resource] | None = None,
+                    services: Sequence[Resource] = ()) -> str | None:
     """Why ``workload`` cannot usefully run several replicas (so no HPA or PDB is expected
     of it), or None. ``singletons`` are the service's own list (names or Kind/name);
-    ``claims`` the declared PersistentVolumeClaims by name."""
+    ``claims`` the declared PersistentVolumeClaims by name; ``services`` the declared
+    Services (one that sends it traffic makes every replica serve)."""
     name = workload.name
     if name in singletons or f"{workload.kind}/{name}" in singletons:
         return "it is one of the service's singletons (facts.singletons)"
@@ -157,13 +161,47 @@ def single_instance(workload: Resource, singletons: list[str] | tuple[str, ...] 
     if ports and all(isinstance(n, str) and n.lower() in _METRICS_PORTS for n in ports):
         return ("it serves only metrics (ports " + ", ".join(str(n) for n in ports) + "): "
                 "more replicas duplicate its series, they add no capacity")
-    if _leader_elected(workload):
+    if _leader_elected(workload) and _served_by(workload, services) is None:
         return "it elects a leader: one replica works and the others wait"
     if one and claims is not None:
         rwo = _read_write_once_claim(workload, claims)
         if rwo:
             return f"it mounts the ReadWriteOnce volume claim {rwo}, which one node can hold"
     return None
+
+
+def _served_by(workload: Resource, services: Sequence[Resource]) -> Resource | None:
+    """A Service that sends the workload's pods traffic: it selects them on a port that is
+    not only for scraping metrics. A leader-elected webhook or ingress controller serves
+    from every replica; the leader only does the bookkeeping."""
+    labels = pod_labels(workload)
+    for svc in services:
+        if svc.namespace != workload.namespace or not selects(
+                get(svc.body, ("spec", "selector")), labels):
+            continue
+        ports = get(svc.body, ("spec", "ports"))
+        if isinstance(ports, list) and any(not _scrape_port(p, workload) for p in ports):
+            return svc
+    return None
+
+
+def _scrape_port(port: Any, workload: Resource) -> bool:
+    """A Service port for Prometheus to scrape: named so (its name, its target's name, or
+    the container port it reaches), or the port the pods' ``prometheus.io/port`` names."""
+    if not isinstance(port, dict):
+        return False
+    named: dict[str, int] = {}
+    for _, c in containers(workload, init=False):
+        named.update(container_ports(c))
+    target = port.get("targetPort", port.get("port"))
+    number = named.get(str(target)) if target is not None else None
+    names = [port.get("name"), target, *(n for n, v in named.items() if v == number)]
+    if any(isinstance(n, str) and _SCRAPE.search(n) for n in names):
+        return True
+    base = pod_spec_path(workload.kind)
+    annotations = get(workload.body, (*base[:-1], "metadata", "annotations")) if base else None
+    scraped = annotations.get("prometheus.io/port") if isinstance(annotations, dict) else None
+    return number is not None and str(scraped).strip() == str(number)
 
 
 def _strings(container: dict[str, Any]) -> list[str]:

@@ -26,9 +26,11 @@ def scalable(ctx: CheckContext) -> list[Resource]:
     singletons = ctx.params.get("singletons") or []
     claims = {c.name: c for c in ctx.inventory.of_kind("PersistentVolumeClaim")}
     hpas = ctx.inventory.of_kind("HorizontalPodAutoscaler")
+    services = ctx.inventory.of_kind("Service")
     # An HPA that scales it says it runs several, whatever else it looks like.
     return [w for w in ctx.inventory.of_kind(*SCALABLE)
-            if k8s.hpas_for(w, hpas) or k8s.single_instance(w, singletons, claims) is None]
+            if k8s.hpas_for(w, hpas) or k8s.single_instance(w, singletons, claims,
+                                                             services) is None]
 
 
 def hpa_present(ctx: CheckContext) -> list[Outcome]:
