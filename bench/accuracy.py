@@ -56,6 +56,15 @@ COMMITS = {
     "jetstack+cert-manager": "51340d0c876147086eea23f3c827906cefdad8e4",
     "traefik+traefik-helm-chart": "a8a66d0098703627b2cf352c66b1725c196a734a",
     "terraform-aws-modules+terraform-aws-alb": "87f1c9c18408993abe951db5bf788c676abf0731",
+    "hashicorp+vault-helm": "aa1c92e4adddbce9660e536dfe5222a88eda6d52",
+    "kedacore+charts": "1444d00d90d7668cf7f53f270777d039371d90d0",
+    "open-telemetry+opentelemetry-helm-charts": "dd5665c06f376c00a5e2147aa84b70c3d105ecfb",
+    "elastic+helm-charts": "2fd64d0af65f14df7aa01da591919460dabac4b3",
+    "jenkinsci+helm-charts": "22055414e808938d0fc0585c4920d57661acce90",
+    "terraform-aws-modules+terraform-aws-rds-proxy": "012b4332f58ccaaa485d0af2040e599056d696f9",
+    "terraform-aws-modules+terraform-aws-ecs": "8d25f4e9989475e2b94ede517253e2d069990073",
+    "cloudposse+terraform-aws-rds-cluster": "4e245d607808f86998a38645b085b49ab323f498",
+    "cloudposse+terraform-aws-eks-node-group": "69ace20c00d7badb07b5f664f647b04efd6d1c0e",
 }
 
 
@@ -89,6 +98,13 @@ CORPORA = [
         "charts/argocd-image-updater")),
     Corpus("cert-manager", "jetstack+cert-manager", charts=("deploy/charts/cert-manager",)),
     Corpus("traefik", "traefik+traefik-helm-chart", charts=("traefik",)),
+    Corpus("vault", "hashicorp+vault-helm", charts=(".",)),  # the chart is the repository
+    Corpus("keda", "kedacore+charts", charts=("keda",)),
+    # Not opentelemetry-collector: its default values fail the chart's own checks (image, mode).
+    Corpus("opentelemetry", "open-telemetry+opentelemetry-helm-charts", charts=(
+        "charts/opentelemetry-operator",)),
+    Corpus("elastic", "elastic+helm-charts", charts=("elasticsearch", "kibana")),
+    Corpus("jenkins", "jenkinsci+helm-charts", charts=("charts/jenkins",)),
     Corpus("rds", "terraform-aws-modules+terraform-aws-rds", terraform=(
         "examples/complete-postgres", "examples/complete-mysql", "examples/complete-mssql",
         "examples/complete-oracle", "examples/replica-postgres",
@@ -106,6 +122,18 @@ CORPORA = [
         "examples/karpenter", "examples/eks-auto-mode")),
     Corpus("alb", "terraform-aws-modules+terraform-aws-alb", terraform=(
         "examples/complete-alb", "examples/complete-nlb", "examples/mutual-auth-alb")),
+    Corpus("rds-proxy", "terraform-aws-modules+terraform-aws-rds-proxy", terraform=(
+        "examples/mysql-iam-cluster", "examples/mysql-iam-instance",
+        "examples/postgresql-iam-cluster", "examples/postgresql-iam-instance")),
+    Corpus("ecs", "terraform-aws-modules+terraform-aws-ecs", terraform=(
+        "examples/complete", "examples/container-definition", "examples/ec2-autoscaling",
+        "examples/express-service", "examples/fargate", "examples/managed-instances")),
+    Corpus("rds-cluster", "cloudposse+terraform-aws-rds-cluster", terraform=(
+        "examples/basic", "examples/complete", "examples/enhanced_monitoring",
+        "examples/postgres", "examples/serverless_mysql", "examples/serverless_mysql57",
+        "examples/serverlessv2_postgres", "examples/with_cluster_parameters")),
+    Corpus("eks-node-group", "cloudposse+terraform-aws-eks-node-group", terraform=(
+        "examples/complete",)),
 ]
 
 
@@ -116,7 +144,7 @@ def _env_name(path: str) -> str:
 def config_for(corpus: Corpus) -> dict[str, object]:
     envs: dict[str, object] = {}
     for chart in corpus.charts:
-        name = _env_name(chart)
+        name = corpus.name if chart == "." else _env_name(chart)
         envs[name] = {"helm": {"chart": chart, "release": name, "namespace": "default",
                                "values": [f"{chart}/values.yaml"]}}
     for directory in corpus.terraform:

@@ -16,7 +16,10 @@ pinned in ``PINS`` (the output names each pin and whether that version meets it)
 
 A repository is read from ``bench/corpus/.modules/OWNER+NAME.git`` (what ``--fetch``
 cloned), else from a bare mirror under ``$BENCH_MIRROR`` (default ``/work/.mirror``,
-``OWNER+NAME/repo``). Exit 1 when a repository is not pinned or not on this machine.
+``OWNER+NAME/repo``). A mirror is a snapshot that may lack its largest files: a pinned
+commit's file absent from it is left out of the layout and named in the output, unless it is a
+Terraform file (then the repository counts as missing). Exit 1 when a repository is not pinned
+or not on this machine.
 """
 
 from __future__ import annotations
@@ -44,12 +47,17 @@ MIRROR = Path(os.environ.get("BENCH_MIRROR", "/work/.mirror"))
 MAX_DEPTH = 10
 LOCAL = ("./", "../")
 MODULE_BLOCK = re.compile(r"^\s*module\s", re.MULTILINE)
+TERRAFORM_FILES = (".tf", ".tf.json")
 OPERATORS = ("~>", ">=", "<=", "!=", "=", ">", "<")
 REGISTRY = re.compile(r"^(?:registry\.terraform\.io/)?([\w-]+)/([\w-]+)/([\w-]+)(?://(.+))?$")
 # The module repositories used, each at one commit (its release tag: the version written).
 PINS = {
     "terraform-aws-modules+terraform-aws-acm":
         ("61c702b3ad1635ebeb997bfa683eb1a17813bfd8", "5.2.0"),
+    "terraform-aws-modules+terraform-aws-alb":
+        ("87f1c9c18408993abe951db5bf788c676abf0731", "10.5.0"),
+    "terraform-aws-modules+terraform-aws-autoscaling":
+        ("29629cd207703b3c4c784e9d7d8f1e130773edab", "9.2.1"),
     "terraform-aws-modules+terraform-aws-eks":
         ("bef29c4d9523523e57fe898643fde2895106b339", "21.19.0"),
     "terraform-aws-modules+terraform-aws-iam":
@@ -58,12 +66,32 @@ PINS = {
         ("407e3db34a65b384c20ef718f55d9ceacb97a846", "4.2.0"),
     "terraform-aws-modules+terraform-aws-lambda":
         ("23d00f7daef40091e87ed2f9dc5d8532e9d2cc22", "8.8.1"),
+    # Not the newest (7.x): rds-proxy's examples ask for ~> 6.0, rds-aurora ~> 9.0.
+    "terraform-aws-modules+terraform-aws-rds":
+        ("578c95b19abf30b9b1068dd54025ac8e6df3212f", "6.13.1"),
+    "terraform-aws-modules+terraform-aws-rds-aurora":
+        ("25b5c33e40fb74c3095ab273801c6c241845672f", "9.16.1"),
     "terraform-aws-modules+terraform-aws-s3-bucket":
         ("dd0c434de5e74d8864e249ee020d917b076b6e32", "5.15.4"),
     "terraform-aws-modules+terraform-aws-security-group":
         ("3cf4e1a48a4649179e8ea27308daf0b551cb0bfa", "5.3.1"),
     "terraform-aws-modules+terraform-aws-vpc":
         ("82d1929e669efef4e2ad00611b8a68e7a56e049c", "6.6.0"),
+    # Cloud Posse's examples pin exact versions: these are the versions they write.
+    "cloudposse+terraform-aws-dynamic-subnets":
+        ("6b3bb0f22692548729f4d9f631e511380346a3d4", "2.4.2"),
+    "cloudposse+terraform-aws-eks-cluster":
+        ("6521512dd3d554acabfdd6840b47c0acd5b2ec89", "4.6.0"),
+    "cloudposse+terraform-aws-route53-cluster-hostname":
+        ("a1e18dc9a194e6fe4bd5c68b1180c8ba87a37d95", "0.13.0"),
+    "cloudposse+terraform-aws-security-group":
+        ("679216f1bc0b1c39a9bea03456e3eae8261f8dbb", "2.2.0"),
+    "cloudposse+terraform-aws-utils":
+        ("c86b8d6192d8baa5fc5fca806d13b5f7172ffbe4", "1.4.0"),
+    "cloudposse+terraform-aws-vpc":
+        ("1f578f3e691edfc9ef1e8afc0bb302ceaceba123", "2.2.0"),
+    "cloudposse+terraform-null-label":
+        ("488ab91e34a24a86957e397d9f7262ec5925586a", "0.25.0"),
 }
 
 
@@ -109,6 +137,7 @@ class Repos:
     network: bool
     used: dict[str, str] = field(default_factory=dict)  # repo -> where it was read
     missing: dict[str, str] = field(default_factory=dict)  # repo -> why it is not here
+    absent: dict[str, list[str]] = field(default_factory=dict)  # repo -> files left out
     _tars: dict[str, bytes] = field(default_factory=dict)
 
     def archive(self, repo: str) -> bytes | None:
@@ -117,8 +146,16 @@ class Repos:
             if isinstance(found, str):
                 self.missing[repo] = found
                 return None
-            self._tars[repo] = _git(found, "archive", "--format=tar", PINS[repo][0])
+            commit = PINS[repo][0]
+            absent = _absent(found, commit)
+            if terraform := [p for p in absent if p.endswith(TERRAFORM_FILES)]:
+                self.missing[repo] = f"{', '.join(terraform)} at {commit[:12]} not in {found}"
+                return None
+            self._tars[repo] = _git(found, "archive", "--format=tar", commit, "--", ".",
+                                    *(f":(exclude,literal){p}" for p in absent))
             self.used[repo] = str(found)
+            if absent:
+                self.absent[repo] = absent
         return self._tars.get(repo)
 
     def _git_dir(self, repo: str) -> Path | str:
@@ -143,6 +180,19 @@ class Repos:
             why = exc.stderr.decode(errors="replace").strip().splitlines()[-1:]
             return f"git could not fetch {commit[:12]} from {url}: {''.join(why)}"
         return cache
+
+
+def _absent(git_dir: Path, commit: str) -> list[str]:
+    """The files of ``commit`` whose content is not in ``git_dir`` (a snapshot's big files)."""
+    rows = _git(git_dir, "ls-tree", "-r", "-z", commit).decode().split("\0")
+    entries = [(row.split("\t", 1)[0].split(), row.split("\t", 1)[1]) for row in rows if row]
+    blobs = [(meta[2], path) for meta, path in entries if meta[1] == "blob"]
+    checked = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "cat-file", "--batch-check=%(objectname)"],
+        input="".join(f"{sha}\n" for sha, _ in blobs).encode(), capture_output=True,
+        check=True).stdout.decode().splitlines()
+    return [path for (_, path), out in zip(blobs, checked, strict=True)
+            if out.endswith(" missing")]
 
 
 def _git(git_dir: Path, *args: str) -> bytes:
@@ -239,6 +289,8 @@ def main(argv: list[str]) -> int:
         asked = [f"{p} ({n} call{'s' * (n > 1)}{'' if meets(version, p) else ', NOT MET'})"
                  for (r, p), n in sorted(pins.items()) if r == repo]
         print(f"    {repo} {commit} {version} from {where}\n        pins: {', '.join(asked)}")
+        for path in repos.absent.get(repo, []):
+            print(f"        not in this copy, not laid out: {path}")
     for repo, why in sorted(repos.missing.items()):
         print(f"    MISSING {repo}: {why}")
     return 1 if repos.missing else 0
