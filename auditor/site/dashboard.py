@@ -67,11 +67,14 @@ def _rows(data: SiteData, sections: list[Section]) -> list[dict[str, Any]]:
     for section in sections:
         prefix = f"{section.page}/#"
         ids = {p.id for p in data.policies.values() if p.runbook.startswith(prefix)}
-        here = [f for f in data.findings if f.runbook.startswith(prefix)]
+        here: dict[str, Counter[str]] = {}  # per environment, counted once
+        for f in data.findings:
+            if f.runbook.startswith(prefix):
+                here.setdefault(f.environment, Counter())[
+                    "waived" if f.waived else f.status] += 1
         cells = []
         for env in data.environments:
-            statuses: Counter[str] = Counter("waived" if f.waived else f.status
-                                             for f in here if f.environment == env)
+            statuses = Counter(here.get(env, {}))
             unchecked = sum(not data.has_result(i, env) for i in ids)
             if ids and not unchecked:  # "pass" only when every check has a result
                 statuses.setdefault("pass", 0)
@@ -93,10 +96,10 @@ def _counts(data: SiteData) -> list[dict[str, Any]]:
     one column per environment."""
     def count(env: str, row: str) -> int:
         if row == "passed":
-            return sum(p.environment == env for p in data.passed)
+            return data.passed_in(env)
         if row == "waived":
-            return sum(f.environment == env and f.waived is not None for f in data.findings)
-        mine = [f for f in data.findings if f.environment == env and not f.waived]
+            return sum(f.waived is not None for f in data.findings_in(env))
+        mine = [f for f in data.findings_in(env) if not f.waived]
         if row in ("error", "unknown"):
             return sum(f.status == row for f in mine)
         return sum(f.status == "fail" and f.severity == row for f in mine)

@@ -45,15 +45,37 @@ def render(data: SiteData, source: str, anchor_id: str) -> md.Md:
         return md.Md("")
     env = md.markdown_env()
     body = env.get_template("finding-body.md.j2")
+    # A fleet's section may have thousands: the most serious in full (the site's order),
+    # the rest counted per environment.
+    full, rest = shown[:MAX_SHOWN], shown[MAX_SHOWN:]
     context: dict[str, Any] = {
         "findings": [_admonition(data, source, f, body.render(f=_fields(data, source, f)))
-                     for f in shown],
+                     for f in full],
+        "more": _more(rest),
         "checks": [_check(data, source, p) for p in checks],
         # "all pass" only when every check has a result in every environment's report
         "all_pass": all(data.has_result(p.id, e) for p in checks for e in data.environments),
         "triage": md.fenced(triage_command(data, anchor), "bash") if checks else "",
     }
     return md.Md(env.get_template("findings.md.j2").render(context))
+
+
+def _more(rest: list[Finding]) -> dict[str, Any] | None:
+    """The findings past the first MAX_SHOWN: how many, and per environment how many of
+    each status (most first)."""
+    if not rest:
+        return None
+    per: dict[str, Counter[str]] = {}
+    for f in rest:
+        per.setdefault(f.environment, Counter())["waived" if f.waived else f.status] += 1
+    rows = sorted(per.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    return {"count": len(rest), "environments": len(per), "rows": [
+        {"environment": md.escape(env), **{s: counts[s] for s in _COLUMNS}}
+        for env, counts in rows]}
+
+
+_COLUMNS = ("fail", "error", "unknown", "waived")
+MAX_SHOWN = 50  # findings shown in full under one heading
 
 
 def triage_command(data: SiteData, anchor: str) -> str:

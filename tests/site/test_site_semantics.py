@@ -9,8 +9,10 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
+from auditor.site import findings as site_findings
 from tests.site.conftest import T0, BuildSite, days, finding, passed, report
 
 TLS = "common-issues/tls-certificates"
@@ -134,3 +136,22 @@ def test_a_drift_box_says_who_changed_it_and_each_section_shows_its_triage_comma
     assert "(runbook: 2. High Latency &gt; Scale Up Pods)" in article
     text = html.unescape(re.sub(r"<[^>]+>", "", article))
     assert f"auditor audit --config ops/auditor.yaml --section '{drift.runbook}'" in text
+
+
+def test_a_fleet_section_shows_the_most_serious_in_full_and_counts_the_rest(
+        build_site: BuildSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(site_findings, "MAX_SHOWN", 3)
+    found = [finding("hpa-present", env=f"env-{i % 4}", name=f"app-{i}") for i in range(10)]
+    found.append(finding("hpa-present", "unknown", env="env-9", name="odd"))
+    site = build_site(report(found))
+    assert site.result.exit_code == 0, site.result.stderr
+    page = site.article("common-issues/high-latency")
+    shown = _admonitions(page, "failure")
+    assert len(shown) == 3 and not _admonitions(page, "question")  # failures come first
+    text = html.unescape(_text(page))
+    # The three shown are env-0's (the site's order: failures, severity, environment).
+    assert "8 more findings in 4 environments (the 3 above are the most serious)" in text
+    rows = {cells[0]: cells[1:] for row in page.split("<tr>")[2:]
+            if (cells := [html.unescape(_text(c)).strip() for c in row.split("</td>")[:5]])}
+    assert rows == {"env-1": ["3", "0", "0", "0"], "env-2": ["2", "0", "0", "0"],
+                    "env-3": ["2", "0", "0", "0"], "env-9": ["0", "0", "1", "0"]}
