@@ -10,7 +10,8 @@ directory: *cold* is an empty cache, *warm* the cache the cold run left):
   RUNS times each; the ratios are of medians.
 - ``scale``: SCALE services, cold and warm, with the main process's peak memory; then
   warm once in every other output format (the slowest is ``warm_formats_s``; their peaks
-  count in ``peak_main_mb``: a fleet's SARIF or JUnit must hold the same budget).
+  count in ``peak_main_mb``: a fleet's SARIF or JUnit must hold the same budget); then
+  ``auditor site build`` of the fleet's report (``site_s``, ``site_peak_mb``).
 - ``terraform``: the public terraform-aws-modules examples (one environment per example
   directory), when bench/accuracy.py --fetch left a copy in bench/corpus/: the same, with
   `checkov -d` on each example directory.
@@ -55,6 +56,7 @@ BUDGETS: dict[tuple[str, str], tuple[str, float]] = {
     ("compare", "cold_ratio"): (">=", 4.0), ("compare", "warm_ratio"): (">=", 20.0),
     ("scale", "cold_s"): ("<", 15.0), ("scale", "warm_s"): ("<", 3.0),
     ("scale", "peak_main_mb"): ("<", 300.0), ("scale", "warm_formats_s"): ("<", 5.0),
+    ("scale", "site_s"): ("<", 60.0),
     ("terraform", "cold_ratio"): (">=", 20.0), ("terraform", "warm_ratio"): (">=", 100.0),
     ("terraform", "floor_ratio"): ("<=", 1.5),
     ("help", "help_s"): ("<", 0.25),
@@ -182,6 +184,15 @@ def scale(n: int, runs: int, tmp: Path) -> Workload:
     work.figures["warm_formats_s"] = max(r.seconds for r in formats)
     work.figures["peak_main_mb"] = max(work.figures["peak_main_mb"],
                                        *(r.peak_mb for r in formats))
+    # The runbook site of the fleet's report, as the nightly job builds it.
+    report = tmp / f"scale-warm-{runs - 1}.json"
+    site = measure.run([sys.executable, "-m", "auditor", "site", "build", "--config",
+                        str(fleet.config), "--report", str(report), "--output",
+                        str(tmp / "scale-site")], cwd=fleet.config.parent)
+    if site.code != 0:
+        raise SystemExit(f"auditor site build failed (exit {site.code})")
+    work.runs["site"] = [site]
+    work.figures["site_s"], work.figures["site_peak_mb"] = site.seconds, site.peak_mb
     return work
 
 

@@ -54,6 +54,7 @@ def test_a_tiny_run_writes_its_results_and_fails_on_a_missed_budget(tmp_path: Pa
     formats = works["scale"]["runs"]["warm_formats"]
     assert len(formats) == 5
     assert abs(works["scale"]["figures"]["warm_formats_s"] - max(formats)) < 0.002
+    assert works["scale"]["figures"]["site_s"] > 0  # the fleet's site was built
     verdicts = {(v["figure"], v["ok"]) for v in doc["budgets"]}
     assert verdicts == {("cold_s", False), ("help_s", True)}  # only what was forced
     table = (out / "fleet.md").read_text()
