@@ -155,8 +155,9 @@ def _key_suffix(key: object) -> str:  # how [key] reads in a Ref or resource add
 
 def _index(v: object, key: object, attr: bool) -> object:
     if isinstance(v, Ref):  # a path into a computed attribute is still computed
-        if not v.attribute and attr:  # an attribute of a whole resource
-            return Ref(v.address, to_str(key))
+        if not v.attribute:  # a whole resource: an instance of it, or an attribute
+            return Ref(v.address + _key_suffix(key), "") if not attr else Ref(
+                v.address, to_str(key))
         return Ref(v.address, v.attribute + (f".{key}" if attr else _key_suffix(key)))
     v = known(v)
     if isinstance(v, dict):
@@ -176,11 +177,21 @@ def traverse(base: Node, steps: list[str | Node]) -> Node:  # str: .attr, Node: 
         value = base.run(s)
         for step in steps:
             if isinstance(step, str):
-                value = _index(value, step, True)
+                value = _attribute(s, value, step)
             else:
                 value = _index(value, step.run(s), False)
         return value
     return mk(run, base, *(x for x in steps if isinstance(x, Node)))
+
+
+def _attribute(s: Scope, value: object, name: str) -> object:
+    """``value.name``; of a whole resource of this module (``local.db.port``), the
+    attribute as the resource declares it, as ``aws_db_instance.db.port`` reads it."""
+    if isinstance(value, Ref) and not value.attribute:
+        own = getattr(s, "module", "")
+        if value.address.startswith(own):  # another module's: computed, as before
+            return s.resource_attribute(value.address.removeprefix(own), name)
+    return _index(value, name, True)
 
 
 def resource(address: str, key: Node | None, attribute: str) -> Node:

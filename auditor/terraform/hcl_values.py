@@ -35,12 +35,14 @@ class Ref:
     def known(self) -> str:
         """When Terraform knows it: a data source's at plan time (read from the provider,
         which is not done offline), a resource's computed attribute after apply."""
-        data = self.address.startswith("data.") or ".data." in self.address
-        return "read from the provider at plan time, not offline" if data else (
-            "only known after apply")
+        return "read from the provider at plan time, not offline" if _DATA.match(
+            self.address) else "only known after apply"
 
     def __str__(self) -> str:  # no attribute: the resource as a whole
         return f"{self.address}.{self.attribute}" if self.attribute else self.address
+
+
+_DATA = re.compile(r"^(module\.[^.\[]+(\[[^\]]*\])?\.)*data\.")  # a data source's address
 
 
 class Scope(Protocol):
@@ -154,8 +156,11 @@ def same(a: object, b: object) -> bool:  # HCL equality is type-strict: 1 != "1"
 
 
 def equal(a: object, b: object) -> bool:
-    # A known collection is never null, whatever unknowns it holds (`x != null` guards).
-    if (a is None) != (b is None) and isinstance(a if b is None else b, dict | list):
+    # A known collection is never null, whatever unknowns it holds (`x != null` guards),
+    # and neither is a resource named whole.
+    other = a if b is None else b
+    if (a is None) != (b is None) and (isinstance(other, dict | list) or (
+            isinstance(other, Ref) and not other.attribute)):
         return False
     for v in (a, b):
         if (unknown := find(v, Unknown)) is not None:

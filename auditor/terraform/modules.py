@@ -181,8 +181,10 @@ class _Child:
             expanded = self.scope.instances(self.block)
             found = dict(expanded) if isinstance(expanded, list) else {}
             if key is None or key not in found:
+                # Known at apply when the instances are (try() must not move past it).
                 return Unknown(f"module.{self.block.labels[0]} has count or for_each: "
-                               f"output {name} of instance {key!r} is not known offline")
+                               f"output {name} of instance {key!r} is not known offline",
+                               pending=isinstance(expanded, Unknown) and expanded.pending)
             values = found[key]
         elif key is not None:
             return Unknown(f"module.{self.block.labels[0]} has no instance {key!r}")

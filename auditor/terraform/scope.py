@@ -90,7 +90,8 @@ class ModuleScope:
             return self.instance[name]
         doubt = self.instance.get("doubt")  # why the instances are not known
         if isinstance(doubt, Unknown) and name.startswith(("count.", "each.")):
-            return Unknown(f"{name} is not known: {doubt.reason}", failed=doubt.failed)
+            return Unknown(f"{name} is not known: {doubt.reason}", failed=doubt.failed,
+                           pending=doubt.pending)
         return Unknown(f"{name} is only known per instance")
 
     def instances(self, block: Block) -> Instances:

@@ -398,3 +398,16 @@ def test_can_of_an_apply_time_reference_is_unknown() -> None:
     assert isinstance(got, Unknown) and "at plan time, not offline" in got.reason
     got = ev('can(aws_instance.web.private_ip) ? "10.0.0.0/8" : "0.0.0.0/0"')
     assert isinstance(got, Unknown) and "only known after apply" in got.reason
+
+
+def test_a_resource_named_whole_is_never_null_and_try_waits_for_what_apply_knows() -> None:
+    assert ev("aws_instance.web == null") is False
+    assert ev("aws_instance.web != null") is True
+    # An apply-time value anywhere inside the argument makes try() unknown, as in Terraform.
+    nested = ev('try([{ ok = aws_instance.web.private_ip == "10.0.0.1" }], [])')
+    assert isinstance(nested, Unknown) and "cannot compare" in reason(nested)
+    # A variable nobody set is not what apply knows: the list is the value, unknown inside.
+    held = ev("try([{ ok = var.missing }], [])")
+    assert isinstance(held, list) and isinstance(held[0]["ok"], Unknown)
+    assert "at plan time" in Ref("module.a[0].data.aws_x.y", "v").known
+    assert "after apply" in Ref("module.data.aws_x.y", "v").known  # a module named data

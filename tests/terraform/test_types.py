@@ -200,3 +200,68 @@ def test_a_dynamic_blocks_iterator_may_be_passed_whole(report: Any) -> None:
     }
     """)
     assert findings(out, "sg-no-world-admin") == [("fail", "lookup")]
+
+
+def _world_rule(cidr_blocks: str, group: str = "aws_security_group.g.id") -> str:
+    return f"""
+    resource "aws_security_group_rule" "r" {{
+      type              = "ingress"
+      from_port         = 22
+      to_port           = 22
+      protocol          = "tcp"
+      security_group_id = {group}
+      cidr_blocks       = {cidr_blocks}
+    }}
+    """
+
+
+def test_try_does_not_move_past_an_instance_or_a_module_output_known_at_apply(
+        report: Any) -> None:
+    # each.value of a for_each read from a data source, and an output of a module whose
+    # for_each is: both known at apply, so try() is unknown, not its world-open fallback.
+    each = report("""
+    data "aws_ssm_parameter" "rules" { name = "x" }
+    resource "aws_security_group" "g" { name = "g" }
+    """ + _world_rule('try(each.value.cidrs, ["0.0.0.0/0"])').replace(
+        'type  ', 'for_each = jsondecode(data.aws_ssm_parameter.rules.value)\n      type  ', 1))
+    assert findings(each, "sg-no-world-admin") == [("unknown", "g")]
+    module = report({"tf/main.tf": """
+    data "aws_ssm_parameter" "keys" { name = "x" }
+    module "m" {
+      source   = "./m"
+      for_each = toset(jsondecode(data.aws_ssm_parameter.keys.value))
+    }
+    resource "aws_security_group" "g" { name = "g" }
+    """ + _world_rule('try(module.m["a"].cidrs, ["0.0.0.0/0"])'),
+        "tf/m/main.tf": 'output "cidrs" { value = ["10.0.0.0/8"] }'})
+    assert findings(module, "sg-no-world-admin") == [("unknown", "g")]
+
+
+def test_a_whole_resource_in_a_local_is_indexed_and_read_as_declared(report: Any) -> None:
+    out = report("""
+    resource "aws_security_group" "ssh" {
+      count = 1
+      name  = "ssh"
+    }
+    locals { all = aws_security_group.ssh }
+    """ + _world_rule('["0.0.0.0/0"]', "local.all[0].id"))
+    assert findings(out, "sg-no-world-admin") == [("fail", "ssh")]  # no made-up group
+    db = report("""
+    resource "aws_security_group" "g" { name = "g" }
+    resource "aws_db_instance" "db" {
+      identifier             = "db"
+      port                   = 5433
+      vpc_security_group_ids = [aws_security_group.g.id]
+    }
+    locals { db = aws_db_instance.db }
+    resource "aws_security_group_rule" "r" {
+      type              = "ingress"
+      from_port         = local.db.port
+      to_port           = local.db.port
+      protocol          = "tcp"
+      security_group_id = aws_security_group.g.id
+      cidr_blocks       = ["0.0.0.0/0"]
+    }
+    """)
+    # The port the database declares (5433), read through the local: world-open.
+    assert ("fail", "db") in findings(db, "db-not-public")
