@@ -275,8 +275,8 @@ class _Lines:
             if i > first and self._column(i) < column:
                 return None  # past the item
             if self._column(i) == column and text.startswith("name:"):
-                value = text.partition(":")[2].strip()
-                return None if "{{" in value else value.strip("'\"")
+                value = _plain(text.partition(":")[2])
+                return None if "{{" in value else value
         return None
 
     def _named_item(self, start: int, name: str) -> int | None:
@@ -316,3 +316,11 @@ class _Lines:
             if depth == indent:
                 out.append(i)
         return out
+
+
+def _plain(value: str) -> str:
+    """A YAML scalar as written on one line: quoted, or plain up to a comment."""
+    value = value.strip()
+    if value[:1] in ("'", '"') and value[0] in value[1:]:
+        return value[1:value.index(value[0], 1)]
+    return value.split(" #", 1)[0].rstrip()

@@ -153,6 +153,27 @@ def test_an_item_that_names_itself_writes_only_that_one_not_an_included_one() ->
         """)
     assert quoted[("containers", 1, "resources")].line == 4
     assert quoted[("containers", 0, "resources")].line == 1
+    commented = _locate(body, """
+        containers:
+          - name: app  # the controller
+            resources: {}
+        {{- include "sidecar" . | nindent 2 }}
+        """)
+    assert commented[("containers", 0, "resources")].line == 3
+
+
+def test_an_item_without_a_name_of_its_own_writes_every_rendered_one() -> None:
+    # The name below belongs to the next list's item, not to this one: still a `range`.
+    out = _locate({"env": [{"value": "1"}, {"value": "2"}],
+                   "ports": [{"name": "http"}]}, """
+        env:
+          {{- range .Values.env }}
+          - value: {{ . | quote }}
+          {{- end }}
+        ports:
+          - name: http
+        """)
+    assert [out[("env", i, "value")].line for i in range(2)] == [3, 3]
 
 
 def test_a_key_absent_below_its_parent_keeps_the_parents_line() -> None:
