@@ -171,37 +171,53 @@ def single_instance(workload: Resource, singletons: list[str] | tuple[str, ...] 
 
 
 def _served_by(workload: Resource, services: Sequence[Resource]) -> Resource | None:
-    """A Service that sends the workload's pods traffic: it selects them on a port that is
-    not only for scraping metrics. A leader-elected webhook or ingress controller serves
-    from every replica; the leader only does the bookkeeping."""
+    """A Service that sends the workload's pods traffic: it selects them on a port that
+    reaches them and is not only for scraping metrics. A
+    leader-elected webhook or ingress controller serves from every replica; the leader only
+    does the bookkeeping."""
     labels = pod_labels(workload)
+    declared: dict[str, int] = {}
+    for _, c in containers(workload, init=False):
+        declared.update(container_ports(c))
     for svc in services:
         if svc.namespace != workload.namespace or not selects(
                 get(svc.body, ("spec", "selector")), labels):
             continue
         ports = get(svc.body, ("spec", "ports"))
-        if isinstance(ports, list) and any(not _scrape_port(p, workload) for p in ports):
+        if isinstance(ports, list) and any(_serving(p, declared, (workload, svc))
+                                           for p in ports):
             return svc
     return None
 
 
-def _scrape_port(port: Any, workload: Resource) -> bool:
-    """A Service port for Prometheus to scrape: named so (its name, its target's name, or
-    the container port it reaches), or the port the pods' ``prometheus.io/port`` names."""
+def _serving(port: Any, declared: dict[str, int], annotated: tuple[Resource, Resource]
+             ) -> bool:
+    """Whether a Service port reaches the pods on a port that is not for Prometheus to
+    scrape: named so (the Service port, its target or the container port), or the port a
+    ``prometheus.io/port`` annotation (the pods' or the Service's) names."""
     if not isinstance(port, dict):
         return False
-    named: dict[str, int] = {}
-    for _, c in containers(workload, init=False):
-        named.update(container_ports(c))
     target = port.get("targetPort", port.get("port"))
-    number = named.get(str(target)) if target is not None else None
-    names = [port.get("name"), target, *(n for n, v in named.items() if v == number)]
+    number = declared.get(str(target)) if target is not None else None
+    if number is None:
+        # A port name the pods do not declare reaches nothing of theirs (it is another
+        # workload's); a number may be one they listen on without declaring it.
+        if not isinstance(target, int | str) or not str(target).isdigit():
+            return False
+        number = int(target)
+    names = [port.get("name"), target, *(n for n, v in declared.items() if v == number)]
     if any(isinstance(n, str) and _SCRAPE.search(n) for n in names):
-        return True
-    base = pod_spec_path(workload.kind)
-    annotations = get(workload.body, (*base[:-1], "metadata", "annotations")) if base else None
-    scraped = annotations.get("prometheus.io/port") if isinstance(annotations, dict) else None
-    return number is not None and str(scraped).strip() == str(number)
+        return False
+    scraped = {str(_annotations(r).get("prometheus.io/port", "")).strip() for r in annotated}
+    return not scraped & {str(number), str(port.get("port"))}
+
+
+def _annotations(resource: Resource) -> dict[str, Any]:
+    """The pod template's annotations of a workload; a Service's own."""
+    base = pod_spec_path(resource.kind)
+    found = get(resource.body, (*base[:-1], "metadata", "annotations") if base else (
+        "metadata", "annotations"))
+    return found if isinstance(found, dict) else {}
 
 
 def _strings(container: dict[str, Any]) -> list[str]:
