@@ -427,7 +427,7 @@ def _emit(report: Report, fmt: str | None, output: str | None,
             for piece in text:  # write() each: a wrapper (click's test runner) may copy it
                 sys.stdout.buffer.write(piece)
             sys.stdout.buffer.flush()
-        elif chosen in ("junit", "github") or (chosen == "table" and colour):
+        elif chosen == "github" or (chosen == "table" and colour):
             # Each escapes what it holds itself; a coloured table on a terminal too (its
             # own colour codes are the only control sequences left in it).
             click.echo(text, nl=False)

@@ -47,6 +47,8 @@ def render(data: SiteData, source: str, anchor_id: str) -> md.Md:
     body = env.get_template("finding-body.md.j2")
     # A fleet's section may have thousands: the most serious in full (the site's order),
     # the rest counted per environment.
+    if len(shown) > MAX_SHOWN:  # what a waiver covers is not among the most serious
+        shown.sort(key=lambda f: f.waived is not None)  # stable: the site's order
     full, rest = shown[:MAX_SHOWN], shown[MAX_SHOWN:]
     context: dict[str, Any] = {
         "findings": [_admonition(data, source, f, body.render(f=_fields(data, source, f)))
@@ -69,9 +71,14 @@ def _more(rest: list[Finding]) -> dict[str, Any] | None:
     for f in rest:
         per.setdefault(f.environment, Counter())["waived" if f.waived else f.status] += 1
     rows = sorted(per.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
-    return {"count": len(rest), "environments": len(per), "rows": [
+    return {"title": f"{_count(len(rest), 'more finding')} in "
+                      f"{_count(len(per), 'environment')}", "rows": [
         {"environment": md.escape(env), **{s: counts[s] for s in _COLUMNS}}
         for env, counts in rows]}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 _COLUMNS = ("fail", "error", "unknown", "waived")

@@ -51,7 +51,7 @@ class SiteData:
     taken_at: dict[str, datetime] = field(default_factory=dict)  # environment -> report time
     policies: dict[str, PolicyInfo] = field(default_factory=dict)
     since: dict[Key, Since] = field(default_factory=dict)
-    _indexed: _Index | None = field(default=None, repr=False, compare=False)
+    _indexed: _Index | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def has_report(self) -> bool:
@@ -72,8 +72,9 @@ class SiteData:
         return self._index().passed[environment]
 
     def _index(self) -> _Index:
-        # Built once (and again if the lists grew): a fleet's site asks per check and
-        # environment, and 1,000 environments have 40,000 results.
+        # Built once (site_data builds it when the lists are final; again if they change
+        # length): a fleet's site asks per check and environment, and 1,000 environments
+        # have 40,000 results.
         size = (len(self.findings), len(self.passed))
         if self._indexed is None or self._indexed.size != size:
             findings: dict[str, list[Finding]] = {}
@@ -130,6 +131,7 @@ def site_data(reports: list[Report], pack: Sequence[PolicyInfo]) -> SiteData:
     statuses = {id(r): _statuses(r) for r in reports}
     for f in data.findings:
         data.since[key(f)] = _since(f, data.history_of(f.environment), statuses)
+    data._index()  # the lists are final (sorted): what the pages ask is looked up here
     return data
 
 

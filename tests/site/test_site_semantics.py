@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from auditor.models import Waived
 from auditor.site import findings as site_findings
 from tests.site.conftest import T0, BuildSite, days, finding, passed, report
 
@@ -143,15 +144,25 @@ def test_a_fleet_section_shows_the_most_serious_in_full_and_counts_the_rest(
     monkeypatch.setattr(site_findings, "MAX_SHOWN", 3)
     found = [finding("hpa-present", env=f"env-{i % 4}", name=f"app-{i}") for i in range(10)]
     found.append(finding("hpa-present", "unknown", env="env-9", name="odd"))
+    accepted = finding("hpa-present", env="env-0", name="accepted")  # sorts first by name
+    accepted.waived = Waived(reason="one replica by design", owner="team", expires=None,
+                             file=".auditor-waivers.yaml")
+    found.append(accepted)
     site = build_site(report(found))
     assert site.result.exit_code == 0, site.result.stderr
     page = site.article("common-issues/high-latency")
     shown = _admonitions(page, "failure")
     assert len(shown) == 3 and not _admonitions(page, "question")  # failures come first
     text = html.unescape(_text(page))
-    # The three shown are env-0's (the site's order: failures, severity, environment).
-    assert "8 more findings in 4 environments (the 3 above are the most serious)" in text
+    # The three shown are env-0's (the site's order: failures, severity, environment),
+    # the waived one after them.
+    assert "9 more findings in 5 environments (the 3 above are the most serious)" in text
+    assert "accepted" not in "".join(shown)
     rows = {cells[0]: cells[1:] for row in page.split("<tr>")[2:]
             if (cells := [html.unescape(_text(c)).strip() for c in row.split("</td>")[:5]])}
     assert rows == {"env-1": ["3", "0", "0", "0"], "env-2": ["2", "0", "0", "0"],
-                    "env-3": ["2", "0", "0", "0"], "env-9": ["0", "0", "1", "0"]}
+                    "env-3": ["2", "0", "0", "0"], "env-9": ["0", "0", "1", "0"],
+                    "env-0": ["0", "0", "0", "1"]}
+    one = build_site(report([*found[:3], found[-1]]))  # three failing, one waived: one more
+    assert "1 more finding in 1 environment (the 3 above" in html.unescape(
+        _text(one.article("common-issues/high-latency")))
