@@ -95,6 +95,28 @@ def test_an_unknown_for_each_says_why(scan: Scan) -> None:
     assert "variable groups has no default" in name.reason  # not "only known per instance"
 
 
+def _world_rule(cidr_blocks: str, group: str = "aws_security_group.g.id", name: str = "r",
+                for_each: str | None = None) -> str:
+    """An SSH ingress rule of ``group`` from ``cidr_blocks`` (HCL)."""
+    each = f"for_each = {for_each}\n      " if for_each else ""
+    return f"""
+    resource "aws_security_group_rule" "{name}" {{
+      {each}type              = "ingress"
+      from_port         = 22
+      to_port           = 22
+      protocol          = "tcp"
+      security_group_id = {group}
+      cidr_blocks       = {cidr_blocks}
+    }}
+    """
+
+
+def _guarded(name: str, cidr_blocks: str, for_each: str | None = None) -> str:
+    """A security group ``name`` and its SSH rule (HCL)."""
+    return (f'resource "aws_security_group" "{name}" {{ name = "{name}" }}\n'
+            + _world_rule(cidr_blocks, f"aws_security_group.{name}.id", name, for_each))
+
+
 def test_try_does_not_move_past_a_value_known_only_at_apply(report: Any) -> None:
     # Terraform's try() is unknown while an argument depends on what apply knows: the
     # fallback may never be used, so neither a pass (null) nor a fail (world-open) is known.
@@ -104,46 +126,13 @@ def test_try_does_not_move_past_a_value_known_only_at_apply(report: Any) -> None
       azs   = slice(data.aws_availability_zones.available.names, 0, 3)
       rules = { app = { cidrs = [for k, v in local.azs : cidrsubnet("10.0.0.0/16", 8, k)] } }
     }
-    resource "aws_security_group" "quiet" {
-      name = "quiet"
-    }
-    resource "aws_security_group_rule" "quiet" {
-      for_each          = local.rules
-      type              = "ingress"
-      from_port         = 22
-      to_port           = 22
-      protocol          = "tcp"
-      security_group_id = aws_security_group.quiet.id
-      cidr_blocks       = try(each.value.cidrs, null)
-    }
-    resource "aws_security_group" "loud" {
-      name = "loud"
-    }
-    resource "aws_security_group_rule" "loud" {
-      for_each          = local.rules
-      type              = "ingress"
-      from_port         = 22
-      to_port           = 22
-      protocol          = "tcp"
-      security_group_id = aws_security_group.loud.id
-      cidr_blocks       = try(each.value.cidrs, ["0.0.0.0/0"])
-    }
     resource "aws_subnet" "private" {
       count      = length(data.aws_availability_zones.available.names)
       cidr_block = cidrsubnet("10.0.0.0/16", 8, count.index)
     }
-    resource "aws_security_group" "counted" {
-      name = "counted"
-    }
-    resource "aws_security_group_rule" "counted" {
-      type              = "ingress"
-      from_port         = 22
-      to_port           = 22
-      protocol          = "tcp"
-      security_group_id = aws_security_group.counted.id
-      cidr_blocks       = try(aws_subnet.private[*].cidr_block, null)
-    }
-    """)
+    """ + _guarded("quiet", "try(each.value.cidrs, null)", for_each="local.rules")
+        + _guarded("loud", 'try(each.value.cidrs, ["0.0.0.0/0"])', for_each="local.rules")
+        + _guarded("counted", "try(aws_subnet.private[*].cidr_block, null)"))
     assert findings(out, "sg-no-world-admin") == [
         ("unknown", "counted"), ("unknown", "loud"), ("unknown", "quiet")]
     reasons = {f["message"] for f in out["findings"] if f["policy"] == "sg-no-world-admin"}
@@ -202,19 +191,6 @@ def test_a_dynamic_blocks_iterator_may_be_passed_whole(report: Any) -> None:
     assert findings(out, "sg-no-world-admin") == [("fail", "lookup")]
 
 
-def _world_rule(cidr_blocks: str, group: str = "aws_security_group.g.id") -> str:
-    return f"""
-    resource "aws_security_group_rule" "r" {{
-      type              = "ingress"
-      from_port         = 22
-      to_port           = 22
-      protocol          = "tcp"
-      security_group_id = {group}
-      cidr_blocks       = {cidr_blocks}
-    }}
-    """
-
-
 def test_try_does_not_move_past_an_instance_or_a_module_output_known_at_apply(
         report: Any) -> None:
     # each.value of a for_each read from a data source, and an output of a module whose
@@ -222,8 +198,8 @@ def test_try_does_not_move_past_an_instance_or_a_module_output_known_at_apply(
     each = report("""
     data "aws_ssm_parameter" "rules" { name = "x" }
     resource "aws_security_group" "g" { name = "g" }
-    """ + _world_rule('try(each.value.cidrs, ["0.0.0.0/0"])').replace(
-        'type  ', 'for_each = jsondecode(data.aws_ssm_parameter.rules.value)\n      type  ', 1))
+    """ + _world_rule('try(each.value.cidrs, ["0.0.0.0/0"])',
+                      for_each="jsondecode(data.aws_ssm_parameter.rules.value)"))
     assert findings(each, "sg-no-world-admin") == [("unknown", "g")]
     module = report({"tf/main.tf": """
     data "aws_ssm_parameter" "keys" { name = "x" }
