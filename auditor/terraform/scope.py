@@ -120,9 +120,7 @@ class ModuleScope:
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
         if isinstance(value, Unknown | Ref):
-            why = value.reason if isinstance(value, Unknown) else f"{value} is {value.known}"
-            return Unknown(f"count of {block.address} is not known offline ({why})",
-                           pending=_pending(value))
+            return _not_offline(f"count of {block.address}", value)
         if not isinstance(value, int) or value < 0:
             return Unknown(f"count of {block.address} is not a whole number: {value!r}")
         if value > MAX_INSTANCES:
@@ -133,9 +131,7 @@ class ModuleScope:
     def _for_each(self, block: Block) -> list[tuple[str | int, dict[str, Any]]] | Unknown:
         value = evaluate(block.attrs["for_each"], self.for_instance({}))
         if isinstance(value, Unknown | Ref):
-            why = value.reason if isinstance(value, Unknown) else f"{value} is {value.known}"
-            return Unknown(f"for_each of {block.address} is not known offline ({why})",
-                           pending=_pending(value))
+            return _not_offline(f"for_each of {block.address}", value)
         if isinstance(value, dict):
             items = sorted(value.items())  # Terraform orders a map's instances by key
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -164,9 +160,7 @@ class ModuleScope:
         element as both."""
         value = evaluate(raw, self)
         if isinstance(value, Unknown | Ref):
-            why = value.reason if isinstance(value, Unknown) else f"{value} is {value.known}"
-            return Unknown(f"the for_each of {what} is not known offline ({why})",
-                           pending=_pending(value))
+            return _not_offline(f"the for_each of {what}", value)
         elements = pairs(value)
         if elements is None:
             return Unknown(f"the for_each of {what} is not a collection")
@@ -259,7 +253,11 @@ class ModuleScope:
             self._resolving.discard(key)
 
 
-def _pending(value: Unknown | Ref) -> bool:
-    """Whether what an unknown count or for_each comes from is known at apply (not a
-    variable nobody set): then so are the instances, and try() does not move past them."""
-    return isinstance(value, Ref) or value.pending
+def _not_offline(what: str, value: Unknown | Ref) -> Unknown:
+    """``what`` (a count or for_each) not known offline, and why. Known at apply when what
+    it comes from is (not a variable nobody set): then so are the instances, and try()
+    does not move past them."""
+    if isinstance(value, Ref):
+        return Unknown(f"{what} is not known offline ({value} is {value.known})",
+                       pending=True)
+    return Unknown(f"{what} is not known offline ({value.reason})", pending=value.pending)
