@@ -423,9 +423,10 @@ def _emit(report: Report, fmt: str | None, output: str | None,
         return
     try:
         if not isinstance(text, str | bytes):
+            from auditor.output import put
+
             sys.stdout.flush()
-            for piece in text:  # write() each: a wrapper (click's test runner) may copy it
-                sys.stdout.buffer.write(piece)
+            put(sys.stdout.buffer, text)
             sys.stdout.buffer.flush()
         elif chosen == "github" or (chosen == "table" and colour):
             # Each escapes what it holds itself; a coloured table on a terminal too (its
