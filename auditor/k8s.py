@@ -55,11 +55,15 @@ def serving_container(resource: Resource, preferred: str | None = None
 
 
 def pod_labels(resource: Resource) -> dict[str, Any]:
+    return _pod_metadata(resource, "labels")
+
+
+def _pod_metadata(resource: Resource, field: str) -> dict[str, Any]:
+    """The pods' ``metadata.FIELD`` (labels, annotations) of a workload's template; {} for
+    a kind without one."""
     base = pod_spec_path(resource.kind)
-    if base is None:
-        return {}
-    labels = get(resource.body, (*base[:-1], "metadata", "labels"))
-    return labels if isinstance(labels, dict) else {}
+    found = get(resource.body, (*base[:-1], "metadata", field)) if base is not None else None
+    return found if isinstance(found, dict) else {}
 
 
 def selects(selector: Any, labels: dict[str, Any]) -> bool:
@@ -184,13 +188,13 @@ def _served_by(workload: Resource, services: Sequence[Resource]) -> Resource | N
                 get(svc.body, ("spec", "selector")), labels):
             continue
         ports = get(svc.body, ("spec", "ports"))
-        if isinstance(ports, list) and any(_serving(p, declared, (workload, svc))
+        if isinstance(ports, list) and any(_serving(p, declared, workload, svc)
                                            for p in ports):
             return svc
     return None
 
 
-def _serving(port: Any, declared: dict[str, int], annotated: tuple[Resource, Resource]
+def _serving(port: Any, declared: dict[str, int], workload: Resource, svc: Resource
              ) -> bool:
     """Whether a Service port reaches the pods on a port that is not for Prometheus to
     scrape: named so (the Service port, its target or the container port), or the port a
@@ -208,16 +212,10 @@ def _serving(port: Any, declared: dict[str, int], annotated: tuple[Resource, Res
     names = [port.get("name"), target, *(n for n, v in declared.items() if v == number)]
     if any(isinstance(n, str) and _SCRAPE.search(n) for n in names):
         return False
-    scraped = {str(_annotations(r).get("prometheus.io/port", "")).strip() for r in annotated}
+    own = get(svc.body, ("metadata", "annotations"))
+    scraped = {str(found.get("prometheus.io/port", "")).strip() for found in (
+        _pod_metadata(workload, "annotations"), own if isinstance(own, dict) else {})}
     return not scraped & {str(number), str(port.get("port"))}
-
-
-def _annotations(resource: Resource) -> dict[str, Any]:
-    """The pod template's annotations of a workload; a Service's own."""
-    base = pod_spec_path(resource.kind)
-    found = get(resource.body, (*base[:-1], "metadata", "annotations") if base else (
-        "metadata", "annotations"))
-    return found if isinstance(found, dict) else {}
 
 
 def _strings(container: dict[str, Any]) -> list[str]:
