@@ -14,7 +14,7 @@ from typing import Any
 from auditor.models import INPUT_ERROR, META_POLICIES, SEVERITIES, Finding, WaiverState
 from auditor.site import md
 from auditor.site.findings import policy_link
-from auditor.site.reports import SiteData
+from auditor.site.reports import SiteData, state
 
 PAGE = "dashboard.md"
 _WORST = ("fail", "error", "unknown", "waived", "pass")
@@ -70,8 +70,7 @@ def _rows(data: SiteData, sections: list[Section]) -> list[dict[str, Any]]:
         here: dict[str, Counter[str]] = {}  # per environment, counted once
         for f in data.findings:
             if f.runbook.startswith(prefix):
-                here.setdefault(f.environment, Counter())[
-                    "waived" if f.waived else f.status] += 1
+                here.setdefault(f.environment, Counter())[state(f)] += 1
         cells = []
         for env in data.environments:
             statuses = Counter(here.get(env, {}))

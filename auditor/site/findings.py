@@ -18,7 +18,7 @@ from typing import Any
 from auditor.models import Finding, PolicyInfo, Provenance
 from auditor.shell import q
 from auditor.site import md
-from auditor.site.reports import Since, SiteData, key
+from auditor.site.reports import Since, SiteData, key, state
 
 _KIND = {"critical": "danger", "high": "failure", "medium": "warning", "low": "warning"}
 _STATUS = {"fail": "Failing", "error": "Check errored", "unknown": "Undecided"}
@@ -69,7 +69,7 @@ def _more(rest: list[Finding]) -> dict[str, Any] | None:
         return None
     per: dict[str, Counter[str]] = {}
     for f in rest:
-        per.setdefault(f.environment, Counter())["waived" if f.waived else f.status] += 1
+        per.setdefault(f.environment, Counter())[state(f)] += 1
     rows = sorted(per.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     return {"title": f"{_count(len(rest), 'more finding')} in "
                       f"{_count(len(per), 'environment')}", "rows": [

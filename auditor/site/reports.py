@@ -142,6 +142,11 @@ def _statuses(report: Report) -> dict[Key, set[str]]:
     return out
 
 
+def state(f: Finding) -> str:
+    """What a finding counts as on the site: its status, or waived."""
+    return "waived" if f.waived else f.status
+
+
 def sort_key(f: Finding) -> tuple[int, int, str, str, str, str]:
     """Failures first, most severe first, then environment, policy and resource."""
     order = {"fail": 0, "error": 1, "unknown": 2}
