@@ -35,32 +35,28 @@ def chunks(report: Report) -> Iterator[bytes]:
     passed: dict[str, list[PassedCheck]] = {}
     for p in report.passed:
         passed.setdefault(p.environment, []).append(p)
+    suites = [(env, _cases(found, passed.get(env, ()))) for env, found in findings.items()]
+    counted = [_counts(cases) for _, cases in suites]
     root = ET.Element("testsuites", name=PREFIX)
-    totals = dict.fromkeys(_COUNTS, 0)
-    for env, found in findings.items():
-        for key, n in _counts(_cases(found, passed.get(env, ()))).items():
-            totals[key] += n
-    _stamp(root, totals)
+    _stamp(root, {key: sum(c[key] for c in counted) for key in _COUNTS})
     yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    if not findings:
+    if not suites:
         yield ET.tostring(root, "unicode").encode("utf-8") + b"\n"
         return
     root.text = "\n  "  # what ET.indent gives it: the start tag is all before it
     head = ET.tostring(root, "unicode")
     yield head[: head.index(">\n  ") + 4].encode("utf-8")
-    last = len(findings) - 1
-    for i, (env, found) in enumerate(findings.items()):
+    for i, ((env, cases), counts) in enumerate(zip(suites, counted, strict=True)):
         suite = _suite(f"{PREFIX}.{env}", report, env)
-        cases = _cases(found, passed.get(env, ()))
         for case in cases:
             if isinstance(case, list):
                 _testcase(suite, case)
             else:
                 _element(suite, "testcase", classname=case.policy,
                          name=_ident(case.resource, case.item), time="0")
-        _stamp(suite, _counts(cases))
+        _stamp(suite, counts)
         ET.indent(suite, level=1)
-        suite.tail = "\n" if i == last else "\n  "
+        suite.tail = "\n" if i == len(suites) - 1 else "\n  "
         yield ET.tostring(suite, "unicode").encode("utf-8")
     yield b"</testsuites>\n"
 
