@@ -156,15 +156,7 @@ def test_a_whole_resource_held_in_a_local_is_that_resource(report: Any) -> None:
     locals {
       created = var.create_before_destroy ? aws_security_group.ssh[0] : aws_security_group.other[0]
     }
-    resource "aws_security_group_rule" "ssh_world" {
-      type              = "ingress"
-      from_port         = 22
-      to_port           = 22
-      protocol          = "tcp"
-      cidr_blocks       = ["0.0.0.0/0"]
-      security_group_id = local.created.id
-    }
-    """)
+    """ + _world_rule('["0.0.0.0/0"]', "local.created.id", "ssh_world"))
     # The rule is the first group's, and no group is made up from the expression's text.
     assert findings(out, "sg-no-world-admin") == [("fail", "aws_security_group.ssh[0]")]
 
